@@ -1,0 +1,37 @@
+/**
+ * One process serving bench/apps/page.ts on PORT, either bare (`bare`) or through shipshape's
+ * full default pipeline (`pipeline`: request id, context, timeout sweep, body limit, access log
+ * as JSON to stdout, metrics). Isolates the pipeline's cost from the process model's.
+ */
+import { createServer } from 'node:http'
+import { createHttpServer, createPipeline, loadApp } from '../../dist/http/index.js'
+import { createLogger } from '../../dist/observe/index.js'
+
+const port = Number(process.env.PORT)
+const mode = process.argv[2]
+const entry = new URL('./page.ts', import.meta.url).pathname
+
+if (mode === 'bare') {
+  const { default: handler } = await import('./page.ts')
+  createServer(handler).listen(port, '127.0.0.1')
+} else {
+  const pipeline = createPipeline(
+    await loadApp(entry, 'auto'),
+    {
+      timeoutMs: 30_000,
+      trustedProxies: [],
+      livezPath: '/livez',
+      readyzPath: '/readyz',
+      maxBodyBytes: 1024 * 1024,
+      accessLog: true,
+    },
+    createLogger({ pretty: false }),
+    [],
+  )
+  createHttpServer(pipeline, {
+    headersTimeoutMs: 60_000,
+    requestTimeoutMs: 300_000,
+    keepAliveTimeoutMs: 5000,
+    maxHeaderBytes: 16 * 1024,
+  }).listen(port, '127.0.0.1')
+}

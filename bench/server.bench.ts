@@ -1,0 +1,293 @@
+/**
+ * Issue 2's server benchmarks, in one run on loopback:
+ *   throughput of (a) a bare node:http cluster, (b) `shipshape serve` with its default pipeline,
+ *   (c) PM2 cluster + Express 5 + helmet + pino-http + prom-client, all serving bench/apps/page.ts;
+ *   then hung requests, CPU-bound requests, reload under load, cold start and demo memory.
+ * Usage: npm run bench -- server [--seconds 10] [--rounds 3] [--contenders a,b,c] [--scenarios throughput,hung,…]
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { get } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import {
+  descendants,
+  ensureWrk,
+  freePort,
+  type LoadResult,
+  median,
+  peakRssMb,
+  printTable,
+  root,
+  start,
+  stop,
+  waitForOk,
+  wrk,
+} from './_lib.ts'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    contenders: { type: 'string', default: 'a,b,c' },
+    scenarios: { type: 'string', default: 'throughput,hung,cpu,reload,coldstart,memory' },
+  },
+  allowPositionals: true,
+})
+const seconds = Number(values.seconds)
+const rounds = Number(values.rounds)
+const workers = 2
+const node = process.execPath
+const cli = join(root, 'dist/cli/bin.js')
+const connections = 50
+
+interface Contender {
+  name: string
+  launch(
+    port: number,
+  ): Promise<{ child: ChildProcess; workerPids: () => number[]; close: () => Promise<void> }>
+}
+
+function shipshape(app: string, extra: string[] = []) {
+  return (port: number) => start(node, [cli, 'serve', app, '--bind', `127.0.0.1:${port}`, ...extra])
+}
+
+const allContenders: Contender[] = [
+  {
+    name: '(a) bare node:http cluster',
+    async launch(port) {
+      const child = start(node, ['bench/apps/bare-cluster.ts'], {
+        PORT: String(port),
+        WORKERS: String(workers),
+      })
+      return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
+    },
+  },
+  {
+    name: '(b) shipshape serve',
+    async launch(port) {
+      const child = shipshape('bench/apps/page.ts', ['--workers', String(workers)])(port)
+      return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
+    },
+  },
+  {
+    name: '(c) PM2 + Express + helmet + pino-http + prom-client',
+    async launch(port) {
+      const home = mkdtempSync(join(tmpdir(), 'pm2-'))
+      const env = { PM2_HOME: home, PORT: String(port) }
+      const pm2 = join(root, 'node_modules/.bin/pm2')
+      await new Promise((resolve) =>
+        start(
+          pm2,
+          [
+            'start',
+            'bench/apps/express-stack.cjs',
+            '-i',
+            String(workers),
+            '--output',
+            '/dev/null',
+            '--error',
+            '/dev/null',
+          ],
+          env,
+        ).once('exit', resolve),
+      )
+      const daemonPid = () => Number(readFileSync(join(home, 'pm2.pid'), 'utf8'))
+      return {
+        child: undefined as unknown as ChildProcess,
+        workerPids: () => descendants(daemonPid()),
+        close: async () => {
+          await new Promise((resolve) => start(pm2, ['kill'], env).once('exit', resolve))
+          rmSync(home, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+]
+
+const contenders = allContenders.filter((c) => values.contenders.split(',').includes(c.name[1] as string))
+
+async function throughput(): Promise<void> {
+  const results = new Map<string, { load: LoadResult[]; rss: number[] }>()
+  for (let round = 0; round < rounds; round++) {
+    for (const contender of contenders) {
+      const port = await freePort()
+      const server = await contender.launch(port)
+      const url = `http://127.0.0.1:${port}/`
+      await waitForOk(url)
+      await wrk(url, { seconds: 2, connections }) // warm-up: JIT and connection set-up
+      const load = await wrk(url, { seconds, connections })
+      const rss = Math.max(...server.workerPids().map(peakRssMb))
+      await server.close()
+      const entry = results.get(contender.name) ?? { load: [], rss: [] }
+      entry.load.push(load)
+      entry.rss.push(rss)
+      results.set(contender.name, entry)
+      console.error(`round ${round + 1}/${rounds} ${contender.name}: ${load.rps.toFixed(0)} req/s`)
+    }
+  }
+  const anchor = median(results.get(contenders[0]?.name as string)?.load.map((r) => r.rps) ?? [])
+  printTable(
+    [...results].map(([name, { load, rss }]) => {
+      const rps = median(load.map((r) => r.rps))
+      return {
+        contender: name,
+        'req/s (median)': rps.toFixed(0),
+        'vs (a)': (rps / anchor).toFixed(2),
+        'p50 ms': median(load.map((r) => r.p50Ms)).toFixed(2),
+        'p99 ms': median(load.map((r) => r.p99Ms)).toFixed(2),
+        'peak RSS/worker MB': median(rss).toFixed(1),
+        failures: load.reduce((sum, r) => sum + r.failures, 0),
+      }
+    }),
+  )
+}
+
+/** Sends GET requests back to back until `until`, recording each one's status (0: connection lost) and duration. */
+async function loop(url: string, until: number): Promise<{ status: number; ms: number }[]> {
+  const outcomes: { status: number; ms: number }[] = []
+  while (performance.now() < until) {
+    const started = performance.now()
+    const status = await new Promise<number>((resolve) => {
+      get(url, { agent: false }, (response) => {
+        response.resume()
+        response.on('end', () => resolve(response.statusCode ?? 0))
+        response.on('error', () => resolve(0))
+      }).on('error', () => resolve(0))
+    })
+    outcomes.push({ status, ms: performance.now() - started })
+  }
+  return outcomes
+}
+
+function successRate(load: LoadResult): string {
+  return `${((100 * (load.requests - load.failures)) / load.requests).toFixed(2)}%`
+}
+
+async function serveFor<T>(
+  app: string,
+  extra: string[],
+  body: (url: string, primary: ChildProcess) => Promise<T>,
+): Promise<T> {
+  const port = await freePort()
+  const primary = shipshape(app, extra)(port)
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitForOk(`${url}/readyz`)
+    return await body(url, primary)
+  } finally {
+    await stop(primary)
+  }
+}
+
+/** 10 requests that never resolve, kept in flight, while load runs on a healthy route. */
+async function hungRequests(): Promise<void> {
+  await serveFor('bench/apps/page.ts', ['--workers', String(workers), '--timeout', '5s'], async (url) => {
+    const baseline = await wrk(`${url}/`, { seconds, connections })
+    const until = performance.now() + (seconds + 6) * 1000
+    const hung = Promise.all(Array.from({ length: 10 }, () => loop(`${url}/hang`, until)))
+    const during = await wrk(`${url}/`, { seconds, connections })
+    const outcomes = (await hung).flat()
+    printTable([
+      {
+        scenario: 'hung requests',
+        'healthy success': successRate(during),
+        'p99 baseline ms': baseline.p99Ms.toFixed(2),
+        'p99 during ms': during.p99Ms.toFixed(2),
+        'p99 ratio': (during.p99Ms / baseline.p99Ms).toFixed(2),
+        'hung answered 503': `${outcomes.filter((o) => o.status === 503).length}/${outcomes.length}`,
+        'hung answered after s (median)': (median(outcomes.map((o) => o.ms)) / 1000).toFixed(2),
+      },
+    ])
+  })
+}
+
+/** 2 clients calling a route that blocks the CPU for 30 s, on 4 workers with a 5 s timeout. */
+async function cpuBound(): Promise<void> {
+  const window = 30
+  await serveFor('bench/apps/page.ts', ['--workers', '4', '--timeout', '5s'], async (url) => {
+    const until = performance.now() + window * 1000
+    const blocked = Promise.all(Array.from({ length: 2 }, () => loop(`${url}/block?ms=30000`, until)))
+    const healthy = await wrk(`${url}/`, { seconds: window, connections })
+    const outcomes = (await blocked).flat()
+    printTable([
+      {
+        scenario: 'CPU-bound requests',
+        'healthy success': successRate(healthy),
+        'healthy req/s': healthy.rps.toFixed(0),
+        'blocking requests': outcomes.length,
+        'worker killed after s (max)': (Math.max(...outcomes.map((o) => o.ms)) / 1000).toFixed(2),
+      },
+    ])
+  })
+}
+
+/** SIGHUP three times while load runs: no request may fail. */
+async function reloadUnderLoad(): Promise<void> {
+  await serveFor('bench/apps/page.ts', ['--workers', String(workers)], async (url, primary) => {
+    const window = Math.max(seconds, 12)
+    const load = wrk(`${url}/`, { seconds: window, connections })
+    for (const at of [0.25, 0.5, 0.75]) {
+      setTimeout(() => primary.kill('SIGHUP'), at * window * 1000)
+    }
+    const result = await load
+    printTable([
+      { scenario: 'reload under load (3 reloads)', requests: result.requests, failures: result.failures },
+    ])
+  })
+}
+
+/** From spawning `shipshape serve` to the first 200 on /readyz. */
+async function coldStart(): Promise<void> {
+  const times: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const port = await freePort()
+    const started = performance.now()
+    const primary = shipshape('bench/apps/page.ts', ['--workers', String(workers)])(port)
+    await waitForOk(`http://127.0.0.1:${port}/readyz`)
+    times.push(performance.now() - started)
+    await stop(primary)
+  }
+  printTable([
+    {
+      scenario: 'cold start to first /readyz 200',
+      'median ms': median(times).toFixed(0),
+      'max ms': Math.max(...times).toFixed(0),
+    },
+  ])
+}
+
+/** The demo's workers after load on its pages. */
+async function demoMemory(): Promise<void> {
+  await serveFor('examples/demo/app.ts', ['--workers', String(workers)], async (url, primary) => {
+    await wrk(`${url}/`, { seconds, connections })
+    await wrk(`${url}/api/status`, { seconds, connections })
+    const rss = descendants(primary.pid as number).map(peakRssMb)
+    printTable([
+      { scenario: 'demo worker memory', 'peak RSS per worker MB (max)': Math.max(...rss).toFixed(1) },
+    ])
+  })
+}
+
+const scenarios: Record<string, () => Promise<void>> = {
+  throughput,
+  hung: hungRequests,
+  cpu: cpuBound,
+  reload: reloadUnderLoad,
+  coldstart: coldStart,
+  memory: demoMemory,
+}
+
+export async function main(): Promise<void> {
+  ensureWrk()
+  for (const name of values.scenarios.split(',')) {
+    const scenario = scenarios[name]
+    if (!scenario)
+      throw new Error(`unknown scenario ${name}; choose from ${Object.keys(scenarios).join(', ')}`)
+    console.log(`\n### ${name}\n`)
+    await scenario()
+  }
+}
+
+await main()

@@ -1,0 +1,79 @@
+/**
+ * The demo app: a plain Express 5 app, exactly as its author would write it without shipshape.
+ * `shipshape serve examples/demo/app.ts` runs it in production: workers, timeouts, logs, health.
+ */
+import express, { type Request, type Response } from 'express'
+import { Guestbook, validate } from './guestbook.ts'
+import { html } from './html.ts'
+import { layout } from './layout.ts'
+import { settings } from './settings.ts'
+
+const guestbook = new Guestbook(settings.dataDir)
+const startedAt = Date.now()
+
+const app = express()
+app.disable('x-powered-by')
+app.use(express.urlencoded({ extended: false, limit: '16kb' }))
+
+app.get('/', (_req: Request, res: Response) => {
+  res.send(
+    layout(
+      settings.siteName,
+      html`<p>This small app runs under <code>shipshape serve</code>: a supervised pool of workers with
+request timeouts, graceful reloads, health checks and structured logs.</p>
+<ul>
+<li><a href="/guestbook">Sign the guestbook</a> — a form that posts.</li>
+<li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
+<li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
+</ul>`,
+    ),
+  )
+})
+
+function guestbookPage(
+  entries: Awaited<ReturnType<Guestbook['recent']>>,
+  problems: Record<string, string> = {},
+  values: Record<string, string> = {},
+) {
+  return layout(
+    'Guestbook',
+    html`<form method="post" action="/guestbook">
+<p><label>Name <input name="name" maxlength="60" value="${values.name ?? ''}" required></label> ${problems.name ?? ''}</p>
+<p><label>Message <textarea name="message" maxlength="500" required>${values.message ?? ''}</textarea></label> ${problems.message ?? ''}</p>
+<p><button type="submit">Sign</button></p>
+</form>
+<ul class="entries">${entries.map((entry) => html`<li><strong>${entry.name}</strong>: ${entry.message} <time datetime="${entry.at}">${entry.at.slice(0, 16).replace('T', ' ')}</time></li>`)}</ul>`,
+  )
+}
+
+app.get('/guestbook', async (_req: Request, res: Response) => {
+  res.send(guestbookPage(await guestbook.recent()))
+})
+
+app.post('/guestbook', async (req: Request, res: Response) => {
+  const body = (req.body ?? {}) as Record<string, string>
+  const problems = validate(body)
+  if (Object.keys(problems).length > 0) {
+    res.status(422).send(guestbookPage(await guestbook.recent(), problems, body))
+    return
+  }
+  await guestbook.add(body)
+  // Post/redirect/get: a reload of the page does not post the entry twice.
+  res.redirect(303, '/guestbook')
+})
+
+app.get('/api/status', async (_req: Request, res: Response) => {
+  res.json({
+    status: 'ok',
+    site: settings.siteName,
+    worker: process.pid,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    guestbookEntries: (await guestbook.recent(Number.MAX_SAFE_INTEGER)).length,
+  })
+})
+
+app.use((_req: Request, res: Response) => {
+  res.status(404).send(layout('Not found', html`<p>There is no page here. <a href="/">Go home</a>.</p>`))
+})
+
+export default app

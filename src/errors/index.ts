@@ -1,0 +1,79 @@
+/**
+ * One catalogue of every error shipshape raises on purpose. Each code has the HTTP status it
+ * maps to (when it reaches a client) and a fix the user can act on. Add new codes here, never
+ * inline: the catalogue is also the reference in docs/errors.md.
+ */
+export const catalogue = {
+  SHIPSHAPE_E_APP_NOT_FOUND: {
+    status: 500,
+    message: 'The app module could not be loaded',
+    fix: 'Pass the path of your app module to `shipshape serve <entry>` or set `app` in the config.',
+  },
+  SHIPSHAPE_E_APP_KIND: {
+    status: 500,
+    message: 'The app module does not export an app shipshape can serve',
+    fix: 'Export (as default) a node:http listener, an Express, Connect or Koa app, a Fastify instance, or { fetch }; or pass --kind.',
+  },
+  SHIPSHAPE_E_BAD_OPTION: {
+    status: 500,
+    message: 'An option has a value shipshape cannot use',
+    fix: 'Correct the option named in the message; `shipshape serve --help` lists every option and its default.',
+  },
+  SHIPSHAPE_E_BIND: {
+    status: 500,
+    message: 'The server could not listen on the requested address',
+    fix: 'Choose a free port with --bind/PORT, or stop the process that holds it.',
+  },
+  SHIPSHAPE_E_CRASH_LOOP: {
+    status: 500,
+    message: 'Workers keep crashing at start-up',
+    fix: 'Fix the error your app throws at start-up (shown above); shipshape stopped instead of restarting it forever.',
+  },
+  SHIPSHAPE_E_TIMEOUT: {
+    status: 503,
+    message: 'The request took longer than the request timeout',
+    fix: 'Make the handler faster, move the work to a background job, or raise --timeout.',
+  },
+  SHIPSHAPE_E_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'The request body is larger than the limit',
+    fix: 'Raise --max-body-size if such bodies are legitimate.',
+  },
+  SHIPSHAPE_E_BAD_REQUEST: {
+    status: 400,
+    message: 'The request is malformed',
+    fix: 'The client sent a request that is not valid HTTP; nothing to change on the server.',
+  },
+  SHIPSHAPE_E_UNAVAILABLE: {
+    status: 503,
+    message: 'The server is shutting down',
+    fix: 'Clients should retry; the load balancer stops sending traffic once /readyz answers 503.',
+  },
+} as const satisfies Record<string, { status: number; message: string; fix: string }>
+
+export type ErrorCode = keyof typeof catalogue
+
+/** An error from the catalogue: its code, HTTP status and fix travel with it. */
+export class ShipshapeError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly fix: string
+
+  constructor(code: ErrorCode, detail?: string, options?: ErrorOptions) {
+    const entry = catalogue[code]
+    super(detail ? `${entry.message}: ${detail}` : entry.message, options)
+    this.name = 'ShipshapeError'
+    this.code = code
+    this.status = entry.status
+    this.fix = entry.fix
+  }
+}
+
+/** True for errors from the catalogue, including ones thrown by another copy of shipshape. */
+export function isShipshapeError(error: unknown): error is ShipshapeError {
+  return (
+    error instanceof Error &&
+    typeof (error as ShipshapeError).code === 'string' &&
+    (error as ShipshapeError).code.startsWith('SHIPSHAPE_E_')
+  )
+}

@@ -1,0 +1,44 @@
+/**
+ * What every fixture app shares with the conformance suite: it records which requests saw their
+ * signal fire, and holds a streamed response open until the test releases it, so "streaming" is
+ * proven by order of events rather than by timing.
+ */
+import { Readable } from 'node:stream'
+
+/** Request ids (taken from the X-Request-Id the test sent) whose signal fired. */
+export const aborted = new Set<string>()
+
+const gates = new Map<string, () => void>()
+const waiting = new Map<string, Promise<void>>()
+
+export function gate(id: string): Promise<void> {
+  let promise = waiting.get(id)
+  if (!promise) {
+    promise = new Promise((open) => gates.set(id, open))
+    waiting.set(id, promise)
+  }
+  return promise
+}
+
+export function release(id: string): void {
+  void gate(id)
+  gates.get(id)?.()
+}
+
+/** Writes `one\n`, waits for the test to release `id`, then writes `two\n` and ends. */
+export function gatedStream(id: string): Readable {
+  const stream = new Readable({ read() {} })
+  stream.push('one\n')
+  void gate(id).then(() => {
+    stream.push('two\n')
+    stream.push(null)
+  })
+  return stream
+}
+
+export function gatedWebStream(id: string): ReadableStream<Uint8Array> {
+  return Readable.toWeb(gatedStream(id)) as ReadableStream<Uint8Array>
+}
+
+export const hello = 'hello\n'
+export const thrown = 'boom: a secret detail that must not reach the client'

@@ -1,0 +1,1 @@
+throw new Error('the database URL is missing')

@@ -1,0 +1,29 @@
+import express from 'express'
+import { getContext } from '../_context.js'
+import { aborted, gatedStream, hello, thrown } from './_shared.js'
+
+const app = express()
+app.get('/', (_req, res) => {
+  res.type('text/plain').set('X-App', 'express').send(hello)
+})
+app.post('/echo', express.raw({ type: () => true, limit: '10mb' }), (req, res) => {
+  res.type(req.get('content-type') ?? 'text/plain').send(req.body)
+})
+app.get('/created', (_req, res) => {
+  res.status(201).set('X-Custom', 'yes').cookie('a', '1').cookie('b', '2').send('made\n')
+})
+app.get('/stream', (req, res) => {
+  res.type('text/plain')
+  gatedStream(String(req.get('x-request-id'))).pipe(res)
+})
+app.get('/context', (_req, res) => {
+  res.json({ id: getContext()?.id })
+})
+app.get('/throw', async () => {
+  throw new Error(thrown)
+})
+app.get('/hang', (req) => {
+  getContext()?.signal.addEventListener('abort', () => aborted.add(String(req.get('x-request-id'))))
+})
+
+export default app

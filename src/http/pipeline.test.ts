@@ -1,0 +1,249 @@
+/** The pipeline's own steps and the worker's http server, through real sockets. */
+import { connect } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isShipshapeError } from '../errors/index.js'
+import type { Middleware } from '../types.js'
+import { loadApp } from './_adapters.js'
+import { clientAddress, proxyTrust } from './_proxy.js'
+import { release } from './_test/_shared.js'
+import { eventually, serve } from './_test/harness.js'
+
+const fixture = (name: string) => fileURLToPath(new URL(`./_test/${name}.ts`, import.meta.url))
+let open: Awaited<ReturnType<typeof serve>>[] = []
+async function start(...args: Parameters<typeof serve> extends [string, ...infer Rest] ? Rest : never) {
+  const server = await serve(fixture('probe'), ...args)
+  open.push(server)
+  return server
+}
+afterEach(async () => {
+  await Promise.all(open.map((server) => server.close()))
+  open = []
+})
+
+/** Sends raw bytes and returns everything the server wrote before closing the connection. */
+function raw(port: number, bytes: string | string[], pauseMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+    })
+    socket.on('close', () => resolve(received))
+    socket.on('error', (error) => (received ? resolve(received) : reject(error)))
+    socket.on('connect', async () => {
+      for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
+        if (socket.destroyed) return
+        socket.write(part)
+        if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs))
+      }
+    })
+  })
+}
+
+describe('trusted proxies', () => {
+  it('believes X-Forwarded-For only from a configured proxy, taking the right-most untrusted hop', () => {
+    const trust = proxyTrust(['10.0.0.0/8', '192.168.1.5', 'fd00::/8'])
+    expect(clientAddress('203.0.113.9', '1.2.3.4', trust)).toBe('203.0.113.9')
+    expect(clientAddress('10.1.2.3', '1.2.3.4', trust)).toBe('1.2.3.4')
+    expect(clientAddress('10.1.2.3', 'forged, 1.2.3.4, 10.9.9.9', trust)).toBe('1.2.3.4')
+    expect(clientAddress('::ffff:10.1.2.3', '6.6.6.6, 5.5.5.5', trust)).toBe('5.5.5.5')
+    expect(clientAddress('fd00::1', '2001:db8::7', trust)).toBe('2001:db8::7')
+    expect(clientAddress('192.168.1.5', '10.0.0.1, 10.0.0.2', trust)).toBe('10.0.0.1')
+    expect(clientAddress('10.1.2.3', 'garbage, 10.0.0.9', trust)).toBe('10.0.0.9')
+    expect(clientAddress('::ffff:203.0.113.9', undefined, trust)).toBe('203.0.113.9')
+  })
+
+  it('stops at start-up on an entry that is not an address, a range or a known name', () => {
+    for (const bad of ['10.0.0.0/33', 'example.com', '1.2.3.4/', '::1/129']) {
+      expect(() => proxyTrust([bad])).toThrow(/trusted proxy/)
+    }
+    expect(() => proxyTrust(['loopback', 'private', 'linklocal', '::1'])).not.toThrow()
+  })
+
+  it('applies X-Forwarded-For and X-Forwarded-Proto from a trusted peer, and ignores them otherwise', async () => {
+    const headers = { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' }
+    const trusted = await start({ trustedProxies: ['loopback'] })
+    expect(await (await fetch(trusted.url, { headers })).json()).toMatchObject({
+      clientIp: '198.51.100.7',
+      protocol: 'https',
+    })
+    const untrusted = await start({ trustedProxies: ['10.0.0.0/8'] })
+    expect(await (await fetch(untrusted.url, { headers })).json()).toMatchObject({
+      clientIp: '127.0.0.1',
+      protocol: 'http',
+    })
+  })
+})
+
+describe('health, draining and bookkeeping', () => {
+  it('serves configurable health paths; readyz turns 503 and responses close their connection once draining', async () => {
+    const server = await start({ livezPath: '/_/live', readyzPath: '/_/ready' })
+    expect((await fetch(`${server.url}/_/live`)).status).toBe(200)
+    expect((await fetch(`${server.url}/_/ready`)).status).toBe(200)
+    expect((await fetch(`${server.url}/livez`)).status).toBe(200) // the app's own route now
+    const held = fetch(`${server.url}/wait/drain`)
+    await eventually(() => server.pipeline.inflight().length === 1, 'the held request')
+    server.pipeline.drain()
+    expect((await fetch(`${server.url}/_/ready`)).status).toBe(503)
+    expect((await fetch(`${server.url}/_/live`)).status).toBe(200)
+    const during = await fetch(server.url)
+    expect(during.status).toBe(200)
+    expect(during.headers.get('connection')).toBe('close')
+    release('drain')
+    expect((await held).headers.get('connection')).toBe('close')
+  })
+
+  it('lists requests in flight oldest first, counts what it served and resolves idle() when empty', async () => {
+    const server = await start()
+    await server.pipeline.idle()
+    const first = fetch(`${server.url}/wait/a`, { headers: { 'x-request-id': 'first' } })
+    await eventually(() => server.pipeline.inflight().length === 1, 'first in flight')
+    const second = fetch(`${server.url}/wait/b`, { headers: { 'x-request-id': 'second' } })
+    await eventually(() => server.pipeline.inflight().length === 2, 'second in flight')
+    const listed = server.pipeline.inflight()
+    expect(listed.map((request) => request.id)).toEqual(['first', 'second'])
+    expect(listed[0]).toMatchObject({ method: 'GET', path: '/wait/a' })
+    expect(listed[0]?.elapsedMs).toBeGreaterThanOrEqual(listed[1]?.elapsedMs ?? 0)
+    let idle = false
+    const idled = server.pipeline.idle().then(() => {
+      idle = true
+    })
+    release('a')
+    await first
+    expect(idle).toBe(false)
+    release('b')
+    await second
+    await idled
+    expect(server.pipeline.served()).toBe(2)
+    await fetch(`${server.url}/livez`)
+    expect(server.pipeline.served()).toBe(2) // health checks are not requests served
+  })
+})
+
+describe('middleware', () => {
+  it('runs middleware in order around the app, inside the request context', async () => {
+    const order: string[] = []
+    const outer: Middleware = async function outer(ctx, next) {
+      order.push('outer in')
+      ctx.state.user = 'ada'
+      await next()
+      order.push('outer out')
+    }
+    const inner: Middleware = async function inner(ctx, next) {
+      order.push(`inner in ${ctx.state.user}`)
+      ctx.res.setHeader('X-Inner', '1')
+      await next()
+      order.push('inner out')
+    }
+    const server = await start({}, [outer, inner])
+    const response = await fetch(server.url)
+    expect(response.headers.get('x-inner')).toBe('1')
+    expect(await response.json()).toMatchObject({ state: { user: 'ada' } })
+    expect(order).toEqual(['outer in', 'inner in ada', 'inner out', 'outer out'])
+  })
+
+  it('lets a middleware answer without calling next, and treats a second next() as an error', async () => {
+    const gatekeeper: Middleware = function gatekeeper(ctx, next) {
+      if (ctx.path === '/closed') {
+        ctx.res.writeHead(403).end('no\n')
+        return
+      }
+      return next()
+    }
+    const twice: Middleware = async function twice(ctx, next) {
+      await next()
+      if (ctx.path === '/twice') await next()
+    }
+    const server = await start({}, [gatekeeper, twice])
+    expect((await fetch(`${server.url}/closed`)).status).toBe(403)
+    expect((await fetch(`${server.url}/twice`)).status).toBe(200)
+    await eventually(
+      () =>
+        server.logs.find(
+          (line) => line.level === 50 && /twice called next\(\) more than once/.test(JSON.stringify(line)),
+        ),
+      'the error about next()',
+    )
+  })
+})
+
+describe('timeouts and limits', () => {
+  it('cuts a response already under way at the timeout, and survives an app writing after its 503', async () => {
+    const server = await start({ timeoutMs: 300 })
+    const partial = await fetch(`${server.url}/late-write`)
+    expect(partial.status).toBe(200)
+    await expect(partial.text()).rejects.toThrow()
+    const late = await fetch(`${server.url}/write-after-timeout`)
+    expect(late.status).toBe(503)
+    expect((await fetch(server.url)).status).toBe(200) // the worker is still serving
+  })
+
+  it('answers a malformed request with a plain 400 that never reaches the app', async () => {
+    const server = await start()
+    const answer = await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request/)
+    const smuggled = await raw(
+      server.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    )
+    expect(smuggled).toMatch(/^HTTP\/1\.1 400/)
+    expect(server.logs.filter((line) => line.msg === 'request')).toHaveLength(0)
+  })
+
+  it('answers oversized headers with 431', async () => {
+    const server = await start({}, [], { maxHeaderBytes: 2048 })
+    const answer = await raw(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(4096)}\r\n\r\n`)
+    expect(answer).toMatch(/^HTTP\/1\.1 431/)
+  })
+
+  it('cuts off a client that sends its headers too slowly (slowloris)', async () => {
+    const server = await start({}, [], { headersTimeoutMs: 500, requestTimeoutMs: 1000 })
+    const parts = ['GET / HTTP/1.1\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: 1\r\n`)]
+    const answer = await raw(server.port, parts, 100)
+    expect(answer).toMatch(/^HTTP\/1\.1 408/)
+  })
+
+  it('refuses a headers timeout longer than the request timeout before serving', async () => {
+    const error = await start({}, [], { headersTimeoutMs: 5000, requestTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    )
+    expect(isShipshapeError(error) && error.code).toBe('SHIPSHAPE_E_BAD_OPTION')
+    expect(String(error)).toContain('headers timeout')
+  })
+
+  it('sets the keep-alive timeout', async () => {
+    const server = await start({}, [], { keepAliveTimeoutMs: 65_000 })
+    expect(server.http.keepAliveTimeout).toBe(65_000)
+    expect((await fetch(server.url)).headers.get('keep-alive')).toBe('timeout=65')
+  })
+})
+
+describe('loadApp', () => {
+  it('names a missing file', async () => {
+    const error = await loadApp('/nowhere/app.js', 'auto').catch((thrown: unknown) => thrown)
+    expect(isShipshapeError(error) && error.code).toBe('SHIPSHAPE_E_APP_NOT_FOUND')
+    expect(String(error)).toContain('/nowhere/app.js')
+  })
+
+  it('shows the app’s own error when the module fails to load', async () => {
+    const error = await loadApp(fixture('broken'), 'auto').catch((thrown: unknown) => thrown)
+    expect(isShipshapeError(error) && error.code).toBe('SHIPSHAPE_E_APP_NOT_FOUND')
+    expect((error as Error).message).toContain('the database URL is missing')
+    expect(((error as Error).cause as Error).message).toBe('the database URL is missing')
+  })
+
+  it('refuses an export it cannot serve, and a declared kind that does not match', async () => {
+    const notApp = await loadApp(fixture('not-an-app'), 'auto').catch((thrown: unknown) => thrown)
+    expect(isShipshapeError(notApp) && notApp.code).toBe('SHIPSHAPE_E_APP_KIND')
+    const mismatch = await loadApp(fixture('node'), 'koa').catch((thrown: unknown) => thrown)
+    expect(isShipshapeError(mismatch) && mismatch.code).toBe('SHIPSHAPE_E_APP_KIND')
+    expect(String(mismatch)).toContain('Koa')
+  })
+
+  it('honours an explicit kind', async () => {
+    expect(typeof (await loadApp(fixture('node'), 'node'))).toBe('function')
+    expect(typeof (await loadApp(fixture('hono'), 'fetch'))).toBe('function')
+  })
+})

@@ -1,0 +1,63 @@
+/**
+ * The contract between shipshape's parts. Every capability builds on these types; nothing
+ * outside http/ and server/ knows which kind of app is wrapped.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** The kinds of app `shipshape serve` can wrap. `auto` detects the kind from the module's export. */
+export type AppKind = 'node' | 'express' | 'connect' | 'koa' | 'fastify' | 'fetch'
+
+/** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */
+export interface RequestContext {
+  /** The request id: a valid inbound `X-Request-Id`, or a fresh one. Echoed in the response. */
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly method: string
+  /** The path without the query string, exactly as the client sent it (not percent-decoded). */
+  readonly path: string
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number
+  /** Fires when the request times out or the client goes away. Pass it to fetch(), queries, streams. */
+  readonly signal: AbortSignal
+  /** The client's address: X-Forwarded-For is believed only from a trusted proxy. */
+  readonly clientIp: string
+  /** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
+  readonly protocol: 'http' | 'https'
+  /** Values middleware hands on to later middleware and to the app (a CSP nonce, a user). */
+  readonly state: Record<string, unknown>
+}
+
+export type Next = () => Promise<void>
+
+/**
+ * A middleware is made once at start-up by a factory (`staticFiles(options)`), which returns a
+ * named function. It either answers the request itself or awaits `next()`.
+ */
+export type Middleware = (ctx: RequestContext, next: Next) => Promise<void> | void
+
+/** The user's app after adaptation. Resolves once the response has been handed to the socket. */
+export type AppHandler = (ctx: RequestContext) => Promise<void>
+
+/** What a worker tells the primary about one request it holds (heartbeats, watchdog logs). */
+export interface RequestSummary {
+  id: string
+  method: string
+  path: string
+  /** Milliseconds since the request arrived. */
+  elapsedMs: number
+}
+
+/** The per-worker request pipeline: built once at start-up, then used for every request. */
+export interface Pipeline {
+  /** The node:http `request` listener. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
+  /** Requests in flight, oldest first. */
+  inflight(): RequestSummary[]
+  /** Requests answered since the worker started (for `--max-requests`). */
+  served(): number
+  /** Begin draining: `/readyz` answers 503 and every response closes its connection. */
+  drain(): void
+  /** Resolves once no request is in flight. */
+  idle(): Promise<void>
+}
