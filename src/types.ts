@@ -61,3 +61,17 @@ export interface Pipeline {
   /** Resolves once no request is in flight. */
   idle(): Promise<void>
 }
+
+/**
+ * One `shipshape <name>` command. Commands live in src/cli/<name>.ts, are listed once in
+ * src/cli/_commands.ts, and reach capabilities only through their index.ts.
+ */
+export interface Command {
+  readonly name: string
+  /** One line, shown by `shipshape --help`. */
+  readonly summary: string
+  /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
+  readonly help: string
+  /** Runs the command; resolves to the process's exit code. */
+  run(args: string[]): Promise<number>
+}

@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-console.error('shipshape: not built yet')
-process.exit(1)
+import { main } from './_main.js'
+
+process.exitCode = await main(process.argv.slice(2))

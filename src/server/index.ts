@@ -1,1 +1,12 @@
-export {}
+/**
+ * shipshape/server: the supervisor behind `shipshape serve`. A primary process owns the socket
+ * and never runs app code; workers run the pipeline and the app. See docs/server.md.
+ */
+export {
+  describeOptions,
+  type FieldName,
+  fields,
+  resolveServeOptions,
+  type ServeOptions,
+} from './_options.js'
+export { serve, signalPrimary } from './_primary.js'

@@ -1,0 +1,6 @@
+/** Every `shipshape` command, in the order `shipshape --help` lists them. */
+import type { Command } from '../types.js'
+import { reload } from './reload.js'
+import { serve } from './serve.js'
+
+export const commands: readonly Command[] = [serve, reload]
