@@ -59,6 +59,26 @@ export const catalogue = {
     message: 'The server is shutting down',
     fix: 'Clients should retry; the load balancer stops sending traffic once /readyz answers 503.',
   },
+  SHIPSHAPE_E_STATIC_ROOT: {
+    status: 500,
+    message: 'The static files directory does not exist',
+    fix: 'Run `shipshape collectstatic` before `shipshape serve`, or correct --static-root (SHIPSHAPE_STATIC_ROOT).',
+  },
+  SHIPSHAPE_E_STATIC_MANIFEST: {
+    status: 500,
+    message: 'The static files manifest is missing or unreadable',
+    fix: 'Run `shipshape collectstatic` with the same --static-root the app is served with.',
+  },
+  SHIPSHAPE_E_STATIC_UNKNOWN: {
+    status: 500,
+    message: 'staticUrl() was given a name the static files manifest does not list',
+    fix: 'Check the name (relative to a source directory, as in staticUrl("css/app.css")) and run `shipshape collectstatic` after adding the file.',
+  },
+  SHIPSHAPE_E_STATIC_REFERENCE: {
+    status: 500,
+    message: 'A static file references a file that does not exist',
+    fix: 'Add the missing file to a source directory or correct the reference; `--missing-maps warn` makes a missing source map a warning.',
+  },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 
 export type ErrorCode = keyof typeof catalogue
