@@ -29,6 +29,16 @@ export const catalogue = {
     message: 'Workers keep crashing at start-up',
     fix: 'Fix the error your app throws at start-up (shown above); shipshape stopped instead of restarting it forever.',
   },
+  SHIPSHAPE_E_ALREADY_RUNNING: {
+    status: 500,
+    message: 'shipshape serve is already running here',
+    fix: 'Stop the running server, use `shipshape reload` to load new code into it, or give this one its own --pidfile.',
+  },
+  SHIPSHAPE_E_NOT_RUNNING: {
+    status: 500,
+    message: 'No running shipshape serve was found',
+    fix: 'Start it with `shipshape serve`, or pass the --pidfile it was started with.',
+  },
   SHIPSHAPE_E_TIMEOUT: {
     status: 503,
     message: 'The request took longer than the request timeout',
