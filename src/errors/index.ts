@@ -80,6 +80,16 @@ export const catalogue = {
     message: 'A state-changing request from another site was refused',
     fix: 'Forms and scripts must post from this site. Old browsers need the token: csrfField() in forms, or the X-CSRF-Token header.',
   },
+  SHIPSHAPE_E_REQUEST_TARGET: {
+    status: 400,
+    message: 'The request line does not name a path on this site',
+    fix: 'Send origin-form requests (GET /path); an absolute URL or * in the request line is for proxies.',
+  },
+  SHIPSHAPE_E_CSP_REPORT: {
+    status: 400,
+    message: 'The body is not a CSP violation report',
+    fix: 'Browsers post reports here on their own; nothing to change unless a client of yours posts something else.',
+  },
   SHIPSHAPE_E_METHOD_NOT_ALLOWED: {
     status: 405,
     message: 'This path does not accept that method',

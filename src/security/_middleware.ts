@@ -91,7 +91,7 @@ export function securityMiddleware(options: Partial<SecurityOptions> = {}, logge
     if (!host.allowed) return refuse(ctx, 'SHIPSHAPE_E_HOST_NOT_ALLOWED')
     const target = ctx.req.url ?? ''
     // Origin-form only (`/path?query`): an absolute-form target (`http://other/`) or `*` is for proxies.
-    if (target.charCodeAt(0) !== 47) return refuse(ctx, 'SHIPSHAPE_E_BAD_REQUEST')
+    if (target.charCodeAt(0) !== 47) return refuse(ctx, 'SHIPSHAPE_E_REQUEST_TARGET')
     if (host.redirect && ctx.protocol === 'http') {
       if (!warnedAboutProxy && ctx.req.headers['x-forwarded-proto'] !== undefined) {
         warnedAboutProxy = true

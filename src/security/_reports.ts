@@ -44,7 +44,7 @@ export function cspReportEndpoint(
     const body = await readLimited(req, maxReportBytes)
     if (body === undefined) return refuse(ctx, 'SHIPSHAPE_E_BODY_TOO_LARGE')
     const violations = parseReports(body)
-    if (violations === undefined) return refuse(ctx, 'SHIPSHAPE_E_BAD_REQUEST')
+    if (violations === undefined) return refuse(ctx, 'SHIPSHAPE_E_CSP_REPORT')
     const log = logger()
     for (const violation of violations.slice(0, maxPerBody)) {
       log.warn(
