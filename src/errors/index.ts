@@ -113,6 +113,7 @@ export const catalogue = {
     status: 400,
     message: 'The upload is not a well-formed multipart/form-data request',
     fix: 'Send the form with enctype="multipart/form-data"; the client sent a body shipshape cannot read.',
+  },
   SHIPSHAPE_E_STATIC_ROOT: {
     status: 500,
     message: 'The static files directory does not exist',
