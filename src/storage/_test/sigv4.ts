@@ -31,7 +31,7 @@ export function presignedUrlIsValid(url: string, secret: string, now = new Date(
   if (!(issued + expires * 1000 > now.getTime())) return false
   const canonicalQuery = query
     .filter(([name]) => name !== 'X-Amz-Signature')
-    .map(([name, value]) => [encode(name), encode(value)])
+    .map(([name, value]) => [encode(name), encode(value)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join('&')
