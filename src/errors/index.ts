@@ -29,6 +29,16 @@ export const catalogue = {
     message: 'Workers keep crashing at start-up',
     fix: 'Fix the error your app throws at start-up (shown above); shipshape stopped instead of restarting it forever.',
   },
+  SHIPSHAPE_E_ALREADY_RUNNING: {
+    status: 500,
+    message: 'shipshape serve is already running here',
+    fix: 'Stop the running server, use `shipshape reload` to load new code into it, or give this one its own --pidfile.',
+  },
+  SHIPSHAPE_E_NOT_RUNNING: {
+    status: 500,
+    message: 'No running shipshape serve was found',
+    fix: 'Start it with `shipshape serve`, or pass the --pidfile it was started with.',
+  },
   SHIPSHAPE_E_TIMEOUT: {
     status: 503,
     message: 'The request took longer than the request timeout',
@@ -58,6 +68,26 @@ export const catalogue = {
     status: 502,
     message: 'The site answered with a status the Observatory does not grade (only 2xx, 3xx, 401 and 403)',
     fix: 'Scan a URL that answers 200, such as the home page.',
+  },
+  SHIPSHAPE_E_STATIC_ROOT: {
+    status: 500,
+    message: 'The static files directory does not exist',
+    fix: 'Run `shipshape collectstatic` before `shipshape serve`, or correct --static-root (SHIPSHAPE_STATIC_ROOT).',
+  },
+  SHIPSHAPE_E_STATIC_MANIFEST: {
+    status: 500,
+    message: 'The static files manifest is missing or unreadable',
+    fix: 'Run `shipshape collectstatic` with the same --static-root the app is served with.',
+  },
+  SHIPSHAPE_E_STATIC_UNKNOWN: {
+    status: 500,
+    message: 'staticUrl() was given a name the static files manifest does not list',
+    fix: 'Check the name (relative to a source directory, as in staticUrl("css/app.css")) and run `shipshape collectstatic` after adding the file.',
+  },
+  SHIPSHAPE_E_STATIC_REFERENCE: {
+    status: 500,
+    message: 'A static file references a file that does not exist',
+    fix: 'Add the missing file to a source directory or correct the reference; `--missing-maps warn` makes a missing source map a warning.',
   },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 

@@ -25,6 +25,11 @@ export interface PipelineOptions {
   maxBodyBytes: number
   /** One log line per request answered (health checks excepted). */
   accessLog: boolean
+  /**
+   * Called as each request is admitted, before any middleware or app code runs. The worker
+   * uses it to tell the primary which requests it holds in time, should the app then block.
+   */
+  onAdmit?: () => void
 }
 
 /**
@@ -134,7 +139,7 @@ export function createPipeline(
   logger: Logger,
   middleware: Middleware[],
 ): Pipeline {
-  const { timeoutMs, livezPath, readyzPath, maxBodyBytes, accessLog } = options
+  const { timeoutMs, livezPath, readyzPath, maxBodyBytes, accessLog, onAdmit } = options
   const chain = compose(middleware, app)
   const inflight = new Set<Context>()
   const waiters: (() => void)[] = []
@@ -189,6 +194,7 @@ export function createPipeline(
     } else if (req.headers['transfer-encoding'] !== undefined && Number.isFinite(maxBodyBytes)) {
       limitStreamedBody(ctx)
     }
+    onAdmit?.()
     contextStorage.run(ctx, run, ctx)
   }
 

@@ -37,6 +37,11 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
     pipeline.listener,
   )
   server.on('clientError', answerClientError)
+  // node:http starts tracking connections, and enforcing the header and request timeouts on
+  // them, only when the server emits 'listening'. A worker's server never listens (connections
+  // arrive from the primary), so without this, slow clients would never be cut off and
+  // closeIdleConnections() would close nothing.
+  server.emit('listening')
   return server
 }
 

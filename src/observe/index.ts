@@ -2,8 +2,8 @@
  * Logs and metrics shared by every part of shipshape. Logs are pino JSON lines on stdout, or
  * readable text when stdout is a terminal; metrics live in one prom-client registry per process.
  */
+import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
 import { Registry } from 'prom-client'
 
 export type { Logger } from 'pino'
@@ -13,17 +13,31 @@ export interface LoggerOptions {
   level?: string
   /** Readable text instead of JSON. Default: when stdout is a terminal. */
   pretty?: boolean
+  /**
+   * Write JSON in batches of 4 KiB, flushed at least every second. Default: true. A busy worker
+   * saves a write per request this way; the cost is that a SIGKILL loses up to a second of lines,
+   * which is why the primary, whose lines are rare and matter most, writes synchronously.
+   */
+  buffered?: boolean
 }
 
-/**
- * A logger writing to stdout. JSON is written asynchronously in batches (a crash can lose the
- * last few lines, which the primary's own log of the exit makes up for); text is for people.
- */
+/** How often a buffered logger writes what it holds, so a quiet worker's lines are never late. */
+const flushEveryMs = 1000
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info'
-  const human = options.pretty ?? process.stdout.isTTY === true
-  if (human) return pino({ level }, pretty({ colorize: true, sync: true }))
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ sync: false, minLength: 4096 }))
+  if (options.pretty ?? process.stdout.isTTY === true) {
+    // Loaded only for terminals: production workers never pay for the formatter.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
+    return pino({ level }, pretty({ colorize: true, sync: true }))
+  }
+  const buffered = options.buffered ?? true
+  const logger = pino(
+    { level, base: { pid: process.pid } },
+    pino.destination({ sync: !buffered, minLength: buffered ? 4096 : 0 }),
+  )
+  if (buffered) setInterval(() => logger.flush(), flushEveryMs).unref()
+  return logger
 }
 
 /** The process's metrics registry; /metrics serves what it holds. */

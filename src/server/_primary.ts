@@ -1,9 +1,407 @@
+/**
+ * The primary process: owns the listening socket, hands each connection to a healthy worker,
+ * and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It never
+ * imports the app, so nothing the app does can take the socket down.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import { ShipshapeError } from '../errors/index.js'
+import { createLogger, type Logger } from '../observe/index.js'
+import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_options.js'
+import { heartbeatMs, optionsVariable, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
-export async function serve(_options: ServeOptions): Promise<number> {
-  throw new Error('the supervisor is being written')
+/** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */
+const staleAfterMs = 4 * heartbeatMs
+/** Consecutive workers that die before becoming ready, after which the primary gives up. */
+const crashLoopLimit = 3
+/** Restart delay after a crash: doubles per consecutive crash, from 100 ms up to 10 s. */
+const backoffMs = (crashes: number) => Math.min(10_000, 100 * 2 ** Math.max(0, crashes - 1))
+/** Connections waiting while no worker is healthy (start-up, every worker blocked); beyond this they are refused. */
+const maxWaiting = 1024
+
+interface Worker {
+  child: ChildProcess
+  pid: number
+  generation: number
+  state: 'starting' | 'ready' | 'draining'
+  startedAt: number
+  lastBeat: number
+  inflight: RequestSummary[]
+  /** Why the primary ended it, if it did: such an exit is not a crash. */
+  endedBy?: 'watchdog' | 'drain'
+  drainStartedAt?: number
+  retiring?: boolean
+  error?: string
 }
 
-export function signalPrimary(_pidfile: string, _signal: NodeJS.Signals): number {
-  throw new Error('the supervisor is being written')
+const workerScript = new URL('./_worker.js', import.meta.url)
+
+export async function serve(options: ServeOptions): Promise<number> {
+  if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production'
+  const logger = createLogger({ level: options.logLevel, buffered: false })
+  if (process.env.NODE_ENV !== 'production') {
+    logger.warn(
+      { NODE_ENV: process.env.NODE_ENV },
+      'NODE_ENV is not "production": frameworks may show debug pages',
+    )
+  }
+  const pidfile = resolve(options.pidfile)
+  claimPidfile(pidfile)
+  const listener = createServer({ pauseOnConnect: true })
+  try {
+    await listen(listener, options.host, options.port)
+  } catch (error) {
+    rmSync(pidfile, { force: true })
+    throw error
+  }
+  const supervisor = new Supervisor(options, logger, listener)
+  // Port 0 asks the system for a free port: the log names the real one.
+  const { port } = listener.address() as { port: number }
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  logger.info({ url, workers: options.workers }, `listening on ${url}`)
+  try {
+    return await supervisor.run()
+  } finally {
+    rmSync(pidfile, { force: true })
+    await new Promise((done) => logger.flush(done))
+  }
+}
+
+class Supervisor {
+  private readonly workers = new Set<Worker>()
+  private readonly waiting: Socket[] = []
+  private generation = 1
+  private nextPick = 0
+  private crashes = 0
+  private bootFailures = 0
+  private lastError: string | undefined
+  private reloading = false
+  private stopping = false
+  private forced = false
+  private exitCode = 0
+  private finish: (code: number) => void = () => {}
+  private readonly watchdog: NodeJS.Timeout
+
+  constructor(
+    private readonly options: ServeOptions,
+    private readonly logger: Logger,
+    private readonly listener: Server,
+  ) {
+    listener.on('connection', (socket: Socket) => this.dispatch(socket))
+    this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
+  }
+
+  run(): Promise<number> {
+    for (let i = 0; i < this.options.workers; i++) this.spawn()
+    process.on('SIGHUP', () => this.reload())
+    process.on('SIGTERM', () => this.stop('SIGTERM'))
+    process.on('SIGINT', () => this.stop('SIGINT'))
+    return new Promise((resolve) => {
+      this.finish = resolve
+    })
+  }
+
+  private spawn(): Worker {
+    const child = fork(workerScript, [], {
+      env: { ...process.env, [optionsVariable]: JSON.stringify(this.options) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const now = performance.now()
+    const worker: Worker = {
+      child,
+      pid: child.pid ?? 0,
+      generation: this.generation,
+      state: 'starting',
+      startedAt: now,
+      lastBeat: now,
+      inflight: [],
+    }
+    this.workers.add(worker)
+    child.on('message', (message: WorkerMessage) => this.receive(worker, message))
+    child.on('exit', (code, signal) => this.exited(worker, code, signal))
+    // A failed send (the worker just died) is handled by its exit; the error must not crash us.
+    child.on('error', () => {})
+    this.logger.info({ worker: worker.pid, generation: worker.generation }, 'worker started')
+    return worker
+  }
+
+  private receive(worker: Worker, message: WorkerMessage): void {
+    worker.lastBeat = performance.now()
+    switch (message.type) {
+      case 'ready':
+        if (this.stopping) {
+          this.drain(worker)
+          return
+        }
+        worker.state = 'ready'
+        this.crashes = 0
+        this.bootFailures = 0
+        this.logger.info(
+          {
+            worker: worker.pid,
+            generation: worker.generation,
+            ms: Math.round(worker.lastBeat - worker.startedAt),
+          },
+          'worker ready',
+        )
+        this.flushWaiting()
+        this.maybeFinishReload()
+        break
+      case 'beat':
+        worker.inflight = message.inflight
+        if (this.waiting.length > 0) this.flushWaiting()
+        break
+      case 'retire':
+        if (worker.retiring || this.stopping) return
+        worker.retiring = true
+        this.spawn()
+        break
+      case 'failed':
+        worker.error = message.error
+        if (message.error !== this.lastError) {
+          this.logger.error({ worker: worker.pid, error: message.error }, 'worker failed to start')
+        }
+        this.lastError = message.error
+        break
+    }
+  }
+
+  /** Round-robin over workers whose heartbeat is fresh; a blocked worker gets nothing new. */
+  private pick(): Worker | undefined {
+    const now = performance.now()
+    const healthy = [...this.workers].filter(
+      (worker) => worker.state === 'ready' && now - worker.lastBeat < staleAfterMs,
+    )
+    if (healthy.length === 0) return undefined
+    this.nextPick = (this.nextPick + 1) % healthy.length
+    return healthy[this.nextPick]
+  }
+
+  private dispatch(socket: Socket): void {
+    const worker = this.pick()
+    if (worker === undefined) {
+      if (this.waiting.length >= maxWaiting) return void socket.destroy()
+      this.waiting.push(socket)
+      socket.once('close', () => this.waiting.splice(this.waiting.indexOf(socket) >>> 0, 1))
+      return
+    }
+    const message: PrimaryMessage = { type: 'connection' }
+    worker.child.send(message, socket, {}, (error) => {
+      // The worker died between pick and send: the socket is still ours, try another.
+      if (error && !socket.destroyed) this.dispatch(socket)
+    })
+  }
+
+  private flushWaiting(): void {
+    while (this.waiting.length > 0 && this.pick() !== undefined) {
+      const socket = this.waiting.shift() as Socket
+      socket.removeAllListeners('close')
+      this.dispatch(socket)
+    }
+  }
+
+  /** Runs every heartbeat: kills stuck workers, and workers that overstay a drain or a slow start. */
+  private inspect(): void {
+    const now = performance.now()
+    const { timeoutMs, gracefulTimeoutMs } = this.options
+    for (const worker of this.workers) {
+      if (worker.endedBy === 'watchdog') continue
+      const silentMs = now - worker.lastBeat
+      if (worker.state === 'draining' && now - (worker.drainStartedAt as number) > gracefulTimeoutMs) {
+        this.kill(worker, 'graceful timeout reached before its requests finished', Math.round(silentMs))
+      } else if (worker.state === 'starting' && now - worker.startedAt > Math.max(timeoutMs, 30_000)) {
+        this.kill(worker, 'did not become ready in time', Math.round(now - worker.startedAt))
+      } else if (worker.state !== 'starting' && timeoutMs > 0 && silentMs > timeoutMs) {
+        this.kill(worker, 'event loop blocked past the timeout', Math.round(silentMs))
+      }
+    }
+  }
+
+  private kill(worker: Worker, reason: string, ms: number): void {
+    const replace = worker.state !== 'draining'
+    if (this.stopping) this.exitCode = 1 // requests were cut off: not a clean shutdown
+    worker.endedBy = 'watchdog'
+    worker.state = 'draining' // no new connections while it dies
+    this.logger.error(
+      { worker: worker.pid, reason, ms, requests: worker.inflight },
+      `worker killed: ${reason}; ${worker.inflight.length} request(s) lost`,
+    )
+    worker.child.kill('SIGKILL')
+    if (replace && !this.stopping) this.spawn()
+  }
+
+  private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    this.workers.delete(worker)
+    const wasReady = worker.state !== 'starting'
+    const expected = worker.endedBy !== undefined || this.stopping
+    const level = expected && (code === 0 || worker.endedBy === 'watchdog') ? 'info' : 'error'
+    this.logger[level]({ worker: worker.pid, code, signal, generation: worker.generation }, 'worker exited')
+    if (this.stopping) {
+      if (this.workers.size === 0) this.stopped()
+      return
+    }
+    if (expected) return
+    // A crash. Workers that die before becoming ready point at the app's start-up code.
+    if (!wasReady) this.bootFailures++
+    if (this.bootFailures >= crashLoopLimit) this.giveUp()
+    else if (this.reloading && worker.generation === this.generation && !wasReady) this.abortReload()
+    else this.respawnAfterCrash()
+  }
+
+  private respawnAfterCrash(): void {
+    this.crashes++
+    const delay = backoffMs(this.crashes)
+    this.logger.warn({ delayMs: delay }, 'replacing the worker after a crash')
+    setTimeout(() => {
+      if (!this.stopping) this.spawn()
+    }, delay).unref()
+  }
+
+  private drain(worker: Worker): void {
+    if (worker.endedBy !== undefined) return
+    worker.endedBy = 'drain'
+    worker.state = 'draining'
+    worker.drainStartedAt = performance.now()
+    const message: PrimaryMessage = { type: 'drain' }
+    if (worker.child.connected) worker.child.send(message)
+    else worker.child.kill('SIGTERM')
+  }
+
+  /** New workers first; the old ones drain only once every new one has said it is ready. */
+  private reload(): void {
+    if (this.stopping) return
+    if (this.reloading) return void this.logger.warn('reload already in progress; ignoring SIGHUP')
+    this.reloading = true
+    this.generation++
+    this.logger.info({ generation: this.generation, workers: this.options.workers }, 'reload started')
+    for (let i = 0; i < this.options.workers; i++) this.spawn()
+  }
+
+  private maybeFinishReload(): void {
+    const current = [...this.workers].filter((worker) => worker.generation === this.generation)
+    const retired = [...this.workers].filter((worker) => worker.retiring && worker.state === 'ready')
+    // A --max-requests replacement is ready: the oldest retiring worker can go.
+    if (!this.reloading) {
+      const replacements = [...this.workers].filter(
+        (worker) => worker.state === 'ready' && !worker.retiring,
+      ).length
+      if (retired.length > 0 && replacements >= this.options.workers) this.drain(retired[0] as Worker)
+      return
+    }
+    if (current.some((worker) => worker.state !== 'ready')) return
+    for (const worker of this.workers) if (worker.generation < this.generation) this.drain(worker)
+    this.reloading = false
+    this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
+  }
+
+  private abortReload(): void {
+    this.reloading = false
+    for (const worker of this.workers) {
+      if (worker.generation === this.generation) {
+        worker.endedBy = 'drain'
+        worker.child.kill('SIGKILL')
+      }
+    }
+    this.generation--
+    this.logger.error(
+      { error: this.lastError },
+      'reload failed: a new worker could not start; the old workers keep serving',
+    )
+  }
+
+  private giveUp(): void {
+    this.logger.fatal(
+      { error: this.lastError, attempts: this.bootFailures },
+      new ShipshapeError('SHIPSHAPE_E_CRASH_LOOP', 'the last error is shown in "error"').message,
+    )
+    process.stderr.write(
+      `\nshipshape: workers keep crashing at start-up. The app's error:\n\n${this.lastError ?? '(none reported)'}\n`,
+    )
+    this.stop('crash loop', 1)
+  }
+
+  /** Stop accepting, let in-flight requests finish within the graceful timeout, exit. */
+  private stop(reason: string, code = 0): void {
+    if (this.stopping) {
+      if (reason === 'SIGTERM' || reason === 'SIGINT') this.forceStop()
+      return
+    }
+    this.stopping = true
+    this.exitCode = code
+    this.logger.info({ reason, workers: this.workers.size }, 'shutting down: finishing in-flight requests')
+    this.listener.close()
+    for (const socket of this.waiting.splice(0)) socket.destroy()
+    for (const worker of this.workers) {
+      if (worker.state === 'starting') worker.child.kill('SIGKILL')
+      else this.drain(worker)
+    }
+    if (this.workers.size === 0) this.stopped()
+  }
+
+  private forceStop(): void {
+    this.logger.warn('second signal: stopping now')
+    this.forced = true
+    for (const worker of this.workers) worker.child.kill('SIGKILL')
+  }
+
+  private stopped(): void {
+    clearInterval(this.watchdog)
+    this.logger.info({ forced: this.forced }, 'stopped')
+    this.finish(this.forced ? 1 : this.exitCode)
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EADDRINUSE' ? 'the port is in use' : error.message
+      reject(new ShipshapeError('SHIPSHAPE_E_BIND', `${host}:${port}: ${hint}`, { cause: error }))
+    })
+    server.listen({ host, port, backlog: 2048 }, () => resolve())
+  })
+}
+
+/** Writes our pid for `shipshape reload`, refusing to overwrite the pidfile of a live server. */
+function claimPidfile(pidfile: string): void {
+  const running = readPid(pidfile)
+  if (running !== undefined && running !== process.pid && isAlive(running)) {
+    throw new ShipshapeError('SHIPSHAPE_E_ALREADY_RUNNING', `pid ${running} (pidfile ${pidfile})`)
+  }
+  mkdirSync(dirname(pidfile), { recursive: true })
+  writeFileSync(pidfile, `${process.pid}\n`)
+}
+
+function readPid(pidfile: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(pidfile, 'utf8'), 10)
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Sends `signal` to the primary named in `pidfile` (for `shipshape reload`); returns its pid. */
+export function signalPrimary(pidfile: string, signal: NodeJS.Signals): number {
+  const path = resolve(pidfile)
+  const pid = readPid(path)
+  if (pid === undefined || !isAlive(pid)) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_NOT_RUNNING',
+      pid === undefined ? `no pidfile at ${path}` : `pid ${pid} from ${path} is not running`,
+    )
+  }
+  process.kill(pid, signal)
+  return pid
 }

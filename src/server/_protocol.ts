@@ -1,0 +1,24 @@
+/** Messages between the primary and its workers over the fork IPC channel. */
+import type { RequestSummary } from '../types.js'
+
+/** How often a worker proves its event loop runs. The watchdog and routing both read it. */
+export const heartbeatMs = 250
+
+export type WorkerMessage =
+  /** The app loaded and the pipeline is built: the worker can take connections. */
+  | { type: 'ready' }
+  /** Sent every heartbeatMs with the requests the worker holds, so a kill can name them. */
+  | { type: 'beat'; inflight: RequestSummary[] }
+  /** --max-requests reached: replace me, then drain me. */
+  | { type: 'retire' }
+  /** Start-up failed; `error` is the app's own error, shown by the primary. */
+  | { type: 'failed'; error: string }
+
+export type PrimaryMessage =
+  /** Comes with a socket handle: serve this connection. */
+  | { type: 'connection' }
+  /** Finish what you hold, close idle connections, exit 0. */
+  | { type: 'drain' }
+
+/** The environment variable carrying the resolved options to each worker (JSON). */
+export const optionsVariable = 'SHIPSHAPE_WORKER_OPTIONS'

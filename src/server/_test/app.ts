@@ -1,0 +1,30 @@
+/** The app the supervisor tests run: each route exercises one way a real app misbehaves. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export default function app(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://app')
+  const ms = Number(url.searchParams.get('ms') ?? 0)
+  switch (url.pathname) {
+    case '/hang':
+      return // never answers: the request timeout must
+    case '/block': {
+      const until = Date.now() + ms
+      while (Date.now() < until) {} // a CPU-bound handler: only the watchdog can help
+      break
+    }
+    case '/slow':
+      setTimeout(() => reply(res), ms)
+      return
+    case '/crash':
+      setImmediate(() => {
+        throw new Error('the app crashed on purpose')
+      })
+      return
+  }
+  reply(res)
+}
+
+function reply(res: ServerResponse): void {
+  res.setHeader('content-type', 'text/plain')
+  res.end(`pid ${process.pid} generation ${process.env.FIXTURE_GENERATION ?? '1'}\n`)
+}

@@ -1,0 +1,144 @@
+/**
+ * A worker process: loads the app once, builds the pipeline once, then serves the connections
+ * the primary hands it. It never listens itself, and follows the primary's lead on shutdown.
+ */
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+import { createHttpServer, createPipeline, loadApp } from '../http/index.js'
+import { createLogger } from '../observe/index.js'
+import type { Pipeline } from '../types.js'
+import type { ServeOptions } from './_options.js'
+import { heartbeatMs, optionsVariable, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
+import { defaultMiddleware } from './_stack.js'
+
+/** After drain starts, a connection handed over just before may still have its request in transit. */
+const settleMs = 500
+
+const options = JSON.parse(process.env[optionsVariable] ?? '{}') as ServeOptions
+// JSON has no Infinity: an unlimited body size travels as null.
+options.maxBodyBytes ??= Number.POSITIVE_INFINITY
+const logger = createLogger({ level: options.logLevel })
+const sockets = new Set<Socket>()
+let pipeline: Pipeline | undefined
+let server: Server | undefined
+let draining = false
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve()
+    process.send?.(message, undefined, {}, () => resolve())
+  })
+}
+
+async function start(): Promise<void> {
+  const app = await loadApp(options.app, options.kind)
+  const middleware = await defaultMiddleware(options)
+  pipeline = createPipeline(
+    app,
+    {
+      timeoutMs: options.timeoutMs,
+      trustedProxies: options.trustedProxies,
+      livezPath: options.livezPath,
+      readyzPath: options.readyzPath,
+      maxBodyBytes: options.maxBodyBytes,
+      accessLog: options.accessLog,
+      onAdmit: beatIfDue,
+    },
+    logger,
+    middleware,
+  )
+  const http = createHttpServer(pipeline, {
+    headersTimeoutMs: options.headersTimeoutMs,
+    requestTimeoutMs: options.bodyTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveMs,
+    maxHeaderBytes: options.maxHeaderBytes,
+  })
+  const served = pipeline
+  const retireAfter =
+    options.maxRequests > 0
+      ? options.maxRequests + Math.floor(Math.random() * (options.maxRequestsJitter + 1))
+      : 0
+  let retiring = false
+  server = http
+
+  process.on('message', (message: PrimaryMessage, handle?: Socket) => {
+    if (message.type === 'connection' && handle) {
+      sockets.add(handle)
+      handle.once('close', () => sockets.delete(handle))
+      http.emit('connection', handle)
+    } else if (message.type === 'drain') {
+      void drain()
+    }
+  })
+  setInterval(() => {
+    beat()
+    if (retireAfter > 0 && !retiring && served.served() >= retireAfter) {
+      retiring = true
+      logger.info(
+        { served: served.served(), limit: retireAfter },
+        'worker reached --max-requests; asking to be replaced',
+      )
+      void send({ type: 'retire' })
+    }
+  }, heartbeatMs)
+  await send({ type: 'ready' })
+}
+
+let lastBeat = 0
+
+function beat(): void {
+  lastBeat = performance.now()
+  void send({ type: 'beat', inflight: pipeline?.inflight() ?? [] })
+}
+
+/**
+ * A request that blocks the event loop the moment it arrives would never appear in a timed
+ * heartbeat, and the watchdog's log could not name it. So a request admitted more than
+ * `admitBeatMs` after the last beat sends one at once: a quiet worker reports every request,
+ * and a busy one sends at most 1000 / admitBeatMs extra messages a second.
+ */
+const admitBeatMs = 20
+
+function beatIfDue(): void {
+  if (performance.now() - lastBeat >= admitBeatMs) beat()
+}
+
+/** Finish in-flight requests (their responses close the connection), close idle connections, exit 0. */
+async function drain(): Promise<void> {
+  if (draining) return
+  draining = true
+  if (pipeline === undefined || server === undefined) return exit(0) // still starting: nothing to finish
+  pipeline.drain()
+  await new Promise((resolve) => setTimeout(resolve, settleMs))
+  await pipeline.idle()
+  while (sockets.size > 0) {
+    server.closeIdleConnections()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await pipeline.idle()
+  }
+  exit(0)
+}
+
+function exit(code: number): void {
+  logger.flush(() => process.exit(code))
+}
+
+// The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
+// terminal, systemd's stop) reaches workers too: they drain as the primary would ask them to.
+process.on('SIGTERM', drain)
+process.on('SIGINT', drain)
+process.on('SIGHUP', () => {}) // reloads are the primary's job
+// The primary is gone (killed with SIGKILL): nobody will hand over connections or reap us.
+process.on('disconnect', drain)
+process.on('uncaughtException', (error) => {
+  logger.fatal({ err: error }, 'uncaught exception: the worker exits and the primary replaces it')
+  exit(1)
+})
+
+start().catch(async (error: unknown) => {
+  const shown = error instanceof Error ? (error.stack ?? error.message) : String(error)
+  const cause =
+    error instanceof Error && error.cause instanceof Error ? `\nCaused by: ${error.cause.stack}` : ''
+  await send({ type: 'failed', error: `${shown}${cause}` })
+  process.exit(1)
+})

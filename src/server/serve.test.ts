@@ -1,0 +1,263 @@
+/**
+ * The supervisor, end to end: the built `shipshape serve` runs as a real process with real
+ * workers, and every behaviour is observed through sockets, signals, exit codes and its log.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { Agent } from 'node:http'
+import { connect } from 'node:net'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cli, fixture, get, type Running, ready, sleep, startServe } from './_test/harness.js'
+
+const run = promisify(execFile)
+const app = fixture('app.ts')
+let server: Running | undefined
+
+afterEach(async () => {
+  await server?.stop()
+  server = undefined
+})
+
+const pidOf = (body: string) => Number(/pid (\d+)/.exec(body)?.[1])
+
+describe('shipshape serve', () => {
+  it('spreads connections over the requested number of workers, and never runs the app in the primary', async () => {
+    server = await startServe([app, '--workers', '3'])
+    await ready(server, 3)
+    const pids = new Set<number>()
+    for (let i = 0; i < 12; i++) pids.add(pidOf((await get(`${server.url}/`)).body))
+    expect(pids.size).toBe(3)
+    expect(pids.has(server.child.pid as number)).toBe(false)
+    expect((await get(`${server.url}/readyz`)).status).toBe(200)
+    expect(existsSync(server.pidfile)).toBe(true)
+  })
+
+  it('answers a hung request with a 503 at the timeout and logs it once', async () => {
+    server = await startServe([app, '--workers', '1', '--timeout', '1s'])
+    await ready(server, 1)
+    const started = performance.now()
+    const reply = await get(`${server.url}/hang`)
+    const elapsed = performance.now() - started
+    expect(reply.status).toBe(503)
+    expect(elapsed).toBeGreaterThanOrEqual(950)
+    const line = await server.waitForLog((l) => l.msg === 'request timed out', 'timeout line')
+    expect(line).toMatchObject({ method: 'GET', path: '/hang', requestId: reply.headers['x-request-id'] })
+    expect(line.elapsedMs).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('kills a worker whose event loop is blocked past the timeout, names its request, and keeps serving', async () => {
+    server = await startServe([app, '--workers', '2', '--timeout', '1s'])
+    await ready(server, 2)
+    const blocked = get(`${server.url}/block?ms=20000`).catch((error: Error) => error)
+    await sleep(1200) // the blocked worker has missed several heartbeats: it gets nothing new
+    const healthy = await Promise.all(Array.from({ length: 6 }, () => get(`${server?.url}/`)))
+    expect(healthy.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200, 200])
+    const killed = await server.waitForLog((l) => l.msg.startsWith('worker killed'), 'worker killed', 5000)
+    expect(killed.reason).toBe('event loop blocked past the timeout')
+    expect(killed.requests).toEqual([expect.objectContaining({ method: 'GET', path: '/block' })])
+    expect(await blocked).toBeInstanceOf(Error) // its connection died with the worker
+    await ready(server, 3) // the replacement
+  })
+
+  it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', async () => {
+    server = await startServe([app, '--workers', '2'])
+    await ready(server, 2)
+    const slow = get(`${server.url}/slow?ms=1500`)
+    await sleep(300)
+    server.child.kill('SIGTERM')
+    const reply = await slow
+    expect(reply.status).toBe(200)
+    expect(reply.headers.connection).toBe('close')
+    await expect(get(`${server.url}/`)).rejects.toThrow(/ECONNREFUSED/)
+    expect(await server.exited).toBe(0)
+    expect(existsSync(server.pidfile)).toBe(false)
+  })
+
+  it('closes idle keep-alive connections when it stops', async () => {
+    server = await startServe([app, '--workers', '1'])
+    await ready(server, 1)
+    const agent = new Agent({ keepAlive: true })
+    expect((await get(`${server.url}/`, agent)).status).toBe(200)
+    const started = performance.now()
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    // Well before the 75 s keep-alive timeout: idle connections do not hold the shutdown up.
+    expect(performance.now() - started).toBeLessThan(10_000)
+    agent.destroy()
+  })
+
+  it('cuts off a client that trickles its headers (slowloris) with a 408', async () => {
+    server = await startServe([app, '--workers', '1', '--headers-timeout', '1s'])
+    await ready(server, 1)
+    const { port } = new URL(server.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+    const started = performance.now()
+    let answer = ''
+    socket.setEncoding('utf8').on('data', (chunk) => {
+      answer += chunk
+    })
+    await new Promise((resolve) => socket.once('close', resolve))
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(performance.now() - started).toBeLessThan(5000)
+  })
+
+  it('exits at once on a second signal', async () => {
+    server = await startServe([app, '--workers', '1', '--graceful-timeout', '60s'])
+    await ready(server, 1)
+    const slow = get(`${server.url}/slow?ms=30000`).catch((error: Error) => error)
+    await sleep(300)
+    server.child.kill('SIGTERM')
+    await server.waitForLog((l) => l.msg.startsWith('shutting down'), 'shutting down')
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(1)
+    expect(await slow).toBeInstanceOf(Error)
+  })
+
+  it('reloads with SIGHUP and `shipshape reload` without failing a request under load', async () => {
+    server = await startServe([app, '--workers', '2'])
+    await ready(server, 2)
+    const before = pidOf((await get(`${server.url}/`)).body)
+    let stop = false
+    let ok = 0
+    const failures: string[] = []
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 })
+    const load = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          const reply = await get(`${server?.url}/`, agent)
+          if (reply.status === 200) ok++
+          else failures.push(`status ${reply.status}`)
+        } catch (error) {
+          failures.push(String(error))
+        }
+      }
+    })
+    await sleep(300)
+    server.child.kill('SIGHUP')
+    await server.waitForLog((l) => l.msg.startsWith('reload complete'), 'first reload')
+    await sleep(1500)
+    const { stdout } = await run(process.execPath, [cli, 'reload', '--pidfile', server.pidfile])
+    expect(stdout).toMatch(/Asked shipshape \(pid \d+\) to reload/)
+    await server.waitForLog(
+      () => server?.logs.filter((l) => l.msg.startsWith('reload complete')).length === 2,
+      'second reload',
+    )
+    await server.waitForLog(
+      () => server?.logs.filter((l) => l.msg === 'worker exited' && l.generation === 2).length === 2,
+      'generation 2 drained',
+    )
+    stop = true
+    await Promise.all(load)
+    agent.destroy()
+    expect(failures).toEqual([])
+    expect(ok).toBeGreaterThan(100)
+    const after = pidOf((await get(`${server.url}/`)).body)
+    expect(after).not.toBe(before)
+    const exits = server.logs.filter((l) => l.msg === 'worker exited')
+    expect(exits.map((l) => l.code)).toEqual([0, 0, 0, 0]) // the old workers drained, none were killed
+  })
+
+  it('replaces a worker that crashes after start-up', async () => {
+    server = await startServe([app, '--workers', '1'])
+    await ready(server, 1)
+    await get(`${server.url}/crash`).catch(() => undefined)
+    const exit = await server.waitForLog((l) => l.msg === 'worker exited', 'crashed worker')
+    expect(exit.code).toBe(1)
+    expect(server.logs.some((l) => l.msg.startsWith('uncaught exception'))).toBe(true)
+    await ready(server, 2)
+    expect((await get(`${server.url}/`)).status).toBe(200)
+  })
+
+  it('gives up with the app’s own error when workers keep crashing at start-up', async () => {
+    server = await startServe([fixture('throws-at-start.ts'), '--workers', '2'])
+    expect(await server.exited).toBe(1)
+    expect(server.stderr()).toContain('DATABASE_URL is not set (thrown by the app at import)')
+    const started = server.logs.filter((l) => l.msg === 'worker started').length
+    expect(started).toBeLessThanOrEqual(4) // it stopped instead of spinning
+  })
+
+  it('recycles workers after --max-requests without failing a request', async () => {
+    server = await startServe([app, '--workers', '1', '--max-requests', '20', '--max-requests-jitter', '5'])
+    await ready(server, 1)
+    const pids = new Set<number>()
+    for (let i = 0; i < 80; i++) {
+      const reply = await get(`${server.url}/`)
+      expect(reply.status).toBe(200)
+      pids.add(pidOf(reply.body))
+      await sleep(15)
+    }
+    expect(pids.size).toBeGreaterThanOrEqual(2)
+    const exits = server.logs.filter((l) => l.msg === 'worker exited')
+    expect(exits.every((l) => l.code === 0)).toBe(true)
+  })
+})
+
+describe('shipshape serve refuses to start on bad input', () => {
+  it('reports every bad option at once, naming the flag or variable, before serving', async () => {
+    const failure = await run(process.execPath, [cli, 'serve', app, '--timeout', 'soon', '--workers', '0'], {
+      env: { ...process.env, SHIPSHAPE_MAX_BODY_SIZE: '12abc' },
+    }).catch((error: { code: number; stderr: string }) => error)
+    expect(failure).toMatchObject({ code: 1 })
+    const { stderr } = failure as { stderr: string }
+    expect(stderr).toContain('--timeout: expected a duration')
+    expect(stderr).toContain('--workers: expected a whole number of 1 or more')
+    expect(stderr).toContain('SHIPSHAPE_MAX_BODY_SIZE: expected a size')
+    expect(stderr).toContain('SHIPSHAPE_E_BAD_OPTION')
+  })
+
+  it('says when the port is taken', async () => {
+    server = await startServe([app, '--workers', '1'])
+    const port = new URL(server.url).port
+    const failure = await run(process.execPath, [
+      cli,
+      'serve',
+      app,
+      '--bind',
+      `127.0.0.1:${port}`,
+      '--pidfile',
+      `${server.pidfile}.2`,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(failure).toMatchObject({ code: 1 })
+    expect((failure as { stderr: string }).stderr).toMatch(/SHIPSHAPE_E_BIND[\s\S]*|the port is in use/)
+  })
+
+  it('refuses a second server on the same pidfile, and `reload` with no server says so', async () => {
+    server = await startServe([app, '--workers', '1'])
+    const second = await run(process.execPath, [
+      cli,
+      'serve',
+      app,
+      '--bind',
+      '127.0.0.1:0',
+      '--pidfile',
+      server.pidfile,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect((second as { stderr: string }).stderr).toContain('SHIPSHAPE_E_ALREADY_RUNNING')
+    const reload = await run(process.execPath, [
+      cli,
+      'reload',
+      '--pidfile',
+      `${server.pidfile}.missing`,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(reload).toMatchObject({ code: 1 })
+    expect((reload as { stderr: string }).stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
+  })
+
+  it('names the file when the app module does not exist', async () => {
+    const failure = await run(process.execPath, [
+      cli,
+      'serve',
+      'no/such/app.js',
+      '--bind',
+      '127.0.0.1:0',
+      '--workers',
+      '1',
+      '--pidfile',
+      '/tmp/shipshape-missing-app.pid',
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(failure).toMatchObject({ code: 1 })
+    expect((failure as { stderr: string }).stderr).toContain('no/such/app.js')
+  })
+})

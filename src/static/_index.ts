@@ -1,0 +1,99 @@
+/**
+ * The in-memory index of a static files directory, built once at start-up: every servable name
+ * mapped to a ready-made entity (sizes, ETags, types, headers), so a request never touches the
+ * filesystem to find its file.
+ */
+import { type Dirent, readdirSync, statSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import { contentTypeFor, type Entity, httpDate, type Representation, statEtag } from './_entity.js'
+import type { Manifest } from './_manifest.js'
+
+/** What the per-file header hook is told about each file, once, at start-up. */
+export interface StaticFile {
+  /** The name relative to the directory, with `/` separators (`css/app.3f2a9c1b7d4e.css`). */
+  readonly name: string
+  /** The absolute path on disk. */
+  readonly path: string
+  /** True for content-hashed names, which are cached for a year as immutable. */
+  readonly immutable: boolean
+}
+
+export interface IndexOptions {
+  /** max-age in seconds for names that are not content-hashed. */
+  maxAgeSeconds: number
+  allowOrigin: string | undefined
+  headers: ((file: StaticFile) => Record<string, string> | undefined) | undefined
+}
+
+/** A name that is a directory with an index file: answered with a redirect to the name plus `/`. */
+export interface DirectoryRedirect {
+  readonly redirect: string
+}
+
+export const immutableCacheControl = 'public, max-age=31536000, immutable'
+
+/**
+ * Dotfiles and dot-directories are never served (`.env`, `.git/`, the manifest), except under a
+ * top-level `.well-known/`. Symbolic links are not followed, so nothing outside `root` is served.
+ */
+function servable(name: string): boolean {
+  const segments = name.split('/')
+  for (let i = 0; i < segments.length; i++) {
+    if ((segments[i] as string).startsWith('.') && !(i === 0 && segments[i] === '.well-known')) return false
+  }
+  return true
+}
+
+export function buildIndex(
+  root: string,
+  manifest: Manifest | undefined,
+  options: IndexOptions,
+): Map<string, Entity | DirectoryRedirect> {
+  const names = new Set<string>()
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[]) {
+    if (!entry.isFile()) continue
+    const name = relative(root, join(entry.parentPath, entry.name))
+    names.add(sep === '/' ? name : name.split(sep).join('/'))
+  }
+  const hashed = manifest?.hashed ?? {}
+  const shortCache = `public, max-age=${options.maxAgeSeconds}`
+  const shared =
+    options.allowOrigin === undefined ? undefined : { 'Access-Control-Allow-Origin': options.allowOrigin }
+  const index = new Map<string, Entity | DirectoryRedirect>()
+
+  for (const name of names) {
+    if (!servable(name)) continue
+    // A .br or .gz next to the file it compresses is a copy of that file, never a file of its own.
+    if ((name.endsWith('.br') || name.endsWith('.gz')) && names.has(name.slice(0, -3))) continue
+    const path = join(root, name)
+    const info = statSync(path)
+    const hash = hashed[name]
+    const represent = (file: string, suffix: string): Representation | undefined => {
+      const stats = suffix === '' ? info : statSync(file, { throwIfNoEntry: false })
+      if (stats === undefined) return undefined
+      return {
+        path: file,
+        size: stats.size,
+        etag: hash === undefined ? statEtag(stats.size, stats.mtimeMs) : `"${hash}${suffix}"`,
+      }
+    }
+    const immutable = hash !== undefined
+    const extra = options.headers?.({ name, path, immutable })
+    const entity: Entity = {
+      identity: represent(path, '') as Representation,
+      br: names.has(`${name}.br`) ? represent(`${path}.br`, '-br') : undefined,
+      gzip: names.has(`${name}.gz`) ? represent(`${path}.gz`, '-gz') : undefined,
+      contentType: contentTypeFor(name),
+      lastModified: httpDate(info.mtimeMs),
+      cacheControl: immutable ? immutableCacheControl : shortCache,
+      headers: extra === undefined ? shared : { ...shared, ...extra },
+    }
+    index.set(name, entity)
+    if (name === 'index.html' || name.endsWith('/index.html')) {
+      const directory = name.slice(0, -'index.html'.length)
+      index.set(directory, entity)
+      if (directory !== '') index.set(directory.slice(0, -1), { redirect: directory })
+    }
+  }
+  return index
+}

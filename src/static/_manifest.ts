@@ -1,0 +1,101 @@
+/**
+ * The manifest collectstatic writes into the output directory, and `staticUrl()`, which reads
+ * it. The manifest is a dotfile, so the server never sends it to clients.
+ */
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { ShipshapeError } from '../errors/index.js'
+
+export const manifestName = '.shipshape-manifest.json'
+
+/** Where collectstatic writes by default, relative to the working directory. */
+export const defaultRoot = 'staticfiles'
+/** The URL prefix static files are served under by default. */
+export const defaultPrefix = '/static/'
+
+export interface Manifest {
+  version: 1
+  /** Each collected name (and each bundler entry) → the name of its hashed copy, relative to the output directory. */
+  paths: Record<string, string>
+  /** Each content-hashed name → its content hash, which is its ETag. Exactly these files are immutable. */
+  hashed: Record<string, string>
+}
+
+export function readManifest(root: string): Manifest | undefined {
+  let text: string
+  try {
+    text = readFileSync(join(root, manifestName), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ShipshapeError('SHIPSHAPE_E_STATIC_MANIFEST', String(error), { cause: error })
+  }
+  try {
+    const manifest = JSON.parse(text) as Manifest
+    if (manifest.version !== 1 || typeof manifest.paths !== 'object' || typeof manifest.hashed !== 'object')
+      throw new Error('not a version 1 manifest')
+    return manifest
+  } catch (error) {
+    throw new ShipshapeError('SHIPSHAPE_E_STATIC_MANIFEST', `${join(root, manifestName)}: ${error}`, {
+      cause: error,
+    })
+  }
+}
+
+interface Resolver {
+  prefix: string
+  manifest: Manifest | undefined
+  root: string
+}
+
+let active: Resolver | undefined
+
+/** Called by the static files middleware, so `staticUrl()` answers from the directory it serves. */
+export function useManifest(root: string, prefix: string, manifest: Manifest | undefined): void {
+  active = { root, prefix, manifest }
+}
+
+/** Without a middleware in this process, the manifest is found as the server would find it. */
+function resolver(): Resolver {
+  if (active === undefined) {
+    const root = resolve(process.env.SHIPSHAPE_STATIC_ROOT || defaultRoot)
+    active = {
+      root,
+      prefix: normalisePrefix(process.env.SHIPSHAPE_STATIC_URL || defaultPrefix),
+      manifest: readManifest(root),
+    }
+  }
+  return active
+}
+
+/**
+ * The URL of a static file by its collected name: `staticUrl('css/app.css')` →
+ * `/static/css/app.3f2a9c1b7d4e.css`. In production (NODE_ENV=production) a name the manifest
+ * does not list throws, so a typo fails the page that uses it instead of shipping a broken link;
+ * in development it falls back to the unhashed URL.
+ */
+export function staticUrl(name: string): string {
+  const { prefix, manifest, root } = resolver()
+  const key = name.replace(/^\/+/, '')
+  const hashed = manifest?.paths[key]
+  if (hashed !== undefined) return prefix + encodePath(hashed)
+  if (process.env.NODE_ENV === 'production') {
+    if (manifest === undefined)
+      throw new ShipshapeError('SHIPSHAPE_E_STATIC_MANIFEST', `no manifest in ${root}`)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_STATIC_UNKNOWN',
+      `${JSON.stringify(name)} is not in ${join(root, manifestName)}`,
+    )
+  }
+  return prefix + encodePath(key)
+}
+
+function encodePath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/')
+}
+
+/** `/static` and `static/` both mean `/static/`; an absolute URL (a CDN) is kept as it is. */
+export function normalisePrefix(prefix: string): string {
+  let value = prefix.startsWith('/') || /^https?:\/\//.test(prefix) ? prefix : `/${prefix}`
+  if (!value.endsWith('/')) value += '/'
+  return value
+}
