@@ -1,9 +1,9 @@
 /**
- * The pipeline's metrics, in the process's shared registry. The hot path only bumps plain
- * numbers; prom-client reads them when /metrics is scraped, so counting costs nothing measurable.
+ * The pipeline's metrics. The hot path only bumps plain numbers; the prom-client metrics that
+ * expose them are made when the registry is first read (see defineMetrics), so counting costs
+ * nothing measurable and an unscraped worker never loads prom-client.
  */
-import { Counter, Gauge, Histogram } from 'prom-client'
-import { registry } from '../observe/index.js'
+import { defineMetrics } from '../observe/index.js'
 
 /** Responses by status class: index 1 → 1xx … 5 → 5xx; 0 counts requests the client abandoned. */
 const byClass = [0, 0, 0, 0, 0, 0]
@@ -12,10 +12,15 @@ let timeouts = 0
 let inflightNow = 0
 /** Seconds; the bucket boundaries are those most web SLOs are written against. */
 const bucketBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Observations per bucket (not cumulative); the last one is +Inf. */
+const bucketCounts = new Array<number>(bucketBounds.length + 1).fill(0)
+let durationSum = 0
+let durationCount = 0
 
-function register(): Histogram {
-  const existing = registry.getSingleMetric('shipshape_http_request_duration_seconds')
-  if (existing) return existing as Histogram
+const durationName = 'shipshape_http_request_duration_seconds'
+const durationHelp = 'Time from the request arriving to its response being handed to the socket.'
+
+defineMetrics(({ Counter, Gauge }, registry) => {
   new Counter({
     name: 'shipshape_http_requests_total',
     help: 'Requests answered by this worker, by status class (aborted: the client went away first).',
@@ -45,20 +50,35 @@ function register(): Histogram {
       this.set(inflightNow)
     },
   })
-  return new Histogram({
-    name: 'shipshape_http_request_duration_seconds',
-    help: 'Time from the request arriving to its response being handed to the socket.',
-    buckets: bucketBounds,
-    registers: [registry],
-  })
-}
-
-const duration = register()
+  // prom-client's Histogram can only be fed one observation at a time; this one reports the
+  // buckets counted above through the registry's metric interface instead.
+  registry.registerMetric({
+    name: durationName,
+    help: durationHelp,
+    type: 'histogram',
+    get: async () => {
+      let cumulative = 0
+      const values = bucketCounts.map((count, i) => {
+        cumulative += count
+        const le = i < bucketBounds.length ? (bucketBounds[i] as number) : '+Inf'
+        return { metricName: `${durationName}_bucket`, labels: { le }, value: cumulative }
+      })
+      values.push({ metricName: `${durationName}_sum`, labels: {} as { le: number }, value: durationSum })
+      values.push({ metricName: `${durationName}_count`, labels: {} as { le: number }, value: durationCount })
+      return { name: durationName, help: durationHelp, type: 'histogram', values, aggregator: 'sum' }
+    },
+    reset() {},
+  } as unknown as Parameters<typeof registry.registerMetric>[0])
+})
 
 export function countResponse(status: number, seconds: number): void {
   const index = status >= 100 && status < 600 ? (status / 100) | 0 : 0
   byClass[index] = (byClass[index] as number) + 1
-  duration.observe(seconds)
+  let bucket = 0
+  while (bucket < bucketBounds.length && seconds > (bucketBounds[bucket] as number)) bucket++
+  bucketCounts[bucket] = (bucketCounts[bucket] as number) + 1
+  durationSum += seconds
+  durationCount++
 }
 
 export function countTimeout(): void {

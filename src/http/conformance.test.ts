@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registry } from '../observe/index.js'
+import { metricsRegistry } from '../observe/index.js'
 import type { AppKind } from '../types.js'
 import { detectKind } from './_adapters.js'
 import { aborted, hello, release, thrown } from './_test/_shared.js'
@@ -23,7 +23,7 @@ const fixtures: { name: string; kind: AppKind }[] = [
 const entry = (name: string) => fileURLToPath(new URL(`./_test/${name}.ts`, import.meta.url))
 
 async function timeoutsCounted(): Promise<number> {
-  const metric = registry.getSingleMetric('shipshape_request_timeouts_total')
+  const metric = (await metricsRegistry()).getSingleMetric('shipshape_request_timeouts_total')
   return (await metric?.get())?.values[0]?.value ?? 0
 }
 

@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
+import { metricsRegistry } from '../observe/index.js'
 import type { Middleware } from '../types.js'
 import { loadApp } from './_adapters.js'
 import { clientAddress, proxyTrust } from './_proxy.js'
@@ -245,5 +246,23 @@ describe('loadApp', () => {
   it('honours an explicit kind', async () => {
     expect(typeof (await loadApp(fixture('node'), 'node'))).toBe('function')
     expect(typeof (await loadApp(fixture('hono'), 'fetch'))).toBe('function')
+  })
+})
+
+describe('metrics', () => {
+  it('counts responses by class and their durations, exposed in Prometheus text once read', async () => {
+    const server = await start()
+    const registry = await metricsRegistry()
+    const count = async () => {
+      const text = await registry.metrics()
+      return Number(/shipshape_http_request_duration_seconds_count (\d+)/.exec(text)?.[1] ?? 0)
+    }
+    const before = await count()
+    for (let i = 0; i < 3; i++) await (await fetch(`${server.url}/`)).text()
+    const text = await registry.metrics()
+    expect(await count()).toBe(before + 3)
+    expect(text).toMatch(/shipshape_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/)
+    expect(text).toMatch(/shipshape_http_requests_total\{status="2xx"\} \d+/)
+    expect(text).toContain('# TYPE shipshape_http_request_duration_seconds histogram')
   })
 })

@@ -3,7 +3,9 @@
  * and why. The CLI's --help, docs/server.md and the parser all come from this table.
  * Precedence, lowest first: default < environment < command-line flag.
  */
+import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import type { AppKind } from '../types.js'
 
@@ -155,6 +157,40 @@ export const fields = {
     default: '/readyz',
     description: 'Readiness check: 200, or 503 while a worker drains, so the load balancer moves on.',
   },
+  staticRoot: {
+    flag: 'static-root',
+    env: 'SHIPSHAPE_STATIC_ROOT',
+    kind: 'string',
+    default: 'staticfiles',
+    shownDefault: 'staticfiles (served when that directory exists)',
+    description:
+      'The directory `shipshape collectstatic` writes and the server serves, relative to the working directory. Indexed once when a worker starts.',
+  },
+  staticUrl: {
+    flag: 'static-url',
+    env: 'SHIPSHAPE_STATIC_URL',
+    kind: 'string',
+    default: '/static/',
+    description:
+      'The URL path static files are served under; staticUrl() builds links with it. An absolute URL (a CDN in front) is used for links, its path for serving.',
+  },
+  staticMaxAge: {
+    flag: 'static-max-age',
+    env: 'SHIPSHAPE_STATIC_MAX_AGE',
+    kind: 'duration',
+    default: '60s',
+    description:
+      'Browser cache lifetime of static files whose names are not content-hashed (a changed file reaches browsers within it). Hashed names are always cached for a year as immutable.',
+  },
+  staticAllowOrigin: {
+    flag: 'static-allow-origin',
+    env: 'SHIPSHAPE_STATIC_ALLOW_ORIGIN',
+    kind: 'string',
+    default: undefined,
+    shownDefault: 'none (not sent)',
+    description:
+      'Access-Control-Allow-Origin on static files, for fonts and modules loaded from another origin (a CDN): an origin or *.',
+  },
   pidfile: {
     flag: 'pidfile',
     env: 'SHIPSHAPE_PIDFILE',
@@ -188,6 +224,11 @@ export interface ServeOptions {
   livezPath: string
   readyzPath: string
   pidfile: string
+  /** An absolute path; served only when the directory exists (an explicitly set one must exist). */
+  staticRoot: string
+  staticUrl: string
+  staticMaxAgeMs: number
+  staticAllowOrigin: string | undefined
 }
 
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch']
@@ -253,6 +294,16 @@ export function resolveServeOptions(
     livezPath: read('livez', parsePath, 'a path starting with /'),
     readyzPath: read('readyz', parsePath, 'a path starting with /'),
     pidfile: raw('pidfile').value ?? '',
+    staticRoot: resolve(raw('staticRoot').value || fields.staticRoot.default),
+    staticUrl: read('staticUrl', parseStaticUrl, 'a path such as /static/, or an absolute https:// URL'),
+    staticMaxAgeMs: duration('staticMaxAge'),
+    staticAllowOrigin: raw('staticAllowOrigin').value || undefined,
+  }
+  const staticRoot = raw('staticRoot')
+  if (!staticRoot.source.startsWith('the default') && !existsSync(options.staticRoot)) {
+    problems.push(
+      `${staticRoot.source}: the static files directory ${options.staticRoot} does not exist (run \`shipshape collectstatic\` first)`,
+    )
   }
   if (options.bodyTimeoutMs > 0 && options.headersTimeoutMs > options.bodyTimeoutMs) {
     problems.push(
@@ -337,6 +388,12 @@ function parseList(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)
+}
+
+function parseStaticUrl(value: string): string | undefined {
+  if (/^https?:\/\/[^/\s]+\/\S*$/.test(value)) return value.endsWith('/') ? value : `${value}/`
+  const path = parsePath(value)
+  return path === undefined ? undefined : path.endsWith('/') ? path : `${path}/`
 }
 
 function parsePath(value: string): string | undefined {

@@ -2,9 +2,23 @@
  * The middleware every worker runs in front of the app, composed once at start-up. Order:
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
+import { existsSync } from 'node:fs'
+import { staticFiles } from '../static/index.js'
 import type { Middleware } from '../types.js'
 import type { ServeOptions } from './_options.js'
 
-export async function defaultMiddleware(_options: ServeOptions): Promise<Middleware[]> {
-  return []
+export async function defaultMiddleware(options: ServeOptions): Promise<Middleware[]> {
+  const middleware: Middleware[] = []
+  // Static files are served when collectstatic's output exists; an app without any pays nothing.
+  if (existsSync(options.staticRoot)) {
+    middleware.push(
+      staticFiles({
+        root: options.staticRoot,
+        prefix: options.staticUrl,
+        maxAge: Math.round(options.staticMaxAgeMs / 1000),
+        allowOrigin: options.staticAllowOrigin,
+      }),
+    )
+  }
+  return middleware
 }

@@ -3,6 +3,7 @@
  * middleware that serves them from the app, `staticUrl()` for templates, and `sendEntity()`,
  * the one HTTP answer for a file (encodings, conditional requests, ranges) other parts reuse.
  */
+export { type CollectOptions, type CollectResult, collectStatic, hashedName } from './_collect.js'
 export {
   contentTypeFor,
   type Entity,

@@ -1,0 +1,110 @@
+import { relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ShipshapeError } from '../errors/index.js'
+import { fields } from '../server/index.js'
+import { collectStatic } from '../static/index.js'
+import type { Command } from '../types.js'
+
+const sourcesEnv = 'SHIPSHAPE_STATIC_SOURCES'
+const defaultSources = 'static'
+
+export const collectstatic: Command = {
+  name: 'collectstatic',
+  summary: 'Collect static files: content-hashed names, rewritten references, brotli and gzip, a manifest',
+  help: `Usage: shipshape collectstatic [source ...] [options]
+
+Copies the source directories into the static root, gives every file a content-hashed name
+(app.css → app.3f2a9c1b7d4e.css), rewrites CSS url()/@import and JS import specifiers and
+source map comments to those names, writes brotli and gzip copies, and a manifest that
+\`shipshape serve\` and staticUrl() read. Vite and webpack output is recognised from its
+manifest: files the bundler hashed keep their names and are still cached as immutable.
+
+Arguments:
+  source ...
+      Directories to collect, in order (a name found in several comes from the first).
+      env ${sourcesEnv} (comma-separated); default ${defaultSources}
+
+Options:
+  --${fields.staticRoot.flag} <dir>
+      Where to write; \`shipshape serve\` serves it.
+      env ${fields.staticRoot.env}; default ${fields.staticRoot.default}
+  --${fields.staticUrl.flag} <path>
+      The URL prefix: references written as absolute URLs under it (/static/img/a.png) are collected files.
+      env ${fields.staticUrl.env}; default ${fields.staticUrl.default}
+  --missing-maps <error|warn>
+      A sourceMappingURL naming a missing file fails the run (error) or is reported and left as it is (warn).
+      default error
+  --no-compress
+      Skip the brotli and gzip copies (faster; the server then sends every file uncompressed).
+  --clear
+      Empty the static root first. By default old hashed files stay, so pages rendered before a
+      deploy still find their assets while new workers take over.
+`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        [fields.staticRoot.flag]: { type: 'string' },
+        [fields.staticUrl.flag]: { type: 'string' },
+        'missing-maps': { type: 'string', default: 'error' },
+        'no-compress': { type: 'boolean', default: false },
+        clear: { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    })
+    const missingMaps = values['missing-maps']
+    if (missingMaps !== 'error' && missingMaps !== 'warn') {
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_BAD_OPTION',
+        `--missing-maps: expected error or warn, got "${missingMaps}"`,
+      )
+    }
+    const sources =
+      positionals.length > 0
+        ? positionals
+        : (process.env[sourcesEnv] || defaultSources).split(',').map((source) => source.trim())
+    const output =
+      (values[fields.staticRoot.flag] as string | undefined) ||
+      process.env[fields.staticRoot.env] ||
+      fields.staticRoot.default
+    const prefix =
+      (values[fields.staticUrl.flag] as string | undefined) ||
+      process.env[fields.staticUrl.env] ||
+      fields.staticUrl.default
+    const progress = process.stderr.isTTY ? progressBar() : undefined
+    const started = performance.now()
+    const result = await collectStatic({
+      sources,
+      output,
+      prefix,
+      missingMaps,
+      compress: !values['no-compress'],
+      clear: values.clear === true,
+      onProgress: progress,
+    })
+    if (progress) process.stderr.write('\r\u001b[2K')
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`)
+    const seconds = ((performance.now() - started) / 1000).toFixed(1)
+    process.stdout.write(
+      `Collected ${result.files} files into ${relative(process.cwd(), output) || '.'} in ${seconds}s: ` +
+        `${result.hashed} hashed, ${result.bundlerHashed} already hashed by a bundler, ${result.compressed} compressed copies.\n`,
+    )
+    return 0
+  },
+}
+
+/** A one-line bar on the terminal, redrawn at most every 50 ms. */
+function progressBar(): (done: number, total: number) => void {
+  let drawnAt = 0
+  return (done, total) => {
+    const now = performance.now()
+    if (now - drawnAt < 50 && done < total) return
+    drawnAt = now
+    const width = 30
+    const filled = Math.round((done / total) * width)
+    process.stderr.write(
+      `\r  collecting [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`,
+    )
+  }
+}

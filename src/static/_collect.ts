@@ -1,0 +1,529 @@
+/**
+ * `collectStatic`: copies the source directories into one output directory, gives every file a
+ * content-hashed name, rewrites the references between files to those names, precompresses
+ * with brotli and gzip, and writes the manifest last, so a failed run leaves the last good
+ * manifest in place.
+ */
+import { createHash } from 'node:crypto'
+import { createReadStream, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs'
+import { copyFile, link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join, posix, relative, resolve, sep } from 'node:path'
+import { promisify } from 'node:util'
+import { brotliCompress, constants, gzip } from 'node:zlib'
+import { ShipshapeError } from '../errors/index.js'
+import { defaultPrefix, type Manifest, manifestName, normalisePrefix } from './_manifest.js'
+import { findReferences, type Reference, ready, referenceKind } from './_references.js'
+
+export interface CollectOptions {
+  /** Directories to collect, in order: a name found in several is taken from the first. */
+  sources: string[]
+  /** The output directory. Default: `staticfiles`. */
+  output?: string
+  /** The URL prefix, for references written as absolute URLs (`/static/img/a.png`). Default: `/static/`. */
+  prefix?: string
+  /** What a missing source map is: `error` (default, the build fails) or `warn`. */
+  missingMaps?: 'error' | 'warn'
+  /** Write brotli and gzip copies. Default: true. */
+  compress?: boolean
+  /**
+   * Empty the output directory first. Default: false, so pages rendered before a deploy can
+   * still load the hashed files they name while new workers take over.
+   */
+  clear?: boolean
+  /** Called as files are written, for a progress bar. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface CollectResult {
+  /** Files collected from the sources. */
+  files: number
+  /** Files given a content-hashed name here (bundler-hashed files are not counted). */
+  hashed: number
+  /** Files a bundler had already hashed, recognised from its manifest. */
+  bundlerHashed: number
+  /** Compressed copies kept (each at most 95% of the original). */
+  compressed: number
+  warnings: string[]
+  manifest: Manifest
+}
+
+/**
+ * Types that are compressed already: another pass costs time and saves nothing. Everything else
+ * is tried, and a copy is kept only when it is at most 95% of the original.
+ */
+const precompressed = new Set(
+  (
+    'png jpg jpeg gif webp avif heic ico cur woff woff2 zip gz tgz bz2 tbz xz zst br 7z rar ' +
+    'mp3 mp4 m4a m4v mov webm ogg ogv oga opus flac aac avi wmv flv swf 3gp pdf jar'
+  ).split(' '),
+)
+const keepRatio = 0.95
+/** Files written at once: enough to keep the disk and the compression threads busy, few enough to bound memory. */
+const concurrency = 32
+
+const brotli = promisify(brotliCompress)
+const gzipAsync = promisify(gzip)
+
+interface SourceFile {
+  name: string
+  path: string
+  /** Named by a bundler with its own content hash: kept as it is, still immutable. */
+  bundlerHashed: boolean
+  kind: 'css' | 'js' | undefined
+  /** The bytes as collected, held from reading to writing (absent for types never compressed). */
+  data?: Buffer
+  text?: string
+  references: Reference[]
+  /** Names this file references, resolved. */
+  targets: string[]
+  hash?: string
+  hashedName?: string
+  /** The content of the hashed copy, when rewriting changed it. */
+  rewritten?: string
+}
+
+export async function collectStatic(options: CollectOptions): Promise<CollectResult> {
+  const output = resolve(options.output ?? 'staticfiles')
+  const prefix = normalisePrefix(options.prefix ?? defaultPrefix)
+  const pathPrefix = /^https?:\/\//.test(prefix) ? new URL(prefix).pathname : prefix
+  const sources = options.sources.map((source) => resolve(source))
+  checkDirectories(sources, output)
+
+  const warnings: string[] = []
+  const files = new Map<string, SourceFile>()
+  const bundlerPaths: Record<string, string> = {}
+  for (const source of sources) gather(source, files, bundlerPaths)
+
+  await ready
+  const list = [...files.values()]
+  await inParallel(list, readSource)
+  const problems: string[] = []
+  for (const file of list) {
+    if (file.text === undefined) continue
+    const found = findReferences(file.kind as 'css' | 'js', file.text)
+    if (found.problem !== undefined) warnings.push(`${file.name}: ${found.problem}`)
+    for (const reference of found.references) {
+      const target = resolveReference(file.name, reference.value, pathPrefix)
+      if (target === undefined) continue
+      if (files.has(target)) {
+        file.references.push(reference)
+        file.targets.push(target)
+      } else if (reference.sourceMap && options.missingMaps === 'warn') {
+        warnings.push(
+          `${file.name} names the source map ${target}, which is missing; the reference is left as it is`,
+        )
+      } else {
+        problems.push(
+          `${file.name} references ${target} (written "${reference.value}"), which does not exist`,
+        )
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new ShipshapeError('SHIPSHAPE_E_STATIC_REFERENCE', `\n  - ${problems.join('\n  - ')}`)
+  }
+
+  hashInOrder(files)
+
+  if (options.clear) await rm(output, { recursive: true, force: true })
+  await mkdir(output, { recursive: true })
+  const manifest: Manifest = { version: 1, paths: { ...bundlerPaths }, hashed: {} }
+  let compressed = 0
+  let hashed = 0
+  let done = 0
+  const directories = new Set<string>()
+  for (const file of list) directories.add(dirname(join(output, file.hashedName as string)))
+  await Promise.all([...directories].map((directory) => mkdir(directory, { recursive: true })))
+
+  const compress = options.compress !== false
+  async function place(file: SourceFile): Promise<void> {
+    const hashedPath = join(output, file.hashedName as string)
+    manifest.paths[file.name] = file.hashedName as string
+    manifest.hashed[file.hashedName as string] = file.hash as string
+    if (!file.bundlerHashed) hashed++
+    const paths = file.bundlerHashed ? [hashedPath] : [hashedPath, join(output, file.name)]
+    if (file.rewritten === undefined) {
+      compressed += await writeCopies(file, paths, compress)
+    } else {
+      compressed += await writeCopies({ ...file, data: Buffer.from(file.rewritten) }, [hashedPath], compress)
+      compressed += await writeCopies(file, [join(output, file.name)], compress)
+    }
+  }
+  await inParallel(list, async (file) => {
+    await place(file)
+    file.data = undefined
+    options.onProgress?.(++done, list.length)
+  })
+  await atomicWrite(join(output, manifestName), `${JSON.stringify(manifest, null, 1)}\n`)
+  return {
+    files: list.length,
+    hashed,
+    bundlerHashed: list.length - hashed,
+    compressed,
+    warnings,
+    manifest,
+  }
+}
+
+/** Reads a file: CSS and JS as text to scan, anything to compress as bytes; hashes what is not rewritten. */
+async function readSource(file: SourceFile): Promise<void> {
+  const scanned = file.kind !== undefined && !file.bundlerHashed
+  if (!scanned && precompressed.has(extensionOf(file.name))) {
+    file.hash = await digestFile(file.path)
+    return
+  }
+  file.data = await readFile(file.path)
+  if (scanned) file.text = file.data.toString('utf8')
+  else file.hash = digest(file.data)
+}
+
+async function digestFile(path: string): Promise<string> {
+  const hash = createHash('md5')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex').slice(0, 12)
+}
+
+/** Runs `work` over `items`, a bounded number at once. */
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T)
+    }),
+  )
+}
+
+function extensionOf(name: string): string {
+  return posix.extname(name).slice(1).toLowerCase()
+}
+
+function checkDirectories(sources: string[], output: string): void {
+  const problems: string[] = []
+  if (sources.length === 0) problems.push('no source directory given')
+  for (const source of sources) {
+    let isDirectory = false
+    try {
+      isDirectory = statSync(source).isDirectory()
+    } catch {}
+    if (!isDirectory) problems.push(`the source ${source} is not a directory`)
+    const inside = (child: string, parent: string) => child === parent || child.startsWith(parent + sep)
+    if (inside(output, source) || inside(source, output))
+      problems.push(`the output ${output} and the source ${source} must not contain each other`)
+  }
+  if (problems.length > 0) throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', problems.join('; '))
+}
+
+/**
+ * Lists one source directory, recognising bundler output from its manifest: Vite's
+ * `.vite/manifest.json`, or a webpack-manifest-plugin `manifest.json` (name → emitted file).
+ * Dotfiles are not collected (except `.well-known/`).
+ */
+function gather(source: string, files: Map<string, SourceFile>, bundlerPaths: Record<string, string>): void {
+  const names: string[] = []
+  for (const entry of readdirSync(source, { recursive: true, withFileTypes: true }) as Dirent[]) {
+    if (!entry.isFile() && !(entry.isSymbolicLink() && statSync(join(entry.parentPath, entry.name)).isFile()))
+      continue
+    const name = relative(source, join(entry.parentPath, entry.name))
+    names.push(sep === '/' ? name : name.split(sep).join('/'))
+  }
+  const present = new Set(names)
+  const bundled = new Set<string>()
+  for (const name of names) {
+    if (name === '.vite/manifest.json' || name.endsWith('/.vite/manifest.json')) {
+      readViteManifest(source, name, present, bundled, bundlerPaths)
+    } else if (name === 'manifest.json' || name.endsWith('/manifest.json')) {
+      readWebpackManifest(source, name, present, bundled, bundlerPaths)
+    }
+  }
+  for (const name of names) {
+    if (files.has(name) || !collectable(name)) continue
+    files.set(name, {
+      name,
+      path: join(source, name),
+      bundlerHashed: bundled.has(name),
+      kind: referenceKind(name),
+      references: [],
+      targets: [],
+    })
+  }
+}
+
+function collectable(name: string): boolean {
+  return name
+    .split('/')
+    .every((segment, i) => !segment.startsWith('.') || (i === 0 && segment === '.well-known'))
+}
+
+interface ViteChunk {
+  file?: string
+  css?: string[]
+  assets?: string[]
+}
+
+function readViteManifest(
+  source: string,
+  name: string,
+  present: Set<string>,
+  bundled: Set<string>,
+  bundlerPaths: Record<string, string>,
+): void {
+  const base = name.slice(0, -'.vite/manifest.json'.length)
+  const chunks = JSON.parse(readFileSync(join(source, name), 'utf8')) as Record<string, ViteChunk>
+  for (const [key, chunk] of Object.entries(chunks)) {
+    for (const file of [chunk.file, ...(chunk.css ?? []), ...(chunk.assets ?? [])]) {
+      if (file !== undefined && present.has(base + file)) bundled.add(base + file)
+    }
+    // An entry is named by its source path under the bundle's directory: `build/src/main.ts`.
+    if (chunk.file !== undefined && present.has(base + chunk.file))
+      bundlerPaths[base + key] = base + chunk.file
+  }
+}
+
+function readWebpackManifest(
+  source: string,
+  name: string,
+  present: Set<string>,
+  bundled: Set<string>,
+  bundlerPaths: Record<string, string>,
+): void {
+  let entries: unknown
+  try {
+    entries = JSON.parse(readFileSync(join(source, name), 'utf8'))
+  } catch {
+    return
+  }
+  if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) return
+  if (!Object.values(entries).every((value) => typeof value === 'string')) return
+  const base = name.slice(0, -'manifest.json'.length)
+  for (const [key, value] of Object.entries(entries as Record<string, string>)) {
+    // Emitted paths carry webpack's publicPath (`/static/`, `auto/`): drop leading segments until a file matches.
+    const segments =
+      value
+        .replace(/^[a-z]+:\/\/[^/]+/i, '')
+        .split(/[?#]/)[0]
+        ?.split('/') ?? []
+    for (let i = 0; i < segments.length; i++) {
+      const candidate = base + segments.slice(i).join('/')
+      if (present.has(candidate)) {
+        if (base + key !== candidate) {
+          bundled.add(candidate)
+          bundlerPaths[base + key] = candidate
+        }
+        break
+      }
+    }
+  }
+}
+
+/** The collected name a reference points at, or `undefined` for references left alone. */
+function resolveReference(from: string, value: string, pathPrefix: string): string | undefined {
+  const path = value.split(/[?#]/, 1)[0] as string
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    decoded = path
+  }
+  if (decoded.startsWith('/')) {
+    // An absolute URL under the static prefix is a collected file; any other is the app's.
+    if (!decoded.startsWith(pathPrefix)) return undefined
+    return posix.normalize(decoded.slice(pathPrefix.length))
+  }
+  return posix.normalize(posix.join(posix.dirname(from), decoded))
+}
+
+/**
+ * Names every file after its content, dependencies first, so a file's hash covers the hashed
+ * names it references: change an image and every stylesheet that uses it gets a new name too,
+ * however deep the chain. Files in a reference cycle (ES modules may import each other) share
+ * one hash of the whole cycle, made before the names inside it are written in.
+ */
+function hashInOrder(files: Map<string, SourceFile>): void {
+  for (const group of stronglyConnected(files)) {
+    const members = group.map((name) => files.get(name) as SourceFile)
+    const outside = (target: string) => !group.includes(target)
+    for (const file of members) {
+      if (file.bundlerHashed) file.hashedName = file.name
+      else if (file.text !== undefined) file.rewritten = rewrite(file, files, outside)
+    }
+    const unnamed = members.filter((file) => file.hashedName === undefined)
+    const only = unnamed[0] as SourceFile
+    if (unnamed.length === 1 && !only.targets.includes(only.name)) {
+      only.hash ??= digest(only.rewritten as string)
+      only.hashedName = hashedName(only.name, only.hash)
+    } else if (unnamed.length > 0) {
+      const cycle = digest(unnamed.map((file) => `${file.name}\0${file.rewritten ?? file.hash}`).join('\0'))
+      for (const file of unnamed) {
+        file.hash = digest(`${cycle}\0${file.name}`)
+        file.hashedName = hashedName(file.name, file.hash)
+      }
+      for (const file of unnamed)
+        if (file.text !== undefined) file.rewritten = rewrite(file, files, () => true)
+    }
+    for (const file of members) {
+      if (file.rewritten === file.text) file.rewritten = undefined
+    }
+  }
+}
+
+/** The file's text with the references `select` picks replaced by their hashed names. */
+function rewrite(
+  file: SourceFile,
+  files: Map<string, SourceFile>,
+  select: (target: string) => boolean,
+): string {
+  // Offsets are into the original text: rewrite from it, applying every reference named so far.
+  const text = file.text as string
+  if (file.references.length === 0) return text
+  let result = ''
+  let at = 0
+  file.references.forEach((reference, i) => {
+    const target = files.get(file.targets[i] as string) as SourceFile
+    if (target.hashedName === undefined || !select(target.name)) return
+    result += text.slice(at, reference.start) + renamed(reference.value, target.hashedName)
+    at = reference.end
+  })
+  return result + text.slice(at)
+}
+
+/** The reference with its last path segment replaced by the hashed name's, keeping `?query#fragment`. */
+function renamed(value: string, hashed: string): string {
+  const cut = value.search(/[?#]/)
+  const path = cut === -1 ? value : value.slice(0, cut)
+  const suffix = cut === -1 ? '' : value.slice(cut)
+  const slash = path.lastIndexOf('/')
+  return path.slice(0, slash + 1) + encodeURIComponent(posix.basename(hashed)) + suffix
+}
+
+/** `css/app.css` → `css/app.3f2a9c1b7d4e.css`; `LICENSE` → `LICENSE.3f2a9c1b7d4e`. */
+export function hashedName(name: string, hash: string): string {
+  const slash = name.lastIndexOf('/')
+  const dot = name.lastIndexOf('.')
+  return dot > slash + 1 ? `${name.slice(0, dot)}.${hash}${name.slice(dot)}` : `${name}.${hash}`
+}
+
+/** 12 hex digits of MD5, as Django names files: a name, not a security boundary. */
+function digest(data: string | Buffer): string {
+  return createHash('md5').update(data).digest('hex').slice(0, 12)
+}
+
+/**
+ * Tarjan's strongly connected components, iteratively (a chain of thousands of imports must not
+ * overflow the stack). Components come out dependencies first.
+ */
+function stronglyConnected(files: Map<string, SourceFile>): string[][] {
+  const order = new Map<string, number>()
+  const low = new Map<string, number>()
+  const onStack = new Set<string>()
+  const stack: string[] = []
+  const groups: string[][] = []
+  let counter = 0
+  for (const root of files.keys()) {
+    if (order.has(root)) continue
+    const work: [string, number][] = [[root, 0]]
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as [string, number]
+      const [name, edge] = frame
+      if (edge === 0) {
+        order.set(name, counter)
+        low.set(name, counter)
+        counter++
+        stack.push(name)
+        onStack.add(name)
+      }
+      const targets = (files.get(name) as SourceFile).targets
+      if (edge < targets.length) {
+        frame[1]++
+        const target = targets[edge] as string
+        if (!order.has(target)) work.push([target, 0])
+        else if (onStack.has(target))
+          low.set(name, Math.min(low.get(name) as number, order.get(target) as number))
+        continue
+      }
+      work.pop()
+      const parent = work[work.length - 1]
+      if (parent !== undefined)
+        low.set(parent[0], Math.min(low.get(parent[0]) as number, low.get(name) as number))
+      if (low.get(name) === order.get(name)) {
+        const group: string[] = []
+        let member: string
+        do {
+          member = stack.pop() as string
+          onStack.delete(member)
+          group.push(member)
+        } while (member !== name)
+        groups.push(group)
+      }
+    }
+  }
+  return groups
+}
+
+/**
+ * Writes the file's bytes to the first path (and hard links to the others: same bytes, one
+ * write), with brotli and gzip copies beside each. Returns the number of compressed copies kept.
+ */
+async function writeCopies(file: SourceFile, paths: string[], compress: boolean): Promise<number> {
+  const [path, ...links] = paths as [string, ...string[]]
+  const data = file.data
+  if (data === undefined) await atomicCopy(file.path, path)
+  else await atomicWrite(path, data)
+  const encoded: Record<string, Buffer | undefined> =
+    compress && data !== undefined && data.length > 0 ? await compressed(data) : {}
+  let kept = 0
+  for (const [suffix, bytes] of Object.entries(encoded)) {
+    if (bytes === undefined) await unlink(path + suffix).catch(() => {})
+    else {
+      await atomicWrite(path + suffix, bytes)
+      kept++
+    }
+  }
+  for (const other of links) {
+    await atomicLink(path, other)
+    for (const [suffix, bytes] of Object.entries(encoded)) {
+      if (bytes === undefined) await unlink(other + suffix).catch(() => {})
+      else await atomicLink(path + suffix, other + suffix)
+    }
+  }
+  return kept * paths.length
+}
+
+/** Brotli (best quality) and gzip (level 9) copies, each only when at most 95% of the original. */
+async function compressed(data: Buffer): Promise<Record<'.br' | '.gz', Buffer | undefined>> {
+  const limit = data.length * keepRatio
+  const [br, gz] = await Promise.all([
+    brotli(data, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+      },
+    }),
+    // No name and no time in the header: the same input gives the same bytes in every build.
+    gzipAsync(data, { level: 9 }),
+  ])
+  return { '.br': br.length <= limit ? br : undefined, '.gz': gz.length <= limit ? gz : undefined }
+}
+
+/**
+ * Every write goes to a temporary name and is renamed into place: a server reading the
+ * directory never sees half a file, and a hard link from an earlier build is replaced, never
+ * written through.
+ */
+async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  await writeFile(temporary, data)
+  await rename(temporary, path)
+}
+
+async function atomicCopy(source: string, path: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  await copyFile(source, temporary)
+  await rename(temporary, path)
+}
+
+async function atomicLink(existing: string, path: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  await unlink(temporary).catch(() => {})
+  await link(existing, temporary)
+  await rename(temporary, path)
+}

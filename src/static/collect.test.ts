@@ -1,0 +1,301 @@
+/** collectstatic on real files, then the output served by the middleware through a real server. */
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isShipshapeError } from '../errors/index.js'
+import { get, serve } from './_test/server.js'
+import { collectStatic, type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
+
+const depth = 8
+// Spelled in two parts so the test runner does not take them for this file's own source maps.
+const mapComment = 'sourceMapping' + 'URL'
+
+/** Incompressible bytes, the same in every run. */
+function noise(length: number, seed: string): Buffer {
+  const chunks: Buffer[] = []
+  for (let i = 0; chunks.length * 32 < length; i++)
+    chunks.push(createHash('sha256').update(`${seed}${i}`).digest())
+  return Buffer.concat(chunks).subarray(0, length)
+}
+const css = `@import "base.css";
+@import url('theme.css');
+body { background: url(../img/logo.png); }
+.inline { background: url("data:image/png;base64,iVBORw0KGgo="); }
+.remote { background: url(https://cdn.example.com/a.png); }
+.filter { filter: url(#blur); }
+@font-face { src: url(../fonts/f.eot?#iefix) format('embedded-opentype'), url('/static/fonts/f.woff2') format('woff2'); }
+/* url(only-in-a-comment.png) */
+${'.padding { color: red; }\n'.repeat(50)}
+/*# ${mapComment}=app.css.map */
+`
+
+let base: string
+let sources: string
+let output: string
+let manifest: Manifest
+
+function write(root: string, files: Record<string, string | Buffer>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(root, name, '..'), { recursive: true })
+    writeFileSync(join(root, name), content)
+  }
+}
+
+function tree(root: string, last = 'export const last = 1\n'): void {
+  const chain: Record<string, string> = {}
+  for (let i = 0; i < depth - 1; i++) {
+    const link =
+      i % 3 === 0
+        ? `import { value } from './m${i + 1}.js'\nexport const v${i} = value\n`
+        : i % 3 === 1
+          ? `export * from './m${i + 1}.js'\nexport { last as value } from "./m${i + 1}.js"\n`
+          : `export const value = 1\nexport const later = () => import('./m${i + 1}.js')\nimport './m${i + 1}.js'\n`
+    chain[`js/m${i}.js`] = link
+  }
+  chain[`js/m${depth - 1}.js`] = `${last}export const value = 2\nexport { last as lastAgain }\n`
+  write(root, {
+    'css/app.css': css,
+    'css/app.css.map': '{"version":3,"sources":[],"mappings":""}',
+    'css/base.css': 'html { color: black; }\n',
+    'css/theme.css': '@import "base.css";\n',
+    'img/logo.png': noise(300, 'logo'),
+    'fonts/f.eot': noise(300, 'eot'),
+    'fonts/f.woff2': noise(300, 'woff2'),
+    ...chain,
+    'js/main.js': `import React from 'react'\nimport { v0 } from './m0.js'\nconsole.log(React, v0, 'import("./not-real.js")')\n//# ${mapComment}=main.js.map\n`,
+    'js/main.js.map': '{"version":3,"sources":[],"mappings":""}',
+    'js/a.js': `import { b } from './b.js'\nexport const a = () => b\n`,
+    'js/b.js': `import { a } from './a.js'\nexport const b = () => a\n`,
+    'text/long.txt': 'compress me '.repeat(400),
+    'text/noise.txt': noise(4000, 'noise'),
+    '.env': 'SECRET=1',
+    // Vite output, recognised from its manifest.
+    'build/.vite/manifest.json': JSON.stringify({
+      'main.ts': { file: 'assets/main-AbC123xy.js', css: ['assets/main-DeF456zw.css'], isEntry: true },
+    }),
+    'build/assets/main-AbC123xy.js': `import('./chunk-Zz9.js')\nconsole.log('built by vite')\n`.repeat(20),
+    'build/assets/main-DeF456zw.css': 'body { margin: 0 }\n'.repeat(40),
+  })
+}
+
+beforeAll(async () => {
+  base = mkdtempSync(join(tmpdir(), 'shipshape-collect-'))
+  sources = join(base, 'static')
+  output = join(base, 'staticfiles')
+  tree(sources)
+  ;({ manifest } = await collectStatic({ sources: [sources], output }))
+})
+
+afterAll(() => rmSync(base, { recursive: true, force: true }))
+
+const read = (name: string) => readFileSync(join(output, name), 'utf8')
+const named = (name: string) => manifest.paths[name] as string
+const basename = (name: string) => named(name).split('/').pop() as string
+
+describe('hashing and rewriting', () => {
+  it('gives every file a content-hashed name and keeps the original beside it', () => {
+    expect(named('css/app.css')).toMatch(/^css\/app\.[0-9a-f]{12}\.css$/)
+    expect(named('img/logo.png')).toMatch(/^img\/logo\.[0-9a-f]{12}\.png$/)
+    expect(manifest.hashed[named('css/app.css')]).toMatch(/^[0-9a-f]{12}$/)
+    expect(read('css/app.css')).toBe(css)
+    expect(existsSync(join(output, '.env'))).toBe(false)
+  })
+
+  it('rewrites CSS url(), @import and sourceMappingURL, leaving data:, https:, #fragment and comments alone', () => {
+    const text = read(named('css/app.css'))
+    expect(text).toContain(`@import "${basename('css/base.css')}";`)
+    expect(text).toContain(`@import url('${basename('css/theme.css')}');`)
+    expect(text).toContain(`url(../img/${basename('img/logo.png')})`)
+    expect(text).toContain(`url(../fonts/${basename('fonts/f.eot')}?#iefix)`)
+    expect(text).toContain(`url('/static/${named('fonts/f.woff2')}')`)
+    expect(text).toContain('url("data:image/png;base64,iVBORw0KGgo=")')
+    expect(text).toContain('url(https://cdn.example.com/a.png)')
+    expect(text).toContain('url(#blur)')
+    expect(text).toContain('/* url(only-in-a-comment.png) */')
+    expect(text).toContain(`/*# ${mapComment}=${basename('css/app.css.map')} */`)
+  })
+
+  it(`rewrites ES module import, export-from and import() through a chain ${depth} deep`, () => {
+    let name = 'js/main.js'
+    const main = read(named(name))
+    expect(main).toContain("import React from 'react'")
+    expect(main).toContain(`//# ${mapComment}=${basename('js/main.js.map')}`)
+    expect(main).toContain('\'import("./not-real.js")\'')
+    for (let i = 0; i < depth; i++) {
+      const next = `js/m${i}.js`
+      expect(read(named(name))).toContain(`./${basename(next)}`)
+      expect(read(named(name))).not.toMatch(new RegExp(`['"]\\./m${i}\\.js['"]`))
+      name = next
+    }
+  })
+
+  it('gives files in an import cycle names that point at each other', () => {
+    expect(read(named('js/a.js'))).toContain(`'./${basename('js/b.js')}'`)
+    expect(read(named('js/b.js'))).toContain(`'./${basename('js/a.js')}'`)
+  })
+
+  it('renames every file up a chain when the file at its end changes', async () => {
+    const changed = join(base, 'changed')
+    tree(changed, 'export const last = 99\n')
+    const other = (
+      await collectStatic({ sources: [changed], output: join(base, 'out-changed'), compress: false })
+    ).manifest
+    for (let i = 0; i < depth; i++) expect(other.paths[`js/m${i}.js`]).not.toBe(named(`js/m${i}.js`))
+    expect(other.paths['js/main.js']).not.toBe(named('js/main.js'))
+    expect(other.paths['css/app.css']).toBe(named('css/app.css'))
+    expect(other.paths['js/a.js']).toBe(named('js/a.js'))
+  })
+
+  it('keeps Vite-hashed files as they are, immutable, and maps the entry to its file', () => {
+    expect(named('build/assets/main-AbC123xy.js')).toBe('build/assets/main-AbC123xy.js')
+    expect(manifest.hashed['build/assets/main-AbC123xy.js']).toBeDefined()
+    expect(manifest.hashed['build/assets/main-DeF456zw.css']).toBeDefined()
+    expect(named('build/main.ts')).toBe('build/assets/main-AbC123xy.js')
+    // Not hashed twice, and its (missing) dynamic import is the bundler's business.
+    expect(Object.keys(manifest.hashed).some((name) => /main-AbC123xy\.[0-9a-f]{12}/.test(name))).toBe(false)
+    expect(read('build/assets/main-AbC123xy.js')).toContain("import('./chunk-Zz9.js')")
+  })
+
+  it('recognises a webpack manifest', async () => {
+    const webpack = join(base, 'webpack')
+    write(webpack, {
+      'dist/manifest.json': JSON.stringify({ 'main.js': '/static/dist/main.1a2b3c4d.js' }),
+      'dist/main.1a2b3c4d.js': 'console.log(1)\n',
+    })
+    const result = await collectStatic({ sources: [webpack], output: join(base, 'out-webpack') })
+    expect(result.manifest.paths['dist/main.js']).toBe('dist/main.1a2b3c4d.js')
+    expect(result.manifest.paths['dist/main.1a2b3c4d.js']).toBe('dist/main.1a2b3c4d.js')
+    expect(result.bundlerHashed).toBe(1)
+  })
+})
+
+describe('missing references', () => {
+  it('fails naming the referencing file and the missing one', async () => {
+    const broken = join(base, 'broken')
+    write(broken, {
+      'css/site.css': 'a { background: url(../img/nope.png) }',
+      'js/x.js': "import './gone.js'\n",
+    })
+    const failure = await collectStatic({ sources: [broken], output: join(base, 'out-broken') }).catch(
+      (e) => e,
+    )
+    expect(isShipshapeError(failure) && failure.code).toBe('SHIPSHAPE_E_STATIC_REFERENCE')
+    expect(failure.message).toContain('css/site.css references img/nope.png')
+    expect(failure.message).toContain('js/x.js references js/gone.js')
+    expect(existsSync(join(base, 'out-broken', manifestName))).toBe(false)
+  })
+
+  it('fails on a missing source map, or only warns when asked', async () => {
+    const maps = join(base, 'maps')
+    write(maps, { 'app.js': `console.log(1)\n//# ${mapComment}=app.js.map\n` })
+    const failure = await collectStatic({ sources: [maps], output: join(base, 'out-maps') }).catch((e) => e)
+    expect(failure.message).toContain('app.js references app.js.map')
+    const result = await collectStatic({
+      sources: [maps],
+      output: join(base, 'out-maps'),
+      missingMaps: 'warn',
+    })
+    expect(result.warnings.join('\n')).toMatch(/app\.js names the source map app\.js\.map/)
+    expect(readFileSync(join(base, 'out-maps', result.manifest.paths['app.js'] as string), 'utf8')).toContain(
+      `${mapComment}=app.js.map`,
+    )
+  })
+})
+
+describe('precompression', () => {
+  it('keeps brotli and gzip copies only when at most 95% of the original, and skips compressed types', () => {
+    for (const name of [named('css/app.css'), named('text/long.txt'), 'text/long.txt', 'css/app.css']) {
+      const original = readFileSync(join(output, name))
+      const br = readFileSync(join(output, `${name}.br`))
+      const gz = readFileSync(join(output, `${name}.gz`))
+      expect(brotliDecompressSync(br)).toEqual(original)
+      expect(gunzipSync(gz)).toEqual(original)
+      expect(br.length).toBeLessThanOrEqual(original.length * 0.95)
+    }
+    for (const name of [named('text/noise.txt'), named('img/logo.png'), named('fonts/f.woff2')]) {
+      expect(existsSync(join(output, `${name}.gz`)), name).toBe(false)
+      expect(existsSync(join(output, `${name}.br`)), name).toBe(false)
+    }
+  })
+
+  it('writes byte-identical gzip copies in every build', async () => {
+    const again = join(base, 'again')
+    await collectStatic({ sources: [sources], output: again })
+    for (const name of [named('css/app.css'), named('text/long.txt'), 'css/app.css']) {
+      expect(readFileSync(join(again, `${name}.gz`))).toEqual(readFileSync(join(output, `${name}.gz`)))
+      expect(readFileSync(join(again, `${name}.br`))).toEqual(readFileSync(join(output, `${name}.br`)))
+    }
+  })
+})
+
+describe('serving the collected files', () => {
+  it('caches hashed names for a year, originals briefly, and links through staticUrl', async () => {
+    const server = await serve([staticFiles({ root: output })])
+    try {
+      const hashed = await get(server.port, staticUrl('css/app.css'), { 'Accept-Encoding': 'br' })
+      expect(staticUrl('css/app.css')).toBe(`/static/${named('css/app.css')}`)
+      expect(hashed.status).toBe(200)
+      expect(hashed.headers['content-encoding']).toBe('br')
+      expect(hashed.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+      expect(hashed.headers['content-type']).toBe('text/css; charset=utf-8')
+      const vite = await get(server.port, staticUrl('build/main.ts'))
+      expect(vite.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+      const original = await get(server.port, '/static/css/app.css')
+      expect(original.headers['cache-control']).toBe('public, max-age=60')
+      expect(original.body.toString()).toBe(css)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('staticUrl throws in production for a name the manifest lacks, and falls back in development', () => {
+    staticFiles({ root: output, prefix: '/assets' })
+    const environment = process.env.NODE_ENV
+    try {
+      process.env.NODE_ENV = 'production'
+      expect(staticUrl('js/main.js')).toBe(`/assets/${named('js/main.js')}`)
+      expect(() => staticUrl('js/typo.js')).toThrow(/js\/typo\.js/)
+      process.env.NODE_ENV = 'development'
+      expect(staticUrl('js/typo.js')).toBe('/assets/js/typo.js')
+    } finally {
+      process.env.NODE_ENV = environment
+    }
+  })
+})
+
+describe('shipshape collectstatic', () => {
+  const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url))
+  const run = promisify(execFile)
+
+  it('collects from the command line and reports what it did', async () => {
+    const out = join(base, 'out-cli')
+    const { stdout } = await run(process.execPath, [bin, 'collectstatic', sources, '--static-root', out])
+    expect(stdout).toMatch(
+      /Collected \d+ files into .*: \d+ hashed, 2 already hashed by a bundler, \d+ compressed copies/,
+    )
+    expect(JSON.parse(readFileSync(join(out, manifestName), 'utf8')).paths['css/app.css']).toBe(
+      named('css/app.css'),
+    )
+  })
+
+  it('exits 1 naming both files when a reference is missing', async () => {
+    const broken = join(base, 'cli-broken')
+    write(broken, { 'a.css': '@import "b.css";' })
+    const failure = await run(process.execPath, [
+      bin,
+      'collectstatic',
+      broken,
+      '--static-root',
+      join(base, 'x'),
+    ]).catch((e) => e)
+    expect(failure.code).toBe(1)
+    expect(failure.stderr).toContain('a.css references b.css')
+    expect(failure.stderr).toContain('SHIPSHAPE_E_STATIC_REFERENCE')
+  })
+})
