@@ -49,16 +49,6 @@ export const catalogue = {
     message: 'The request body is larger than the limit',
     fix: 'Raise --max-body-size if such bodies are legitimate.',
   },
-  SHIPSHAPE_E_BAD_REQUEST: {
-    status: 400,
-    message: 'The request is malformed',
-    fix: 'The client sent a request that is not valid HTTP; nothing to change on the server.',
-  },
-  SHIPSHAPE_E_UNAVAILABLE: {
-    status: 503,
-    message: 'The server is shutting down',
-    fix: 'Clients should retry; the load balancer stops sending traffic once /readyz answers 503.',
-  },
   SHIPSHAPE_E_SCAN_UNREACHABLE: {
     status: 502,
     message: 'The site to scan answered neither over HTTP nor over HTTPS',
