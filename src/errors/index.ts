@@ -59,6 +59,61 @@ export const catalogue = {
     message: 'The site answered with a status the Observatory does not grade (only 2xx, 3xx, 401 and 403)',
     fix: 'Scan a URL that answers 200, such as the home page.',
   },
+  SHIPSHAPE_E_STORAGE_CONFIG: {
+    status: 500,
+    message: 'The media storage configuration is not usable',
+    fix: 'Correct the storage settings named in the message; docs/storage.md lists every setting and its default.',
+  },
+  SHIPSHAPE_E_STORAGE_UNKNOWN: {
+    status: 500,
+    message: 'No storage has this name',
+    fix: 'Use one of the declared storages (`public` and `private` by default), or declare it in the storages setting.',
+  },
+  SHIPSHAPE_E_STORAGE_KEY: {
+    status: 400,
+    message: 'The storage key is not allowed',
+    fix: 'Use a relative path of plain segments: no leading /, no . or .. segments, no segment starting with a dot, no control characters or backslashes.',
+  },
+  SHIPSHAPE_E_STORAGE_NOT_FOUND: {
+    status: 404,
+    message: 'No file has this key',
+    fix: 'Check the key: put() returns the key a file was stored under, which may differ from the name you gave.',
+  },
+  SHIPSHAPE_E_STORAGE_EXISTS: {
+    status: 409,
+    message: 'A file already has this key',
+    fix: 'Pass { overwrite: true } to replace it on purpose, or leave it off to get a fresh key.',
+  },
+  SHIPSHAPE_E_STORAGE_PRIVATE: {
+    status: 500,
+    message: 'A private storage has no public URLs',
+    fix: 'Use signedUrl(key, { expiresIn }) for files in a private storage.',
+  },
+  SHIPSHAPE_E_STORAGE_EXPIRY: {
+    status: 500,
+    message: 'A signed URL needs an expiry of 1 second to 7 days',
+    fix: 'Pass expiresIn in whole seconds, at most 604800 (7 days, the limit of S3 signatures).',
+  },
+  SHIPSHAPE_E_STORAGE_UNSUPPORTED: {
+    status: 500,
+    message: 'This storage driver cannot do that',
+    fix: 'Presigned POST uploads need the S3 driver; with the local driver, receive uploads with receiveUpload().',
+  },
+  SHIPSHAPE_E_UPLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The upload is larger than allowed',
+    fix: 'Send a smaller file, or raise maxFileBytes / maxTotalBytes in receiveUpload() (and --max-body-size).',
+  },
+  SHIPSHAPE_E_UPLOAD_TOO_MANY_FILES: {
+    status: 413,
+    message: 'The upload has more files than allowed',
+    fix: 'Send fewer files, or raise maxFiles in receiveUpload().',
+  },
+  SHIPSHAPE_E_UPLOAD_MALFORMED: {
+    status: 400,
+    message: 'The upload is not a well-formed multipart/form-data request',
+    fix: 'Send the form with enctype="multipart/form-data"; the client sent a body shipshape cannot read.',
+  },
   SHIPSHAPE_E_STATIC_ROOT: {
     status: 500,
     message: 'The static files directory does not exist',
