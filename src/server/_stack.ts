@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { staticFiles } from '../static/index.js'
+import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
 import type { ServeOptions } from './_options.js'
 
@@ -20,5 +21,9 @@ export async function defaultMiddleware(options: ServeOptions): Promise<Middlewa
       }),
     )
   }
+  // Media needs no setup: local storages live under --media-root, created on the first upload.
+  // Configured here, in every worker, so the app's storage() calls use the same settings.
+  configureStorages(options.media)
+  middleware.push(mediaFiles())
   return middleware
 }
