@@ -19,6 +19,16 @@ export const catalogue = {
     message: 'An option has a value shipshape cannot use',
     fix: 'Correct the option named in the message; `shipshape serve --help` lists every option and its default.',
   },
+  SHIPSHAPE_E_CONFIG: {
+    status: 500,
+    message: 'The configuration is invalid',
+    fix: 'Correct each setting listed, in the source named beside it; `shipshape config docs` lists every setting with its type and default.',
+  },
+  SHIPSHAPE_E_CONFIG_DECLARATION: {
+    status: 500,
+    message: 'The configuration declaration is inconsistent',
+    fix: 'Give each setting its own environment variable and flag (the `env` and `flag` options of `setting()`).',
+  },
   SHIPSHAPE_E_BIND: {
     status: 500,
     message: 'The server could not listen on the requested address',
