@@ -1,0 +1,23 @@
+/**
+ * shipshape/security: the secure defaults every response gets, and the helpers an app uses to
+ * work with them. See docs/security.md.
+ */
+
+// Runtime: headers, hosts, HTTPS redirect, cookies, cross-site request protection.
+export {
+  type CookieOptions,
+  clearCookie,
+  cookieName,
+  readCookie,
+  serializeCookie,
+  setCookie,
+} from './_cookies.js'
+export { csrfField, csrfToken } from './_crossSite.js'
+export { adjustSecurityHeaders, cspNonce, type HeaderChanges } from './_headers.js'
+export { absoluteUrl, isAllowedHost } from './_hosts.js'
+export {
+  checkSecurityOptions,
+  type SecurityOptions,
+  securityDefaults,
+  securityMiddleware,
+} from './_middleware.js'
