@@ -1,6 +1,7 @@
 /**
  * shipshape/security: the secure defaults every response gets, and the helpers an app uses to
- * work with them. See docs/security.md.
+ * work with them, and the checks behind `shipshape check --deploy` and `shipshape scan`. See
+ * docs/security.md.
  */
 
 // Runtime: headers, hosts, HTTPS redirect, cookies, cross-site request protection.
@@ -21,3 +22,16 @@ export {
   securityDefaults,
   securityMiddleware,
 } from './_middleware.js'
+
+// Checking: `shipshape scan` (the MDN HTTP Observatory's tests and scoring).
+export {
+  type Expectation,
+  gradeForScore,
+  grades,
+  type ScanReport,
+  scoreTable,
+  type TestName,
+  type TestResult,
+  testNames,
+} from './_observatory.js'
+export { type ScanOptions, type SiteScan, scanSite, scanTargets } from './_scan.js'
