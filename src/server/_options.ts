@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
+import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
 type Kind = 'string' | 'integer' | 'duration' | 'bytes' | 'boolean' | 'list'
@@ -22,6 +23,8 @@ interface Field {
   /** How the default reads in the docs when it is computed. */
   shownDefault?: string
   description: string
+  /** A secret: never printed, and masked wherever values are shown. */
+  secret?: boolean
 }
 
 export const fields = {
@@ -290,6 +293,73 @@ export const fields = {
     description:
       'Access-Control-Allow-Origin on static files, for fonts and modules loaded from another origin (a CDN): an origin or *.',
   },
+  mediaRoot: {
+    flag: 'media-root',
+    env: 'SHIPSHAPE_MEDIA_ROOT',
+    kind: 'string',
+    default: 'media',
+    description:
+      'Local media: the directory holding one directory per storage (media/public, media/private), relative to the working directory. Created on the first upload.',
+  },
+  mediaUrl: {
+    flag: 'media-url',
+    env: 'SHIPSHAPE_MEDIA_URL',
+    kind: 'string',
+    default: '/media/',
+    description:
+      'The URL path local storages are served under, as <media-url><storage>/<key>. Private files need a signed link.',
+  },
+  mediaSigningKeys: {
+    flag: 'media-signing-keys',
+    env: 'SHIPSHAPE_MEDIA_SIGNING_KEYS',
+    kind: 'list',
+    default: '',
+    shownDefault: 'none: a random key is generated once into <media-root>/.signing-key',
+    secret: true,
+    description:
+      'Comma-separated keys (32+ characters each) signing links to local private files; the first signs, all verify, so put a new key first to rotate. Set it in production: the generated key is per machine. Prefer the environment to the flag, which other users can see in ps.',
+  },
+  mediaDriver: {
+    flag: 'media-driver',
+    env: 'SHIPSHAPE_MEDIA_DRIVER',
+    kind: 'string',
+    default: 'local',
+    description:
+      'Where the public and private storages keep files: local (the media root, served by shipshape) or s3 (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK chain).',
+  },
+  mediaS3Bucket: {
+    flag: 'media-s3-bucket',
+    env: 'SHIPSHAPE_MEDIA_S3_BUCKET',
+    kind: 'string',
+    default: undefined,
+    shownDefault: 'none (required with --media-driver s3)',
+    description: 'The bucket; storages keep their files under <storage>/ in it.',
+  },
+  mediaS3Region: {
+    flag: 'media-s3-region',
+    env: 'SHIPSHAPE_MEDIA_S3_REGION',
+    kind: 'string',
+    default: 'us-east-1',
+    description: "The bucket's region (most S3-compatible servers accept us-east-1).",
+  },
+  mediaS3Endpoint: {
+    flag: 'media-s3-endpoint',
+    env: 'SHIPSHAPE_MEDIA_S3_ENDPOINT',
+    kind: 'string',
+    default: undefined,
+    shownDefault: "AWS's endpoint for the region",
+    description:
+      'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
+  },
+  mediaPublicUrl: {
+    flag: 'media-public-url',
+    env: 'SHIPSHAPE_MEDIA_PUBLIC_URL',
+    kind: 'string',
+    default: undefined,
+    shownDefault: "none: the bucket's own URL",
+    description:
+      'S3 only: the base URL of a CDN or custom domain in front of the bucket, for public files. Never used for private files, which always get presigned S3 links.',
+  },
   pidfile: {
     flag: 'pidfile',
     env: 'SHIPSHAPE_PIDFILE',
@@ -342,6 +412,8 @@ export interface ServeOptions {
   staticUrl: string
   staticMaxAgeMs: number
   staticAllowOrigin: string | undefined
+  /** Where media lives and how it is reached: handed to configureStorages() in every worker. */
+  media: StorageSettings
 }
 
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch']
@@ -435,6 +507,7 @@ export function resolveServeOptions(
     staticUrl: read('staticUrl', parseStaticUrl, 'a path such as /static/, or an absolute https:// URL'),
     staticMaxAgeMs: duration('staticMaxAge'),
     staticAllowOrigin: raw('staticAllowOrigin').value || undefined,
+    media: mediaSettings(raw, problems),
   }
   const staticRoot = raw('staticRoot')
   if (!staticRoot.source.startsWith('the default') && !existsSync(options.staticRoot)) {
@@ -467,6 +540,51 @@ export function resolveServeOptions(
     throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `\n  - ${problems.join('\n  - ')}`)
   }
   return options
+}
+
+/** The media options as storage settings; the storage module checks them, naming the options. */
+function mediaSettings(
+  raw: (name: FieldName) => { value: string | undefined; source: string },
+  problems: string[],
+): StorageSettings {
+  const value = (name: FieldName) => raw(name).value || undefined
+  const driver = value('mediaDriver')
+  const bucket = value('mediaS3Bucket')
+  const publicUrl = value('mediaPublicUrl')
+  if (driver !== 'local' && driver !== 's3') {
+    problems.push(`${raw('mediaDriver').source}: expected local or s3, got ${JSON.stringify(driver)}`)
+  }
+  const settings: StorageSettings = {
+    root: resolve(value('mediaRoot') ?? fields.mediaRoot.default),
+    urlPrefix: value('mediaUrl'),
+    signingKeys: parseList(raw('mediaSigningKeys').value ?? ''),
+    driver: driver === 's3' ? 's3' : 'local',
+    ...(driver === 's3'
+      ? {
+          s3: {
+            bucket: bucket ?? '',
+            region: value('mediaS3Region'),
+            ...(value('mediaS3Endpoint') ? { endpoint: value('mediaS3Endpoint') } : {}),
+          },
+          storages: {
+            public: { visibility: 'public', ...(publicUrl ? { publicUrl } : {}) },
+            private: { visibility: 'private' },
+          },
+        }
+      : {}),
+  }
+  if (publicUrl && driver !== 's3')
+    problems.push(`${raw('mediaPublicUrl').source}: applies to --media-driver s3 only`)
+  const options: Record<string, string> = {
+    urlPrefix: '--media-url',
+    signing: '--media-signing-keys',
+    's3.bucket': '--media-s3-bucket',
+  }
+  for (const problem of new Set(storageProblems(settings))) {
+    const option = Object.entries(options).find(([word]) => problem.includes(word))?.[1]
+    problems.push(option ? `${option}: ${problem}` : problem)
+  }
+  return settings
 }
 
 /** The security middleware's settings, picked from the serve options. */
