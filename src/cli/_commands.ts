@@ -1,7 +1,8 @@
 /** Every `shipshape` command, in the order `shipshape --help` lists them. */
 import type { Command } from '../types.js'
 import { collectstatic } from './collectstatic.js'
+import { config } from './config.js'
 import { reload } from './reload.js'
 import { serve } from './serve.js'
 
-export const commands: readonly Command[] = [serve, reload, collectstatic]
+export const commands: readonly Command[] = [serve, reload, collectstatic, config]

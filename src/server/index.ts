@@ -3,10 +3,17 @@
  * and never runs app code; workers run the pipeline and the app. See docs/server.md.
  */
 export {
+  configFiles,
+  describeFlag,
   describeOptions,
-  type FieldName,
-  fields,
+  loadShipshapeSettings,
   resolveServeOptions,
   type ServeOptions,
+  type ShipshapeLoadOptions,
+  type ShipshapeSettings,
+  serverSettings,
+  settingForFlag,
+  shipshapeConfig,
+  staticSettings,
 } from './_options.js'
 export { serve, signalPrimary } from './_primary.js'
