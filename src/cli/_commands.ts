@@ -3,6 +3,7 @@ import type { Command } from '../types.js'
 import { collectstatic } from './collectstatic.js'
 import { config } from './config.js'
 import { reload } from './reload.js'
+import { scan } from './scan.js'
 import { serve } from './serve.js'
 
-export const commands: readonly Command[] = [serve, reload, collectstatic, config]
+export const commands: readonly Command[] = [serve, reload, collectstatic, scan, config]

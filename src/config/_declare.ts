@@ -127,6 +127,8 @@ export interface Section {
 export interface Check<T> {
   /** The dotted key the problem is reported against (its source is shown). */
   key: string
+  /** Other keys the test reads; it runs only when they and `key` are valid. Default: every key. */
+  uses?: readonly string[]
   /** Says what is expected, or returns undefined when the values are fine. */
   test(values: T, context: { sourceOf(key: string): SourceKind }): string | undefined
 }

@@ -374,21 +374,22 @@ export function resolveConfig<T extends Shape>(
     })
   }
 
-  // 7. Rules across settings, once each setting is valid on its own.
-  if (problems.length === 0) {
-    for (const check of declaration.checks) {
-      const expected = check.test(values as Infer<T>, {
-        sourceOf: (key) => origins.get(key)?.kind ?? 'unset',
-      })
-      if (expected === undefined) continue
-      const entry = declaration.entry(check.key)
-      problems.push({
-        key: check.key,
-        source: origins.get(check.key)?.label ?? 'the default',
-        expected,
-        found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
-      })
-    }
+  // 7. Rules across settings, each once the settings it reads are valid on their own.
+  const invalid = new Set(problems.map((problem) => problem.key))
+  for (const check of declaration.checks) {
+    const blocked = check.uses ? [check.key, ...check.uses].some((key) => invalid.has(key)) : invalid.size > 0
+    if (blocked) continue
+    const expected = check.test(values as Infer<T>, {
+      sourceOf: (key) => origins.get(key)?.kind ?? 'unset',
+    })
+    if (expected === undefined) continue
+    const entry = declaration.entry(check.key)
+    problems.push({
+      key: check.key,
+      source: origins.get(check.key)?.label ?? 'the default',
+      expected,
+      found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
+    })
   }
 
   const secretKeys = new Set(declaration.entries.filter(secret).map((entry) => entry.key))

@@ -11,6 +11,7 @@ import {
   formatDuration,
   requiredMarker,
   resolveConfig,
+  type Shape,
   sample,
   sampleFormats,
   showJson,
@@ -76,7 +77,7 @@ describe('samples', () => {
     expect(JSON.parse(JSON.stringify(fromSample.values))).toEqual(
       JSON.parse(JSON.stringify(fromDefaults.values)),
     )
-    expect(fromSample.values?.database.url).toBe('postgres://app:pw@db.internal:5432/app')
+    expect(fromSample.values).toMatchObject({ database: { url: 'postgres://app:pw@db.internal:5432/app' } })
     const kinds = new Set([...fromSample.origins.values()].map((origin) => origin.kind))
     expect(kinds.has('default')).toBe(false)
   })
@@ -89,7 +90,7 @@ describe('samples', () => {
   it.each(sampleFormats)("%s: shipshape's own sample loads without error", (format) => {
     const result = loadSample(shipshapeConfig, format, sample(shipshapeConfig, format))
     expect(result.problems).toEqual([])
-    expect(result.values?.server.timeout).toBe(30_000)
+    expect(result.values).toMatchObject({ server: { timeout: 30_000 } })
   })
 
   it.each(sampleFormats)('%s: marks required settings and never writes a secret', (format) => {

@@ -24,19 +24,20 @@ import {
   setting,
   shownDefault,
 } from '../config/index.js'
+import { catalogue } from '../errors/index.js'
+import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
 import type { AppKind } from '../types.js'
 
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/
 const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000)'
-const urlPath = z.string().refine((value) => value.startsWith('/') && !/\s/.test(value), {
-  error: 'a path starting with /',
-})
+const isUrlPath = (value: string) => value.startsWith('/') && !/\s/.test(value)
+const urlPath = z.string().refine(isUrlPath, { error: 'a path starting with /' })
 // Gunicorn's convention: a bare number of seconds, so `--timeout 30` means 30 s.
 const seconds = () => duration({ bareUnit: 's' })
 
-export const serverSettings = group(
+export const serverGroup = group(
   {
     app: setting(z.string().min(1), {
       env: 'SHIPSHAPE_APP',
@@ -150,7 +151,86 @@ export const serverSettings = group(
   },
 )
 
-export const staticSettings = group(
+// security/ (runtime): hosts, HTTPS, headers, cross-site requests, direct TLS. See docs/security.md.
+export const securityGroup = group(
+  {
+    allowedHosts: setting(z.array(z.string().min(1)), {
+      default: ['localhost', '127.0.0.1', '::1'],
+      description:
+        'Comma-separated host names the site answers to: example.com, .example.com (with every subdomain), or * (only behind a proxy that checks Host). Any other Host gets a 400, so forged Host headers cannot poison caches or links. The default serves this machine only: add your domain before you deploy.',
+      example: ['example.com', '.example.org'],
+    }),
+    httpsRedirect: setting(z.enum(['auto', 'on', 'off']), {
+      default: 'auto',
+      description:
+        'Plain-HTTP requests get a 301 to the same URL on https: on, off, or auto (every host except localhost, 127.0.0.1 and ::1, so local development works over HTTP and a real domain is never served in clear). Behind a TLS-terminating proxy, set --trusted-proxies too.',
+    }),
+    hstsMaxAge: setting(seconds(), {
+      default: '365d',
+      description:
+        'Strict-Transport-Security max-age, sent on HTTPS responses only: browsers then refuse plain HTTP to this host for that long. 0 sends none.',
+    }),
+    hstsIncludeSubdomains: setting(z.boolean(), {
+      default: true,
+      description: 'HSTS covers every subdomain too. Turn off if a subdomain must still serve plain HTTP.',
+    }),
+    hstsPreload: setting(z.boolean(), {
+      default: false,
+      description:
+        'Adds `preload` to HSTS, consent to hstspreload.org listing the domain in browsers. Hard to undo, so opt-in.',
+    }),
+    csp: setting(z.enum(['enforce', 'report-only', 'off']), {
+      default: 'enforce',
+      description:
+        "Content-Security-Policy: enforce, report-only (violations logged, nothing blocked: for trying a policy on a live site) or off. Inline scripts and styles need the request's nonce.",
+    }),
+    cspDirectives: setting(z.string(), {
+      default: '',
+      shownDefault: 'none',
+      description:
+        "CSP directives replacing or adding to the built-in ones, as \"img-src 'self' data:; connect-src 'self' https://api.example\".",
+    }),
+    cspReportPath: setting(
+      z
+        .string()
+        .refine((value) => value === 'off' || isUrlPath(value), { error: 'a path starting with / or off' }),
+      {
+        default: '/_shipshape/csp-report',
+        description:
+          'Where browsers post CSP violations; each is logged as a warning, rate-limited per client. off sends no reports.',
+      },
+    ),
+    crossOriginResourcePolicy: setting(z.enum(['same-origin', 'same-site', 'cross-origin']), {
+      default: 'same-origin',
+      description:
+        "Which sites may embed this site's responses: same-origin, same-site (assets on a sibling CDN host) or cross-origin (a public API or CDN).",
+    }),
+    crossSiteProtection: setting(z.boolean(), {
+      default: true,
+      description:
+        'Refuse (403) POST, PUT, PATCH and DELETE requests that carry cookies but come from another site (Sec-Fetch-Site, Origin, or a token for old browsers).',
+    }),
+    tlsCert: setting(z.string().min(1), {
+      shownDefault: 'none (plain HTTP; terminate TLS at a proxy)',
+      description:
+        'PEM certificate chain to serve HTTPS directly. Read when each worker starts, so `shipshape reload` picks up a renewed certificate.',
+      example: '/etc/ssl/example.com/fullchain.pem',
+    }),
+    tlsKey: setting(z.string().min(1), {
+      shownDefault: 'none',
+      description: 'PEM private key for --tls-cert.',
+      example: '/etc/ssl/example.com/privkey.pem',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_',
+    flagPrefix: '',
+    description:
+      'Security headers, allowed hosts, the HTTPS redirect, cross-site request protection and direct TLS. See [security.md](security.md).',
+  },
+)
+
+export const staticGroup = group(
   {
     root: setting(z.string().min(1), {
       default: 'staticfiles',
@@ -195,7 +275,7 @@ export const staticSettings = group(
 
 /** Every shipshape setting. A capability adds its section here; see docs/config.md. */
 export const shipshapeConfig = defineConfig(
-  { server: serverSettings, static: staticSettings },
+  { server: serverGroup, security: securityGroup, static: staticGroup },
   {
     envPrefix: 'SHIPSHAPE_',
     checks: [
@@ -207,11 +287,46 @@ export const shipshapeConfig = defineConfig(
             : undefined,
       },
       {
+        key: 'security.allowedHosts',
+        uses: [],
+        test: ({ security }) => securityProblem({ allowedHosts: [...security.allowedHosts] }),
+      },
+      {
+        key: 'security.hstsPreload',
+        uses: ['security.hstsMaxAge', 'security.hstsIncludeSubdomains'],
+        test: ({ security }) =>
+          securityProblem({
+            hstsMaxAgeSeconds: Math.floor(security.hstsMaxAge / 1000),
+            hstsIncludeSubdomains: security.hstsIncludeSubdomains,
+            hstsPreload: security.hstsPreload,
+          }),
+      },
+      {
+        key: 'security.cspDirectives',
+        uses: ['security.csp', 'security.cspReportPath'],
+        test: ({ security }) =>
+          securityProblem({
+            csp: security.csp,
+            cspDirectives: security.cspDirectives,
+            cspReportPath: security.cspReportPath === 'off' ? '' : security.cspReportPath,
+          }),
+      },
+      {
+        key: 'security.tlsCert',
+        uses: ['security.tlsKey'],
+        test: ({ security }) =>
+          (security.tlsCert === undefined) !== (security.tlsKey === undefined)
+            ? 'security.tlsCert (--tls-cert) and security.tlsKey (--tls-key) together: both to serve HTTPS directly, or neither'
+            : undefined,
+      },
+      { key: 'security.tlsCert', uses: [], test: ({ security }) => missingFile(security.tlsCert) },
+      { key: 'security.tlsKey', uses: [], test: ({ security }) => missingFile(security.tlsKey) },
+      {
         key: 'static.root',
         // The default directory is served only when it exists; one chosen on purpose must exist.
         test: (settings, { sourceOf }) =>
           sourceOf('static.root') !== 'default' &&
-          settings.static.root !== staticSettings.shape.root.options.default &&
+          settings.static.root !== staticGroup.shape.root.options.default &&
           !existsSync(resolve(settings.static.root))
             ? 'an existing directory (run `shipshape collectstatic` first)'
             : undefined,
@@ -286,6 +401,20 @@ export interface ServeOptions {
   livezPath: string
   readyzPath: string
   pidfile: string
+  allowedHosts: string[]
+  httpsRedirect: 'auto' | 'on' | 'off'
+  hstsMaxAgeSeconds: number
+  hstsIncludeSubdomains: boolean
+  hstsPreload: boolean
+  csp: 'enforce' | 'report-only' | 'off'
+  cspDirectives: string
+  /** '' when reports are off. */
+  cspReportPath: string
+  crossOriginResourcePolicy: 'same-origin' | 'same-site' | 'cross-origin'
+  crossSiteProtection: boolean
+  /** Both set, or neither. */
+  tlsCertFile: string | undefined
+  tlsKeyFile: string | undefined
   /** An absolute path; served only when the directory exists (an explicitly set one must exist). */
   staticRoot: string
   staticUrl: string
@@ -310,7 +439,7 @@ export function resolveServeOptions(
   const resolution = loadShipshapeSettings({ ...options, flags: byFlag, env, app, require: ['server.app'] })
   for (const warning of resolution.warnings) options.onWarning?.(warning)
   if (resolution.values === undefined) throw configError(resolution.problems, 'SHIPSHAPE_E_BAD_OPTION')
-  const { server, static: statics } = resolution.values
+  const { server, security, static: statics } = resolution.values
   const { host, port } = parseBind(server.bind) as { host: string; port: number }
   return {
     app: server.app ?? '',
@@ -334,11 +463,53 @@ export function resolveServeOptions(
     livezPath: server.livezPath,
     readyzPath: server.readyzPath,
     pidfile: server.pidfile,
+    allowedHosts: [...security.allowedHosts],
+    httpsRedirect: security.httpsRedirect,
+    hstsMaxAgeSeconds: Math.floor(security.hstsMaxAge / 1000),
+    hstsIncludeSubdomains: security.hstsIncludeSubdomains,
+    hstsPreload: security.hstsPreload,
+    csp: security.csp,
+    cspDirectives: security.cspDirectives,
+    cspReportPath: security.cspReportPath === 'off' ? '' : security.cspReportPath,
+    crossOriginResourcePolicy: security.crossOriginResourcePolicy,
+    crossSiteProtection: security.crossSiteProtection,
+    tlsCertFile: security.tlsCert,
+    tlsKeyFile: security.tlsKey,
     staticRoot: resolve(options.cwd ?? process.cwd(), statics.root),
     staticUrl: statics.url,
     staticMaxAgeMs: statics.maxAge,
     staticAllowOrigin: statics.allowOrigin,
   }
+}
+
+/** The security middleware's settings, picked from the serve options. */
+export function securitySettings(options: ServeOptions): SecurityOptions {
+  return {
+    allowedHosts: options.allowedHosts,
+    httpsRedirect: options.httpsRedirect,
+    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds,
+    hstsIncludeSubdomains: options.hstsIncludeSubdomains,
+    hstsPreload: options.hstsPreload,
+    csp: options.csp,
+    cspDirectives: options.cspDirectives,
+    cspReportPath: options.cspReportPath,
+    crossOriginResourcePolicy: options.crossOriginResourcePolicy,
+    crossSiteProtection: options.crossSiteProtection,
+  }
+}
+
+/** What security/ finds wrong with these options (a bad host entry, a malformed directive), if anything. */
+function securityProblem(options: Partial<SecurityOptions>): string | undefined {
+  try {
+    checkSecurityOptions(options)
+    return undefined
+  } catch (error) {
+    return (error as Error).message.replace(`${catalogue.SHIPSHAPE_E_BAD_OPTION.message}: `, '')
+  }
+}
+
+function missingFile(path: string | undefined): string | undefined {
+  return path !== undefined && !existsSync(path) ? 'the path of an existing PEM file' : undefined
 }
 
 /** `host:port`, `[v6]:port` or `:port` (every interface). */
@@ -357,7 +528,7 @@ export function settingForFlag(flag: string): Entry {
 }
 
 /** `--help` text for the settings with flags in the given sections: each flag with its variable and default. */
-export function describeOptions(sections: readonly string[] = ['server', 'static']): string {
+export function describeOptions(sections: readonly string[] = ['server', 'security', 'static']): string {
   return shipshapeConfig.entries
     .filter((entry) => entry.flag && sections.includes(entry.section))
     .map((entry) => describeFlag(entry))

@@ -11,9 +11,11 @@ export {
   type ServeOptions,
   type ShipshapeLoadOptions,
   type ShipshapeSettings,
-  serverSettings,
+  securityGroup,
+  securitySettings,
+  serverGroup,
   settingForFlag,
   shipshapeConfig,
-  staticSettings,
+  staticGroup,
 } from './_options.js'
 export { serve, signalPrimary } from './_primary.js'
