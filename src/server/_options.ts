@@ -26,6 +26,7 @@ import {
 } from '../config/index.js'
 import { catalogue } from '../errors/index.js'
 import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
+import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
@@ -230,6 +231,61 @@ export const securityGroup = group(
   },
 )
 
+// storage/ (media): where uploads live and how they are reached. See docs/storage.md.
+export const mediaGroup = group(
+  {
+    root: setting(z.string().min(1), {
+      default: 'media',
+      description:
+        'Local media: the directory holding one directory per storage (media/public, media/private), relative to the working directory. Created on the first upload.',
+    }),
+    url: setting(z.string(), {
+      default: '/media/',
+      description:
+        'The URL path local storages are served under, as <media-url><storage>/<key>. Private files need a signed link.',
+    }),
+    signingKeys: setting(z.array(z.string()), {
+      default: [],
+      shownDefault: 'none: a random key is generated once into <media-root>/.signing-key',
+      secret: true,
+      description:
+        'Comma-separated keys (32+ characters each) signing links to local private files; the first signs, all verify, so put a new key first to rotate. Set it in production: the generated key is per machine. Prefer the environment to the flag, which other users can see in ps.',
+    }),
+    driver: setting(z.enum(['local', 's3']), {
+      default: 'local',
+      description:
+        'Where the public and private storages keep files: local (the media root, served by shipshape) or s3 (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK chain).',
+    }),
+    s3Bucket: setting(z.string().min(1), {
+      shownDefault: 'none (required with --media-driver s3)',
+      description: 'The bucket; storages keep their files under <storage>/ in it.',
+      example: 'uploads',
+    }),
+    s3Region: setting(z.string().min(1), {
+      default: 'us-east-1',
+      description: "The bucket's region (most S3-compatible servers accept us-east-1).",
+    }),
+    s3Endpoint: setting(z.url(), {
+      shownDefault: "AWS's endpoint for the region",
+      description:
+        'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
+      example: 'https://s3.eu-central-003.backblazeb2.com',
+    }),
+    publicUrl: setting(z.url(), {
+      shownDefault: "none: the bucket's own URL",
+      description:
+        'S3 only: the base URL of a CDN or custom domain in front of the bucket, for public files. Never used for private files, which always get presigned S3 links.',
+      example: 'https://cdn.example.com',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_MEDIA_',
+    flagPrefix: 'media-',
+    description:
+      'Media: the public and private storages for uploads, on a local directory or an S3-compatible bucket. See [storage.md](storage.md).',
+  },
+)
+
 export const staticGroup = group(
   {
     root: setting(z.string().min(1), {
@@ -275,7 +331,7 @@ export const staticGroup = group(
 
 /** Every shipshape setting. A capability adds its section here; see docs/config.md. */
 export const shipshapeConfig = defineConfig(
-  { server: serverGroup, security: securityGroup, static: staticGroup },
+  { server: serverGroup, security: securityGroup, static: staticGroup, media: mediaGroup },
   {
     envPrefix: 'SHIPSHAPE_',
     checks: [
@@ -321,6 +377,30 @@ export const shipshapeConfig = defineConfig(
       },
       { key: 'security.tlsCert', uses: [], test: ({ security }) => missingFile(security.tlsCert) },
       { key: 'security.tlsKey', uses: [], test: ({ security }) => missingFile(security.tlsKey) },
+      // storage/ checks the media settings as a whole; each problem goes to the setting it names.
+      ...(
+        [
+          ['media.url', 'urlPrefix'],
+          ['media.signingKeys', 'signing key'],
+          ['media.s3Bucket', 's3.bucket'],
+        ] as const
+      ).map(([key, word]) => ({
+        key,
+        uses: ['media.driver', 'media.publicUrl'],
+        test: (settings: { media: MediaValues }) =>
+          storageProblems(mediaStorage(settings.media, process.cwd()))
+            .filter((problem) => problem.includes(word))
+            .filter((problem, index, all) => all.indexOf(problem) === index)
+            .join('; ') || undefined,
+      })),
+      {
+        key: 'media.publicUrl',
+        uses: ['media.driver'],
+        test: ({ media }) =>
+          media.publicUrl !== undefined && media.driver !== 's3'
+            ? 'to be set only with media.driver s3'
+            : undefined,
+      },
       {
         key: 'static.root',
         // The default directory is served only when it exists; one chosen on purpose must exist.
@@ -420,6 +500,8 @@ export interface ServeOptions {
   staticUrl: string
   staticMaxAgeMs: number
   staticAllowOrigin: string | undefined
+  /** Where media lives and how it is reached: handed to configureStorages() in every worker. */
+  media: StorageSettings
 }
 
 /**
@@ -439,7 +521,7 @@ export function resolveServeOptions(
   const resolution = loadShipshapeSettings({ ...options, flags: byFlag, env, app, require: ['server.app'] })
   for (const warning of resolution.warnings) options.onWarning?.(warning)
   if (resolution.values === undefined) throw configError(resolution.problems, 'SHIPSHAPE_E_BAD_OPTION')
-  const { server, security, static: statics } = resolution.values
+  const { server, security, static: statics, media } = resolution.values
   const { host, port } = parseBind(server.bind) as { host: string; port: number }
   return {
     app: server.app ?? '',
@@ -479,6 +561,7 @@ export function resolveServeOptions(
     staticUrl: statics.url,
     staticMaxAgeMs: statics.maxAge,
     staticAllowOrigin: statics.allowOrigin,
+    media: mediaStorage(media, options.cwd ?? process.cwd()),
   }
 }
 
@@ -495,6 +578,31 @@ export function securitySettings(options: ServeOptions): SecurityOptions {
     cspReportPath: options.cspReportPath,
     crossOriginResourcePolicy: options.crossOriginResourcePolicy,
     crossSiteProtection: options.crossSiteProtection,
+  }
+}
+
+type MediaValues = Infer<typeof mediaGroup.shape>
+
+/** The media settings as storage/ takes them: one public and one private storage. */
+function mediaStorage(media: MediaValues, cwd: string): StorageSettings {
+  return {
+    root: resolve(cwd, media.root),
+    urlPrefix: media.url,
+    signingKeys: [...media.signingKeys],
+    driver: media.driver,
+    ...(media.driver === 's3'
+      ? {
+          s3: {
+            bucket: media.s3Bucket ?? '',
+            region: media.s3Region,
+            ...(media.s3Endpoint ? { endpoint: media.s3Endpoint } : {}),
+          },
+          storages: {
+            public: { visibility: 'public', ...(media.publicUrl ? { publicUrl: media.publicUrl } : {}) },
+            private: { visibility: 'private' },
+          },
+        }
+      : {}),
   }
 }
 

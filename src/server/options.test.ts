@@ -69,6 +69,7 @@ describe('serve options', () => {
       staticUrl: '/static/',
       staticMaxAgeMs: 60_000,
       staticAllowOrigin: undefined,
+      media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
     } satisfies ServeOptions)
   })
 
