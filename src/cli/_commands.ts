@@ -2,8 +2,9 @@
 import type { Command } from '../types.js'
 import { check } from './check.js'
 import { collectstatic } from './collectstatic.js'
+import { config } from './config.js'
 import { reload } from './reload.js'
 import { scan } from './scan.js'
 import { serve } from './serve.js'
 
-export const commands: readonly Command[] = [serve, reload, collectstatic, check, scan]
+export const commands: readonly Command[] = [serve, reload, collectstatic, check, scan, config]
