@@ -59,6 +59,16 @@ export const catalogue = {
     message: 'The request body is larger than the limit',
     fix: 'Raise --max-body-size if such bodies are legitimate.',
   },
+  SHIPSHAPE_E_SCAN_UNREACHABLE: {
+    status: 502,
+    message: 'The site to scan answered neither over HTTP nor over HTTPS',
+    fix: 'Check the URL and that the site is up; for a local test server pass its ports with --http-port/--https-port.',
+  },
+  SHIPSHAPE_E_SCAN_STATUS: {
+    status: 502,
+    message: 'The site answered with a status the Observatory does not grade (only 2xx, 3xx, 401 and 403)',
+    fix: 'Scan a URL that answers 200, such as the home page.',
+  },
   SHIPSHAPE_E_STORAGE_CONFIG: {
     status: 500,
     message: 'The media storage configuration is not usable',

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
+import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
 import { type ServeOptions, securitySettings } from './_options.js'
 
@@ -24,5 +25,9 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
       }),
     )
   }
+  // Media needs no setup: local storages live under --media-root, created on the first upload.
+  // Configured here, in every worker, so the app's storage() calls use the same settings.
+  configureStorages(options.media)
+  middleware.push(mediaFiles())
   return middleware
 }
