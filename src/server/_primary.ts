@@ -33,6 +33,8 @@ interface Worker {
   /** Why the primary ended it, if it did: such an exit is not a crash. */
   endedBy?: 'watchdog' | 'drain'
   drainStartedAt?: number
+  /** Connections handed to the worker that are still queued in our end of the channel. */
+  inTransit: Set<Socket>
   retiring?: boolean
   error?: string
 }
@@ -118,6 +120,7 @@ class Supervisor {
       startedAt: now,
       lastBeat: now,
       inflight: [],
+      inTransit: new Set(),
     }
     this.workers.add(worker)
     child.on('message', (message: WorkerMessage) => this.receive(worker, message))
@@ -188,10 +191,16 @@ class Supervisor {
       socket.once('close', () => this.waiting.splice(this.waiting.indexOf(socket) >>> 0, 1))
       return
     }
+    // Node sends one handle at a time and queues the rest until the worker acknowledges, and it
+    // never closes a queued handle if the worker dies first: the client would hang forever. So
+    // we keep our copy open (keepOpen) until the handle has been written to the channel, and
+    // take back whatever is still queued when a worker exits (see exited).
+    worker.inTransit.add(socket)
     const message: PrimaryMessage = { type: 'connection' }
-    worker.child.send(message, socket, {}, (error) => {
-      // The worker died between pick and send: the socket is still ours, try another.
-      if (error && !socket.destroyed) this.dispatch(socket)
+    worker.child.send(message, socket, { keepOpen: true }, (error) => {
+      if (!worker.inTransit.delete(socket)) return
+      if (error) this.dispatch(socket)
+      else socket.destroy() // the worker holds the connection now; this only closes our copy
     })
   }
 
@@ -227,7 +236,9 @@ class Supervisor {
     worker.state = 'draining' // no new connections while it dies
     this.logger.error(
       { worker: worker.pid, reason, ms, requests: worker.inflight },
-      `worker killed: ${reason}; ${worker.inflight.length} request(s) lost`,
+      // `requests` is the list from its last heartbeat, `ms` before: a request admitted within
+      // 20 ms of a busy worker's previous heartbeat (see admitBeatMs) can be missing from it.
+      `worker killed: ${reason}; it held ${worker.inflight.length} request(s) at its last heartbeat`,
     )
     worker.child.kill('SIGKILL')
     if (replace && !this.stopping) this.spawn()
@@ -235,6 +246,13 @@ class Supervisor {
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(worker)
+    // Never written to the channel, so never read: another worker can serve them whole.
+    const unsent = [...worker.inTransit]
+    worker.inTransit.clear()
+    for (const socket of unsent) {
+      if (this.stopping) socket.destroy()
+      else this.dispatch(socket)
+    }
     const wasReady = worker.state !== 'starting'
     const expected = worker.endedBy !== undefined || this.stopping
     const level = expected && (code === 0 || worker.endedBy === 'watchdog') ? 'info' : 'error'

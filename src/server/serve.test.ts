@@ -60,6 +60,20 @@ describe('shipshape serve', () => {
     await ready(server, 3) // the replacement
   })
 
+  it('never leaves a client hanging on a connection handed to a worker that then dies', async () => {
+    server = await startServe([app, '--workers', '1', '--timeout', '1s'])
+    await ready(server, 1)
+    const blocked = get(`${server.url}/block?ms=20000`).catch((error: Error) => error)
+    await sleep(100)
+    // Handed to the blocked worker before the primary notices it is stuck.
+    const caught = await Promise.all(
+      Array.from({ length: 4 }, () => get(`${server?.url}/`).catch((error: Error) => error)),
+    )
+    expect(await blocked).toBeInstanceOf(Error)
+    // Connections still queued in the primary's end of the channel go to the replacement whole.
+    expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
+  })
+
   it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', async () => {
     server = await startServe([app, '--workers', '2'])
     await ready(server, 2)
