@@ -2,15 +2,23 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../../src/server/_test/harness.ts'
+import { collectStatic } from '../../src/static/index.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
 let server: Running
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'demo-data-'))
-  server = await startServe([entry, '--workers', '2'], { DEMO_DATA_DIR: dataDir })
+  // As `npm start` does: the Vite build, then collectstatic over it and the hand-written files.
+  const staticRoot = mkdtempSync(join(tmpdir(), 'demo-static-'))
+  await build({ configFile: new URL('./frontend/vite.config.ts', import.meta.url).pathname })
+  await collectStatic({ sources: [new URL('./static', import.meta.url).pathname], output: staticRoot })
+  server = await startServe([entry, '--workers', '2', '--static-root', staticRoot], {
+    DEMO_DATA_DIR: dataDir,
+  })
   await ready(server, 2)
 })
 afterAll(() => server.stop())
@@ -57,5 +65,21 @@ describe('the demo under shipshape serve', () => {
     expect(status).toMatchObject({ status: 'ok', site: 'shipshape demo' })
     expect(status.worker).not.toBe(server.child.pid)
     expect((await fetch(`${server.url}/nope`)).status).toBe(404)
+  })
+
+  it('links its assets by their hashed names, served compressed and immutable', async () => {
+    const page = await (await fetch(`${server.url}/`)).text()
+    const links = [...page.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)].map((match) => match[1] as string)
+    expect(links).toHaveLength(4)
+    expect(links.some((link) => /^\/static\/build\/assets\/main-[\w-]{8}\.js$/.test(link))).toBe(true)
+    expect(links.some((link) => /^\/static\/css\/print\.[0-9a-f]{12}\.css$/.test(link))).toBe(true)
+    for (const link of links) {
+      const response = await fetch(`${server.url}${link}`, { headers: { 'accept-encoding': 'br, gzip' } })
+      expect(response.status, link).toBe(200)
+      expect(response.headers.get('cache-control'), link).toBe('public, max-age=31536000, immutable')
+      expect(response.headers.get('vary'), link).toBe('Accept-Encoding')
+      await response.arrayBuffer()
+    }
+    expect((await fetch(`${server.url}/static/build/.vite/manifest.json`)).status).toBe(404)
   })
 })

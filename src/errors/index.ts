@@ -19,6 +19,16 @@ export const catalogue = {
     message: 'An option has a value shipshape cannot use',
     fix: 'Correct the option named in the message; `shipshape serve --help` lists every option and its default.',
   },
+  SHIPSHAPE_E_CONFIG: {
+    status: 500,
+    message: 'The configuration is invalid',
+    fix: 'Correct each setting listed, in the source named beside it; `shipshape config docs` lists every setting with its type and default.',
+  },
+  SHIPSHAPE_E_CONFIG_DECLARATION: {
+    status: 500,
+    message: 'The configuration declaration is inconsistent',
+    fix: 'Give each setting its own environment variable and flag (the `env` and `flag` options of `setting()`).',
+  },
   SHIPSHAPE_E_BIND: {
     status: 500,
     message: 'The server could not listen on the requested address',
@@ -49,6 +59,71 @@ export const catalogue = {
     message: 'The request body is larger than the limit',
     fix: 'Raise --max-body-size if such bodies are legitimate.',
   },
+  SHIPSHAPE_E_SCAN_UNREACHABLE: {
+    status: 502,
+    message: 'The site to scan answered neither over HTTP nor over HTTPS',
+    fix: 'Check the URL and that the site is up; for a local test server pass its ports with --http-port/--https-port.',
+  },
+  SHIPSHAPE_E_SCAN_STATUS: {
+    status: 502,
+    message: 'The site answered with a status the Observatory does not grade (only 2xx, 3xx, 401 and 403)',
+    fix: 'Scan a URL that answers 200, such as the home page.',
+  },
+  SHIPSHAPE_E_STORAGE_CONFIG: {
+    status: 500,
+    message: 'The media storage configuration is not usable',
+    fix: 'Correct the storage settings named in the message; docs/storage.md lists every setting and its default.',
+  },
+  SHIPSHAPE_E_STORAGE_UNKNOWN: {
+    status: 500,
+    message: 'No storage has this name',
+    fix: 'Use one of the declared storages (`public` and `private` by default), or declare it in the storages setting.',
+  },
+  SHIPSHAPE_E_STORAGE_KEY: {
+    status: 400,
+    message: 'The storage key is not allowed',
+    fix: 'Use a relative path of plain segments: no leading /, no . or .. segments, no segment starting with a dot, no control characters or backslashes.',
+  },
+  SHIPSHAPE_E_STORAGE_NOT_FOUND: {
+    status: 404,
+    message: 'No file has this key',
+    fix: 'Check the key: put() returns the key a file was stored under, which may differ from the name you gave.',
+  },
+  SHIPSHAPE_E_STORAGE_EXISTS: {
+    status: 409,
+    message: 'A file already has this key',
+    fix: 'Pass { overwrite: true } to replace it on purpose, or leave it off to get a fresh key.',
+  },
+  SHIPSHAPE_E_STORAGE_PRIVATE: {
+    status: 500,
+    message: 'A private storage has no public URLs',
+    fix: 'Use signedUrl(key, { expiresIn }) for files in a private storage.',
+  },
+  SHIPSHAPE_E_STORAGE_EXPIRY: {
+    status: 500,
+    message: 'A signed URL needs an expiry of 1 second to 7 days',
+    fix: 'Pass expiresIn in whole seconds, at most 604800 (7 days, the limit of S3 signatures).',
+  },
+  SHIPSHAPE_E_STORAGE_UNSUPPORTED: {
+    status: 500,
+    message: 'This storage driver cannot do that',
+    fix: 'Presigned POST uploads need the S3 driver; with the local driver, receive uploads with receiveUpload().',
+  },
+  SHIPSHAPE_E_UPLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The upload is larger than allowed',
+    fix: 'Send a smaller file, or raise maxFileBytes / maxTotalBytes in receiveUpload() (and --max-body-size).',
+  },
+  SHIPSHAPE_E_UPLOAD_TOO_MANY_FILES: {
+    status: 413,
+    message: 'The upload has more files than allowed',
+    fix: 'Send fewer files, or raise maxFiles in receiveUpload().',
+  },
+  SHIPSHAPE_E_UPLOAD_MALFORMED: {
+    status: 400,
+    message: 'The upload is not a well-formed multipart/form-data request',
+    fix: 'Send the form with enctype="multipart/form-data"; the client sent a body shipshape cannot read.',
+  },
   SHIPSHAPE_E_STATIC_ROOT: {
     status: 500,
     message: 'The static files directory does not exist',
@@ -68,6 +143,42 @@ export const catalogue = {
     status: 500,
     message: 'A static file references a file that does not exist',
     fix: 'Add the missing file to a source directory or correct the reference; `--missing-maps warn` makes a missing source map a warning.',
+  },
+  // security/ (runtime): hosts, cross-site requests, CSP reports, TLS
+  SHIPSHAPE_E_HOST_NOT_ALLOWED: {
+    status: 400,
+    message: 'The request names a host this site does not answer to',
+    fix: 'Add the host to --allowed-hosts (SHIPSHAPE_ALLOWED_HOSTS): example.com, or .example.com for it and its subdomains.',
+  },
+  SHIPSHAPE_E_CROSS_SITE: {
+    status: 403,
+    message: 'A state-changing request from another site was refused',
+    fix: 'Forms and scripts must post from this site. Old browsers need the token: csrfField() in forms, or the X-CSRF-Token header.',
+  },
+  SHIPSHAPE_E_REQUEST_TARGET: {
+    status: 400,
+    message: 'The request line does not name a path on this site',
+    fix: 'Send origin-form requests (GET /path); an absolute URL or * in the request line is for proxies.',
+  },
+  SHIPSHAPE_E_CSP_REPORT: {
+    status: 400,
+    message: 'The body is not a CSP violation report',
+    fix: 'Browsers post reports here on their own; nothing to change unless a client of yours posts something else.',
+  },
+  SHIPSHAPE_E_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This path does not accept that method',
+    fix: 'Use the method named in the Allow header.',
+  },
+  SHIPSHAPE_E_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests',
+    fix: 'Wait for the time in the Retry-After header before trying again.',
+  },
+  SHIPSHAPE_E_TLS: {
+    status: 500,
+    message: 'The TLS certificate or key cannot be used',
+    fix: 'Point --tls-cert and --tls-key at readable PEM files, with the key that belongs to the certificate.',
   },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 
