@@ -69,8 +69,9 @@ describe('shipshape serve', () => {
     const caught = await Promise.all(
       Array.from({ length: 4 }, () => get(`${server?.url}/`).catch((error: Error) => error)),
     )
+    // Every client hears back: an error where its connection reached the dead worker, never
+    // silence; connections still queued for it are served whole by the replacement.
     expect(await blocked).toBeInstanceOf(Error)
-    // Connections still queued in the primary's end of the channel go to the replacement whole.
     expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
   })
 
