@@ -45,6 +45,8 @@ Options:
       Lowest severity that fails the run: ${failLevels.join(', ')}. Default: error.
   --silence <id>
       Do not run this check (repeatable). Also ${silencedVariable}=id,id.
+  --config <file>
+      The config file \`shipshape serve\` reads (default: shipshape.yaml, .yml, .json or .toml here).
   --json
       Print the report as JSON: { ready, counts, checks: [{ id, severity, status, findings, fix }] }.
   --url <url>
@@ -66,6 +68,7 @@ Options:
         ca: { type: 'string' },
         insecure: { type: 'boolean', default: false },
         resolve: { type: 'string', multiple: true },
+        config: { type: 'string' },
       },
     })
     try {
@@ -102,13 +105,13 @@ Options:
 async function checkContext(
   app: string | undefined,
   env: NodeJS.ProcessEnv,
-  values: { url?: string; ca?: string; insecure?: boolean; resolve?: string[] },
+  values: { url?: string; ca?: string; insecure?: boolean; resolve?: string[]; config?: string },
 ): Promise<CheckContext> {
   let serve: ServeOptions | undefined
   let serveProblem: string | undefined
   try {
     // The app module is not loaded by the checks; a placeholder stands in when none is named.
-    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env)
+    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, { configFile: values.config })
   } catch (error) {
     if (!isShipshapeError(error)) throw error
     serveProblem = error.message
