@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import {
@@ -17,6 +16,7 @@ import {
 import { resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
+import { parseResolve, readCaFile } from './scan.js'
 
 const failLevels = [...severities, 'never'] as const
 
@@ -95,7 +95,7 @@ Options:
       )
       return report.ready ? 0 : 1
     } catch (error) {
-      if (!isShipshapeError(error) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (!isShipshapeError(error)) throw error
       process.stderr.write(describeFailure('check', error))
       return 2
     }
@@ -119,19 +119,9 @@ async function checkContext(
   let site: CheckContext['site']
   if (values.url !== undefined) {
     const options: ScanOptions = {
-      ca: values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8'),
+      ca: readCaFile(values.ca),
       insecure: values.insecure,
-      resolve: Object.fromEntries(
-        (values.resolve ?? []).map((entry) => {
-          const separator = entry.indexOf(':')
-          if (separator <= 0)
-            throw new ShipshapeError(
-              'SHIPSHAPE_E_BAD_OPTION',
-              `--resolve: expected host:address, got ${entry}`,
-            )
-          return [entry.slice(0, separator).toLowerCase(), entry.slice(separator + 1)]
-        }),
-      ),
+      resolve: parseResolve(values.resolve ?? []),
     }
     const url = values.url
     site = { scan: await scanSite(url, options), statusOf: (path) => probeStatus(url, path, options) }

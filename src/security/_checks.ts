@@ -39,7 +39,10 @@ export interface LiveSite {
 
 /** Why a check did not run: it needs --url, or a setting it reads is not set. */
 export class Skip {
-  constructor(readonly reason: string) {}
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
 }
 
 export interface DeployCheck {
