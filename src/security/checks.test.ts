@@ -4,7 +4,7 @@
  * and git repositories, live sites from real local servers.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -92,6 +92,11 @@ it('every check has an id, a severity, a title and a fix; ids are unique', () =>
     expect(check.title.length).toBeGreaterThan(5)
     expect(check.fix.length).toBeGreaterThan(20)
   }
+})
+
+it('docs/deploy-checks.md lists every check with its severity', () => {
+  const docs = readFileSync(new URL('../../docs/deploy-checks.md', import.meta.url), 'utf8')
+  for (const check of deployChecks) expect(docs).toContain(`| \`${check.id}\` | ${check.severity} |`)
 })
 
 describe('settings', () => {
