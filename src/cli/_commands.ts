@@ -2,6 +2,7 @@
 import type { Command } from '../types.js'
 import { collectstatic } from './collectstatic.js'
 import { reload } from './reload.js'
+import { scan } from './scan.js'
 import { serve } from './serve.js'
 
-export const commands: readonly Command[] = [serve, reload, collectstatic]
+export const commands: readonly Command[] = [serve, reload, collectstatic, scan]

@@ -19,6 +19,16 @@ export const catalogue = {
     message: 'An option has a value shipshape cannot use',
     fix: 'Correct the option named in the message; `shipshape serve --help` lists every option and its default.',
   },
+  SHIPSHAPE_E_CONFIG: {
+    status: 500,
+    message: 'The configuration is invalid',
+    fix: 'Correct each setting listed, in the source named beside it; `shipshape config docs` lists every setting with its type and default.',
+  },
+  SHIPSHAPE_E_CONFIG_DECLARATION: {
+    status: 500,
+    message: 'The configuration declaration is inconsistent',
+    fix: 'Give each setting its own environment variable and flag (the `env` and `flag` options of `setting()`).',
+  },
   SHIPSHAPE_E_BIND: {
     status: 500,
     message: 'The server could not listen on the requested address',
@@ -48,6 +58,16 @@ export const catalogue = {
     status: 413,
     message: 'The request body is larger than the limit',
     fix: 'Raise --max-body-size if such bodies are legitimate.',
+  },
+  SHIPSHAPE_E_SCAN_UNREACHABLE: {
+    status: 502,
+    message: 'The site to scan answered neither over HTTP nor over HTTPS',
+    fix: 'Check the URL and that the site is up; for a local test server pass its ports with --http-port/--https-port.',
+  },
+  SHIPSHAPE_E_SCAN_STATUS: {
+    status: 502,
+    message: 'The site answered with a status the Observatory does not grade (only 2xx, 3xx, 401 and 403)',
+    fix: 'Scan a URL that answers 200, such as the home page.',
   },
   SHIPSHAPE_E_STORAGE_CONFIG: {
     status: 500,
@@ -123,6 +143,42 @@ export const catalogue = {
     status: 500,
     message: 'A static file references a file that does not exist',
     fix: 'Add the missing file to a source directory or correct the reference; `--missing-maps warn` makes a missing source map a warning.',
+  },
+  // security/ (runtime): hosts, cross-site requests, CSP reports, TLS
+  SHIPSHAPE_E_HOST_NOT_ALLOWED: {
+    status: 400,
+    message: 'The request names a host this site does not answer to',
+    fix: 'Add the host to --allowed-hosts (SHIPSHAPE_ALLOWED_HOSTS): example.com, or .example.com for it and its subdomains.',
+  },
+  SHIPSHAPE_E_CROSS_SITE: {
+    status: 403,
+    message: 'A state-changing request from another site was refused',
+    fix: 'Forms and scripts must post from this site. Old browsers need the token: csrfField() in forms, or the X-CSRF-Token header.',
+  },
+  SHIPSHAPE_E_REQUEST_TARGET: {
+    status: 400,
+    message: 'The request line does not name a path on this site',
+    fix: 'Send origin-form requests (GET /path); an absolute URL or * in the request line is for proxies.',
+  },
+  SHIPSHAPE_E_CSP_REPORT: {
+    status: 400,
+    message: 'The body is not a CSP violation report',
+    fix: 'Browsers post reports here on their own; nothing to change unless a client of yours posts something else.',
+  },
+  SHIPSHAPE_E_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This path does not accept that method',
+    fix: 'Use the method named in the Allow header.',
+  },
+  SHIPSHAPE_E_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests',
+    fix: 'Wait for the time in the Retry-After header before trying again.',
+  },
+  SHIPSHAPE_E_TLS: {
+    status: 500,
+    message: 'The TLS certificate or key cannot be used',
+    fix: 'Point --tls-cert and --tls-key at readable PEM files, with the key that belongs to the certificate.',
   },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 

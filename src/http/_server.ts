@@ -1,9 +1,13 @@
 /**
  * The node:http server a worker runs. It never listens itself: the primary owns the socket and
  * hands connections over, which the worker feeds in with `server.emit('connection', socket)`.
+ * With TLS options it is an https server: the handed-over raw TCP socket is wrapped in TLS here.
  */
+import { readFileSync } from 'node:fs'
 import { createServer, type Server, STATUS_CODES } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
+import { createSecureContext } from 'node:tls'
 import { ShipshapeError } from '../errors/index.js'
 import type { Pipeline } from '../types.js'
 
@@ -16,6 +20,12 @@ export interface HttpServerOptions {
   keepAliveTimeoutMs: number
   /** Largest request head (request line and headers) accepted; beyond it the answer is 431. */
   maxHeaderBytes: number
+  /**
+   * Serve HTTPS directly from these PEM files. They are read here, once per worker: a reload
+   * starts new workers, which read the files again, so a renewed certificate needs no restart.
+   * Default: none (plain HTTP, TLS terminated by a proxy).
+   */
+  tls?: { certFile: string; keyFile: string }
 }
 
 export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions): Server {
@@ -25,17 +35,27 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
       `the headers timeout (${options.headersTimeoutMs} ms) must not exceed the request timeout (${options.requestTimeoutMs} ms)`,
     )
   }
-  const server = createServer(
-    {
-      maxHeaderSize: options.maxHeaderBytes,
-      headersTimeout: options.headersTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
-      keepAliveTimeout: options.keepAliveTimeoutMs,
-      // Checked often enough that a slow client is cut off near its deadline, not up to 30 s later.
-      connectionsCheckingInterval: Math.max(250, Math.min(5000, Math.floor(options.headersTimeoutMs / 4))),
-    },
-    pipeline.listener,
-  )
+  const httpOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    // Checked often enough that a slow client is cut off near its deadline, not up to 30 s later.
+    connectionsCheckingInterval: Math.max(250, Math.min(5000, Math.floor(options.headersTimeoutMs / 4))),
+  }
+  const server: Server =
+    options.tls === undefined
+      ? createServer(httpOptions, pipeline.listener)
+      : createHttpsServer(
+          {
+            ...httpOptions,
+            ...readTls(options.tls),
+            minVersion: 'TLSv1.2',
+            // A client stalling the handshake is a slowloris too: same deadline as the headers.
+            handshakeTimeout: options.headersTimeoutMs,
+          },
+          pipeline.listener,
+        )
   server.on('clientError', answerClientError)
   // node:http starts tracking connections, and enforcing the header and request timeouts on
   // them, only when the server emits 'listening'. A worker's server never listens (connections
@@ -43,6 +63,29 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
   // closeIdleConnections() would close nothing.
   server.emit('listening')
   return server
+}
+
+/** Reads and checks the certificate and key, so a wrong file stops the worker before it serves. */
+function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  let cert: Buffer
+  let key: Buffer
+  try {
+    cert = readFileSync(files.certFile)
+    key = readFileSync(files.keyFile)
+  } catch (error) {
+    throw new ShipshapeError('SHIPSHAPE_E_TLS', (error as Error).message, { cause: error })
+  }
+  try {
+    // Parses both and checks the key belongs to the certificate.
+    createSecureContext({ cert, key })
+  } catch (error) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_TLS',
+      `${files.certFile} and ${files.keyFile}: ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+  return { cert, key }
 }
 
 /**

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
+import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
+import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
 type Kind = 'string' | 'integer' | 'duration' | 'bytes' | 'boolean' | 'list'
@@ -21,6 +23,8 @@ interface Field {
   /** How the default reads in the docs when it is computed. */
   shownDefault?: string
   description: string
+  /** A secret: never printed, and masked wherever values are shown. */
+  secret?: boolean
 }
 
 export const fields = {
@@ -157,6 +161,104 @@ export const fields = {
     default: '/readyz',
     description: 'Readiness check: 200, or 503 while a worker drains, so the load balancer moves on.',
   },
+  // security/ (runtime): hosts, HTTPS, headers, cross-site requests, direct TLS. See docs/security.md.
+  allowedHosts: {
+    flag: 'allowed-hosts',
+    env: 'SHIPSHAPE_ALLOWED_HOSTS',
+    kind: 'list',
+    default: 'localhost,127.0.0.1,::1',
+    description:
+      'Comma-separated host names the site answers to: example.com, .example.com (with every subdomain), or * (only behind a proxy that checks Host). Any other Host gets a 400, so forged Host headers cannot poison caches or links. The default serves this machine only: add your domain before you deploy.',
+  },
+  httpsRedirect: {
+    flag: 'https-redirect',
+    env: 'SHIPSHAPE_HTTPS_REDIRECT',
+    kind: 'string',
+    default: 'auto',
+    description:
+      'Plain-HTTP requests get a 301 to the same URL on https: on, off, or auto (every host except localhost, 127.0.0.1 and ::1, so local development works over HTTP and a real domain is never served in clear). Behind a TLS-terminating proxy, set --trusted-proxies too.',
+  },
+  hstsMaxAge: {
+    flag: 'hsts-max-age',
+    env: 'SHIPSHAPE_HSTS_MAX_AGE',
+    kind: 'duration',
+    default: '365d',
+    description:
+      'Strict-Transport-Security max-age, sent on HTTPS responses only: browsers then refuse plain HTTP to this host for that long. 0 sends none.',
+  },
+  hstsIncludeSubdomains: {
+    flag: 'hsts-include-subdomains',
+    env: 'SHIPSHAPE_HSTS_INCLUDE_SUBDOMAINS',
+    kind: 'boolean',
+    default: 'true',
+    description: 'HSTS covers every subdomain too. Turn off if a subdomain must still serve plain HTTP.',
+  },
+  hstsPreload: {
+    flag: 'hsts-preload',
+    env: 'SHIPSHAPE_HSTS_PRELOAD',
+    kind: 'boolean',
+    default: 'false',
+    description:
+      'Adds `preload` to HSTS, consent to hstspreload.org listing the domain in browsers. Hard to undo, so opt-in.',
+  },
+  csp: {
+    flag: 'csp',
+    env: 'SHIPSHAPE_CSP',
+    kind: 'string',
+    default: 'enforce',
+    description:
+      "Content-Security-Policy: enforce, report-only (violations logged, nothing blocked: for trying a policy on a live site) or off. Inline scripts and styles need the request's nonce.",
+  },
+  cspDirectives: {
+    flag: 'csp-directives',
+    env: 'SHIPSHAPE_CSP_DIRECTIVES',
+    kind: 'string',
+    default: '',
+    shownDefault: 'none',
+    description:
+      "CSP directives replacing or adding to the built-in ones, as \"img-src 'self' data:; connect-src 'self' https://api.example\".",
+  },
+  cspReportPath: {
+    flag: 'csp-report-path',
+    env: 'SHIPSHAPE_CSP_REPORT_PATH',
+    kind: 'string',
+    default: '/_shipshape/csp-report',
+    description:
+      'Where browsers post CSP violations; each is logged as a warning, rate-limited per client. off sends no reports.',
+  },
+  crossOriginResourcePolicy: {
+    flag: 'cross-origin-resource-policy',
+    env: 'SHIPSHAPE_CROSS_ORIGIN_RESOURCE_POLICY',
+    kind: 'string',
+    default: 'same-origin',
+    description:
+      "Which sites may embed this site's responses: same-origin, same-site (assets on a sibling CDN host) or cross-origin (a public API or CDN).",
+  },
+  crossSiteProtection: {
+    flag: 'cross-site-protection',
+    env: 'SHIPSHAPE_CROSS_SITE_PROTECTION',
+    kind: 'boolean',
+    default: 'true',
+    description:
+      'Refuse (403) POST, PUT, PATCH and DELETE requests that carry cookies but come from another site (Sec-Fetch-Site, Origin, or a token for old browsers).',
+  },
+  tlsCert: {
+    flag: 'tls-cert',
+    env: 'SHIPSHAPE_TLS_CERT',
+    kind: 'string',
+    default: undefined,
+    shownDefault: 'none (plain HTTP; terminate TLS at a proxy)',
+    description:
+      'PEM certificate chain to serve HTTPS directly. Read when each worker starts, so `shipshape reload` picks up a renewed certificate.',
+  },
+  tlsKey: {
+    flag: 'tls-key',
+    env: 'SHIPSHAPE_TLS_KEY',
+    kind: 'string',
+    default: undefined,
+    shownDefault: 'none',
+    description: 'PEM private key for --tls-cert.',
+  },
   staticRoot: {
     flag: 'static-root',
     env: 'SHIPSHAPE_STATIC_ROOT',
@@ -191,6 +293,73 @@ export const fields = {
     description:
       'Access-Control-Allow-Origin on static files, for fonts and modules loaded from another origin (a CDN): an origin or *.',
   },
+  mediaRoot: {
+    flag: 'media-root',
+    env: 'SHIPSHAPE_MEDIA_ROOT',
+    kind: 'string',
+    default: 'media',
+    description:
+      'Local media: the directory holding one directory per storage (media/public, media/private), relative to the working directory. Created on the first upload.',
+  },
+  mediaUrl: {
+    flag: 'media-url',
+    env: 'SHIPSHAPE_MEDIA_URL',
+    kind: 'string',
+    default: '/media/',
+    description:
+      'The URL path local storages are served under, as <media-url><storage>/<key>. Private files need a signed link.',
+  },
+  mediaSigningKeys: {
+    flag: 'media-signing-keys',
+    env: 'SHIPSHAPE_MEDIA_SIGNING_KEYS',
+    kind: 'list',
+    default: '',
+    shownDefault: 'none: a random key is generated once into <media-root>/.signing-key',
+    secret: true,
+    description:
+      'Comma-separated keys (32+ characters each) signing links to local private files; the first signs, all verify, so put a new key first to rotate. Set it in production: the generated key is per machine. Prefer the environment to the flag, which other users can see in ps.',
+  },
+  mediaDriver: {
+    flag: 'media-driver',
+    env: 'SHIPSHAPE_MEDIA_DRIVER',
+    kind: 'string',
+    default: 'local',
+    description:
+      'Where the public and private storages keep files: local (the media root, served by shipshape) or s3 (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK chain).',
+  },
+  mediaS3Bucket: {
+    flag: 'media-s3-bucket',
+    env: 'SHIPSHAPE_MEDIA_S3_BUCKET',
+    kind: 'string',
+    default: undefined,
+    shownDefault: 'none (required with --media-driver s3)',
+    description: 'The bucket; storages keep their files under <storage>/ in it.',
+  },
+  mediaS3Region: {
+    flag: 'media-s3-region',
+    env: 'SHIPSHAPE_MEDIA_S3_REGION',
+    kind: 'string',
+    default: 'us-east-1',
+    description: "The bucket's region (most S3-compatible servers accept us-east-1).",
+  },
+  mediaS3Endpoint: {
+    flag: 'media-s3-endpoint',
+    env: 'SHIPSHAPE_MEDIA_S3_ENDPOINT',
+    kind: 'string',
+    default: undefined,
+    shownDefault: "AWS's endpoint for the region",
+    description:
+      'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
+  },
+  mediaPublicUrl: {
+    flag: 'media-public-url',
+    env: 'SHIPSHAPE_MEDIA_PUBLIC_URL',
+    kind: 'string',
+    default: undefined,
+    shownDefault: "none: the bucket's own URL",
+    description:
+      'S3 only: the base URL of a CDN or custom domain in front of the bucket, for public files. Never used for private files, which always get presigned S3 links.',
+  },
   pidfile: {
     flag: 'pidfile',
     env: 'SHIPSHAPE_PIDFILE',
@@ -224,15 +393,35 @@ export interface ServeOptions {
   livezPath: string
   readyzPath: string
   pidfile: string
+  allowedHosts: string[]
+  httpsRedirect: 'auto' | 'on' | 'off'
+  hstsMaxAgeSeconds: number
+  hstsIncludeSubdomains: boolean
+  hstsPreload: boolean
+  csp: 'enforce' | 'report-only' | 'off'
+  cspDirectives: string
+  /** '' when reports are off. */
+  cspReportPath: string
+  crossOriginResourcePolicy: 'same-origin' | 'same-site' | 'cross-origin'
+  crossSiteProtection: boolean
+  /** Both set, or neither. */
+  tlsCertFile: string | undefined
+  tlsKeyFile: string | undefined
   /** An absolute path; served only when the directory exists (an explicitly set one must exist). */
   staticRoot: string
   staticUrl: string
   staticMaxAgeMs: number
   staticAllowOrigin: string | undefined
+  /** Where media lives and how it is reached: handed to configureStorages() in every worker. */
+  media: StorageSettings
 }
 
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch']
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (value: string): T | undefined =>
+    values.includes(value as T) ? (value as T) : undefined
 
 /**
  * Resolves the options from flags and environment. Every problem is collected and reported at
@@ -294,16 +483,53 @@ export function resolveServeOptions(
     livezPath: read('livez', parsePath, 'a path starting with /'),
     readyzPath: read('readyz', parsePath, 'a path starting with /'),
     pidfile: raw('pidfile').value ?? '',
+    allowedHosts: read('allowedHosts', parseList, 'a comma-separated list of host names'),
+    httpsRedirect: read('httpsRedirect', oneOf('auto', 'on', 'off'), 'auto, on or off'),
+    hstsMaxAgeSeconds: Math.floor(duration('hstsMaxAge') / 1000),
+    hstsIncludeSubdomains: read('hstsIncludeSubdomains', parseBoolean, 'true or false'),
+    hstsPreload: read('hstsPreload', parseBoolean, 'true or false'),
+    csp: read('csp', oneOf('enforce', 'report-only', 'off'), 'enforce, report-only or off'),
+    cspDirectives: raw('cspDirectives').value ?? '',
+    cspReportPath: read(
+      'cspReportPath',
+      (value) => (value === 'off' ? '' : parsePath(value)),
+      'a path starting with / or off',
+    ),
+    crossOriginResourcePolicy: read(
+      'crossOriginResourcePolicy',
+      oneOf('same-origin', 'same-site', 'cross-origin'),
+      'same-origin, same-site or cross-origin',
+    ),
+    crossSiteProtection: read('crossSiteProtection', parseBoolean, 'true or false'),
+    tlsCertFile: raw('tlsCert').value,
+    tlsKeyFile: raw('tlsKey').value,
     staticRoot: resolve(raw('staticRoot').value || fields.staticRoot.default),
     staticUrl: read('staticUrl', parseStaticUrl, 'a path such as /static/, or an absolute https:// URL'),
     staticMaxAgeMs: duration('staticMaxAge'),
     staticAllowOrigin: raw('staticAllowOrigin').value || undefined,
+    media: mediaSettings(raw, problems),
   }
   const staticRoot = raw('staticRoot')
   if (!staticRoot.source.startsWith('the default') && !existsSync(options.staticRoot)) {
     problems.push(
       `${staticRoot.source}: the static files directory ${options.staticRoot} does not exist (run \`shipshape collectstatic\` first)`,
     )
+  }
+  if (problems.length === 0) {
+    try {
+      checkSecurityOptions(securitySettings(options))
+    } catch (error) {
+      problems.push((error as Error).message.replace(/^An option has a value shipshape cannot use: /, ''))
+    }
+  }
+  if ((options.tlsCertFile === undefined) !== (options.tlsKeyFile === undefined)) {
+    problems.push('--tls-cert and --tls-key go together: give both to serve HTTPS directly, or neither')
+  }
+  for (const [name, file] of [
+    ['--tls-cert', options.tlsCertFile],
+    ['--tls-key', options.tlsKeyFile],
+  ] as const) {
+    if (file !== undefined && !existsSync(file)) problems.push(`${name}: no file at ${JSON.stringify(file)}`)
   }
   if (options.bodyTimeoutMs > 0 && options.headersTimeoutMs > options.bodyTimeoutMs) {
     problems.push(
@@ -314,6 +540,67 @@ export function resolveServeOptions(
     throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `\n  - ${problems.join('\n  - ')}`)
   }
   return options
+}
+
+/** The media options as storage settings; the storage module checks them, naming the options. */
+function mediaSettings(
+  raw: (name: FieldName) => { value: string | undefined; source: string },
+  problems: string[],
+): StorageSettings {
+  const value = (name: FieldName) => raw(name).value || undefined
+  const driver = value('mediaDriver')
+  const bucket = value('mediaS3Bucket')
+  const publicUrl = value('mediaPublicUrl')
+  if (driver !== 'local' && driver !== 's3') {
+    problems.push(`${raw('mediaDriver').source}: expected local or s3, got ${JSON.stringify(driver)}`)
+  }
+  const settings: StorageSettings = {
+    root: resolve(value('mediaRoot') ?? fields.mediaRoot.default),
+    urlPrefix: value('mediaUrl'),
+    signingKeys: parseList(raw('mediaSigningKeys').value ?? ''),
+    driver: driver === 's3' ? 's3' : 'local',
+    ...(driver === 's3'
+      ? {
+          s3: {
+            bucket: bucket ?? '',
+            region: value('mediaS3Region'),
+            ...(value('mediaS3Endpoint') ? { endpoint: value('mediaS3Endpoint') } : {}),
+          },
+          storages: {
+            public: { visibility: 'public', ...(publicUrl ? { publicUrl } : {}) },
+            private: { visibility: 'private' },
+          },
+        }
+      : {}),
+  }
+  if (publicUrl && driver !== 's3')
+    problems.push(`${raw('mediaPublicUrl').source}: applies to --media-driver s3 only`)
+  const options: Record<string, string> = {
+    urlPrefix: '--media-url',
+    signing: '--media-signing-keys',
+    's3.bucket': '--media-s3-bucket',
+  }
+  for (const problem of new Set(storageProblems(settings))) {
+    const option = Object.entries(options).find(([word]) => problem.includes(word))?.[1]
+    problems.push(option ? `${option}: ${problem}` : problem)
+  }
+  return settings
+}
+
+/** The security middleware's settings, picked from the serve options. */
+export function securitySettings(options: ServeOptions): SecurityOptions {
+  return {
+    allowedHosts: options.allowedHosts,
+    httpsRedirect: options.httpsRedirect,
+    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds,
+    hstsIncludeSubdomains: options.hstsIncludeSubdomains,
+    hstsPreload: options.hstsPreload,
+    csp: options.csp,
+    cspDirectives: options.cspDirectives,
+    cspReportPath: options.cspReportPath,
+    crossOriginResourcePolicy: options.crossOriginResourcePolicy,
+    crossSiteProtection: options.crossSiteProtection,
+  }
 }
 
 /** --bind wins; then SHIPSHAPE_BIND; then PORT (with HOST, default 0.0.0.0), as platforms set them. */
@@ -344,7 +631,7 @@ function resolveBind(
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port }
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const byteUnits: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -355,9 +642,9 @@ const byteUnits: Record<string, number> = {
   gib: 1024 ** 3,
 }
 
-/** `500ms`, `5s`, `2m`, `1h`, or `0`; a bare number is seconds, as in gunicorn's --timeout. */
+/** `500ms`, `5s`, `2m`, `1h`, `365d`, or `0`; a bare number is seconds, as in gunicorn's --timeout. */
 export function parseDuration(value: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value)
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value)
   if (!match) return undefined
   return Math.round(Number(match[1]) * (durationUnits[(match[2] ?? 's').toLowerCase()] as number))
 }

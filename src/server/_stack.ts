@@ -3,12 +3,17 @@
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
 import { existsSync } from 'node:fs'
+import type { Logger } from '../observe/index.js'
+import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
+import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
-import type { ServeOptions } from './_options.js'
+import { type ServeOptions, securitySettings } from './_options.js'
 
-export async function defaultMiddleware(options: ServeOptions): Promise<Middleware[]> {
-  const middleware: Middleware[] = []
+/** `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on first use. */
+export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {
+  // Security first, so static files and every refusal carry the headers too.
+  const middleware: Middleware[] = [securityMiddleware(securitySettings(options), logger)]
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(
@@ -20,5 +25,9 @@ export async function defaultMiddleware(options: ServeOptions): Promise<Middlewa
       }),
     )
   }
+  // Media needs no setup: local storages live under --media-root, created on the first upload.
+  // Configured here, in every worker, so the app's storage() calls use the same settings.
+  configureStorages(options.media)
+  middleware.push(mediaFiles())
   return middleware
 }

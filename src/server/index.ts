@@ -6,6 +6,7 @@ export {
   describeOptions,
   type FieldName,
   fields,
+  parseDuration,
   resolveServeOptions,
   type ServeOptions,
 } from './_options.js'

@@ -3,7 +3,6 @@
  * (magic numbers) first, then the extension of its name. And how it may be shown: only types a
  * browser cannot run as a page are shown inline; everything else is downloaded.
  */
-import { fileTypeFromBuffer } from 'file-type'
 import mime from 'mime'
 import { withExtension } from './_keys.js'
 
@@ -12,9 +11,13 @@ export const sniffBytes = 4100
 
 const fallbackType = 'application/octet-stream'
 
+// file-type is loaded on the first upload, not when a worker starts.
+let fileType: Promise<typeof import('file-type')> | undefined
+
 /** The type of a file from its first bytes, else its name's extension, else octet-stream. */
 export async function detectContentType(head: Uint8Array, name: string): Promise<string> {
-  const sniffed = head.length > 0 ? await fileTypeFromBuffer(head) : undefined
+  fileType ??= import('file-type')
+  const sniffed = head.length > 0 ? await (await fileType).fileTypeFromBuffer(head) : undefined
   return sniffed?.mime ?? mime.getType(name) ?? fallbackType
 }
 

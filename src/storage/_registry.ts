@@ -69,10 +69,9 @@ export interface Storages {
 
 const storageName = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
-/** Checks the settings and builds every storage; throws one error listing every problem. */
-export function buildStorages(settings: StorageSettings = {}): Storages {
+/** Every problem with the settings, as sentences; empty when they are usable. */
+export function storageProblems(settings: StorageSettings): string[] {
   const problems: string[] = []
-  const root = resolve(settings.root ?? 'media')
   const urlPrefix = settings.urlPrefix ?? '/media/'
   if (!/^\/([^/?#\s]+\/)*$/.test(urlPrefix)) {
     problems.push(`urlPrefix must be a path starting and ending with /, got ${JSON.stringify(urlPrefix)}`)
@@ -89,7 +88,6 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
       problems.push(`${where}: visibility must be public or private`)
     }
     const driver = definition.driver ?? defaultDriver
-    if (driver === 's3' && !settings.s3?.bucket) problems.push(`${where}: the S3 driver needs s3.bucket`)
     if (definition.visibility === 'private' && definition.publicUrl) {
       problems.push(
         `${where}: a private storage cannot use publicUrl (a CDN or custom domain would hand out links without S3's signature); serve private files through presigned S3 URLs, or set s3.endpoint to a domain that forwards requests to S3 unchanged`,
@@ -102,9 +100,10 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
       problems.push(`${where}: publicUrl and publicReadAcl apply to the S3 driver only`)
     }
   }
-  const usesLocal = Object.values(definitions).some(
-    (definition) => (definition.driver ?? defaultDriver) === 'local',
+  const usesS3 = Object.values(definitions).some(
+    (definition) => (definition.driver ?? defaultDriver) === 's3',
   )
+  if (usesS3 && !settings.s3?.bucket) problems.push('the S3 driver needs s3.bucket')
   for (const key of settings.signingKeys ?? []) {
     if (key.length < minSigningKeyLength) {
       problems.push(
@@ -112,13 +111,24 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
       )
     }
   }
+  return problems
+}
+
+/** Checks the settings and builds every storage; throws one error listing every problem. */
+export function buildStorages(settings: StorageSettings = {}): Storages {
+  const problems = storageProblems(settings)
   if (problems.length > 0) {
     throw new ShipshapeError('SHIPSHAPE_E_STORAGE_CONFIG', `\n  - ${problems.join('\n  - ')}`)
   }
+  const root = resolve(settings.root ?? 'media')
+  const urlPrefix = settings.urlPrefix ?? '/media/'
+  const definitions = settings.storages ?? defaultStorages
+  const defaultDriver = settings.driver ?? 'local'
+  const usesLocal = Object.values(definitions).some(
+    (definition) => (definition.driver ?? defaultDriver) === 'local',
+  )
 
-  const signer = usesLocal
-    ? createSigner(signingKeysOrGenerated(settings.signingKeys ?? [], root))
-    : undefined
+  const signer = usesLocal ? signerFor(settings.signingKeys ?? [], root) : undefined
   const storages = new Map<string, Storage>()
   const locals = new Map<string, { storage: Storage; directory: string; signer: Signer }>()
   for (const [name, definition] of Object.entries(definitions)) {
@@ -156,18 +166,39 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
 }
 
 /**
- * With no key configured, a random one is made once and kept in `<root>/.signing-key` (mode
- * 0600), so every worker and every restart on this machine signs alike, and no key is ever
- * written into the code. The file is outside every storage's directory and never served.
+ * With no key configured, a random one is made on the first signature and kept in
+ * `<root>/.signing-key` (mode 0600), so every worker and every restart on this machine signs
+ * alike, and no key is ever written into the code. The file is outside every storage's
+ * directory and never served. An app that never signs a link never creates it.
  */
-function signingKeysOrGenerated(keys: string[], root: string): string[] {
-  if (keys.length > 0) return keys
+function signerFor(keys: string[], root: string): Signer {
+  if (keys.length > 0) return createSigner(keys)
   const file = join(root, '.signing-key')
-  try {
-    return [readFileSync(file, 'utf8').trim()]
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  let loaded: Signer | undefined
+  const load = (create: boolean): Signer | undefined => {
+    if (loaded) return loaded
+    let key = readKey(file)
+    if (key === undefined && create) key = generateKey(root, file)
+    if (key !== undefined) loaded = createSigner([key])
+    return loaded
   }
+  return {
+    sign: (storage, key, expiresIn, now) => (load(true) as Signer).sign(storage, key, expiresIn, now),
+    // No key file yet means nothing was ever signed here: every link is refused.
+    verify: (storage, key, query, now) => load(false)?.verify(storage, key, query, now) ?? false,
+  }
+}
+
+function readKey(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+function generateKey(root: string, file: string): string {
   mkdirSync(root, { recursive: true })
   // Written aside, then linked into place: link() fails if another worker won the race, and
   // nobody ever reads a half-written key.
@@ -180,24 +211,55 @@ function signingKeysOrGenerated(keys: string[], root: string): string[] {
   } finally {
     rmSync(temporary, { force: true })
   }
-  return [readFileSync(file, 'utf8').trim()]
+  return readFileSync(file, 'utf8').trim()
 }
 
+let settingsInUse: StorageSettings = {}
 let current: Storages | undefined
 
-/** Configures the process's storages (replacing any earlier configuration) and returns them. */
+/**
+ * Configures the process's storages. Settings are merged over earlier ones, so an app can
+ * declare its `storages` while `shipshape serve` supplies the root, URL, keys and S3 settings
+ * from its options. Throws, listing every problem, when the result is unusable.
+ */
 export function configureStorages(settings: StorageSettings = {}): Storages {
-  current = buildStorages(settings)
+  const merged = { ...settingsInUse, ...settings }
+  current = buildStorages(merged)
+  settingsInUse = merged
   return current
 }
 
 /** The process's storages; configured with the defaults on first use if nobody configured them. */
 export function storages(): Storages {
-  current ??= buildStorages()
+  current ??= buildStorages(settingsInUse)
   return current
 }
 
-/** The named storage: `storage()` is `public`, `storage('private')` the private one. */
+/**
+ * The named storage: `storage()` is `public`, `storage('private')` the private one. It follows
+ * the configuration in use at each call, so a module may take it at import time, before
+ * `shipshape serve` has configured storage from its options.
+ */
 export function storage(name = 'public'): Storage {
-  return storages().get(name)
+  if (current) current.get(name) // an unknown name fails here, not at first use
+  const target = () => storages().get(name)
+  return {
+    name,
+    get visibility() {
+      return target().visibility
+    },
+    get inlineTypes() {
+      return target().inlineTypes
+    },
+    put: (key, body, options) => target().put(key, body, options),
+    get: (key) => target().get(key),
+    delete: (key) => target().delete(key),
+    exists: (key) => target().exists(key),
+    stat: (key) => target().stat(key),
+    list: (prefix) => target().list(prefix),
+    url: (key) => target().url(key),
+    signedUrl: (key, options) => target().signedUrl(key, options),
+    presignedPost: (key, options) => target().presignedPost(key, options),
+    disposition: (contentType) => target().disposition(contentType),
+  }
 }

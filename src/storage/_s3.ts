@@ -5,20 +5,7 @@
  */
 
 import type { Readable } from 'node:stream'
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3'
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { typeOfKey } from './_content-type.js'
 import { keyToPath } from './_keys.js'
 import type { Driver, FileInfo, Visibility, WriteInfo } from './_storage.js'
@@ -49,14 +36,37 @@ export interface S3StorageOptions {
  */
 const partBytes = 8 * 1024 * 1024
 
+/**
+ * The AWS SDK costs about half a second and 40 MB to load: it is loaded on the first S3
+ * operation, so an app on the local driver (the default) never pays for it.
+ */
+let sdkLoading: Promise<Sdk> | undefined
+type Sdk = typeof import('@aws-sdk/client-s3') & {
+  getSignedUrl: typeof import('@aws-sdk/s3-request-presigner').getSignedUrl
+  createPresignedPost: typeof import('@aws-sdk/s3-presigned-post').createPresignedPost
+}
+function loadSdk(): Promise<Sdk> {
+  sdkLoading ??= Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/s3-request-presigner'),
+    import('@aws-sdk/s3-presigned-post'),
+  ]).then(([client, presigner, post]) => ({
+    ...client,
+    getSignedUrl: presigner.getSignedUrl,
+    createPresignedPost: post.createPresignedPost,
+  }))
+  return sdkLoading
+}
+
 const clients = new Map<string, S3Client>()
 
 /** One client per configuration, shared by the storages using it (it holds the connection pool). */
-function clientFor(settings: S3Settings): S3Client {
+async function clientFor(settings: S3Settings): Promise<{ client: S3Client; sdk: Sdk }> {
+  const sdk = await loadSdk()
   const id = JSON.stringify(settings)
   let client = clients.get(id)
   if (!client) {
-    client = new S3Client({
+    client = new sdk.S3Client({
       region: settings.region ?? 'us-east-1',
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       forcePathStyle: settings.forcePathStyle ?? settings.endpoint !== undefined,
@@ -68,11 +78,11 @@ function clientFor(settings: S3Settings): S3Client {
     })
     clients.set(id, client)
   }
-  return client
+  return { client, sdk }
 }
 
 export function s3Driver(settings: S3Settings, options: S3StorageOptions): Driver {
-  const client = clientFor(settings)
+  const connect = () => clientFor(settings)
   const Bucket = settings.bucket
   const { prefix, visibility, publicUrl, publicReadAcl } = options
   const objectKey = (key: string) => prefix + key
@@ -91,8 +101,9 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
   })
 
   const info = async (key: string): Promise<FileInfo | undefined> => {
+    const { client, sdk } = await connect()
     try {
-      const head = await client.send(new HeadObjectCommand({ Bucket, Key: objectKey(key) }))
+      const head = await client.send(new sdk.HeadObjectCommand({ Bucket, Key: objectKey(key) }))
       return {
         key,
         size: head.ContentLength ?? 0,
@@ -107,6 +118,7 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
 
   return {
     async write(key, body, writeInfo) {
+      const { client, sdk } = await connect()
       const Key = objectKey(key)
       const { signal } = writeInfo
       const parts = chunked(body, partBytes)
@@ -115,13 +127,16 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
       const second = first.done ? first : await parts.next()
       if (second.done) {
         // Small enough for one request: S3 replaces objects whole, so no partial object either way.
-        await client.send(new PutObjectCommand({ Bucket, Key, Body: firstPart, ...headersFor(writeInfo) }), {
-          abortSignal: signal,
-        })
+        await client.send(
+          new sdk.PutObjectCommand({ Bucket, Key, Body: firstPart, ...headersFor(writeInfo) }),
+          {
+            abortSignal: signal,
+          },
+        )
         return (await info(key)) as FileInfo
       }
       const { UploadId } = await client.send(
-        new CreateMultipartUploadCommand({ Bucket, Key, ...headersFor(writeInfo) }),
+        new sdk.CreateMultipartUploadCommand({ Bucket, Key, ...headersFor(writeInfo) }),
         { abortSignal: signal },
       )
       try {
@@ -131,7 +146,7 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
         while (part) {
           const PartNumber = done.length + 1
           const { ETag } = await client.send(
-            new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: part }),
+            new sdk.UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: part }),
             { abortSignal: signal },
           )
           done.push({ ETag, PartNumber })
@@ -139,21 +154,22 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
           if (part) next = await parts.next()
         }
         await client.send(
-          new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: done } }),
+          new sdk.CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: done } }),
           { abortSignal: signal },
         )
       } catch (error) {
         // An unfinished multipart upload is never visible as an object; aborting also frees
         // the parts' storage. If the abort fails, a lifecycle rule on the bucket reclaims them.
-        await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {})
+        await client.send(new sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => {})
         body.destroy()
         throw error
       }
       return (await info(key)) as FileInfo
     },
     async read(key) {
+      const { client, sdk } = await connect()
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket, Key: objectKey(key) }))
+        const object = await client.send(new sdk.GetObjectCommand({ Bucket, Key: objectKey(key) }))
         return {
           body: object.Body as Readable,
           info: {
@@ -169,14 +185,16 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
       }
     },
     async remove(key) {
-      await client.send(new DeleteObjectCommand({ Bucket, Key: objectKey(key) }))
+      const { client, sdk } = await connect()
+      await client.send(new sdk.DeleteObjectCommand({ Bucket, Key: objectKey(key) }))
     },
     info,
     async *list(listPrefix) {
+      const { client, sdk } = await connect()
       let ContinuationToken: string | undefined
       do {
         const page = await client.send(
-          new ListObjectsV2Command({ Bucket, Prefix: objectKey(listPrefix), ContinuationToken }),
+          new sdk.ListObjectsV2Command({ Bucket, Prefix: objectKey(listPrefix), ContinuationToken }),
         )
         for (const object of page.Contents ?? []) {
           const key = fromObjectKey(object.Key as string)
@@ -191,14 +209,19 @@ export function s3Driver(settings: S3Settings, options: S3StorageOptions): Drive
       } while (ContinuationToken)
     },
     url: (key) => `${base}/${keyToPath(objectKey(key))}`,
-    signedUrl: (key, expiresIn) =>
-      getSignedUrl(client, new GetObjectCommand({ Bucket, Key: objectKey(key) }), { expiresIn }),
+    async signedUrl(key, expiresIn) {
+      const { client, sdk } = await connect()
+      return sdk.getSignedUrl(client, new sdk.GetObjectCommand({ Bucket, Key: objectKey(key) }), {
+        expiresIn,
+      })
+    },
     async presignedPost(key, writeInfo, maxBytes, expiresIn) {
+      const { client, sdk } = await connect()
       const Key = objectKey(key)
       const fields: Record<string, string> = { 'Content-Type': writeInfo.contentType }
       if (writeInfo.disposition === 'attachment') fields['Content-Disposition'] = 'attachment'
       if (acl.ACL) fields.acl = acl.ACL
-      const post = await createPresignedPost(client, {
+      const post = await sdk.createPresignedPost(client, {
         Bucket,
         Key,
         Fields: fields,

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform } from 'node:stream'
-import busboy from 'busboy'
+import type busboy from 'busboy'
 import { ShipshapeError } from '../errors/index.js'
 import { safeFileName } from './_keys.js'
 import type { FileInfo, Storage } from './_storage.js'
@@ -67,9 +67,11 @@ export async function receiveUpload(
       `the request is over ${limits.maxTotalBytes} bytes`,
     )
   }
+  // busboy is loaded on the first upload, not when a worker starts.
+  const { default: createParser } = await import('busboy')
   let parser: busboy.Busboy
   try {
-    parser = busboy({
+    parser = createParser({
       headers: req.headers,
       limits: {
         fileSize: limits.maxFileBytes,

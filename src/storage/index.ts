@@ -5,6 +5,7 @@
  * the bytes. See docs/storage.md.
  */
 export { disposition } from './_content-type.js'
+export { type MediaFilesOptions, mediaFiles } from './_media.js'
 export {
   configureStorages,
   defaultStorages,
@@ -12,6 +13,7 @@ export {
   type StorageSettings,
   type Storages,
   storage,
+  storageProblems,
   storages,
 } from './_registry.js'
 export type { S3Settings } from './_s3.js'

@@ -1,0 +1,505 @@
+/**
+ * Loading a declaration: every setting takes the value of the highest source that sets it,
+ * lowest first: default < config file < .env < environment < secret file < command line.
+ * Every problem is collected, each naming its key, its source, what was expected and what was
+ * found, and reported at once. Secret values never appear in a problem.
+ */
+import { existsSync, readdirSync } from 'node:fs'
+import { isAbsolute, join, relative, resolve } from 'node:path'
+import { inspect } from 'node:util'
+import { ShipshapeError } from '../errors/index.js'
+import { coerce, describe, stringLike } from './_coerce.js'
+import { type Declaration, type Entry, Group, type Infer, Setting, type Shape } from './_declare.js'
+import { type ConfigFile, parseDotenv, readConfigFile, readSecretFile, trackedByGit } from './_sources.js'
+import { closest } from './_text.js'
+
+export interface LoadOptions {
+  /** The environment to read. Default: `process.env`. */
+  env?: Record<string, string | undefined>
+  /** Where relative paths (config file, .env, default locations) start. Default: `process.cwd()`. */
+  cwd?: string
+  /** The config file, as given by `--config`. It must exist. */
+  file?: string
+  /** The environment variable that names the config file. Default: the prefix plus `CONFIG` (`DEMO_CONFIG`). */
+  fileEnv?: string
+  /** Config files tried in order when neither `file` nor `fileEnv` names one; none need exist. Default: none. */
+  files?: readonly string[]
+  /** A .env file read if it exists, below real environment variables; `false` reads none. Default: `.env`. */
+  dotenv?: string | false
+  /**
+   * A directory of secret files named after the variable (`DATABASE_URL`) or its lower case
+   * (`database_url`), as Docker and Kubernetes mount them; `false` reads none. Default: `/run/secrets`.
+   */
+  secretsDir?: string | false
+  /** Command-line values by dotted key (`server.timeout`), strings coerced like the environment's. */
+  overrides?: Readonly<Record<string, string>>
+  /** What to do with an unknown variable that has the declaration's prefix. Default: `error`. */
+  unknownEnv?: 'error' | 'warn'
+  /** Variables with the prefix that are not settings (used by something else), so not reported. */
+  allowEnv?: readonly string[]
+}
+
+export type SourceKind = 'default' | 'file' | 'dotenv' | 'env' | 'secret-file' | 'command-line' | 'unset'
+
+export interface Origin {
+  readonly kind: SourceKind
+  /** Where the value came from, as a reader would look for it: `SHIPSHAPE_TIMEOUT`, `config.yaml:4`. */
+  readonly label: string
+  /** The file the value was read from, if any. */
+  readonly file?: string
+}
+
+export interface Problem {
+  /** The setting (dotted key), or the unknown key or variable. */
+  readonly key: string
+  readonly source: string
+  readonly expected: string
+  readonly found: string
+  /** A did-you-mean or how to fix it. */
+  readonly hint?: string
+}
+
+export interface Resolution<T> {
+  /** The loaded settings, frozen, with secrets masked in JSON and util.inspect; undefined when there are problems. */
+  readonly values: T | undefined
+  readonly origins: ReadonlyMap<string, Origin>
+  readonly problems: readonly Problem[]
+  /** Reported but not fatal: unknown prefixed variables when `unknownEnv` is `warn`. */
+  readonly warnings: readonly Problem[]
+  /** The config file read, if any. */
+  readonly file: string | undefined
+}
+
+export const secretMask = '[secret]'
+const shownLimit = 80
+// Range issues on numbers are covered by `describe` ("a whole number of 1 or more"); on strings and lists, zod's message says more.
+const ranged = new Set(['too_small', 'too_big'])
+
+export function formatProblem(problem: Problem): string {
+  const hint = problem.hint ? ` (${problem.hint})` : ''
+  return `${problem.key} from ${problem.source}: expected ${problem.expected}, found ${problem.found}${hint}`
+}
+
+/** Loads and validates; throws SHIPSHAPE_E_CONFIG listing every problem. */
+export function loadConfig<T extends Shape>(
+  declaration: Declaration<T>,
+  options: LoadOptions = {},
+): Infer<T> {
+  const resolution = resolveConfig(declaration, options)
+  if (resolution.values === undefined) throw configError(resolution.problems)
+  return resolution.values
+}
+
+export function configError(problems: readonly Problem[]): ShipshapeError {
+  const error = new ShipshapeError(
+    'SHIPSHAPE_E_CONFIG',
+    `${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  - ${problems.map(formatProblem).join('\n  - ')}`,
+  )
+  Object.defineProperty(error, 'problems', { value: problems, enumerable: true })
+  return error
+}
+
+type Candidate = { raw: unknown; fromString: boolean; origin: Origin }
+
+export function resolveConfig<T extends Shape>(
+  declaration: Declaration<T>,
+  options: LoadOptions = {},
+): Resolution<Infer<T>> {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const shown = (path: string) => {
+    const relativePath = relative(cwd, path)
+    return relativePath.startsWith('..') || isAbsolute(relativePath) ? path : relativePath
+  }
+  const problems: Problem[] = []
+  const warnings: Problem[] = []
+  const secret = (entry: Entry) => entry.setting.options.secret === true
+
+  // 1. The config file: --config, then its variable, then the default locations.
+  const fileEnv = options.fileEnv ?? (declaration.envPrefix ? `${declaration.envPrefix}CONFIG` : undefined)
+  let file: ConfigFile | undefined
+  const fileValues = new Map<string, unknown>()
+  const fromEnv = fileEnv ? nonEmpty(env[fileEnv]) : undefined
+  const explicit = options.file ?? fromEnv
+  const filePath = explicit
+    ? resolve(cwd, explicit)
+    : (options.files ?? [])
+        .map((candidate) => resolve(cwd, candidate))
+        .find((candidate) => existsSync(candidate))
+  if (filePath) {
+    const read = readConfigFile(filePath)
+    if (read.ok) {
+      file = read.file
+      collectFileValues(declaration, file, shown(filePath), fileValues, problems)
+    } else {
+      problems.push({
+        key: '(config file)',
+        source: `${shown(filePath)}${read.line ? `:${read.line}` : ''}${options.file ? '' : fromEnv ? ` (from ${fileEnv})` : ''}`,
+        expected: 'a readable YAML, JSON or TOML file',
+        found: read.reason,
+      })
+    }
+  }
+
+  // 2. The .env file, below real variables.
+  const dotenvPath = options.dotenv === false ? undefined : resolve(cwd, options.dotenv ?? '.env')
+  const dotenv = new Map<string, { value: string; line: number }>()
+  if (dotenvPath && existsSync(dotenvPath)) {
+    const read = readSecretFile(dotenvPath)
+    if (read.ok) {
+      const parsed = parseDotenv(read.value)
+      for (const [name, value] of parsed.values) dotenv.set(name, value)
+      for (const line of parsed.badLines) {
+        problems.push({
+          key: '(.env line)',
+          source: `${shown(dotenvPath)}:${line}`,
+          expected: 'NAME=value',
+          found: 'a line that is not an assignment',
+        })
+      }
+    }
+  }
+  const dotenvLabel = dotenvPath ? shown(dotenvPath) : '.env'
+  const lookup = (name: string): { value: string; origin: Origin } | undefined => {
+    const value = nonEmpty(env[name])
+    if (value !== undefined) return { value, origin: { kind: 'env', label: name } }
+    const fromDotenv = dotenv.get(name)
+    if (fromDotenv && fromDotenv.value !== '')
+      return {
+        value: fromDotenv.value,
+        origin: { kind: 'dotenv', label: `${dotenvLabel}:${fromDotenv.line} (${name})`, file: dotenvPath },
+      }
+    return undefined
+  }
+
+  // 3. The secrets directory, listed once.
+  const secretsDir =
+    options.secretsDir === false ? undefined : resolve(cwd, options.secretsDir ?? '/run/secrets')
+  const secretFiles = new Set<string>()
+  if (secretsDir) {
+    try {
+      for (const name of readdirSync(secretsDir)) secretFiles.add(name)
+    } catch {
+      // No secrets directory: nothing mounted, which is the usual case outside containers.
+    }
+  }
+
+  // 4. Each setting, from the highest source that sets it.
+  const values: Record<string, unknown> = {}
+  const origins = new Map<string, Origin>()
+  // Every key exists in the result, in declaration order, even when unset.
+  for (const entry of declaration.entries) setPath(values, entry.path, undefined)
+  for (const entry of declaration.entries) {
+    const candidate = pick(entry)
+    if (candidate === undefined) continue
+    origins.set(entry.key, candidate.origin)
+    const value = validate(entry, candidate)
+    if (value !== undefined) setPath(values, entry.path, value)
+  }
+
+  function pick(entry: Entry): Candidate | undefined {
+    const override = options.overrides?.[entry.key]
+    if (override !== undefined) {
+      const label = entry.flag ? `--${entry.flag}` : `--set ${entry.key}`
+      return { raw: override, fromString: true, origin: { kind: 'command-line', label } }
+    }
+    const pointer = lookup(`${entry.env}_FILE`)
+    if (pointer) {
+      const path = resolve(cwd, pointer.value)
+      const read = readSecretFile(path)
+      const origin: Origin = {
+        kind: 'secret-file',
+        label: `${pointer.origin.label} → ${shown(path)}`,
+        file: path,
+      }
+      if (!read.ok) {
+        problems.push({
+          key: entry.key,
+          source: origin.label,
+          expected: 'a readable secret file',
+          found: `a file that ${read.reason}`,
+        })
+        return { raw: undefined, fromString: true, origin }
+      }
+      return { raw: read.value, fromString: true, origin }
+    }
+    if (secretsDir) {
+      const name = [entry.env, entry.env.toLowerCase()].find((candidate) => secretFiles.has(candidate))
+      if (name) {
+        const path = join(secretsDir, name)
+        const read = readSecretFile(path)
+        const origin: Origin = { kind: 'secret-file', label: path, file: path }
+        if (!read.ok) {
+          problems.push({
+            key: entry.key,
+            source: path,
+            expected: 'a readable secret file',
+            found: `a file that ${read.reason}`,
+          })
+          return { raw: undefined, fromString: true, origin }
+        }
+        return { raw: read.value, fromString: true, origin }
+      }
+    }
+    const own = lookup(entry.env)
+    if (own) return { raw: own.value, fromString: true, origin: own.origin }
+    const fallback = entry.setting.options.envFallback
+    if (fallback) {
+      const merged: Record<string, string | undefined> = {}
+      for (const name of fallback.names) merged[name] = lookup(name)?.value
+      const value = fallback.read(merged)
+      if (value !== undefined) {
+        const used = fallback.names.filter((name) => merged[name] !== undefined)
+        return { raw: value, fromString: true, origin: { kind: 'env', label: used.join(' and ') } }
+      }
+    }
+    if (fileValues.has(entry.key) && file) {
+      const line = file.lineOf(entry.path)
+      return {
+        raw: fileValues.get(entry.key),
+        fromString: false,
+        origin: { kind: 'file', label: `${shown(file.path)}${line ? `:${line}` : ''}`, file: file.path },
+      }
+    }
+    const { default: fallbackValue } = entry.setting.options
+    if (fallbackValue !== undefined) {
+      const raw = typeof fallbackValue === 'function' ? (fallbackValue as () => unknown)() : fallbackValue
+      return { raw, fromString: false, origin: { kind: 'default', label: 'the default' } }
+    }
+    if (entry.setting.options.required) {
+      problems.push({
+        key: entry.key,
+        source: 'no source',
+        expected: `a value: set ${entry.env}${entry.flag ? ` or --${entry.flag}` : ''}, or ${entry.key} in the config file`,
+        found: 'none',
+      })
+    }
+    origins.set(entry.key, { kind: 'unset', label: 'not set' })
+    return undefined
+  }
+
+  function validate(entry: Entry, candidate: Candidate): unknown {
+    if (candidate.raw === undefined) return undefined
+    const { schema } = entry.setting
+    const found = () => (secret(entry) ? `${secretMask} (a secret is never shown)` : show(candidate.raw))
+    let input: unknown = candidate.raw
+    if (candidate.fromString || (typeof input === 'string' && !stringLike(schema))) {
+      const coerced = coerce(schema, String(input))
+      if (!coerced.ok) {
+        problems.push({
+          key: entry.key,
+          source: candidate.origin.label,
+          expected: describe(schema).expected,
+          found: found(),
+        })
+        return undefined
+      }
+      input = coerced.value
+    }
+    const result = schema.safeParse(input)
+    if (result.success) return result.data
+    const expected = result.error.issues
+      .map((issue) =>
+        issue.path.length > 0
+          ? `${issue.path.join('.')}: ${issue.message}`
+          : issue.code === 'custom' ||
+              (ranged.has(issue.code) && (issue as { origin?: string }).origin !== 'number')
+            ? issue.message
+            : describe(schema).expected,
+      )
+      .filter((text, index, all) => all.indexOf(text) === index)
+      .join('; ')
+    problems.push({
+      key: entry.key,
+      source: candidate.origin.label,
+      expected: secret(entry) ? scrub(expected, candidate.raw) : expected,
+      found: found(),
+    })
+    return undefined
+  }
+
+  // 5. Variables with our prefix that match no setting: most often a typo that would be ignored.
+  if (declaration.envPrefixes.length > 0) {
+    const known = new Set<string>(options.allowEnv ?? [])
+    if (fileEnv) known.add(fileEnv)
+    for (const entry of declaration.entries) {
+      known.add(entry.env)
+      known.add(`${entry.env}_FILE`)
+    }
+    const names = [...Object.keys(env).filter((name) => nonEmpty(env[name]) !== undefined), ...dotenv.keys()]
+    for (const name of new Set(names)) {
+      if (known.has(name) || !declaration.envPrefixes.some((prefix) => name.startsWith(prefix))) continue
+      const guess = closest(name, [...known])
+      const fromDotenv = env[name] === undefined ? dotenv.get(name) : undefined
+      const report = {
+        key: name,
+        source: fromDotenv ? `${dotenvLabel}:${fromDotenv.line}` : 'the environment',
+        expected: 'a variable that names a setting',
+        found: 'an unknown variable',
+        hint: guess ? `did you mean ${guess}?` : '`config docs` lists every variable',
+      }
+      if (options.unknownEnv === 'warn') warnings.push(report)
+      else problems.push(report)
+    }
+  }
+
+  // 6. A secret read from a file git tracks is already leaked to every clone.
+  for (const entry of declaration.entries) {
+    const origin = origins.get(entry.key)
+    if (!secret(entry) || origin?.file === undefined || !trackedByGit(origin.file)) continue
+    problems.push({
+      key: entry.key,
+      source: origin.label,
+      expected: 'a secret kept out of git (an environment variable, a secret file, or an untracked file)',
+      found: 'a value in a file git tracks',
+      hint: 'remove it from the file, rotate it, and `git rm --cached` the file if it holds only secrets',
+    })
+  }
+
+  // 7. Rules across settings, once each setting is valid on its own.
+  if (problems.length === 0) {
+    for (const check of declaration.checks) {
+      const expected = check.test(values as Infer<T>)
+      if (expected === undefined) continue
+      const entry = declaration.entry(check.key)
+      problems.push({
+        key: check.key,
+        source: origins.get(check.key)?.label ?? 'the default',
+        expected,
+        found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
+      })
+    }
+  }
+
+  const secretKeys = new Set(declaration.entries.filter(secret).map((entry) => entry.key))
+  return {
+    values: problems.length === 0 ? (seal(values, secretKeys, '') as Infer<T>) : undefined,
+    origins,
+    problems,
+    warnings,
+    file: file?.path,
+  }
+}
+
+/** Walks the file against the declaration: values by key, and unknown keys with a did-you-mean. */
+function collectFileValues(
+  declaration: Declaration,
+  file: ConfigFile,
+  label: string,
+  into: Map<string, unknown>,
+  problems: Problem[],
+) {
+  const where = (path: string[]) => {
+    const line = file.lineOf(path)
+    return `${label}${line ? `:${line}` : ''}`
+  }
+  const walk = (shape: Shape, data: Record<string, unknown>, path: string[]) => {
+    for (const [key, value] of Object.entries(data)) {
+      const childPath = [...path, key]
+      const child = shape[key]
+      // An empty key (`timeout:` in YAML, null in JSON) means unset, as in a sample not yet filled in.
+      if (value === null) continue
+      if (child instanceof Setting) {
+        into.set(childPath.join('.'), value)
+      } else if (child !== undefined) {
+        if (typeof value !== 'object' || Array.isArray(value)) {
+          problems.push({
+            key: childPath.join('.'),
+            source: where(childPath),
+            expected: 'a section of settings (a mapping)',
+            found: show(value),
+          })
+          continue
+        }
+        walk(
+          child instanceof Group ? child.shape : (child as Shape),
+          value as Record<string, unknown>,
+          childPath,
+        )
+      } else {
+        const sibling = closest(key, Object.keys(shape))
+        const elsewhere = declaration.entries.find(
+          (entry) => entry.path[entry.path.length - 1]?.toLowerCase() === key.toLowerCase(),
+        )
+        // A key written at the wrong level (`timeout` instead of `server.timeout`) beats a near miss.
+        const guess = elsewhere ? elsewhere.key : sibling ? [...path, sibling].join('.') : undefined
+        problems.push({
+          key: childPath.join('.'),
+          source: where(childPath),
+          expected: path.length ? `a key of ${path.join('.')}` : 'a known key',
+          found: 'an unknown key',
+          hint: guess ? `did you mean ${guess}?` : 'it is not a setting; `config docs` lists every key',
+        })
+      }
+    }
+  }
+  walk(declaration.shape, file.data, [])
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+function show(value: unknown): string {
+  const text =
+    typeof value === 'string' ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, depth: 2 })
+  return text.length > shownLimit ? `${text.slice(0, shownLimit - 1)}…` : text
+}
+
+/** Removes a secret's text from a message (a custom refinement may quote its input). */
+function scrub(message: string, raw: unknown): string {
+  const text = typeof raw === 'string' ? raw : undefined
+  return text && text.length >= 3 ? message.split(text).join(secretMask) : message
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown) {
+  let node = target
+  for (const segment of path.slice(0, -1)) {
+    node[segment] ??= {}
+    node = node[segment] as Record<string, unknown>
+  }
+  node[path[path.length - 1] as string] = value
+}
+
+function getPath(target: Record<string, unknown>, path: readonly string[]): unknown {
+  let node: unknown = target
+  for (const segment of path) node = (node as Record<string, unknown> | undefined)?.[segment]
+  return node
+}
+
+/**
+ * Freezes the loaded tree, and gives each object in it a `toJSON` and a `util.inspect` view with
+ * secrets masked, so logging or serialising the settings cannot leak them.
+ */
+function seal(node: Record<string, unknown>, secretKeys: ReadonlySet<string>, prefix: string): unknown {
+  const masked = () => {
+    const copy: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) {
+      const dotted = prefix + key
+      copy[key] =
+        secretKeys.has(dotted) && value !== undefined
+          ? secretMask
+          : isPlainObject(value) && !secretKeys.has(dotted)
+            ? ((value as { toJSON?: () => unknown }).toJSON?.() ?? value)
+            : value
+    }
+    return copy
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (isPlainObject(value) && !secretKeys.has(prefix + key)) {
+      node[key] = seal(value as Record<string, unknown>, secretKeys, `${prefix}${key}.`)
+    } else if (value !== null && typeof value === 'object') {
+      Object.freeze(value)
+    }
+  }
+  Object.defineProperty(node, 'toJSON', { value: masked, enumerable: false })
+  Object.defineProperty(node, inspect.custom, {
+    value: (_depth: number, options: object) => inspect(masked(), options),
+    enumerable: false,
+  })
+  return Object.freeze(node)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+}

@@ -1,0 +1,34 @@
+/**
+ * shipshape/config: typed settings declared once with zod, loaded from defaults < config file
+ * (YAML, JSON, TOML) < .env < environment < secret files < command line, with every problem
+ * reported at once and secrets masked everywhere. See docs/config.md.
+ */
+export { bytes, type Description, describe, duration, parseBytes, parseDuration } from './_coerce.js'
+export {
+  type Check,
+  Declaration,
+  type DeclarationOptions,
+  defineConfig,
+  type Entry,
+  Group,
+  type GroupOptions,
+  group,
+  type Infer,
+  Setting,
+  type SettingOptions,
+  type Shape,
+  setting,
+} from './_declare.js'
+export {
+  configError,
+  formatProblem,
+  type LoadOptions,
+  loadConfig,
+  type Origin,
+  type Problem,
+  type Resolution,
+  resolveConfig,
+  type SourceKind,
+  secretMask,
+} from './_load.js'
+export { closest } from './_text.js'

@@ -1,0 +1,493 @@
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
+import { isShipshapeError } from '../errors/index.js'
+import { declaration, requiredEnv } from './_test/declaration.js'
+import { tempDir } from './_test/temp.js'
+import { defineConfig, group, loadConfig, type Problem, resolveConfig, setting } from './index.js'
+
+const dbPassword = 'hunter2hunter2'
+let temp: ReturnType<typeof tempDir>
+afterEach(() => temp?.remove())
+
+function load(env: Record<string, string>, options: Parameters<typeof resolveConfig>[1] = {}) {
+  return resolveConfig(declaration, {
+    cwd: temp.dir,
+    env: { ...requiredEnv, ...env },
+    secretsDir: false,
+    ...options,
+  })
+}
+
+function thrown(run: () => unknown): Error & { problems: Problem[] } {
+  try {
+    run()
+  } catch (error) {
+    return error as Error & { problems: Problem[] }
+  }
+  throw new Error('expected a throw')
+}
+
+describe('precedence: default < file < .env < environment < secret file < command line', () => {
+  const sources = ['command-line', 'secret-file', 'env', 'dotenv', 'file', 'default'] as const
+
+  it.each(sources.map((_, index) => index))(
+    'with the top %i sources removed, the next one wins',
+    (removed) => {
+      temp = tempDir({
+        'app.yaml': 'siteName: from-file\n',
+        '.env': 'APP_SITE_NAME=from-dotenv\n',
+        'secret.txt': 'from-secret-file\n',
+      })
+      const present = new Set(sources.slice(removed))
+      const env: Record<string, string> = {}
+      if (present.has('env')) env.APP_SITE_NAME = 'from-env'
+      if (present.has('secret-file')) env.APP_SITE_NAME_FILE = join(temp.dir, 'secret.txt')
+      const result = load(env, {
+        file: present.has('file') ? 'app.yaml' : undefined,
+        dotenv: present.has('dotenv') ? '.env' : false,
+        overrides: present.has('command-line') ? { siteName: 'from-command-line' } : {},
+      })
+      const winner = sources[removed] as (typeof sources)[number]
+      expect(result.problems).toEqual([])
+      expect(result.origins.get('siteName')?.kind).toBe(winner)
+      expect(result.values?.siteName).toBe(winner === 'default' ? 'demo' : `from-${winner}`)
+    },
+  )
+
+  it('each setting takes its own highest source, and show-able origins name the exact place', () => {
+    temp = tempDir({
+      'app.yaml': 'siteName: from-file\nworkers: 3\ndatabase:\n  poolSize: 4\n',
+      '.env': '# dev\nAPP_RATIO=0.25\n',
+    })
+    const result = load({ APP_WORKERS: '5' }, { file: 'app.yaml', overrides: { 'database.poolSize': '6' } })
+    expect(result.values).toMatchObject({
+      siteName: 'from-file',
+      workers: 5,
+      ratio: 0.25,
+      debug: false,
+      database: { poolSize: 6 },
+    })
+    const labels = Object.fromEntries([...result.origins].map(([key, origin]) => [key, origin.label]))
+    expect(labels).toMatchObject({
+      siteName: 'app.yaml:1',
+      workers: 'APP_WORKERS',
+      ratio: '.env:2 (APP_RATIO)',
+      debug: 'the default',
+      'database.poolSize': '--set database.poolSize',
+      'mail.password': 'not set',
+    })
+  })
+
+  it('the file path comes from --config, else the prefix variable, else the first default location that exists', () => {
+    temp = tempDir({ 'a.yaml': 'siteName: a\n', 'b.json': '{"siteName": "b"}', 'c.toml': 'siteName = "c"\n' })
+    expect(load({}, { file: 'a.yaml', files: ['c.toml'] }).values?.siteName).toBe('a')
+    expect(load({ APP_CONFIG: 'b.json' }, { files: ['c.toml'] }).values?.siteName).toBe('b')
+    expect(load({}, { files: ['missing.yaml', 'c.toml'] }).values?.siteName).toBe('c')
+    expect(load({}, { files: ['missing.yaml'] }).values?.siteName).toBe('demo')
+    expect(load({}, { file: 'missing.yaml' }).problems).toMatchObject([
+      { key: '(config file)', source: 'missing.yaml', found: 'does not exist' },
+    ])
+  })
+})
+
+describe('config files: YAML, JSON and TOML', () => {
+  const bodies = {
+    yaml: `siteName: Shop
+debug: yes
+hosts: [a.example, b.example]
+timeout: 2m
+maxUpload: 1GiB
+features:
+  beta: true
+database:
+  poolSize: 3
+mail:
+  host: smtp.example
+`,
+    json: `{
+  "siteName": "Shop",
+  "debug": true,
+  "hosts": ["a.example", "b.example"],
+  "timeout": "2m",
+  "maxUpload": "1GiB",
+  "features": { "beta": true },
+  "database": { "poolSize": 3 },
+  "mail": { "host": "smtp.example" }
+}
+`,
+    toml: `siteName = "Shop"
+debug = true
+hosts = ["a.example", "b.example"]
+timeout = "2m"
+maxUpload = "1GiB"
+features = { beta = true }
+
+[database]
+poolSize = 3
+
+[mail]
+host = "smtp.example"
+`,
+  }
+
+  it.each(Object.entries(bodies))('%s gives the same typed values', (format, body) => {
+    temp = tempDir({ [`app.${format}`]: body })
+    const result = load({}, { file: `app.${format}` })
+    expect(result.problems).toEqual([])
+    expect(result.values).toMatchObject({
+      siteName: 'Shop',
+      debug: true,
+      hosts: ['a.example', 'b.example'],
+      timeout: 120_000,
+      maxUpload: 1024 ** 3,
+      features: { beta: true },
+      database: { poolSize: 3 },
+      mail: { host: 'smtp.example' },
+    })
+    expect(result.origins.get('database.poolSize')?.label).toBe(
+      `app.${format}:${{ yaml: 9, json: 8, toml: 9 }[format as 'yaml']}`,
+    )
+  })
+
+  const typos = {
+    yaml: ['siteName: x\ndatabase:\n  pooolSize: 3\n', 3],
+    json: ['{\n  "siteName": "x",\n  "database": {\n    "pooolSize": 3\n  }\n}\n', 4],
+    toml: ['siteName = "x"\n\n[database]\npooolSize = 3\n', 4],
+  } as const
+
+  it.each(Object.entries(typos))(
+    '%s: an unknown key is an error at file:line with a did-you-mean',
+    (format, [body, line]) => {
+      temp = tempDir({ [`app.${format}`]: body })
+      expect(load({}, { file: `app.${format}` }).problems).toEqual([
+        {
+          key: 'database.pooolSize',
+          source: `app.${format}:${line}`,
+          expected: 'a key of database',
+          found: 'an unknown key',
+          hint: 'did you mean database.poolSize?',
+        },
+      ])
+    },
+  )
+
+  it('a key written at the wrong level points to where it belongs', () => {
+    temp = tempDir({ 'app.yaml': 'poolSize: 3\nhost: x\n' })
+    const hints = load({}, { file: 'app.yaml' }).problems.map((problem) => problem.hint)
+    expect(hints).toEqual(['did you mean database.poolSize?', 'did you mean mail.host?'])
+  })
+
+  it.each([
+    [
+      'app.yaml',
+      'siteName: x\ndatabase:\n  url: postgres://u:hunter2hunter2@db\n   poolSize: 3\n',
+      'not valid YAML',
+    ],
+    ['app.json', `{"database": {"url": "postgres://u:${dbPassword}@db" "poolSize": 3}}`, 'not valid JSON'],
+    ['app.toml', `[database]\nurl = "postgres://u:${dbPassword}@db\n`, 'not valid TOML'],
+  ])('%s: a syntax error gives file:line and the reason, never the text around it', (name, body, reason) => {
+    temp = tempDir({ [name]: body })
+    const [problem] = load({}, { file: name }).problems
+    expect(problem?.source).toMatch(new RegExp(`^${name.replace('.', '\\.')}:\\d+$`))
+    expect(problem?.found).toContain(reason)
+    expect(JSON.stringify(problem)).not.toContain(dbPassword)
+  })
+
+  it('a scalar where a section belongs, and a wrong type in a file, name the file line', () => {
+    temp = tempDir({ 'app.yaml': 'database: 3\nworkers: many\nhosts: {a: 1}\n' })
+    expect(load({}, { file: 'app.yaml' }).problems).toEqual([
+      { key: 'database', source: 'app.yaml:1', expected: 'a section of settings (a mapping)', found: '3' },
+      { key: 'workers', source: 'app.yaml:2', expected: 'a whole number of 1 or more', found: '"many"' },
+      {
+        key: 'hosts',
+        source: 'app.yaml:3',
+        expected: 'a list (comma-separated or a JSON array) of strings',
+        found: '{ a: 1 }',
+      },
+    ])
+  })
+
+  it('an empty key in a file means unset, as in a sample not filled in', () => {
+    temp = tempDir({ 'app.yaml': 'siteName:\ndatabase:\n  url:\n' })
+    const result = load({}, { file: 'app.yaml' })
+    expect(result.values?.siteName).toBe('demo')
+    expect(result.values?.database.url).toBe(requiredEnv.APP_DATABASE__URL)
+  })
+})
+
+describe('errors: all at once, each with key, source, expected and found', () => {
+  it('collects every problem and throws one catalogued error listing them', () => {
+    temp = tempDir({ 'app.yaml': 'mode: staging\nsiteNme: x\n' })
+    const error = thrown(() =>
+      loadConfig(declaration, {
+        cwd: temp.dir,
+        file: 'app.yaml',
+        secretsDir: false,
+        env: {
+          APP_DEBUG: 'maybe',
+          APP_WORKERS: '12abc',
+          APP_TIMEOUT: 'soon',
+          APP_HOMEPAGE: 'nope',
+          APP_SITENAME: 'x',
+        },
+        overrides: { maxUpload: 'big' },
+      }),
+    )
+    expect(isShipshapeError(error) && error.code).toBe('SHIPSHAPE_E_CONFIG')
+    expect(error.problems.map((problem) => [problem.key, problem.source])).toEqual([
+      ['siteNme', 'app.yaml:2'],
+      ['debug', 'APP_DEBUG'],
+      ['workers', 'APP_WORKERS'],
+      ['timeout', 'APP_TIMEOUT'],
+      ['maxUpload', '--set maxUpload'],
+      ['mode', 'app.yaml:1'],
+      ['homepage', 'APP_HOMEPAGE'],
+      ['database.url', 'no source'],
+      ['APP_SITENAME', 'the environment'],
+    ])
+    expect(error.message).toContain(
+      'workers from APP_WORKERS: expected a whole number of 1 or more, found "12abc"',
+    )
+    expect(error.message).toContain('mode from app.yaml:1: expected one of dev, prod, found "staging"')
+    expect(error.message).toContain(
+      'database.url from no source: expected a value: set APP_DATABASE__URL, or database.url in the config file, found none',
+    )
+    expect(error.message).toContain(
+      'siteNme from app.yaml:2: expected a known key, found an unknown key (did you mean siteName?)',
+    )
+    expect(error.message).toContain(
+      'APP_SITENAME from the environment: expected a variable that names a setting, found an unknown variable (did you mean APP_SITE_NAME?)',
+    )
+  })
+
+  it('unknown prefixed variables can be warnings, or allowed by name; other variables are not ours', () => {
+    temp = tempDir()
+    const result = load(
+      { APP_SITE_NAM: 'x', APP_INTERNAL: '1', OTHER_THING: 'y' },
+      { unknownEnv: 'warn', allowEnv: ['APP_INTERNAL'] },
+    )
+    expect(result.problems).toEqual([])
+    expect(result.warnings.map((warning) => warning.key)).toEqual(['APP_SITE_NAM'])
+  })
+
+  it('cross-setting checks run once every setting is valid', () => {
+    temp = tempDir()
+    const withCheck = defineConfig(
+      {
+        min: setting(z.int(), { default: 1, description: 'low' }),
+        max: setting(z.int(), { default: 5, description: 'high' }),
+      },
+      {
+        envPrefix: 'R_',
+        checks: [{ key: 'max', test: (v) => (v.max < v.min ? `at least min (${v.min})` : undefined) }],
+      },
+    )
+    expect(
+      resolveConfig(withCheck, { env: { R_MAX: '0' }, dotenv: false, secretsDir: false }).problems,
+    ).toEqual([{ key: 'max', source: 'R_MAX', expected: 'at least min (1)', found: '0' }])
+  })
+
+  it('two settings cannot share a variable', () => {
+    expect(() =>
+      defineConfig({
+        a: setting(z.string(), { env: 'SAME', description: 'a' }),
+        b: setting(z.string(), { env: 'SAME', description: 'b' }),
+      }),
+    ).toThrow(/SAME/)
+  })
+})
+
+describe('secrets', () => {
+  it('a secret is never shown in a problem, its expectation, or the thrown error and its cause', () => {
+    temp = tempDir()
+    const secretCheck = defineConfig({
+      token: setting(
+        z.string().refine((value) => value.startsWith('tok_'), {
+          error: (issue) => `a token, not ${String(issue.input)}`,
+        }),
+        { secret: true, description: 't' },
+      ),
+      key: setting(z.int(), { secret: true, description: 'k' }),
+    })
+    const error = thrown(() =>
+      loadConfig(secretCheck, {
+        env: { TOKEN: 'sup3rsecretvalue', KEY: 'sup3rsecretkey' },
+        dotenv: false,
+        secretsDir: false,
+      }),
+    )
+    const everything = `${error.message} ${JSON.stringify(error.problems)} ${inspect(error, { depth: 5 })} ${String(error.cause)}`
+    expect(everything).not.toContain('sup3rsecret')
+    expect(error.problems.map((problem) => problem.found)).toEqual([
+      '[secret] (a secret is never shown)',
+      '[secret] (a secret is never shown)',
+    ])
+  })
+
+  it('JSON.stringify, util.inspect and a pino log line mask secrets at every level; the values stay usable', async () => {
+    temp = tempDir()
+    const settings = loadConfig(declaration, {
+      cwd: temp.dir,
+      env: { ...requiredEnv, SMTP_PASSWORD: 'mail-password-1' },
+      secretsDir: false,
+    })
+    expect(settings.database.url).toBe(requiredEnv.APP_DATABASE__URL)
+    expect(settings.mail.password).toBe('mail-password-1')
+    const { pino } = await import('pino')
+    const lines: string[] = []
+    const logger = pino({}, { write: (line: string) => lines.push(line) })
+    logger.info({ settings }, 'loaded')
+    logger.info({ database: settings.database }, 'db')
+    const outputs = [
+      JSON.stringify(settings),
+      JSON.stringify(settings.database),
+      JSON.stringify({ nested: { settings } }),
+      inspect(settings),
+      inspect(settings.mail),
+      inspect({ settings }, { depth: 10 }),
+      `${lines.join('')}`,
+    ]
+    for (const output of outputs) {
+      expect(output).not.toContain(dbPassword)
+      expect(output).not.toContain('mail-password-1')
+      expect(output).toContain('[secret]')
+    }
+    expect(JSON.parse(JSON.stringify(settings)).siteName).toBe('demo')
+  })
+
+  it('the loaded settings are frozen at every level', () => {
+    temp = tempDir()
+    const settings = loadConfig(declaration, { cwd: temp.dir, env: requiredEnv, secretsDir: false })
+    expect(
+      Object.isFrozen(settings) && Object.isFrozen(settings.database) && Object.isFrozen(settings.hosts),
+    ).toBe(true)
+    expect(() => {
+      ;(settings as { siteName: string }).siteName = 'changed'
+    }).toThrow(TypeError)
+  })
+
+  it('<NAME>_FILE reads a secret file and trims its one trailing newline', () => {
+    temp = tempDir({ 'db-url': `postgres://app:${dbPassword}@db/app\n`, crlf: 'mail-secret-2\r\n' })
+    const result = load({
+      APP_DATABASE__URL: '',
+      APP_DATABASE__URL_FILE: join(temp.dir, 'db-url'),
+      SMTP_PASSWORD_FILE: 'crlf',
+    })
+    expect(result.problems).toEqual([])
+    expect(result.values?.database.url).toBe(`postgres://app:${dbPassword}@db/app`)
+    expect(result.values?.mail.password).toBe('mail-secret-2')
+    expect(result.origins.get('mail.password')?.label).toBe('SMTP_PASSWORD_FILE → crlf')
+  })
+
+  it('a missing or unreadable secret file is a clear error', () => {
+    temp = tempDir({ 'dir/x': '' })
+    const result = load({ SMTP_PASSWORD_FILE: 'nope.txt', APP_DATABASE__URL_FILE: 'dir' })
+    expect(result.problems).toEqual([
+      {
+        key: 'database.url',
+        source: `APP_DATABASE__URL_FILE → dir`,
+        expected: 'a readable secret file',
+        found: 'a file that is a directory',
+      },
+      {
+        key: 'mail.password',
+        source: 'SMTP_PASSWORD_FILE → nope.txt',
+        expected: 'a readable secret file',
+        found: 'a file that does not exist',
+      },
+    ])
+  })
+
+  it('a secrets directory provides files named like the variable or its lower case', () => {
+    temp = tempDir({
+      'secrets/smtp_password': 'from-dir-secret\n',
+      'secrets/APP_SITE_NAME': 'Site\n',
+      'secrets/unrelated': 'x',
+    })
+    const result = load({ SMTP_PASSWORD: 'from-env-value' }, { secretsDir: 'secrets' })
+    expect(result.values?.mail.password).toBe('from-dir-secret')
+    expect(result.values?.siteName).toBe('Site')
+    expect(result.origins.get('mail.password')?.label).toBe(join(temp.dir, 'secrets/smtp_password'))
+  })
+
+  it('a secret whose value comes from a file git tracks is a problem; an untracked one is not', () => {
+    temp = tempDir({
+      'app.yaml': `mail:\n  password: committed-secret\n`,
+      '.env': `SMTP_PASSWORD=dotenv-secret\n`,
+    })
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: temp.dir })
+    git('init', '-q')
+    expect(load({}, { file: 'app.yaml', dotenv: false }).problems).toEqual([])
+    git('add', 'app.yaml', '.env')
+    git('commit', '-qm', 'oops')
+    for (const options of [{ file: 'app.yaml', dotenv: false as const }, {}]) {
+      const problems = load({}, options).problems
+      expect(problems).toMatchObject([{ key: 'mail.password', found: 'a value in a file git tracks' }])
+      expect(JSON.stringify(problems)).not.toContain('secret"')
+    }
+  })
+})
+
+describe('.env', () => {
+  it('reads quotes, export and comments, below real variables; bad lines are reported by number only', () => {
+    temp = tempDir({
+      '.env': [
+        '# comment',
+        'export APP_SITE_NAME="Quoted # not a comment"',
+        "APP_HOSTS='a,b' # trailing comment",
+        'APP_RATIO=0.75 # comment',
+        'SMTP_PASSWORD="multi',
+        'line"',
+        'this is not an assignment with a secret',
+        'APP_WORKERS=3',
+      ].join('\n'),
+    })
+    const result = load({ APP_WORKERS: '4' })
+    expect(result.problems).toEqual([
+      {
+        key: '(.env line)',
+        source: '.env:7',
+        expected: 'NAME=value',
+        found: 'a line that is not an assignment',
+      },
+    ])
+    const values = resolveConfig(declaration, {
+      cwd: temp.dir,
+      env: { ...requiredEnv, APP_WORKERS: '4' },
+      secretsDir: false,
+      dotenv: false,
+    }).values
+    expect(values?.workers).toBe(4)
+    temp.write(
+      '.env',
+      'export APP_SITE_NAME="Quoted # not a comment"\nAPP_HOSTS=\'a,b\' # c\nSMTP_PASSWORD="multi\nline\\n"\nAPP_WORKERS=3\n',
+    )
+    const good = load({ APP_WORKERS: '4' })
+    expect(good.values).toMatchObject({
+      siteName: 'Quoted # not a comment',
+      hosts: ['a', 'b'],
+      workers: 4,
+      mail: { password: 'multi\nline\n' },
+    })
+  })
+})
+
+describe('types', () => {
+  it('the loaded value is typed from the declaration', () => {
+    const typed = defineConfig({
+      name: setting(z.string(), { default: 'x', description: 'n' }),
+      port: setting(z.int(), { required: true, description: 'p' }),
+      optional: setting(z.string(), { description: 'o' }),
+      db: group({ hosts: setting(z.array(z.string()), { default: [], description: 'h' }) }),
+    })
+    type Loaded = ReturnType<typeof loadConfig<typeof typed.shape>>
+    expectTypeOf<Loaded['name']>().toEqualTypeOf<string>()
+    expectTypeOf<Loaded['port']>().toEqualTypeOf<number>()
+    expectTypeOf<Loaded['optional']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<Loaded['db']['hosts']>().toEqualTypeOf<string[]>()
+  })
+})

@@ -1,0 +1,113 @@
+/**
+ * Cookies with the safe attributes by default. A cookie set without them is readable by any
+ * injected script (no HttpOnly), travels over plain HTTP (no Secure), rides along on cross-site
+ * requests (no SameSite), and can be overwritten from a sibling subdomain (no `__Host-` prefix).
+ */
+import type { IncomingMessage } from 'node:http'
+import { getContext } from '../http/index.js'
+
+export interface CookieOptions {
+  /** Sent over HTTPS only. Default: true (browsers also accept Secure cookies from http://localhost). */
+  secure?: boolean
+  /** Hidden from JavaScript, so an XSS cannot steal it. Default: true. */
+  httpOnly?: boolean
+  /**
+   * Default: `Lax`: sent on top-level navigations from other sites (links work, you stay signed
+   * in) but not on their forms, images or fetches. `Strict` also drops it on incoming links;
+   * `None` sends it everywhere and requires Secure.
+   */
+  sameSite?: 'Lax' | 'Strict' | 'None'
+  /** Default: `/`. */
+  path?: string
+  /** Default: none, a host-only cookie. Setting one shares the cookie with every subdomain. */
+  domain?: string
+  /** Lifetime in seconds. Default: none, a session cookie gone when the browser closes. */
+  maxAge?: number
+  /**
+   * Default: true: the name gets the `__Host-` prefix whenever the cookie is Secure, has Path=/
+   * and no Domain, so browsers refuse the same name from a subdomain or from plain HTTP.
+   * Read it back with readCookie() (which adds the same prefix).
+   */
+  hostPrefix?: boolean
+}
+
+/** RFC 6265 token characters: what a cookie name may contain. */
+const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** The name the browser stores: `__Host-name` when the prefix applies. */
+export function cookieName(name: string, options: CookieOptions = {}): string {
+  const prefixed =
+    options.hostPrefix !== false &&
+    options.secure !== false &&
+    (options.path ?? '/') === '/' &&
+    options.domain === undefined
+  return prefixed ? `__Host-${name}` : name
+}
+
+/** One `Set-Cookie` header value. The value is percent-encoded, so any string is safe to store. */
+export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
+  if (!tokenPattern.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
+  const secure = options.secure !== false
+  const sameSite = options.sameSite ?? 'Lax'
+  if (sameSite === 'None' && !secure) throw new TypeError('a SameSite=None cookie must be Secure')
+  const path = options.path ?? '/'
+  if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
+    throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+  let header = `${cookieName(name, options)}=${encodeURIComponent(value)}; Path=${path}`
+  if (options.domain !== undefined) {
+    if (!/^\.?[a-z0-9.-]+$/i.test(options.domain))
+      throw new TypeError(`invalid cookie domain ${JSON.stringify(options.domain)}`)
+    header += `; Domain=${options.domain}`
+  }
+  if (options.maxAge !== undefined) {
+    if (!Number.isFinite(options.maxAge)) throw new TypeError('cookie maxAge must be a number of seconds')
+    const seconds = Math.floor(options.maxAge)
+    header += `; Max-Age=${seconds}; Expires=${new Date(Date.now() + seconds * 1000).toUTCString()}`
+  }
+  if (secure) header += '; Secure'
+  if (options.httpOnly !== false) header += '; HttpOnly'
+  return `${header}; SameSite=${sameSite}`
+}
+
+/** Adds a cookie to the current request's response, keeping cookies already set. */
+export function setCookie(name: string, value: string, options: CookieOptions = {}): void {
+  const ctx = getContext()
+  if (ctx === undefined) throw new Error('setCookie() is called while handling a request')
+  appendSetCookie(ctx.res, serializeCookie(name, value, options))
+}
+
+/** Expires the cookie now (same name, path and domain as it was set with). */
+export function clearCookie(name: string, options: CookieOptions = {}): void {
+  setCookie(name, '', { ...options, maxAge: 0 })
+}
+
+/** The cookie's value from the current request (decoded), looked up under its prefixed name. */
+export function readCookie(name: string, options: CookieOptions = {}): string | undefined {
+  const req = getContext()?.req
+  return req === undefined ? undefined : cookieFrom(req, cookieName(name, options))
+}
+
+/** A cookie's decoded value from a request's Cookie header; undefined when absent or undecodable. */
+export function cookieFrom(req: IncomingMessage, fullName: string): string | undefined {
+  const header = req.headers.cookie
+  if (header === undefined) return undefined
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=')
+    if (equals === -1 || pair.slice(0, equals).trim() !== fullName) continue
+    try {
+      return decodeURIComponent(pair.slice(equals + 1).trim())
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+export function appendSetCookie(
+  res: { getHeader(name: string): unknown; setHeader(name: string, value: string[]): unknown },
+  cookie: string,
+): void {
+  const existing = res.getHeader('set-cookie')
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
+  res.setHeader('Set-Cookie', [...list, cookie])
+}
