@@ -1,11 +1,14 @@
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
+import { shownDefault } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
-import { fields } from '../server/index.js'
+import { settingForFlag } from '../server/index.js'
 import { collectStatic } from '../static/index.js'
 import type { Command } from '../types.js'
 
 const sourcesEnv = 'SHIPSHAPE_STATIC_SOURCES'
+const root = settingForFlag('static-root')
+const url = settingForFlag('static-url')
 const defaultSources = 'static'
 
 export const collectstatic: Command = {
@@ -25,12 +28,12 @@ Arguments:
       env ${sourcesEnv} (comma-separated); default ${defaultSources}
 
 Options:
-  --${fields.staticRoot.flag} <dir>
+  --${root.flag} <dir>
       Where to write; \`shipshape serve\` serves it.
-      env ${fields.staticRoot.env}; default ${fields.staticRoot.default}
-  --${fields.staticUrl.flag} <path>
+      env ${root.env}; default ${root.setting.options.default}
+  --${url.flag} <path>
       The URL prefix: references written as absolute URLs under it (/static/img/a.png) are collected files.
-      env ${fields.staticUrl.env}; default ${fields.staticUrl.default}
+      env ${url.env}; default ${shownDefault(url)}
   --missing-maps <error|warn>
       A sourceMappingURL naming a missing file fails the run (error) or is reported and left as it is (warn).
       default error
@@ -44,8 +47,8 @@ Options:
     const { values, positionals } = parseArgs({
       args,
       options: {
-        [fields.staticRoot.flag]: { type: 'string' },
-        [fields.staticUrl.flag]: { type: 'string' },
+        [root.flag as string]: { type: 'string' },
+        [url.flag as string]: { type: 'string' },
         'missing-maps': { type: 'string', default: 'error' },
         'no-compress': { type: 'boolean', default: false },
         clear: { type: 'boolean', default: false },
@@ -65,13 +68,13 @@ Options:
         ? positionals
         : (process.env[sourcesEnv] || defaultSources).split(',').map((source) => source.trim())
     const output =
-      (values[fields.staticRoot.flag] as string | undefined) ||
-      process.env[fields.staticRoot.env] ||
-      fields.staticRoot.default
+      (values[root.flag as string] as string | undefined) ||
+      process.env[root.env] ||
+      (root.setting.options.default as string)
     const prefix =
-      (values[fields.staticUrl.flag] as string | undefined) ||
-      process.env[fields.staticUrl.env] ||
-      fields.staticUrl.default
+      (values[url.flag as string] as string | undefined) ||
+      process.env[url.env] ||
+      (url.setting.options.default as string)
     const progress = process.stderr.isTTY ? progressBar() : undefined
     const started = performance.now()
     const result = await collectStatic({

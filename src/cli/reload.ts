@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util'
-import { fields, signalPrimary } from '../server/index.js'
+import { settingForFlag, signalPrimary } from '../server/index.js'
 import type { Command } from '../types.js'
+
+const pidfile = settingForFlag('pidfile')
 
 export const reload: Command = {
   name: 'reload',
@@ -13,12 +15,12 @@ they are ready, then drain the old ones. The same as sending SIGHUP to the prima
 Options:
   --pidfile <path>
       The pidfile \`shipshape serve\` wrote.
-      env ${fields.pidfile.env}; default ${fields.pidfile.default}
+      env ${pidfile.env}; default ${pidfile.setting.options.default}
 `,
   async run(args) {
     const { values } = parseArgs({ args, options: { pidfile: { type: 'string' } }, strict: true })
-    const pidfile = values.pidfile ?? process.env[fields.pidfile.env] ?? fields.pidfile.default
-    const pid = signalPrimary(pidfile, 'SIGHUP')
+    const path = values.pidfile ?? process.env[pidfile.env] ?? (pidfile.setting.options.default as string)
+    const pid = signalPrimary(path, 'SIGHUP')
     process.stdout.write(`Asked shipshape (pid ${pid}) to reload; its log shows the new workers starting.\n`)
     return 0
   },

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { parseDuration } from '../config/index.js'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import { grades, type SiteScan, scanSite, testNames } from '../security/index.js'
-import { parseDuration } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
 
@@ -71,7 +71,7 @@ Options:
           `--min-grade: expected one of ${grades.join(', ')}`,
         )
       const minScore = optionalNumber('--min-score', values['min-score'], 0)
-      const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout)
+      const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, 's')
       if (timeoutMs === undefined && values.timeout !== undefined)
         throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', '--timeout: expected a duration such as 10s')
       const report = await scanSite(positionals[0] as string, {

@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util'
-import {
-  describeOptions,
-  type FieldName,
-  fields,
-  resolveServeOptions,
-  serve as runServer,
-} from '../server/index.js'
+import { formatProblem } from '../config/index.js'
+import { describeOptions, resolveServeOptions, serve as runServer, shipshapeConfig } from '../server/index.js'
 import type { Command } from '../types.js'
 
-const flagOptions = Object.fromEntries(
-  Object.values(fields).map((field) => [field.flag, { type: 'string' as const }]),
-)
+const flagOptions = {
+  config: { type: 'string' as const },
+  ...Object.fromEntries(
+    shipshapeConfig.entries.flatMap((entry) =>
+      entry.flag ? [[entry.flag, { type: 'string' as const }]] : [],
+    ),
+  ),
+}
 
 export const serve: Command = {
   name: 'serve',
@@ -25,7 +25,16 @@ NODE_ENV is set to production unless you set it.
 Signals to the primary: SIGTERM/SIGINT finish in-flight requests and exit (a second one exits at
 once); SIGHUP reloads the code with no dropped request (also \`shipshape reload\`).
 
-Options (flag, then environment variable; flags win):
+Settings come from, lowest first: defaults < a config file < .env < environment variables <
+secret files (<VARIABLE>_FILE, /run/secrets) < flags. The config file is --config, else
+$SHIPSHAPE_CONFIG, else the first of shipshape.yaml, shipshape.yml, shipshape.json and
+shipshape.toml in the working directory; these options go in its \`server:\` and \`static:\`
+sections (\`shipshape config sample\` writes one). See docs/config.md.
+
+Options:
+  --config <file>
+      A YAML, JSON or TOML file of settings.
+      env SHIPSHAPE_CONFIG; default the first of shipshape.{yaml,yml,json,toml} that exists
 ${describeOptions()}
 `,
   async run(args) {
@@ -36,12 +45,11 @@ ${describeOptions()}
       strict: true,
     })
     if (positionals.length > 1) throw new Error(`expected one app module, got ${positionals.join(' ')}`)
-    const flags: Partial<Record<FieldName, string>> = {}
-    for (const [name, field] of Object.entries(fields)) {
-      const value = values[field.flag]
-      if (typeof value === 'string') flags[name as FieldName] = value
-    }
-    const options = resolveServeOptions(positionals[0], flags)
+    const { config, ...flags } = values
+    const options = resolveServeOptions(positionals[0], flags, process.env, {
+      configFile: config,
+      onWarning: (problem) => process.stderr.write(`shipshape serve: warning: ${formatProblem(problem)}\n`),
+    })
     return runServer(options)
   },
 }

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod'
 import { ShipshapeError } from '../errors/index.js'
+import type { SourceKind } from './_load.js'
 
 export interface SettingOptions<Input> {
   /** What the setting does, and what its default costs. Shown in docs, samples and --help. */
@@ -32,8 +33,8 @@ export interface SettingOptions<Input> {
     names: readonly string[]
     read(env: Record<string, string | undefined>): string | undefined
   }
-  /** Command-line flag (without `--`) for commands that expose settings as flags. */
-  flag?: string
+  /** Command-line flag (without `--`) for commands that expose settings as flags; `false` for none. */
+  flag?: string | false
 }
 
 export class Setting<Output = unknown, Input = unknown> {
@@ -126,8 +127,10 @@ export interface Section {
 export interface Check<T> {
   /** The dotted key the problem is reported against (its source is shown). */
   key: string
+  /** Other keys the test reads; it runs only when they and `key` are valid. Default: every key. */
+  uses?: readonly string[]
   /** Says what is expected, or returns undefined when the values are fine. */
-  test(values: T): string | undefined
+  test(values: T, context: { sourceOf(key: string): SourceKind }): string | undefined
 }
 
 export interface DeclarationOptions<T> {
@@ -159,7 +162,11 @@ export class Declaration<T extends Shape = Shape> {
       for (const [name, child] of Object.entries(node)) {
         const childPath = [...path, name]
         if (child instanceof Setting) {
-          const flag = child.options.flag ?? (flagPrefix === undefined ? undefined : flagPrefix + kebab(name))
+          const own = child.options.flag
+          const flag =
+            own === false
+              ? undefined
+              : (own ?? (flagPrefix === undefined ? undefined : flagPrefix + kebab(name)))
           entries.push({
             key: childPath.join('.'),
             path: childPath,

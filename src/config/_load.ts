@@ -31,8 +31,13 @@ export interface LoadOptions {
    * (`database_url`), as Docker and Kubernetes mount them; `false` reads none. Default: `/run/secrets`.
    */
   secretsDir?: string | false
-  /** Command-line values by dotted key (`server.timeout`), strings coerced like the environment's. */
-  overrides?: Readonly<Record<string, string>>
+  /**
+   * Command-line values by dotted key (`server.timeout`), strings coerced like the environment's.
+   * The source shown is the setting's flag (`--timeout`), `--set <key>`, or the one given.
+   */
+  overrides?: Readonly<Record<string, string | { value: string; source: string }>>
+  /** Keys that must be set for this use even though the declaration does not require them. */
+  require?: readonly string[]
   /** What to do with an unknown variable that has the declaration's prefix. Default: `error`. */
   unknownEnv?: 'error' | 'warn'
   /** Variables with the prefix that are not settings (used by something else), so not reported. */
@@ -77,7 +82,8 @@ const ranged = new Set(['too_small', 'too_big'])
 
 export function formatProblem(problem: Problem): string {
   const hint = problem.hint ? ` (${problem.hint})` : ''
-  return `${problem.key} from ${problem.source}: expected ${problem.expected}, found ${problem.found}${hint}`
+  const where = problem.source === 'not set' ? 'is not set' : `from ${problem.source}`
+  return `${problem.key} ${where}: expected ${problem.expected}, found ${problem.found}${hint}`
 }
 
 /** Loads and validates; throws SHIPSHAPE_E_CONFIG listing every problem. */
@@ -90,9 +96,12 @@ export function loadConfig<T extends Shape>(
   return resolution.values
 }
 
-export function configError(problems: readonly Problem[]): ShipshapeError {
+export function configError(
+  problems: readonly Problem[],
+  code: 'SHIPSHAPE_E_CONFIG' | 'SHIPSHAPE_E_BAD_OPTION' = 'SHIPSHAPE_E_CONFIG',
+): ShipshapeError {
   const error = new ShipshapeError(
-    'SHIPSHAPE_E_CONFIG',
+    code,
     `${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  - ${problems.map(formatProblem).join('\n  - ')}`,
   )
   Object.defineProperty(error, 'problems', { value: problems, enumerable: true })
@@ -200,8 +209,10 @@ export function resolveConfig<T extends Shape>(
   function pick(entry: Entry): Candidate | undefined {
     const override = options.overrides?.[entry.key]
     if (override !== undefined) {
-      const label = entry.flag ? `--${entry.flag}` : `--set ${entry.key}`
-      return { raw: override, fromString: true, origin: { kind: 'command-line', label } }
+      const label =
+        typeof override === 'object' ? override.source : entry.flag ? `--${entry.flag}` : `--set ${entry.key}`
+      const raw = typeof override === 'object' ? override.value : override
+      return { raw, fromString: true, origin: { kind: 'command-line', label } }
     }
     const pointer = lookup(`${entry.env}_FILE`)
     if (pointer) {
@@ -266,10 +277,10 @@ export function resolveConfig<T extends Shape>(
       const raw = typeof fallbackValue === 'function' ? (fallbackValue as () => unknown)() : fallbackValue
       return { raw, fromString: false, origin: { kind: 'default', label: 'the default' } }
     }
-    if (entry.setting.options.required) {
+    if (entry.setting.options.required || options.require?.includes(entry.key)) {
       problems.push({
         key: entry.key,
-        source: 'no source',
+        source: 'not set',
         expected: `a value: set ${entry.env}${entry.flag ? ` or --${entry.flag}` : ''}, or ${entry.key} in the config file`,
         found: 'none',
       })
@@ -329,7 +340,14 @@ export function resolveConfig<T extends Shape>(
     const names = [...Object.keys(env).filter((name) => nonEmpty(env[name]) !== undefined), ...dotenv.keys()]
     for (const name of new Set(names)) {
       if (known.has(name) || !declaration.envPrefixes.some((prefix) => name.startsWith(prefix))) continue
-      const guess = closest(name, [...known])
+      // Compared without the prefix, which every candidate shares.
+      const prefix = declaration.envPrefixes.find((candidate) => name.startsWith(candidate)) as string
+      const candidates = [...known].filter((candidate) => candidate.startsWith(prefix))
+      const suffix = closest(
+        name.slice(prefix.length),
+        candidates.map((candidate) => candidate.slice(prefix.length)),
+      )
+      const guess = suffix === undefined ? undefined : prefix + suffix
       const fromDotenv = env[name] === undefined ? dotenv.get(name) : undefined
       const report = {
         key: name,
@@ -356,19 +374,22 @@ export function resolveConfig<T extends Shape>(
     })
   }
 
-  // 7. Rules across settings, once each setting is valid on its own.
-  if (problems.length === 0) {
-    for (const check of declaration.checks) {
-      const expected = check.test(values as Infer<T>)
-      if (expected === undefined) continue
-      const entry = declaration.entry(check.key)
-      problems.push({
-        key: check.key,
-        source: origins.get(check.key)?.label ?? 'the default',
-        expected,
-        found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
-      })
-    }
+  // 7. Rules across settings, each once the settings it reads are valid on their own.
+  const invalid = new Set(problems.map((problem) => problem.key))
+  for (const check of declaration.checks) {
+    const blocked = check.uses ? [check.key, ...check.uses].some((key) => invalid.has(key)) : invalid.size > 0
+    if (blocked) continue
+    const expected = check.test(values as Infer<T>, {
+      sourceOf: (key) => origins.get(key)?.kind ?? 'unset',
+    })
+    if (expected === undefined) continue
+    const entry = declaration.entry(check.key)
+    problems.push({
+      key: check.key,
+      source: origins.get(check.key)?.label ?? 'the default',
+      expected,
+      found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
+    })
   }
 
   const secretKeys = new Set(declaration.entries.filter(secret).map((entry) => entry.key))

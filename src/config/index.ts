@@ -31,4 +31,16 @@ export {
   type SourceKind,
   secretMask,
 } from './_load.js'
+export {
+  docsMarkdown,
+  formatBytes,
+  formatDuration,
+  requiredMarker,
+  type SampleFormat,
+  sample,
+  sampleFormats,
+  showJson,
+  shownDefault,
+  showText,
+} from './_render.js'
 export { closest } from './_text.js'

@@ -245,7 +245,7 @@ describe('errors: all at once, each with key, source, expected and found', () =>
       ['maxUpload', '--set maxUpload'],
       ['mode', 'app.yaml:1'],
       ['homepage', 'APP_HOMEPAGE'],
-      ['database.url', 'no source'],
+      ['database.url', 'not set'],
       ['APP_SITENAME', 'the environment'],
     ])
     expect(error.message).toContain(
@@ -253,7 +253,7 @@ describe('errors: all at once, each with key, source, expected and found', () =>
     )
     expect(error.message).toContain('mode from app.yaml:1: expected one of dev, prod, found "staging"')
     expect(error.message).toContain(
-      'database.url from no source: expected a value: set APP_DATABASE__URL, or database.url in the config file, found none',
+      'database.url is not set: expected a value: set APP_DATABASE__URL, or database.url in the config file, found none',
     )
     expect(error.message).toContain(
       'siteNme from app.yaml:2: expected a known key, found an unknown key (did you mean siteName?)',

@@ -60,8 +60,8 @@ describe('security options', () => {
       'SHIPSHAPE_CSP:',
       'SHIPSHAPE_CROSS_ORIGIN_RESOURCE_POLICY',
       'SHIPSHAPE_CSP_REPORT_PATH',
-      '--tls-cert and --tls-key go together',
-      '--tls-cert: no file',
+      'security.tlsCert from SHIPSHAPE_TLS_CERT: expected security.tlsCert (--tls-cert) and security.tlsKey (--tls-key) together',
+      'security.tlsCert from SHIPSHAPE_TLS_CERT: expected the path of an existing PEM file',
     ]) {
       expect(message).toContain(named)
     }

@@ -1,376 +1,464 @@
 /**
- * Every `shipshape serve` option, declared once: its flag, environment variable, type, default
- * and why. The CLI's --help, docs/server.md and the parser all come from this table.
- * Precedence, lowest first: default < environment < command-line flag.
+ * shipshape's own settings, declared with shipshape/config like any app's: `serve`'s options in
+ * the `server` section, static files in `static`. Each has a flag, an environment variable, a
+ * default and a reason; --help, docs/config-reference.md and `shipshape config` come from here.
+ * Precedence, lowest first: default < config file (shipshape.yaml|json|toml, or --config) < .env
+ * < environment < secret file < command-line flag.
  */
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { ShipshapeError } from '../errors/index.js'
+import { z } from 'zod'
+import {
+  bytes,
+  configError,
+  defineConfig,
+  describe,
+  duration,
+  type Entry,
+  group,
+  type Infer,
+  type Problem,
+  type Resolution,
+  resolveConfig,
+  setting,
+  shownDefault,
+} from '../config/index.js'
+import { catalogue } from '../errors/index.js'
 import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
 import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
-type Kind = 'string' | 'integer' | 'duration' | 'bytes' | 'boolean' | 'list'
+const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
+const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/
+const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000)'
+const isUrlPath = (value: string) => value.startsWith('/') && !/\s/.test(value)
+const urlPath = z.string().refine(isUrlPath, { error: 'a path starting with /' })
+// Gunicorn's convention: a bare number of seconds, so `--timeout 30` means 30 s.
+const seconds = () => duration({ bareUnit: 's' })
 
-interface Field {
-  /** The command-line flag, without `--`. */
-  flag: string
-  env: string
-  kind: Kind
-  /** The default as the user would write it; `undefined` means none. */
-  default: string | undefined
-  /** How the default reads in the docs when it is computed. */
-  shownDefault?: string
-  description: string
-  /** A secret: never printed, and masked wherever values are shown. */
-  secret?: boolean
+export const serverGroup = group(
+  {
+    app: setting(z.string().min(1), {
+      env: 'SHIPSHAPE_APP',
+      flag: false,
+      description:
+        'The module exporting your app (a node:http listener, an Express, Connect, Koa or Fastify app, or { fetch }). Given as the argument of `shipshape serve`.',
+      example: 'app.js',
+    }),
+    kind: setting(z.enum(kinds), {
+      default: 'auto',
+      description:
+        'What the app module exports: auto (detected), node, express, connect, koa, fastify or fetch.',
+    }),
+    bind: setting(
+      z.string().refine((value) => parseBind(value) !== undefined, { error: bindExpected }),
+      {
+        default: '127.0.0.1:8000',
+        shownDefault: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set (HOST overrides the host)',
+        envFallback: {
+          names: ['PORT', 'HOST'],
+          read: ({ PORT: port, HOST: host = '0.0.0.0' }) =>
+            port ? `${host.includes(':') ? `[${host}]` : host}:${port}` : undefined,
+        },
+        description:
+          'host:port to listen on. Loopback by default, so nothing is exposed until you choose to; platforms that set PORT get every interface.',
+      },
+    ),
+    workers: setting(z.int().min(1), {
+      default: () => availableParallelism(),
+      shownDefault: 'the number of CPUs available',
+      description:
+        'Worker processes. One per CPU uses the machine; each costs the memory of one copy of your app.',
+    }),
+    timeout: setting(seconds(), {
+      default: '30s',
+      description:
+        'A request still running after this gets a 503 and its AbortSignal fires; a worker whose event loop is blocked this long is killed and replaced. About 5s suits most web pages; 0 turns both off.',
+    }),
+    gracefulTimeout: setting(seconds(), {
+      default: '30s',
+      description:
+        'On shutdown or reload, how long in-flight requests may take to finish before their worker is killed.',
+    }),
+    keepAlive: setting(seconds(), {
+      default: '75s',
+      description:
+        "How long an idle keep-alive connection stays open. Keep it above your load balancer's idle timeout (AWS ALB: 60s), or clients see occasional 502s.",
+    }),
+    headersTimeout: setting(seconds(), {
+      default: '10s',
+      description: 'Time a client has to send its request headers (408 after): cuts off slowloris clients.',
+    }),
+    bodyTimeout: setting(seconds(), {
+      default: '5m',
+      description:
+        'Time a client has to send its whole request, body included (408 after). Long enough for a large upload on a slow line.',
+    }),
+    maxHeaderSize: setting(bytes(), {
+      default: '16KiB',
+      description: 'Largest request line plus headers (431 beyond it).',
+    }),
+    maxBodySize: setting(bytes(), {
+      default: '10MB',
+      description:
+        'Largest request body (413 beyond it, before your app runs). Raise it for large uploads; 0 turns the limit off.',
+    }),
+    maxRequests: setting(z.int().min(0), {
+      default: 0,
+      description:
+        'Replace a worker after it has answered this many requests, to contain slow memory leaks; 0 never does.',
+    }),
+    maxRequestsJitter: setting(z.int().min(0), {
+      default: 0,
+      description:
+        'Adds a random 0..N to --max-requests per worker, so workers are not all replaced at the same moment.',
+    }),
+    trustedProxies: setting(z.array(z.string().min(1)), {
+      default: [],
+      shownDefault: 'none',
+      description:
+        'Comma-separated addresses, CIDR ranges, or loopback/private/linklocal, whose X-Forwarded-For and X-Forwarded-Proto are believed.',
+      example: ['loopback', '10.0.0.0/8'],
+    }),
+    accessLog: setting(z.boolean(), {
+      default: true,
+      description: 'One JSON line per request answered (health checks excepted).',
+    }),
+    logLevel: setting(z.enum(levels), {
+      default: 'info',
+      env: 'LOG_LEVEL',
+      description: 'Lowest log level written: trace, debug, info, warn, error or fatal.',
+    }),
+    livezPath: setting(urlPath, {
+      default: '/livez',
+      description: 'Liveness check: 200 while the worker runs. Answered by shipshape, never by your app.',
+    }),
+    readyzPath: setting(urlPath, {
+      default: '/readyz',
+      description: 'Readiness check: 200, or 503 while a worker drains, so the load balancer moves on.',
+    }),
+    pidfile: setting(z.string().min(1), {
+      default: '.shipshape/serve.pid',
+      description:
+        'Where the primary writes its process id, for `shipshape reload`; relative to the working directory.',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_',
+    flagPrefix: '',
+    description: 'How `shipshape serve` runs your app: workers, timeouts, limits, health checks, logs.',
+  },
+)
+
+// security/ (runtime): hosts, HTTPS, headers, cross-site requests, direct TLS. See docs/security.md.
+export const securityGroup = group(
+  {
+    allowedHosts: setting(z.array(z.string().min(1)), {
+      default: ['localhost', '127.0.0.1', '::1'],
+      description:
+        'Comma-separated host names the site answers to: example.com, .example.com (with every subdomain), or * (only behind a proxy that checks Host). Any other Host gets a 400, so forged Host headers cannot poison caches or links. The default serves this machine only: add your domain before you deploy.',
+      example: ['example.com', '.example.org'],
+    }),
+    httpsRedirect: setting(z.enum(['auto', 'on', 'off']), {
+      default: 'auto',
+      description:
+        'Plain-HTTP requests get a 301 to the same URL on https: on, off, or auto (every host except localhost, 127.0.0.1 and ::1, so local development works over HTTP and a real domain is never served in clear). Behind a TLS-terminating proxy, set --trusted-proxies too.',
+    }),
+    hstsMaxAge: setting(seconds(), {
+      default: '365d',
+      description:
+        'Strict-Transport-Security max-age, sent on HTTPS responses only: browsers then refuse plain HTTP to this host for that long. 0 sends none.',
+    }),
+    hstsIncludeSubdomains: setting(z.boolean(), {
+      default: true,
+      description: 'HSTS covers every subdomain too. Turn off if a subdomain must still serve plain HTTP.',
+    }),
+    hstsPreload: setting(z.boolean(), {
+      default: false,
+      description:
+        'Adds `preload` to HSTS, consent to hstspreload.org listing the domain in browsers. Hard to undo, so opt-in.',
+    }),
+    csp: setting(z.enum(['enforce', 'report-only', 'off']), {
+      default: 'enforce',
+      description:
+        "Content-Security-Policy: enforce, report-only (violations logged, nothing blocked: for trying a policy on a live site) or off. Inline scripts and styles need the request's nonce.",
+    }),
+    cspDirectives: setting(z.string(), {
+      default: '',
+      shownDefault: 'none',
+      description:
+        "CSP directives replacing or adding to the built-in ones, as \"img-src 'self' data:; connect-src 'self' https://api.example\".",
+    }),
+    cspReportPath: setting(
+      z
+        .string()
+        .refine((value) => value === 'off' || isUrlPath(value), { error: 'a path starting with / or off' }),
+      {
+        default: '/_shipshape/csp-report',
+        description:
+          'Where browsers post CSP violations; each is logged as a warning, rate-limited per client. off sends no reports.',
+      },
+    ),
+    crossOriginResourcePolicy: setting(z.enum(['same-origin', 'same-site', 'cross-origin']), {
+      default: 'same-origin',
+      description:
+        "Which sites may embed this site's responses: same-origin, same-site (assets on a sibling CDN host) or cross-origin (a public API or CDN).",
+    }),
+    crossSiteProtection: setting(z.boolean(), {
+      default: true,
+      description:
+        'Refuse (403) POST, PUT, PATCH and DELETE requests that carry cookies but come from another site (Sec-Fetch-Site, Origin, or a token for old browsers).',
+    }),
+    tlsCert: setting(z.string().min(1), {
+      shownDefault: 'none (plain HTTP; terminate TLS at a proxy)',
+      description:
+        'PEM certificate chain to serve HTTPS directly. Read when each worker starts, so `shipshape reload` picks up a renewed certificate.',
+      example: '/etc/ssl/example.com/fullchain.pem',
+    }),
+    tlsKey: setting(z.string().min(1), {
+      shownDefault: 'none',
+      description: 'PEM private key for --tls-cert.',
+      example: '/etc/ssl/example.com/privkey.pem',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_',
+    flagPrefix: '',
+    description:
+      'Security headers, allowed hosts, the HTTPS redirect, cross-site request protection and direct TLS. See [security.md](security.md).',
+  },
+)
+
+// storage/ (media): where uploads live and how they are reached. See docs/storage.md.
+export const mediaGroup = group(
+  {
+    root: setting(z.string().min(1), {
+      default: 'media',
+      description:
+        'Local media: the directory holding one directory per storage (media/public, media/private), relative to the working directory. Created on the first upload.',
+    }),
+    url: setting(z.string(), {
+      default: '/media/',
+      description:
+        'The URL path local storages are served under, as <media-url><storage>/<key>. Private files need a signed link.',
+    }),
+    signingKeys: setting(z.array(z.string()), {
+      default: [],
+      shownDefault: 'none: a random key is generated once into <media-root>/.signing-key',
+      secret: true,
+      description:
+        'Comma-separated keys (32+ characters each) signing links to local private files; the first signs, all verify, so put a new key first to rotate. Set it in production: the generated key is per machine. Prefer the environment to the flag, which other users can see in ps.',
+    }),
+    driver: setting(z.enum(['local', 's3']), {
+      default: 'local',
+      description:
+        'Where the public and private storages keep files: local (the media root, served by shipshape) or s3 (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK chain).',
+    }),
+    s3Bucket: setting(z.string().min(1), {
+      shownDefault: 'none (required with --media-driver s3)',
+      description: 'The bucket; storages keep their files under <storage>/ in it.',
+      example: 'uploads',
+    }),
+    s3Region: setting(z.string().min(1), {
+      default: 'us-east-1',
+      description: "The bucket's region (most S3-compatible servers accept us-east-1).",
+    }),
+    s3Endpoint: setting(z.url(), {
+      shownDefault: "AWS's endpoint for the region",
+      description:
+        'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
+      example: 'https://s3.eu-central-003.backblazeb2.com',
+    }),
+    publicUrl: setting(z.url(), {
+      shownDefault: "none: the bucket's own URL",
+      description:
+        'S3 only: the base URL of a CDN or custom domain in front of the bucket, for public files. Never used for private files, which always get presigned S3 links.',
+      example: 'https://cdn.example.com',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_MEDIA_',
+    flagPrefix: 'media-',
+    description:
+      'Media: the public and private storages for uploads, on a local directory or an S3-compatible bucket. See [storage.md](storage.md).',
+  },
+)
+
+export const staticGroup = group(
+  {
+    root: setting(z.string().min(1), {
+      default: 'staticfiles',
+      shownDefault: 'staticfiles (served when that directory exists)',
+      description:
+        'The directory `shipshape collectstatic` writes and the server serves, relative to the working directory. Indexed once when a worker starts.',
+    }),
+    url: setting(
+      z
+        .string()
+        .refine(
+          (value) => /^https?:\/\/[^/\s]+\/\S*$/.test(value) || (value.startsWith('/') && !/\s/.test(value)),
+          {
+            error: 'a path such as /static/, or an absolute https:// URL',
+          },
+        )
+        .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
+      {
+        default: '/static/',
+        description:
+          'The URL path static files are served under; staticUrl() builds links with it. An absolute URL (a CDN in front) is used for links, its path for serving.',
+      },
+    ),
+    maxAge: setting(seconds(), {
+      default: '60s',
+      description:
+        'Browser cache lifetime of static files whose names are not content-hashed (a changed file reaches browsers within it). Hashed names are always cached for a year as immutable.',
+    }),
+    allowOrigin: setting(z.string().min(1), {
+      shownDefault: 'none (not sent)',
+      description:
+        'Access-Control-Allow-Origin on static files, for fonts and modules loaded from another origin (a CDN): an origin or *.',
+      example: 'https://www.example.com',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_STATIC_',
+    flagPrefix: 'static-',
+    description: 'Static files: built by `shipshape collectstatic`, served by every worker from memory.',
+  },
+)
+
+/** Every shipshape setting. A capability adds its section here; see docs/config.md. */
+export const shipshapeConfig = defineConfig(
+  { server: serverGroup, security: securityGroup, static: staticGroup, media: mediaGroup },
+  {
+    envPrefix: 'SHIPSHAPE_',
+    checks: [
+      {
+        key: 'server.headersTimeout',
+        test: ({ server }) =>
+          server.bodyTimeout > 0 && server.headersTimeout > server.bodyTimeout
+            ? `no longer than server.bodyTimeout (${server.bodyTimeout} ms)`
+            : undefined,
+      },
+      {
+        key: 'security.allowedHosts',
+        uses: [],
+        test: ({ security }) => securityProblem({ allowedHosts: [...security.allowedHosts] }),
+      },
+      {
+        key: 'security.hstsPreload',
+        uses: ['security.hstsMaxAge', 'security.hstsIncludeSubdomains'],
+        test: ({ security }) =>
+          securityProblem({
+            hstsMaxAgeSeconds: Math.floor(security.hstsMaxAge / 1000),
+            hstsIncludeSubdomains: security.hstsIncludeSubdomains,
+            hstsPreload: security.hstsPreload,
+          }),
+      },
+      {
+        key: 'security.cspDirectives',
+        uses: ['security.csp', 'security.cspReportPath'],
+        test: ({ security }) =>
+          securityProblem({
+            csp: security.csp,
+            cspDirectives: security.cspDirectives,
+            cspReportPath: security.cspReportPath === 'off' ? '' : security.cspReportPath,
+          }),
+      },
+      {
+        key: 'security.tlsCert',
+        uses: ['security.tlsKey'],
+        test: ({ security }) =>
+          (security.tlsCert === undefined) !== (security.tlsKey === undefined)
+            ? 'security.tlsCert (--tls-cert) and security.tlsKey (--tls-key) together: both to serve HTTPS directly, or neither'
+            : undefined,
+      },
+      { key: 'security.tlsCert', uses: [], test: ({ security }) => missingFile(security.tlsCert) },
+      { key: 'security.tlsKey', uses: [], test: ({ security }) => missingFile(security.tlsKey) },
+      // storage/ checks the media settings as a whole; each problem goes to the setting it names.
+      ...(
+        [
+          ['media.url', 'urlPrefix'],
+          ['media.signingKeys', 'signing key'],
+          ['media.s3Bucket', 's3.bucket'],
+        ] as const
+      ).map(([key, word]) => ({
+        key,
+        uses: ['media.driver', 'media.publicUrl'],
+        test: (settings: { media: MediaValues }) =>
+          storageProblems(mediaStorage(settings.media, process.cwd()))
+            .filter((problem) => problem.includes(word))
+            .filter((problem, index, all) => all.indexOf(problem) === index)
+            .join('; ') || undefined,
+      })),
+      {
+        key: 'media.publicUrl',
+        uses: ['media.driver'],
+        test: ({ media }) =>
+          media.publicUrl !== undefined && media.driver !== 's3'
+            ? 'to be set only with media.driver s3'
+            : undefined,
+      },
+      {
+        key: 'static.root',
+        // The default directory is served only when it exists; one chosen on purpose must exist.
+        test: (settings, { sourceOf }) =>
+          sourceOf('static.root') !== 'default' &&
+          settings.static.root !== staticGroup.shape.root.options.default &&
+          !existsSync(resolve(settings.static.root))
+            ? 'an existing directory (run `shipshape collectstatic` first)'
+            : undefined,
+      },
+    ],
+  },
+)
+
+export type ShipshapeSettings = Infer<typeof shipshapeConfig.shape>
+
+/** Where shipshape looks for its config file when neither --config nor SHIPSHAPE_CONFIG names one. */
+export const configFiles = ['shipshape.yaml', 'shipshape.yml', 'shipshape.json', 'shipshape.toml']
+
+export interface ShipshapeLoadOptions {
+  /** Flag values keyed by flag name without `--` (`timeout`, `static-root`). */
+  flags?: Readonly<Record<string, string>>
+  /** The config file given by --config. */
+  configFile?: string
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Keys that must be set for this command (`server.app` for serve). */
+  require?: readonly string[]
+  /** The app module given as an argument. */
+  app?: string
+  /** Values by dotted key, as `shipshape config --set server.timeout=5s` gives them. */
+  set?: Readonly<Record<string, string>>
 }
 
-export const fields = {
-  kind: {
-    flag: 'kind',
-    env: 'SHIPSHAPE_KIND',
-    kind: 'string',
-    default: 'auto',
-    description:
-      'What the app module exports: auto (detected), node, express, connect, koa, fastify or fetch.',
-  },
-  bind: {
-    flag: 'bind',
-    env: 'SHIPSHAPE_BIND',
-    kind: 'string',
-    default: '127.0.0.1:8000',
-    shownDefault: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set (HOST overrides the host)',
-    description:
-      'host:port to listen on. Loopback by default, so nothing is exposed until you choose to; platforms that set PORT get every interface.',
-  },
-  workers: {
-    flag: 'workers',
-    env: 'SHIPSHAPE_WORKERS',
-    kind: 'integer',
-    default: undefined,
-    shownDefault: 'the number of CPUs available',
-    description:
-      'Worker processes. One per CPU uses the machine; each costs the memory of one copy of your app.',
-  },
-  timeout: {
-    flag: 'timeout',
-    env: 'SHIPSHAPE_TIMEOUT',
-    kind: 'duration',
-    default: '30s',
-    description:
-      'A request still running after this gets a 503 and its AbortSignal fires; a worker whose event loop is blocked this long is killed and replaced. About 5s suits most web pages; 0 turns both off.',
-  },
-  gracefulTimeout: {
-    flag: 'graceful-timeout',
-    env: 'SHIPSHAPE_GRACEFUL_TIMEOUT',
-    kind: 'duration',
-    default: '30s',
-    description:
-      'On shutdown or reload, how long in-flight requests may take to finish before their worker is killed.',
-  },
-  keepAlive: {
-    flag: 'keep-alive',
-    env: 'SHIPSHAPE_KEEP_ALIVE',
-    kind: 'duration',
-    default: '75s',
-    description:
-      "How long an idle keep-alive connection stays open. Keep it above your load balancer's idle timeout (AWS ALB: 60s), or clients see occasional 502s.",
-  },
-  headersTimeout: {
-    flag: 'headers-timeout',
-    env: 'SHIPSHAPE_HEADERS_TIMEOUT',
-    kind: 'duration',
-    default: '10s',
-    description: 'Time a client has to send its request headers (408 after): cuts off slowloris clients.',
-  },
-  bodyTimeout: {
-    flag: 'body-timeout',
-    env: 'SHIPSHAPE_BODY_TIMEOUT',
-    kind: 'duration',
-    default: '5m',
-    description:
-      'Time a client has to send its whole request, body included (408 after). Long enough for a large upload on a slow line.',
-  },
-  maxHeaderSize: {
-    flag: 'max-header-size',
-    env: 'SHIPSHAPE_MAX_HEADER_SIZE',
-    kind: 'bytes',
-    default: '16KiB',
-    description: 'Largest request line plus headers (431 beyond it).',
-  },
-  maxBodySize: {
-    flag: 'max-body-size',
-    env: 'SHIPSHAPE_MAX_BODY_SIZE',
-    kind: 'bytes',
-    default: '10MB',
-    description:
-      'Largest request body (413 beyond it, before your app runs). Raise it for large uploads; 0 turns the limit off.',
-  },
-  maxRequests: {
-    flag: 'max-requests',
-    env: 'SHIPSHAPE_MAX_REQUESTS',
-    kind: 'integer',
-    default: '0',
-    description:
-      'Replace a worker after it has answered this many requests, to contain slow memory leaks; 0 never does.',
-  },
-  maxRequestsJitter: {
-    flag: 'max-requests-jitter',
-    env: 'SHIPSHAPE_MAX_REQUESTS_JITTER',
-    kind: 'integer',
-    default: '0',
-    description:
-      'Adds a random 0..N to --max-requests per worker, so workers are not all replaced at the same moment.',
-  },
-  trustedProxies: {
-    flag: 'trusted-proxies',
-    env: 'SHIPSHAPE_TRUSTED_PROXIES',
-    kind: 'list',
-    default: '',
-    shownDefault: 'none',
-    description:
-      'Comma-separated addresses, CIDR ranges, or loopback/private/linklocal, whose X-Forwarded-For and X-Forwarded-Proto are believed.',
-  },
-  accessLog: {
-    flag: 'access-log',
-    env: 'SHIPSHAPE_ACCESS_LOG',
-    kind: 'boolean',
-    default: 'true',
-    description: 'One JSON line per request answered (health checks excepted).',
-  },
-  logLevel: {
-    flag: 'log-level',
-    env: 'LOG_LEVEL',
-    kind: 'string',
-    default: 'info',
-    description: 'Lowest log level written: trace, debug, info, warn, error or fatal.',
-  },
-  livez: {
-    flag: 'livez-path',
-    env: 'SHIPSHAPE_LIVEZ_PATH',
-    kind: 'string',
-    default: '/livez',
-    description: 'Liveness check: 200 while the worker runs. Answered by shipshape, never by your app.',
-  },
-  readyz: {
-    flag: 'readyz-path',
-    env: 'SHIPSHAPE_READYZ_PATH',
-    kind: 'string',
-    default: '/readyz',
-    description: 'Readiness check: 200, or 503 while a worker drains, so the load balancer moves on.',
-  },
-  // security/ (runtime): hosts, HTTPS, headers, cross-site requests, direct TLS. See docs/security.md.
-  allowedHosts: {
-    flag: 'allowed-hosts',
-    env: 'SHIPSHAPE_ALLOWED_HOSTS',
-    kind: 'list',
-    default: 'localhost,127.0.0.1,::1',
-    description:
-      'Comma-separated host names the site answers to: example.com, .example.com (with every subdomain), or * (only behind a proxy that checks Host). Any other Host gets a 400, so forged Host headers cannot poison caches or links. The default serves this machine only: add your domain before you deploy.',
-  },
-  httpsRedirect: {
-    flag: 'https-redirect',
-    env: 'SHIPSHAPE_HTTPS_REDIRECT',
-    kind: 'string',
-    default: 'auto',
-    description:
-      'Plain-HTTP requests get a 301 to the same URL on https: on, off, or auto (every host except localhost, 127.0.0.1 and ::1, so local development works over HTTP and a real domain is never served in clear). Behind a TLS-terminating proxy, set --trusted-proxies too.',
-  },
-  hstsMaxAge: {
-    flag: 'hsts-max-age',
-    env: 'SHIPSHAPE_HSTS_MAX_AGE',
-    kind: 'duration',
-    default: '365d',
-    description:
-      'Strict-Transport-Security max-age, sent on HTTPS responses only: browsers then refuse plain HTTP to this host for that long. 0 sends none.',
-  },
-  hstsIncludeSubdomains: {
-    flag: 'hsts-include-subdomains',
-    env: 'SHIPSHAPE_HSTS_INCLUDE_SUBDOMAINS',
-    kind: 'boolean',
-    default: 'true',
-    description: 'HSTS covers every subdomain too. Turn off if a subdomain must still serve plain HTTP.',
-  },
-  hstsPreload: {
-    flag: 'hsts-preload',
-    env: 'SHIPSHAPE_HSTS_PRELOAD',
-    kind: 'boolean',
-    default: 'false',
-    description:
-      'Adds `preload` to HSTS, consent to hstspreload.org listing the domain in browsers. Hard to undo, so opt-in.',
-  },
-  csp: {
-    flag: 'csp',
-    env: 'SHIPSHAPE_CSP',
-    kind: 'string',
-    default: 'enforce',
-    description:
-      "Content-Security-Policy: enforce, report-only (violations logged, nothing blocked: for trying a policy on a live site) or off. Inline scripts and styles need the request's nonce.",
-  },
-  cspDirectives: {
-    flag: 'csp-directives',
-    env: 'SHIPSHAPE_CSP_DIRECTIVES',
-    kind: 'string',
-    default: '',
-    shownDefault: 'none',
-    description:
-      "CSP directives replacing or adding to the built-in ones, as \"img-src 'self' data:; connect-src 'self' https://api.example\".",
-  },
-  cspReportPath: {
-    flag: 'csp-report-path',
-    env: 'SHIPSHAPE_CSP_REPORT_PATH',
-    kind: 'string',
-    default: '/_shipshape/csp-report',
-    description:
-      'Where browsers post CSP violations; each is logged as a warning, rate-limited per client. off sends no reports.',
-  },
-  crossOriginResourcePolicy: {
-    flag: 'cross-origin-resource-policy',
-    env: 'SHIPSHAPE_CROSS_ORIGIN_RESOURCE_POLICY',
-    kind: 'string',
-    default: 'same-origin',
-    description:
-      "Which sites may embed this site's responses: same-origin, same-site (assets on a sibling CDN host) or cross-origin (a public API or CDN).",
-  },
-  crossSiteProtection: {
-    flag: 'cross-site-protection',
-    env: 'SHIPSHAPE_CROSS_SITE_PROTECTION',
-    kind: 'boolean',
-    default: 'true',
-    description:
-      'Refuse (403) POST, PUT, PATCH and DELETE requests that carry cookies but come from another site (Sec-Fetch-Site, Origin, or a token for old browsers).',
-  },
-  tlsCert: {
-    flag: 'tls-cert',
-    env: 'SHIPSHAPE_TLS_CERT',
-    kind: 'string',
-    default: undefined,
-    shownDefault: 'none (plain HTTP; terminate TLS at a proxy)',
-    description:
-      'PEM certificate chain to serve HTTPS directly. Read when each worker starts, so `shipshape reload` picks up a renewed certificate.',
-  },
-  tlsKey: {
-    flag: 'tls-key',
-    env: 'SHIPSHAPE_TLS_KEY',
-    kind: 'string',
-    default: undefined,
-    shownDefault: 'none',
-    description: 'PEM private key for --tls-cert.',
-  },
-  staticRoot: {
-    flag: 'static-root',
-    env: 'SHIPSHAPE_STATIC_ROOT',
-    kind: 'string',
-    default: 'staticfiles',
-    shownDefault: 'staticfiles (served when that directory exists)',
-    description:
-      'The directory `shipshape collectstatic` writes and the server serves, relative to the working directory. Indexed once when a worker starts.',
-  },
-  staticUrl: {
-    flag: 'static-url',
-    env: 'SHIPSHAPE_STATIC_URL',
-    kind: 'string',
-    default: '/static/',
-    description:
-      'The URL path static files are served under; staticUrl() builds links with it. An absolute URL (a CDN in front) is used for links, its path for serving.',
-  },
-  staticMaxAge: {
-    flag: 'static-max-age',
-    env: 'SHIPSHAPE_STATIC_MAX_AGE',
-    kind: 'duration',
-    default: '60s',
-    description:
-      'Browser cache lifetime of static files whose names are not content-hashed (a changed file reaches browsers within it). Hashed names are always cached for a year as immutable.',
-  },
-  staticAllowOrigin: {
-    flag: 'static-allow-origin',
-    env: 'SHIPSHAPE_STATIC_ALLOW_ORIGIN',
-    kind: 'string',
-    default: undefined,
-    shownDefault: 'none (not sent)',
-    description:
-      'Access-Control-Allow-Origin on static files, for fonts and modules loaded from another origin (a CDN): an origin or *.',
-  },
-  mediaRoot: {
-    flag: 'media-root',
-    env: 'SHIPSHAPE_MEDIA_ROOT',
-    kind: 'string',
-    default: 'media',
-    description:
-      'Local media: the directory holding one directory per storage (media/public, media/private), relative to the working directory. Created on the first upload.',
-  },
-  mediaUrl: {
-    flag: 'media-url',
-    env: 'SHIPSHAPE_MEDIA_URL',
-    kind: 'string',
-    default: '/media/',
-    description:
-      'The URL path local storages are served under, as <media-url><storage>/<key>. Private files need a signed link.',
-  },
-  mediaSigningKeys: {
-    flag: 'media-signing-keys',
-    env: 'SHIPSHAPE_MEDIA_SIGNING_KEYS',
-    kind: 'list',
-    default: '',
-    shownDefault: 'none: a random key is generated once into <media-root>/.signing-key',
-    secret: true,
-    description:
-      'Comma-separated keys (32+ characters each) signing links to local private files; the first signs, all verify, so put a new key first to rotate. Set it in production: the generated key is per machine. Prefer the environment to the flag, which other users can see in ps.',
-  },
-  mediaDriver: {
-    flag: 'media-driver',
-    env: 'SHIPSHAPE_MEDIA_DRIVER',
-    kind: 'string',
-    default: 'local',
-    description:
-      'Where the public and private storages keep files: local (the media root, served by shipshape) or s3 (an S3-compatible bucket; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK chain).',
-  },
-  mediaS3Bucket: {
-    flag: 'media-s3-bucket',
-    env: 'SHIPSHAPE_MEDIA_S3_BUCKET',
-    kind: 'string',
-    default: undefined,
-    shownDefault: 'none (required with --media-driver s3)',
-    description: 'The bucket; storages keep their files under <storage>/ in it.',
-  },
-  mediaS3Region: {
-    flag: 'media-s3-region',
-    env: 'SHIPSHAPE_MEDIA_S3_REGION',
-    kind: 'string',
-    default: 'us-east-1',
-    description: "The bucket's region (most S3-compatible servers accept us-east-1).",
-  },
-  mediaS3Endpoint: {
-    flag: 'media-s3-endpoint',
-    env: 'SHIPSHAPE_MEDIA_S3_ENDPOINT',
-    kind: 'string',
-    default: undefined,
-    shownDefault: "AWS's endpoint for the region",
-    description:
-      'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
-  },
-  mediaPublicUrl: {
-    flag: 'media-public-url',
-    env: 'SHIPSHAPE_MEDIA_PUBLIC_URL',
-    kind: 'string',
-    default: undefined,
-    shownDefault: "none: the bucket's own URL",
-    description:
-      'S3 only: the base URL of a CDN or custom domain in front of the bucket, for public files. Never used for private files, which always get presigned S3 links.',
-  },
-  pidfile: {
-    flag: 'pidfile',
-    env: 'SHIPSHAPE_PIDFILE',
-    kind: 'string',
-    default: '.shipshape/serve.pid',
-    description:
-      'Where the primary writes its process id, for `shipshape reload`; relative to the working directory.',
-  },
-} as const satisfies Record<string, Field>
-
-export type FieldName = keyof typeof fields
+/**
+ * Loads shipshape's settings from every source. Unknown SHIPSHAPE_ variables are warnings, not
+ * errors: the prefix is shared with shipshape's own process plumbing.
+ */
+export function loadShipshapeSettings(options: ShipshapeLoadOptions = {}): Resolution<ShipshapeSettings> {
+  const overrides: Record<string, string | { value: string; source: string }> = {}
+  for (const [key, value] of Object.entries(options.set ?? {}))
+    overrides[key] = { value, source: `--set ${key}` }
+  for (const entry of shipshapeConfig.entries) {
+    const value = entry.flag ? options.flags?.[entry.flag] : undefined
+    if (value !== undefined) overrides[entry.key] = value
+  }
+  if (options.app !== undefined) overrides['server.app'] = { value: options.app, source: 'the app argument' }
+  return resolveConfig(shipshapeConfig, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    file: options.configFile,
+    files: configFiles,
+    overrides,
+    require: options.require,
+    unknownEnv: 'warn',
+    allowEnv: ['SHIPSHAPE_WORKER_OPTIONS', 'SHIPSHAPE_REQUIRE_SERVICES'],
+  })
+}
 
 export interface ServeOptions {
   app: string
@@ -416,175 +504,65 @@ export interface ServeOptions {
   media: StorageSettings
 }
 
-const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch']
-const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
-const oneOf =
-  <T extends string>(...values: T[]) =>
-  (value: string): T | undefined =>
-    values.includes(value as T) ? (value as T) : undefined
-
 /**
- * Resolves the options from flags and environment. Every problem is collected and reported at
- * once, naming the flag or variable it came from, before anything starts.
+ * Resolves `serve`'s options. Every problem is reported at once, naming the flag, variable or
+ * file line it came from, before anything starts. `flags` are keyed by flag name without `--`
+ * (`max-body-size`) or its camelCase (`maxBodySize`).
  */
 export function resolveServeOptions(
   app: string | undefined,
-  flags: Partial<Record<FieldName, string>>,
+  flags: Readonly<Record<string, string>> = {},
   env: NodeJS.ProcessEnv = process.env,
+  options: { configFile?: string; cwd?: string; onWarning?: (problem: Problem) => void } = {},
 ): ServeOptions {
-  const problems: string[] = []
-  const raw = (name: FieldName): { value: string | undefined; source: string } => {
-    const field: Field = fields[name]
-    if (flags[name] !== undefined) return { value: flags[name], source: `--${field.flag}` }
-    if (env[field.env] !== undefined && env[field.env] !== '')
-      return { value: env[field.env], source: field.env }
-    return { value: field.default, source: `the default of --${field.flag}` }
-  }
-  const read = <T>(name: FieldName, parse: (value: string) => T | undefined, expected: string): T => {
-    const { value, source } = raw(name)
-    const parsed = value === undefined ? undefined : parse(value)
-    if (parsed === undefined) problems.push(`${source}: expected ${expected}, got ${JSON.stringify(value)}`)
-    return parsed as T
-  }
-  const duration = (name: FieldName) => read(name, parseDuration, 'a duration such as 500ms, 5s or 2m')
-  const bytes = (name: FieldName) => read(name, parseBytes, 'a size such as 512KB, 10MB or 1GiB')
-  const count = (name: FieldName) => read(name, parseCount, 'a whole number of 0 or more')
-
-  const entry = app ?? env.SHIPSHAPE_APP
-  if (entry === undefined || entry === '') {
-    problems.push(
-      'no app given: pass the path of your app module, as in `shipshape serve app.js`, or set SHIPSHAPE_APP',
-    )
-  }
-  const kind = read('kind', (value) => (kinds.includes(value) ? value : undefined), kinds.join(', '))
-  const { host, port } = resolveBind(flags.bind, env, problems)
-  const workers =
-    raw('workers').value === undefined
-      ? availableParallelism()
-      : read('workers', (value) => positive(parseCount(value)), 'a whole number of 1 or more')
-  const options: ServeOptions = {
-    app: entry ?? '',
-    kind: kind as ServeOptions['kind'],
+  const byFlag: Record<string, string> = {}
+  for (const [name, value] of Object.entries(flags))
+    byFlag[name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value
+  const resolution = loadShipshapeSettings({ ...options, flags: byFlag, env, app, require: ['server.app'] })
+  for (const warning of resolution.warnings) options.onWarning?.(warning)
+  if (resolution.values === undefined) throw configError(resolution.problems, 'SHIPSHAPE_E_BAD_OPTION')
+  const { server, security, static: statics, media } = resolution.values
+  const { host, port } = parseBind(server.bind) as { host: string; port: number }
+  return {
+    app: server.app ?? '',
+    kind: server.kind,
     host,
     port,
-    workers,
-    timeoutMs: duration('timeout'),
-    gracefulTimeoutMs: duration('gracefulTimeout'),
-    keepAliveMs: duration('keepAlive'),
-    headersTimeoutMs: duration('headersTimeout'),
-    bodyTimeoutMs: duration('bodyTimeout'),
-    maxHeaderBytes: bytes('maxHeaderSize'),
-    maxBodyBytes: bytes('maxBodySize') || Number.POSITIVE_INFINITY,
-    maxRequests: count('maxRequests'),
-    maxRequestsJitter: count('maxRequestsJitter'),
-    trustedProxies: read('trustedProxies', parseList, 'a comma-separated list'),
-    accessLog: read('accessLog', parseBoolean, 'true or false (also yes/no, on/off, 1/0)'),
-    logLevel: read('logLevel', (value) => (levels.includes(value) ? value : undefined), levels.join(', ')),
-    livezPath: read('livez', parsePath, 'a path starting with /'),
-    readyzPath: read('readyz', parsePath, 'a path starting with /'),
-    pidfile: raw('pidfile').value ?? '',
-    allowedHosts: read('allowedHosts', parseList, 'a comma-separated list of host names'),
-    httpsRedirect: read('httpsRedirect', oneOf('auto', 'on', 'off'), 'auto, on or off'),
-    hstsMaxAgeSeconds: Math.floor(duration('hstsMaxAge') / 1000),
-    hstsIncludeSubdomains: read('hstsIncludeSubdomains', parseBoolean, 'true or false'),
-    hstsPreload: read('hstsPreload', parseBoolean, 'true or false'),
-    csp: read('csp', oneOf('enforce', 'report-only', 'off'), 'enforce, report-only or off'),
-    cspDirectives: raw('cspDirectives').value ?? '',
-    cspReportPath: read(
-      'cspReportPath',
-      (value) => (value === 'off' ? '' : parsePath(value)),
-      'a path starting with / or off',
-    ),
-    crossOriginResourcePolicy: read(
-      'crossOriginResourcePolicy',
-      oneOf('same-origin', 'same-site', 'cross-origin'),
-      'same-origin, same-site or cross-origin',
-    ),
-    crossSiteProtection: read('crossSiteProtection', parseBoolean, 'true or false'),
-    tlsCertFile: raw('tlsCert').value,
-    tlsKeyFile: raw('tlsKey').value,
-    staticRoot: resolve(raw('staticRoot').value || fields.staticRoot.default),
-    staticUrl: read('staticUrl', parseStaticUrl, 'a path such as /static/, or an absolute https:// URL'),
-    staticMaxAgeMs: duration('staticMaxAge'),
-    staticAllowOrigin: raw('staticAllowOrigin').value || undefined,
-    media: mediaSettings(raw, problems),
+    workers: server.workers,
+    timeoutMs: server.timeout,
+    gracefulTimeoutMs: server.gracefulTimeout,
+    keepAliveMs: server.keepAlive,
+    headersTimeoutMs: server.headersTimeout,
+    bodyTimeoutMs: server.bodyTimeout,
+    maxHeaderBytes: server.maxHeaderSize,
+    // 0 turns the limit off.
+    maxBodyBytes: server.maxBodySize || Number.POSITIVE_INFINITY,
+    maxRequests: server.maxRequests,
+    maxRequestsJitter: server.maxRequestsJitter,
+    trustedProxies: [...server.trustedProxies],
+    accessLog: server.accessLog,
+    logLevel: server.logLevel,
+    livezPath: server.livezPath,
+    readyzPath: server.readyzPath,
+    pidfile: server.pidfile,
+    allowedHosts: [...security.allowedHosts],
+    httpsRedirect: security.httpsRedirect,
+    hstsMaxAgeSeconds: Math.floor(security.hstsMaxAge / 1000),
+    hstsIncludeSubdomains: security.hstsIncludeSubdomains,
+    hstsPreload: security.hstsPreload,
+    csp: security.csp,
+    cspDirectives: security.cspDirectives,
+    cspReportPath: security.cspReportPath === 'off' ? '' : security.cspReportPath,
+    crossOriginResourcePolicy: security.crossOriginResourcePolicy,
+    crossSiteProtection: security.crossSiteProtection,
+    tlsCertFile: security.tlsCert,
+    tlsKeyFile: security.tlsKey,
+    staticRoot: resolve(options.cwd ?? process.cwd(), statics.root),
+    staticUrl: statics.url,
+    staticMaxAgeMs: statics.maxAge,
+    staticAllowOrigin: statics.allowOrigin,
+    media: mediaStorage(media, options.cwd ?? process.cwd()),
   }
-  const staticRoot = raw('staticRoot')
-  if (!staticRoot.source.startsWith('the default') && !existsSync(options.staticRoot)) {
-    problems.push(
-      `${staticRoot.source}: the static files directory ${options.staticRoot} does not exist (run \`shipshape collectstatic\` first)`,
-    )
-  }
-  if (problems.length === 0) {
-    try {
-      checkSecurityOptions(securitySettings(options))
-    } catch (error) {
-      problems.push((error as Error).message.replace(/^An option has a value shipshape cannot use: /, ''))
-    }
-  }
-  if ((options.tlsCertFile === undefined) !== (options.tlsKeyFile === undefined)) {
-    problems.push('--tls-cert and --tls-key go together: give both to serve HTTPS directly, or neither')
-  }
-  for (const [name, file] of [
-    ['--tls-cert', options.tlsCertFile],
-    ['--tls-key', options.tlsKeyFile],
-  ] as const) {
-    if (file !== undefined && !existsSync(file)) problems.push(`${name}: no file at ${JSON.stringify(file)}`)
-  }
-  if (options.bodyTimeoutMs > 0 && options.headersTimeoutMs > options.bodyTimeoutMs) {
-    problems.push(
-      `--headers-timeout (${options.headersTimeoutMs} ms) must not be longer than --body-timeout (${options.bodyTimeoutMs} ms)`,
-    )
-  }
-  if (problems.length > 0) {
-    throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `\n  - ${problems.join('\n  - ')}`)
-  }
-  return options
-}
-
-/** The media options as storage settings; the storage module checks them, naming the options. */
-function mediaSettings(
-  raw: (name: FieldName) => { value: string | undefined; source: string },
-  problems: string[],
-): StorageSettings {
-  const value = (name: FieldName) => raw(name).value || undefined
-  const driver = value('mediaDriver')
-  const bucket = value('mediaS3Bucket')
-  const publicUrl = value('mediaPublicUrl')
-  if (driver !== 'local' && driver !== 's3') {
-    problems.push(`${raw('mediaDriver').source}: expected local or s3, got ${JSON.stringify(driver)}`)
-  }
-  const settings: StorageSettings = {
-    root: resolve(value('mediaRoot') ?? fields.mediaRoot.default),
-    urlPrefix: value('mediaUrl'),
-    signingKeys: parseList(raw('mediaSigningKeys').value ?? ''),
-    driver: driver === 's3' ? 's3' : 'local',
-    ...(driver === 's3'
-      ? {
-          s3: {
-            bucket: bucket ?? '',
-            region: value('mediaS3Region'),
-            ...(value('mediaS3Endpoint') ? { endpoint: value('mediaS3Endpoint') } : {}),
-          },
-          storages: {
-            public: { visibility: 'public', ...(publicUrl ? { publicUrl } : {}) },
-            private: { visibility: 'private' },
-          },
-        }
-      : {}),
-  }
-  if (publicUrl && driver !== 's3')
-    problems.push(`${raw('mediaPublicUrl').source}: applies to --media-driver s3 only`)
-  const options: Record<string, string> = {
-    urlPrefix: '--media-url',
-    signing: '--media-signing-keys',
-    's3.bucket': '--media-s3-bucket',
-  }
-  for (const problem of new Set(storageProblems(settings))) {
-    const option = Object.entries(options).find(([word]) => problem.includes(word))?.[1]
-    problems.push(option ? `${option}: ${problem}` : problem)
-  }
-  return settings
 }
 
 /** The security middleware's settings, picked from the serve options. */
@@ -603,96 +581,76 @@ export function securitySettings(options: ServeOptions): SecurityOptions {
   }
 }
 
-/** --bind wins; then SHIPSHAPE_BIND; then PORT (with HOST, default 0.0.0.0), as platforms set them. */
-function resolveBind(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv,
-  problems: string[],
-): { host: string; port: number } {
-  let source = '--bind'
-  let value = flag
-  if (value === undefined && env.SHIPSHAPE_BIND) {
-    source = 'SHIPSHAPE_BIND'
-    value = env.SHIPSHAPE_BIND
+type MediaValues = Infer<typeof mediaGroup.shape>
+
+/** The media settings as storage/ takes them: one public and one private storage. */
+function mediaStorage(media: MediaValues, cwd: string): StorageSettings {
+  return {
+    root: resolve(cwd, media.root),
+    urlPrefix: media.url,
+    signingKeys: [...media.signingKeys],
+    driver: media.driver,
+    ...(media.driver === 's3'
+      ? {
+          s3: {
+            bucket: media.s3Bucket ?? '',
+            region: media.s3Region,
+            ...(media.s3Endpoint ? { endpoint: media.s3Endpoint } : {}),
+          },
+          storages: {
+            public: { visibility: 'public', ...(media.publicUrl ? { publicUrl: media.publicUrl } : {}) },
+            private: { visibility: 'private' },
+          },
+        }
+      : {}),
   }
-  if (value === undefined && env.PORT) {
-    source = 'PORT'
-    value = `${env.HOST || '0.0.0.0'}:${env.PORT}`
+}
+
+/** What security/ finds wrong with these options (a bad host entry, a malformed directive), if anything. */
+function securityProblem(options: Partial<SecurityOptions>): string | undefined {
+  try {
+    checkSecurityOptions(options)
+    return undefined
+  } catch (error) {
+    return (error as Error).message.replace(`${catalogue.SHIPSHAPE_E_BAD_OPTION.message}: `, '')
   }
-  value ??= fields.bind.default
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value)
+}
+
+function missingFile(path: string | undefined): string | undefined {
+  return path !== undefined && !existsSync(path) ? 'the path of an existing PEM file' : undefined
+}
+
+/** `host:port`, `[v6]:port` or `:port` (every interface). */
+function parseBind(value: string): { host: string; port: number } | undefined {
+  const match = bindPattern.exec(value)
   const port = Number(match?.[3])
-  if (!match || port > 65535) {
-    problems.push(
-      `${source}: expected host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000), got ${JSON.stringify(value)}`,
-    )
-    return { host: '', port: 0 }
-  }
+  if (!match || port > 65535) return undefined
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port }
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-const byteUnits: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
+/** The setting behind a flag, for commands that read one or two settings (`reload`, `collectstatic`). */
+export function settingForFlag(flag: string): Entry {
+  const entry = shipshapeConfig.entries.find((candidate) => candidate.flag === flag)
+  if (!entry) throw new Error(`no shipshape setting has the flag --${flag}`)
+  return entry
 }
 
-/** `500ms`, `5s`, `2m`, `1h`, `365d`, or `0`; a bare number is seconds, as in gunicorn's --timeout. */
-export function parseDuration(value: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(value)
-  if (!match) return undefined
-  return Math.round(Number(match[1]) * (durationUnits[(match[2] ?? 's').toLowerCase()] as number))
-}
-
-export function parseBytes(value: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$/i.exec(value)
-  if (!match) return undefined
-  return Math.floor(Number(match[1]) * (byteUnits[(match[2] ?? 'b').toLowerCase()] as number))
-}
-
-function parseCount(value: string): number | undefined {
-  return /^\s*\d+\s*$/.test(value) ? Number(value) : undefined
-}
-
-function positive(value: number | undefined): number | undefined {
-  return value !== undefined && value > 0 ? value : undefined
-}
-
-function parseBoolean(value: string): boolean | undefined {
-  const lower = value.trim().toLowerCase()
-  if (['true', '1', 'yes', 'on'].includes(lower)) return true
-  if (['false', '0', 'no', 'off'].includes(lower)) return false
-  return undefined
-}
-
-function parseList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-}
-
-function parseStaticUrl(value: string): string | undefined {
-  if (/^https?:\/\/[^/\s]+\/\S*$/.test(value)) return value.endsWith('/') ? value : `${value}/`
-  const path = parsePath(value)
-  return path === undefined ? undefined : path.endsWith('/') ? path : `${path}/`
-}
-
-function parsePath(value: string): string | undefined {
-  return value.startsWith('/') && !/\s/.test(value) ? value : undefined
-}
-
-/** The options table as `--help` text: each flag with its variable and default. */
-export function describeOptions(): string {
-  return Object.values(fields as Record<string, Field>)
-    .map(
-      (field) =>
-        `  --${field.flag} <${field.kind === 'boolean' ? 'bool' : field.kind}>\n      ${field.description}\n      env ${field.env}; default ${field.shownDefault ?? field.default}`,
-    )
+/** `--help` text for the settings with flags in the given sections: each flag with its variable and default. */
+export function describeOptions(sections: readonly string[] = ['server', 'security', 'static']): string {
+  return shipshapeConfig.entries
+    .filter((entry) => entry.flag && sections.includes(entry.section))
+    .map((entry) => describeFlag(entry))
     .join('\n')
+}
+
+export function describeFlag(entry: Entry): string {
+  const env = [entry.env, ...(entry.setting.options.envFallback?.names ?? [])].join(', ')
+  return `  --${entry.flag} <${typeName(entry)}>\n      ${entry.setting.options.description}\n      env ${env}; default ${shownDefault(entry)}`
+}
+
+function typeName(entry: Entry): string {
+  const { type } = describe(entry.setting.schema)
+  return type.startsWith('one of')
+    ? type.slice('one of '.length).split(', ').join('|')
+    : type.replace(/ /g, '-')
 }

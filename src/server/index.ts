@@ -3,11 +3,19 @@
  * and never runs app code; workers run the pipeline and the app. See docs/server.md.
  */
 export {
+  configFiles,
+  describeFlag,
   describeOptions,
-  type FieldName,
-  fields,
-  parseDuration,
+  loadShipshapeSettings,
   resolveServeOptions,
   type ServeOptions,
+  type ShipshapeLoadOptions,
+  type ShipshapeSettings,
+  securityGroup,
+  securitySettings,
+  serverGroup,
+  settingForFlag,
+  shipshapeConfig,
+  staticGroup,
 } from './_options.js'
 export { serve, signalPrimary } from './_primary.js'

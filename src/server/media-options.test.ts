@@ -37,13 +37,17 @@ describe('media options', () => {
       expect(error).toMatchObject({ code: 'SHIPSHAPE_E_BAD_OPTION' })
       message = (error as Error).message
     }
-    expect(message).toMatch(/--media-signing-keys: a media signing key is 9 characters long/)
-    expect(message).toMatch(/--media-s3-bucket: the S3 driver needs s3.bucket/)
-    expect(message).toMatch(/--media-url: urlPrefix must be a path/)
+    expect(message).toMatch(
+      /media.signingKeys from SHIPSHAPE_MEDIA_SIGNING_KEYS: expected a media signing key is 9 characters long/,
+    )
+    expect(message).toMatch(/media.s3Bucket is not set: expected the S3 driver needs s3.bucket/)
+    expect(message).toMatch(/media.url from --media-url: expected urlPrefix must be a path/)
     expect(message).not.toContain('too-short')
     expect(() => resolveWith({ SHIPSHAPE_MEDIA_DRIVER: 'ftp' })).toThrow(
-      /SHIPSHAPE_MEDIA_DRIVER: expected local or s3/,
+      /SHIPSHAPE_MEDIA_DRIVER: expected one of local, s3/,
     )
-    expect(() => resolveWith({ SHIPSHAPE_MEDIA_PUBLIC_URL: 'https://cdn.example.com' })).toThrow(/s3 only/)
+    expect(() => resolveWith({ SHIPSHAPE_MEDIA_PUBLIC_URL: 'https://cdn.example.com' })).toThrow(
+      /expected to be set only with media.driver s3/,
+    )
   })
 })

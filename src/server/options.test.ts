@@ -1,0 +1,209 @@
+/** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { tempDir } from '../config/_test/temp.js'
+import { isShipshapeError } from '../errors/index.js'
+import { resolveServeOptions, type ServeOptions } from './index.js'
+
+let temp: ReturnType<typeof tempDir>
+afterEach(() => temp?.remove())
+
+function resolveIn(
+  files: Record<string, string>,
+  flags: Record<string, string>,
+  env: Record<string, string>,
+  configFile?: string,
+) {
+  temp = tempDir(files)
+  return resolveServeOptions('app.js', flags, env, { cwd: temp.dir, configFile })
+}
+
+function failure(run: () => unknown): string {
+  try {
+    run()
+  } catch (error) {
+    expect(isShipshapeError(error) && error.code).toBe('SHIPSHAPE_E_BAD_OPTION')
+    return (error as Error).message
+  }
+  throw new Error('expected a failure')
+}
+
+describe('serve options', () => {
+  it('keep every default', () => {
+    const options = resolveIn({}, {}, {})
+    expect(options).toEqual({
+      app: 'app.js',
+      kind: 'auto',
+      host: '127.0.0.1',
+      port: 8000,
+      workers: availableParallelism(),
+      timeoutMs: 30_000,
+      gracefulTimeoutMs: 30_000,
+      keepAliveMs: 75_000,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 300_000,
+      maxHeaderBytes: 16_384,
+      maxBodyBytes: 10_000_000,
+      maxRequests: 0,
+      maxRequestsJitter: 0,
+      trustedProxies: [],
+      accessLog: true,
+      logLevel: 'info',
+      livezPath: '/livez',
+      readyzPath: '/readyz',
+      pidfile: '.shipshape/serve.pid',
+      allowedHosts: ['localhost', '127.0.0.1', '::1'],
+      httpsRedirect: 'auto',
+      hstsMaxAgeSeconds: 31_536_000,
+      hstsIncludeSubdomains: true,
+      hstsPreload: false,
+      csp: 'enforce',
+      cspDirectives: '',
+      cspReportPath: '/_shipshape/csp-report',
+      crossOriginResourcePolicy: 'same-origin',
+      crossSiteProtection: true,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
+      staticRoot: resolve(temp.dir, 'staticfiles'),
+      staticUrl: '/static/',
+      staticMaxAgeMs: 60_000,
+      staticAllowOrigin: undefined,
+      media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
+    } satisfies ServeOptions)
+  })
+
+  it('keep every variable name; a bare number of seconds still works, 0 lifts the body limit', () => {
+    const options = resolveIn(
+      {},
+      {},
+      {
+        SHIPSHAPE_KIND: 'express',
+        SHIPSHAPE_BIND: '[::1]:9001',
+        SHIPSHAPE_WORKERS: '3',
+        SHIPSHAPE_TIMEOUT: '5',
+        SHIPSHAPE_GRACEFUL_TIMEOUT: '10s',
+        SHIPSHAPE_KEEP_ALIVE: '65s',
+        SHIPSHAPE_HEADERS_TIMEOUT: '2s',
+        SHIPSHAPE_BODY_TIMEOUT: '1m',
+        SHIPSHAPE_MAX_HEADER_SIZE: '8KiB',
+        SHIPSHAPE_MAX_BODY_SIZE: '0',
+        SHIPSHAPE_MAX_REQUESTS: '1000',
+        SHIPSHAPE_MAX_REQUESTS_JITTER: '50',
+        SHIPSHAPE_TRUSTED_PROXIES: 'loopback, 10.0.0.0/8',
+        SHIPSHAPE_ACCESS_LOG: 'off',
+        LOG_LEVEL: 'warn',
+        SHIPSHAPE_LIVEZ_PATH: '/health/live',
+        SHIPSHAPE_READYZ_PATH: '/health/ready',
+        SHIPSHAPE_PIDFILE: '/tmp/x.pid',
+        SHIPSHAPE_STATIC_URL: 'https://cdn.example.com/assets',
+        SHIPSHAPE_STATIC_MAX_AGE: '5m',
+        SHIPSHAPE_STATIC_ALLOW_ORIGIN: '*',
+      },
+    )
+    expect(options).toMatchObject({
+      kind: 'express',
+      host: '::1',
+      port: 9001,
+      workers: 3,
+      timeoutMs: 5000,
+      gracefulTimeoutMs: 10_000,
+      keepAliveMs: 65_000,
+      headersTimeoutMs: 2000,
+      bodyTimeoutMs: 60_000,
+      maxHeaderBytes: 8192,
+      maxBodyBytes: Number.POSITIVE_INFINITY,
+      maxRequests: 1000,
+      maxRequestsJitter: 50,
+      trustedProxies: ['loopback', '10.0.0.0/8'],
+      accessLog: false,
+      logLevel: 'warn',
+      livezPath: '/health/live',
+      readyzPath: '/health/ready',
+      pidfile: '/tmp/x.pid',
+      staticUrl: 'https://cdn.example.com/assets/',
+      staticMaxAgeMs: 300_000,
+      staticAllowOrigin: '*',
+    })
+  })
+
+  it('read PORT and HOST as platforms set them, below SHIPSHAPE_BIND and --bind', () => {
+    expect(resolveIn({}, {}, { PORT: '5000' })).toMatchObject({ host: '0.0.0.0', port: 5000 })
+    expect(resolveIn({}, {}, { PORT: '5000', HOST: '::' })).toMatchObject({ host: '::', port: 5000 })
+    expect(resolveIn({}, {}, { PORT: '5000', SHIPSHAPE_BIND: '127.0.0.1:1' })).toMatchObject({ port: 1 })
+    expect(resolveIn({}, { bind: ':2' }, { SHIPSHAPE_BIND: '127.0.0.1:1' })).toMatchObject({
+      host: '0.0.0.0',
+      port: 2,
+    })
+  })
+
+  it('read a config file: server and static sections, below the environment and flags', () => {
+    const yaml =
+      'server:\n  workers: 4\n  timeout: 10s\n  keepAlive: 80s\n  app: from-file.js\nstatic:\n  maxAge: 2m\n'
+    const options = resolveIn({ 'shipshape.yaml': yaml }, { timeout: '3s' }, { SHIPSHAPE_KEEP_ALIVE: '90s' })
+    expect(options).toMatchObject({
+      app: 'app.js',
+      workers: 4,
+      timeoutMs: 3000,
+      keepAliveMs: 90_000,
+      staticMaxAgeMs: 120_000,
+    })
+    temp.remove()
+    temp = tempDir({ 'conf/serve.toml': '[server]\napp = "from-file.js"\nmax-requests = 5\n' })
+    expect(
+      failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir, configFile: 'conf/serve.toml' })),
+    ).toContain(
+      'server.max-requests from conf/serve.toml:3: expected a key of server, found an unknown key (did you mean server.maxRequests?)',
+    )
+    temp.write('conf/serve.toml', '[server]\napp = "from-file.js"\nmaxRequests = 5\n')
+    expect(
+      resolveServeOptions(undefined, {}, { SHIPSHAPE_CONFIG: 'conf/serve.toml' }, { cwd: temp.dir }),
+    ).toMatchObject({
+      app: 'from-file.js',
+      maxRequests: 5,
+    })
+  })
+
+  it('take flags by flag name or its camelCase', () => {
+    expect(
+      resolveIn({}, { 'max-body-size': '1KB', maxHeaderSize: '1KiB', 'livez-path': '/l' }, {}),
+    ).toMatchObject({
+      maxBodyBytes: 1000,
+      maxHeaderBytes: 1024,
+      livezPath: '/l',
+    })
+  })
+
+  it('report every problem at once, naming flag, variable or file line', () => {
+    const message = failure(() =>
+      resolveIn(
+        { 'shipshape.json': '{\n  "server": {\n    "kind": "rails"\n  }\n}\n' },
+        { timeout: 'soon', workers: '0' },
+        { SHIPSHAPE_MAX_BODY_SIZE: '12abc', SHIPSHAPE_BIND: 'localhost', SHIPSHAPE_ACCESS_LOG: 'maybe' },
+      ),
+    )
+    for (const expected of [
+      'server.kind from shipshape.json:3: expected one of auto, node, express, connect, koa, fastify, fetch, found "rails"',
+      'server.bind from SHIPSHAPE_BIND: expected host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000), found "localhost"',
+      'server.workers from --workers: expected a whole number of 1 or more, found "0"',
+      'server.timeout from --timeout: expected a duration such as 500ms, 5s or 2m, found "soon"',
+      'server.maxBodySize from SHIPSHAPE_MAX_BODY_SIZE: expected a size such as 512KB, 10MB or 1GiB, found "12abc"',
+      'server.accessLog from SHIPSHAPE_ACCESS_LOG: expected true or false (also yes/no, on/off, 1/0), found "maybe"',
+    ]) {
+      expect(message).toContain(expected)
+    }
+  })
+
+  it('need an app, check timeouts against each other, and a chosen static root must exist', () => {
+    temp = tempDir()
+    expect(failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir }))).toContain(
+      'server.app is not set: expected a value: set SHIPSHAPE_APP, or server.app in the config file',
+    )
+    expect(failure(() => resolveIn({}, { 'headers-timeout': '2m', 'body-timeout': '1m' }, {}))).toContain(
+      'server.headersTimeout from --headers-timeout: expected no longer than server.bodyTimeout (60000 ms), found 120000',
+    )
+    expect(failure(() => resolveIn({}, { 'static-root': 'nowhere' }, {}))).toContain(
+      'static.root from --static-root: expected an existing directory (run `shipshape collectstatic` first)',
+    )
+  })
+})
