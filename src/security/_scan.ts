@@ -190,6 +190,38 @@ export async function scanSite(target: string, options: ScanOptions = {}): Promi
   return { ...report, url: graded.response.url.href, responseHeaders: graded.response.headers }
 }
 
+/**
+ * The status of one GET (redirects not followed) on `path` of the site at `base`, with the TLS and
+ * resolving options of a scan; undefined when the request fails. For probes such as admin pages.
+ */
+export async function probeStatus(
+  base: string,
+  path: string,
+  options: ScanOptions = {},
+): Promise<number | undefined> {
+  const { http, https } = scanTargets(base, options)
+  const start = /^http:\/\//i.test(base) ? http : https
+  const secureContext =
+    options.ca === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.ca] })
+  const tls: TlsMode = {
+    verify: options.insecure !== true,
+    secureContext,
+    lookup: resolving(options.resolve ?? {}),
+  }
+  try {
+    const fetched = await fetchOnce(
+      new URL(path, start),
+      'GET',
+      {},
+      tls,
+      AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    )
+    return fetched.status
+  } catch {
+    return undefined
+  }
+}
+
 /** Follows redirects from `start`; on a certificate error, again without verification. Null if unreachable. */
 async function runSession(
   start: URL,

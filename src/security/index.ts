@@ -4,6 +4,22 @@
  * docs/security.md.
  */
 
+// Checking: `shipshape check --deploy` (the deploy checklist).
+export {
+  type CheckContext,
+  type CheckOutcome,
+  type DeployCheck,
+  type DeployReport,
+  defaultCpus,
+  deployChecks,
+  isLocalHost,
+  type LiveSite,
+  runDeployChecks,
+  type Severity,
+  Skip,
+  severities,
+  silencedVariable,
+} from './_checks.js'
 // Runtime: headers, hosts, HTTPS redirect, cookies, cross-site request protection.
 export {
   type CookieOptions,
@@ -22,7 +38,6 @@ export {
   securityDefaults,
   securityMiddleware,
 } from './_middleware.js'
-
 // Checking: `shipshape scan` (the MDN HTTP Observatory's tests and scoring).
 export {
   type Expectation,
@@ -34,4 +49,4 @@ export {
   type TestResult,
   testNames,
 } from './_observatory.js'
-export { type ScanOptions, type SiteScan, scanSite, scanTargets } from './_scan.js'
+export { probeStatus, type ScanOptions, type SiteScan, scanSite, scanTargets } from './_scan.js'
