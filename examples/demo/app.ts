@@ -47,14 +47,14 @@ function guestbookPage(
 }
 
 app.get('/guestbook', async (_req: Request, res: Response) => {
-  res.send(guestbookPage(await guestbook.recent()))
+  res.send(guestbookPage(await guestbook.recent(settings.guestbookPageSize)))
 })
 
 app.post('/guestbook', async (req: Request, res: Response) => {
   const body = (req.body ?? {}) as Record<string, string>
   const problems = validate(body)
   if (Object.keys(problems).length > 0) {
-    res.status(422).send(guestbookPage(await guestbook.recent(), problems, body))
+    res.status(422).send(guestbookPage(await guestbook.recent(settings.guestbookPageSize), problems, body))
     return
   }
   await guestbook.add(body)

@@ -1,8 +1,33 @@
+/**
+ * The demo's own settings, declared once with shipshape/config. Everything has a default, so
+ * `npm start` needs no setup; each can be set by its DEMO_ variable, a .env file, or a file named
+ * by DEMO_CONFIG. `npx shipshape config show --module examples/demo/settings.ts` lists them.
+ */
 import { fileURLToPath } from 'node:url'
+import { defineConfig, loadConfig, setting } from 'shipshape/config'
+import { z } from 'zod'
 
-/** The demo's own settings. Everything has a default, so `npm start` needs no setup. */
-export const settings = {
-  siteName: process.env.DEMO_SITE_NAME ?? 'shipshape demo',
-  /** Where the guestbook keeps its entries; shared by every worker. */
-  dataDir: process.env.DEMO_DATA_DIR ?? fileURLToPath(new URL('./.data', import.meta.url)),
-}
+export const declaration = defineConfig(
+  {
+    siteName: setting(z.string().min(1).max(80), {
+      default: 'shipshape demo',
+      description: 'Shown in page titles and by /api/status.',
+      example: 'Our guestbook',
+    }),
+    dataDir: setting(z.string().min(1), {
+      default: () => fileURLToPath(new URL('./.data', import.meta.url)),
+      shownDefault: 'examples/demo/.data',
+      description: 'Where the guestbook keeps its entries; shared by every worker, so a local directory.',
+      example: '/var/lib/demo',
+    }),
+    guestbookPageSize: setting(z.int().min(1).max(500), {
+      default: 20,
+      description:
+        'Entries shown on the guestbook page, newest last. Each costs a few hundred bytes of HTML.',
+    }),
+  },
+  { envPrefix: 'DEMO_' },
+)
+
+/** Loaded once per worker at start-up: a bad value stops the worker before it serves anything. */
+export const settings = loadConfig(declaration)

@@ -11,7 +11,6 @@ import {
   formatDuration,
   requiredMarker,
   resolveConfig,
-  type Shape,
   sample,
   sampleFormats,
   showJson,
