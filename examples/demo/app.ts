@@ -6,6 +6,7 @@ import express, { type Request, type Response } from 'express'
 import { Guestbook, validate } from './guestbook.ts'
 import { html } from './html.ts'
 import { layout } from './layout.ts'
+import { profile } from './profile.ts'
 import { settings } from './settings.ts'
 
 const guestbook = new Guestbook(settings.dataDir)
@@ -23,6 +24,7 @@ app.get('/', (_req: Request, res: Response) => {
 request timeouts, graceful reloads, health checks and structured logs.</p>
 <ul>
 <li><a href="/guestbook">Sign the guestbook</a> — a form that posts.</li>
+<li><a href="/profile">Your profile</a> — an avatar upload (public media) and a report behind an expiring link (private media).</li>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
 <li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
 </ul>`,
@@ -61,6 +63,8 @@ app.post('/guestbook', async (req: Request, res: Response) => {
   // Post/redirect/get: a reload of the page does not post the entry twice.
   res.redirect(303, '/guestbook')
 })
+
+app.use(profile)
 
 app.get('/api/status', async (_req: Request, res: Response) => {
   res.json({

@@ -16,9 +16,13 @@ beforeAll(async () => {
   const staticRoot = mkdtempSync(join(tmpdir(), 'demo-static-'))
   await build({ configFile: new URL('./frontend/vite.config.ts', import.meta.url).pathname })
   await collectStatic({ sources: [new URL('./static', import.meta.url).pathname], output: staticRoot })
-  server = await startServe([entry, '--workers', '2', '--static-root', staticRoot], {
-    DEMO_DATA_DIR: dataDir,
-  })
+  const mediaRoot = mkdtempSync(join(tmpdir(), 'demo-media-'))
+  server = await startServe(
+    [entry, '--workers', '2', '--static-root', staticRoot, '--media-root', mediaRoot],
+    {
+      DEMO_DATA_DIR: dataDir,
+    },
+  )
   await ready(server, 2)
 })
 afterAll(() => server.stop())
@@ -81,5 +85,62 @@ describe('the demo under shipshape serve', () => {
       await response.arrayBuffer()
     }
     expect((await fetch(`${server.url}/static/build/.vite/manifest.json`)).status).toBe(404)
+  })
+
+  it('takes an avatar into public media, typed by its bytes, and refuses what is not an image', async () => {
+    const first = await fetch(`${server.url}/profile`)
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] as string
+    expect(cookie).toMatch(/^demo_visitor=[0-9a-f-]{36}$/)
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    const upload = (data: Buffer, name: string, type: string) => {
+      const body = new FormData()
+      body.append('avatar', new Blob([data], { type }), name)
+      return fetch(`${server.url}/profile/avatar`, {
+        method: 'POST',
+        body,
+        headers: { cookie, 'sec-fetch-site': 'same-origin' },
+        redirect: 'manual',
+      })
+    }
+    const posted = await upload(png, 'evil.html', 'text/html')
+    expect(posted.status).toBe(303)
+    const page = await (await fetch(`${server.url}/profile`, { headers: { cookie } })).text()
+    const src = /<img src="([^"]+)"/.exec(page)?.[1] as string
+    expect(src).toMatch(/^\/media\/public\/avatars\/[0-9a-f-]{36}\/evil-[a-z0-9]{8}\.png$/)
+    for (let i = 0; i < 4; i++) {
+      const image = await fetch(`${server.url}${src}`)
+      expect(image.status).toBe(200)
+      expect(image.headers.get('content-type')).toBe('image/png')
+      expect(image.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(Buffer.from(await image.arrayBuffer())).toEqual(png)
+    }
+    expect((await upload(Buffer.from('<script>alert(1)</script>'), 'a.png', 'image/png')).status).toBe(422)
+    expect((await upload(Buffer.alloc(3_000_000), 'big.png', 'image/png')).status).toBe(413)
+  })
+
+  it('hands each visitor a private report through a signed link that lasts 5 minutes', async () => {
+    const cookie = `demo_visitor=${crypto.randomUUID()}`
+    const made = await fetch(`${server.url}/profile/report`, {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'same-origin' },
+      redirect: 'manual',
+    })
+    expect(made.status).toBe(303)
+    const link = made.headers.get('location') as string
+    const url = new URL(link, server.url)
+    expect(url.pathname).toBe(`/media/private/reports/${cookie.split('=')[1]}/report.csv`)
+    const lifetime = Number(url.searchParams.get('expires')) - Date.now() / 1000
+    expect(lifetime).toBeGreaterThan(290)
+    expect(lifetime).toBeLessThanOrEqual(300)
+    const report = await fetch(url)
+    expect(report.status).toBe(200)
+    expect(report.headers.get('content-disposition')).toMatch(/^attachment; filename="report.csv"/)
+    expect(await report.text()).toContain(cookie.split('=')[1])
+    expect((await fetch(`${server.url}${url.pathname}`)).status).toBe(403)
+    url.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600))
+    expect((await fetch(url)).status).toBe(403)
   })
 })

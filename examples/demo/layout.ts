@@ -4,6 +4,7 @@ import { type Html, html } from './html.ts'
 const nav = [
   ['/', 'Home'],
   ['/guestbook', 'Guestbook'],
+  ['/profile', 'Profile'],
   ['/api/status', 'Status (JSON)'],
 ] as const
 

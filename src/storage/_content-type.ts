@@ -14,11 +14,18 @@ const fallbackType = 'application/octet-stream'
 // file-type is loaded on the first upload, not when a worker starts.
 let fileType: Promise<typeof import('file-type')> | undefined
 
-/** The type of a file from its first bytes, else its name's extension, else octet-stream. */
+/**
+ * The type of a file from its first bytes, else its name's extension, else octet-stream. An
+ * extension naming a type that has magic numbers (`.png`, `.pdf`) is believed only if the
+ * bytes say so too: a "photo.png" that is not a PNG is octet-stream, not an image.
+ */
 export async function detectContentType(head: Uint8Array, name: string): Promise<string> {
   fileType ??= import('file-type')
-  const sniffed = head.length > 0 ? await (await fileType).fileTypeFromBuffer(head) : undefined
-  return sniffed?.mime ?? mime.getType(name) ?? fallbackType
+  const { fileTypeFromBuffer, supportedMimeTypes } = await fileType
+  const sniffed = head.length > 0 ? await fileTypeFromBuffer(head) : undefined
+  if (sniffed) return sniffed.mime
+  const claimed = mime.getType(name)
+  return claimed && !supportedMimeTypes.has(claimed) ? claimed : fallbackType
 }
 
 /** The type a stored key is served with: from its extension, which `keyForType` made agree with its bytes. */
@@ -32,8 +39,10 @@ export function typeOfKey(key: string): string {
  * reading it again, and no file is served as something its bytes are not.
  */
 export function keyForType(key: string, contentType: string): string {
-  if (contentType === fallbackType || mime.getType(key) === contentType) return key
-  const extension = mime.getExtension(contentType)
+  const claimed = mime.getType(key)
+  // No extension, or one that names no type, already serves as octet-stream.
+  if (claimed === contentType || (claimed === null && contentType === fallbackType)) return key
+  const extension = mime.getExtension(contentType) // `bin` for octet-stream
   return extension ? withExtension(key, extension) : key
 }
 

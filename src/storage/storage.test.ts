@@ -96,6 +96,12 @@ describe.each(drivers)('%s driver', (driverName, make) => {
     expect(page.contentType).toBe('text/html')
     const unknown = await pub.put('blob', Buffer.from([1, 2, 3]))
     expect(unknown.contentType).toBe('application/octet-stream')
+    // An extension naming a type with magic numbers is not believed when the bytes disagree.
+    const fake = await pub.put('fake.png', '<script>alert(1)</script>')
+    expect(fake.contentType).toBe('application/octet-stream')
+    expect(fake.key).toMatch(/^fake-[a-z0-9]{8}\.bin$/)
+    const csv = await pub.put('data.csv', 'a,b\n')
+    expect(csv.contentType).toBe('text/csv')
     expect((await pub.stat(disguised.key))?.contentType).toBe('image/png')
   })
 
