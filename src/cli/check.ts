@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import {
@@ -17,6 +16,7 @@ import {
 import { resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
+import { parseResolve, readCaFile } from './scan.js'
 
 const failLevels = [...severities, 'never'] as const
 
@@ -45,6 +45,8 @@ Options:
       Lowest severity that fails the run: ${failLevels.join(', ')}. Default: error.
   --silence <id>
       Do not run this check (repeatable). Also ${silencedVariable}=id,id.
+  --config <file>
+      The config file \`shipshape serve\` reads (default: shipshape.yaml, .yml, .json or .toml here).
   --json
       Print the report as JSON: { ready, counts, checks: [{ id, severity, status, findings, fix }] }.
   --url <url>
@@ -66,6 +68,7 @@ Options:
         ca: { type: 'string' },
         insecure: { type: 'boolean', default: false },
         resolve: { type: 'string', multiple: true },
+        config: { type: 'string' },
       },
     })
     try {
@@ -92,7 +95,7 @@ Options:
       )
       return report.ready ? 0 : 1
     } catch (error) {
-      if (!isShipshapeError(error) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (!isShipshapeError(error)) throw error
       process.stderr.write(describeFailure('check', error))
       return 2
     }
@@ -102,13 +105,13 @@ Options:
 async function checkContext(
   app: string | undefined,
   env: NodeJS.ProcessEnv,
-  values: { url?: string; ca?: string; insecure?: boolean; resolve?: string[] },
+  values: { url?: string; ca?: string; insecure?: boolean; resolve?: string[]; config?: string },
 ): Promise<CheckContext> {
   let serve: ServeOptions | undefined
   let serveProblem: string | undefined
   try {
     // The app module is not loaded by the checks; a placeholder stands in when none is named.
-    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env)
+    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, { configFile: values.config })
   } catch (error) {
     if (!isShipshapeError(error)) throw error
     serveProblem = error.message
@@ -116,19 +119,9 @@ async function checkContext(
   let site: CheckContext['site']
   if (values.url !== undefined) {
     const options: ScanOptions = {
-      ca: values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8'),
+      ca: readCaFile(values.ca),
       insecure: values.insecure,
-      resolve: Object.fromEntries(
-        (values.resolve ?? []).map((entry) => {
-          const separator = entry.indexOf(':')
-          if (separator <= 0)
-            throw new ShipshapeError(
-              'SHIPSHAPE_E_BAD_OPTION',
-              `--resolve: expected host:address, got ${entry}`,
-            )
-          return [entry.slice(0, separator).toLowerCase(), entry.slice(separator + 1)]
-        }),
-      ),
+      resolve: parseResolve(values.resolve ?? []),
     }
     const url = values.url
     site = { scan: await scanSite(url, options), statusOf: (path) => probeStatus(url, path, options) }

@@ -70,14 +70,14 @@ Options:
           'SHIPSHAPE_E_BAD_OPTION',
           `--min-grade: expected one of ${grades.join(', ')}`,
         )
-      const minScore = optionalNumber('--min-score', values['min-score'], 0)
+      const minScore = optionalNumber('--min-score', values['min-score'], Number.MAX_SAFE_INTEGER)
       const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, 's')
       if (timeoutMs === undefined && values.timeout !== undefined)
         throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', '--timeout: expected a duration such as 10s')
       const report = await scanSite(positionals[0] as string, {
         httpPort: optionalNumber('--http-port', values['http-port'], 65535),
         httpsPort: optionalNumber('--https-port', values['https-port'], 65535),
-        ca: values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8'),
+        ca: readCaFile(values.ca),
         insecure: values.insecure,
         timeoutMs,
         resolve: parseResolve(values.resolve ?? []),
@@ -91,14 +91,27 @@ Options:
         )
       return meets ? 0 : 1
     } catch (error) {
-      if (!isShipshapeError(error) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (!isShipshapeError(error)) throw error
       process.stderr.write(describeFailure('scan', error))
       return 2
     }
   },
 }
 
-function parseResolve(entries: string[]): Record<string, string> {
+/** The PEM file given to --ca; a file that cannot be read is a usage error, not a crash. */
+export function readCaFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_BAD_OPTION',
+      `--ca: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
+    )
+  }
+}
+
+export function parseResolve(entries: string[]): Record<string, string> {
   const resolve: Record<string, string> = {}
   for (const entry of entries) {
     const match = /^([^:\s]+):(\S+)$/.exec(entry)

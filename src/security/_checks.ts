@@ -39,7 +39,10 @@ export interface LiveSite {
 
 /** Why a check did not run: it needs --url, or a setting it reads is not set. */
 export class Skip {
-  constructor(readonly reason: string) {}
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
 }
 
 export interface DeployCheck {
@@ -174,16 +177,15 @@ export const deployChecks: readonly DeployCheck[] = [
     severity: 'error',
     title: 'Secret keys are long, random and not the example',
     fix: "Generate one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"` and pass it as a secret file (NAME_FILE) or variable; never reuse the value from .env.example.",
-    waitsOn: 'config (secret settings declared by the app)',
-    run: ({ env, cwd }) => {
+    waitsOn: 'config (secret settings the app declares)',
+    run: ({ env, cwd, serve }) => {
       const examples = exampleEnvValues(cwd)
       const problems: string[] = []
       for (const name of secretKeyVariables) {
         const value = readSecret(env, name, cwd)
         if (value !== undefined) problems.push(...secretProblems(name, value, examples))
       }
-      const signing = readSecret(env, mediaSigningKeysVariable, cwd)
-      for (const [index, key] of (signing ?? '').split(',').filter(Boolean).entries())
+      for (const [index, key] of (serve?.media.signingKeys ?? []).entries())
         problems.push(...secretProblems(`${mediaSigningKeysVariable} key ${index + 1}`, key.trim(), examples))
       return problems
     },
@@ -407,45 +409,47 @@ export const deployChecks: readonly DeployCheck[] = [
     id: 'private-storage',
     severity: 'error',
     title: 'Private media is not publicly readable',
-    waitsOn: 'storage (its settings through shipshape/config)',
-    fix: 'Keep private media outside the static root and public media, readable only by the app user (chmod o-rwx); on S3, block public access to the bucket.',
+    fix: 'Keep the media root (SHIPSHAPE_MEDIA_ROOT) outside the static root, readable only by the app user (chmod o-rwx); on S3, block public access to the bucket.',
     run: async (context) => {
-      const { env, cwd } = context
-      const root = resolve(cwd, env.SHIPSHAPE_MEDIA_ROOT || 'media')
-      const privateDirectory = resolve(cwd, env.SHIPSHAPE_MEDIA_PRIVATE_DIR || join(root, 'private'))
-      const problems: string[] = []
-      const publicDirectories = [
-        ...(context.serve ? [['the static root', context.serve.staticRoot]] : []),
-        ['public media', resolve(cwd, env.SHIPSHAPE_MEDIA_PUBLIC_DIR || join(root, 'public'))],
-      ]
-      for (const [what, directory] of publicDirectories) {
-        if (within(privateDirectory, directory as string))
-          problems.push(
-            `private media (${relative(cwd, privateDirectory)}) is inside ${what}, which is served to anyone`,
-          )
+      const serve = needsServe(context)
+      if (serve instanceof Skip) return serve
+      const { cwd } = context
+      const media = serve.media
+      const root = resolve(cwd, media.root ?? 'media')
+      const definitions = media.storages ?? {
+        public: { visibility: 'public' },
+        private: { visibility: 'private' },
       }
-      if (existsSync(privateDirectory) && (statSync(privateDirectory).mode & 0o007) !== 0)
-        problems.push(
-          `${relative(cwd, privateDirectory)} is accessible to every user of the machine (mode ${(statSync(privateDirectory).mode & 0o777).toString(8)})`,
-        )
-      const bucket = env.SHIPSHAPE_S3_BUCKET
-      if (bucket) {
-        const endpoint = env.SHIPSHAPE_S3_ENDPOINT || 'https://s3.amazonaws.com'
-        const prefix = env.SHIPSHAPE_S3_PRIVATE_PREFIX ?? 'private/'
-        const listing = new URL(`${endpoint.replace(/\/$/, '')}/${encodeURIComponent(bucket)}`)
-        listing.searchParams.set('list-type', '2')
-        listing.searchParams.set('prefix', prefix)
-        try {
-          // An anonymous request: S3 answers 403 unless the bucket lets the whole internet list it.
-          const response = await fetch(listing, { redirect: 'manual', signal: AbortSignal.timeout(5000) })
-          await response.body?.cancel()
-          if (response.status === 200)
+      const problems: string[] = []
+      for (const [name, definition] of Object.entries(definitions)) {
+        if (definition.visibility !== 'private') continue
+        if ((definition.driver ?? media.driver ?? 'local') === 'local') {
+          const directory = resolve(cwd, definition.directory ?? join(root, name))
+          const shown = relative(cwd, directory) || '.'
+          if (within(directory, serve.staticRoot))
             problems.push(
-              `anyone can list ${prefix} in bucket ${bucket} without credentials (${listing.origin})`,
+              `private storage ${name} (${shown}) is inside the static root, which is served to anyone`,
             )
-        } catch {
+          for (const [other, publicDefinition] of Object.entries(definitions)) {
+            if (
+              publicDefinition.visibility !== 'public' ||
+              (publicDefinition.driver ?? media.driver ?? 'local') !== 'local'
+            )
+              continue
+            const publicDirectory = resolve(cwd, publicDefinition.directory ?? join(root, other))
+            if (within(directory, publicDirectory))
+              problems.push(
+                `private storage ${name} (${shown}) is inside public storage ${other}, which is served to anyone`,
+              )
+          }
+          const mode = existsSync(directory) ? statSync(directory).mode : 0
+          if ((mode & 0o007) !== 0)
+            problems.push(
+              `${shown} is accessible to every user of the machine (mode ${(mode & 0o777).toString(8)})`,
+            )
+        } else if (media.s3?.bucket) {
           problems.push(
-            `could not reach ${listing.origin} to verify that bucket ${bucket} refuses anonymous listing`,
+            ...(await anonymousListing(media.s3.bucket, media.s3.endpoint, definition.prefix ?? `${name}/`)),
           )
         }
       }
@@ -571,6 +575,27 @@ export const deployChecks: readonly DeployCheck[] = [
     },
   },
 ]
+
+/** An anonymous listing request: S3 answers 403 unless the bucket lets the whole internet list it. */
+async function anonymousListing(
+  bucket: string,
+  endpoint: string | undefined,
+  prefix: string,
+): Promise<string[]> {
+  const base = (endpoint || 'https://s3.amazonaws.com').replace(/\/$/, '')
+  const listing = new URL(`${base}/${encodeURIComponent(bucket)}`)
+  listing.searchParams.set('list-type', '2')
+  listing.searchParams.set('prefix', prefix)
+  try {
+    const response = await fetch(listing, { redirect: 'manual', signal: AbortSignal.timeout(5000) })
+    await response.body?.cancel()
+    return response.status === 200
+      ? [`anyone can list ${prefix} in bucket ${bucket} without credentials (${listing.origin})`]
+      : []
+  } catch {
+    return [`could not reach ${listing.origin} to verify that bucket ${bucket} refuses anonymous listing`]
+  }
+}
 
 function directivesOf(policy: string): Map<string, Set<string>> {
   if (policy.trim() === '') return new Map()

@@ -4,7 +4,7 @@
  * and git repositories, live sites from real local servers.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,7 +52,7 @@ function context(
   let serveProblem: string | undefined
   let serve: CheckContext['serve']
   try {
-    serve = resolveServeOptions('app.js', {}, { ...env })
+    serve = resolveServeOptions('app.js', {}, { ...env }, { cwd })
   } catch (error) {
     serveProblem = (error as Error).message
   }
@@ -92,6 +92,11 @@ it('every check has an id, a severity, a title and a fix; ids are unique', () =>
     expect(check.title.length).toBeGreaterThan(5)
     expect(check.fix.length).toBeGreaterThan(20)
   }
+})
+
+it('docs/deploy-checks.md lists every check with its severity', () => {
+  const docs = readFileSync(new URL('../../docs/deploy-checks.md', import.meta.url), 'utf8')
+  for (const check of deployChecks) expect(docs).toContain(`| \`${check.id}\` | ${check.severity} |`)
 })
 
 describe('settings', () => {
@@ -153,11 +158,14 @@ describe('settings', () => {
     ).toEqual(['SECRET_KEY is 8 characters long; use at least 32 random ones'])
     const keys = await findings(
       'secret-key',
-      context({ ...production, SHIPSHAPE_MEDIA_SIGNING_KEYS: `${strongKey},tiny` }),
+      context({ ...production, SHIPSHAPE_MEDIA_SIGNING_KEYS: `${strongKey},${'ab'.repeat(20)}` }),
     )
     expect(keys).toEqual([
-      'SHIPSHAPE_MEDIA_SIGNING_KEYS key 2 is 4 characters long; use at least 32 random ones',
+      'SHIPSHAPE_MEDIA_SIGNING_KEYS key 2 uses only 2 distinct characters: it is guessable',
     ])
+    // A key too short to use at all stops the options from resolving: server-options reports it.
+    const tiny = context({ ...production, SHIPSHAPE_MEDIA_SIGNING_KEYS: `${strongKey},tiny` })
+    expect((await findings('server-options', tiny)).join()).toContain('SHIPSHAPE_MEDIA_SIGNING_KEYS')
   })
 
   it('https-redirect: off fails', async () => {
@@ -523,27 +531,27 @@ describe('files', () => {
     ).toEqual([])
   })
 
-  it('private-storage: inside a public directory, or readable by every user, fails', async () => {
+  it('private-storage: inside the static root, or readable by every user, fails', async () => {
     const cwd = project({ 'media/private/contract.pdf': '%PDF' })
     chmodSync(join(cwd, 'media/private'), 0o750)
     expect(await findings('private-storage', context(production, cwd))).toEqual([])
     chmodSync(join(cwd, 'media/private'), 0o755)
-    expect((await findings('private-storage', context(production, cwd))).join()).toContain(
-      'every user of the machine',
-    )
-    const inside = project({ 'staticfiles/private/x': '' })
+    expect(await findings('private-storage', context(production, cwd))).toEqual([
+      'media/private is accessible to every user of the machine (mode 755)',
+    ])
+    const inside = project({ 'staticfiles/private/x': '', 'staticfiles/.shipshape-manifest.json': '{}' })
     chmodSync(join(inside, 'staticfiles/private'), 0o700)
-    const env = {
+    const env = { ...production, SHIPSHAPE_STATIC_ROOT: 'staticfiles', SHIPSHAPE_MEDIA_ROOT: 'staticfiles' }
+    expect(await findings('private-storage', context(env, inside))).toEqual([
+      'private storage private (staticfiles/private) is inside the static root, which is served to anyone',
+    ])
+    const dotted = {
       ...production,
-      SHIPSHAPE_STATIC_ROOT: join(inside, 'staticfiles'),
-      SHIPSHAPE_MEDIA_PRIVATE_DIR: join(inside, 'staticfiles/private'),
+      SHIPSHAPE_STATIC_ROOT: 'staticfiles',
+      SHIPSHAPE_MEDIA_ROOT: 'media/../staticfiles/.',
     }
-    expect((await findings('private-storage', context(env, inside))).join()).toContain(
+    expect((await findings('private-storage', context(dotted, inside))).join()).toContain(
       'inside the static root',
-    )
-    const traversal = { ...production, SHIPSHAPE_MEDIA_PRIVATE_DIR: 'media/public/../public/secret' }
-    expect((await findings('private-storage', context(traversal, project()))).join()).toContain(
-      'inside public media',
     )
   })
 })
@@ -573,16 +581,16 @@ describe('buckets and live sites', () => {
     })
     const bucket = (name: string) => ({
       ...production,
-      SHIPSHAPE_MEDIA_ROOT: 'nowhere',
-      SHIPSHAPE_S3_ENDPOINT: `http://127.0.0.1:${http.port}`,
-      SHIPSHAPE_S3_BUCKET: name,
+      SHIPSHAPE_MEDIA_DRIVER: 's3',
+      SHIPSHAPE_MEDIA_S3_ENDPOINT: `http://127.0.0.1:${http.port}`,
+      SHIPSHAPE_MEDIA_S3_BUCKET: name,
     })
     expect(await findings('private-storage', context(bucket('closed-bucket')))).toEqual([])
     expect((await findings('private-storage', context(bucket('open-bucket')))).join()).toContain(
       'anyone can list private/ in bucket open-bucket',
     )
     expect(requests[0]).toBe('GET /closed-bucket?list-type=2&prefix=private%2F anonymous')
-    const unreachable = { ...bucket('x'), SHIPSHAPE_S3_ENDPOINT: 'http://127.0.0.1:1' }
+    const unreachable = { ...bucket('x'), SHIPSHAPE_MEDIA_S3_ENDPOINT: 'http://127.0.0.1:1' }
     expect((await findings('private-storage', context(unreachable))).join()).toContain('could not reach')
   })
 
