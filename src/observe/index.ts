@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { batchedDestination } from './_batched.js'
 
 export type { Logger } from 'pino'
 
@@ -14,9 +15,9 @@ export interface LoggerOptions {
   /** Readable text instead of JSON. Default: when stdout is a terminal. */
   pretty?: boolean
   /**
-   * Write JSON in batches of 4 KiB, flushed at least every second. Default: true. A busy worker
-   * saves a write per request this way; the cost is that a SIGKILL loses up to a second of lines,
-   * which is why the primary, whose lines are rare and matter most, writes synchronously.
+   * Write JSON in batches of about 16 KiB, flushed at least every second. Default: true. A busy
+   * worker saves a write per request this way; the cost is that a SIGKILL loses up to a second
+   * of lines, which is why the primary, whose lines are rare and matter most, writes at once.
    */
   buffered?: boolean
 }
@@ -31,12 +32,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
     return pino({ level }, pretty({ colorize: true, sync: true }))
   }
-  const buffered = options.buffered ?? true
-  const logger = pino(
-    { level, base: { pid: process.pid } },
-    pino.destination({ sync: !buffered, minLength: buffered ? 4096 : 0 }),
-  )
-  if (buffered) setInterval(() => logger.flush(), flushEveryMs).unref()
+  const base = { level, base: { pid: process.pid } }
+  if (options.buffered === false) return pino(base, pino.destination({ sync: true }))
+  const logger = pino(base, batchedDestination(1))
+  setInterval(() => logger.flush(), flushEveryMs).unref()
   return logger
 }
 

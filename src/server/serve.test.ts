@@ -60,6 +60,21 @@ describe('shipshape serve', () => {
     await ready(server, 3) // the replacement
   })
 
+  it('never leaves a client hanging on a connection handed to a worker that then dies', async () => {
+    server = await startServe([app, '--workers', '1', '--timeout', '1s'])
+    await ready(server, 1)
+    const blocked = get(`${server.url}/block?ms=20000`).catch((error: Error) => error)
+    await sleep(100)
+    // Handed to the blocked worker before the primary notices it is stuck.
+    const caught = await Promise.all(
+      Array.from({ length: 4 }, () => get(`${server?.url}/`).catch((error: Error) => error)),
+    )
+    // Every client hears back: an error where its connection reached the dead worker, never
+    // silence; connections still queued for it are served whole by the replacement.
+    expect(await blocked).toBeInstanceOf(Error)
+    expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
+  })
+
   it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', async () => {
     server = await startServe([app, '--workers', '2'])
     await ready(server, 2)
@@ -182,13 +197,18 @@ describe('shipshape serve', () => {
     server = await startServe([app, '--workers', '1', '--max-requests', '20', '--max-requests-jitter', '5'])
     await ready(server, 1)
     const pids = new Set<number>()
-    for (let i = 0; i < 80; i++) {
+    const statuses = new Set<number>()
+    let sent = 0
+    // Until a second worker has answered: its start-up takes a while on a loaded machine.
+    for (const deadline = Date.now() + 30_000; pids.size < 2 && Date.now() < deadline; sent++) {
       const reply = await get(`${server.url}/`)
-      expect(reply.status).toBe(200)
+      statuses.add(reply.status)
       pids.add(pidOf(reply.body))
       await sleep(15)
     }
-    expect(pids.size).toBeGreaterThanOrEqual(2)
+    expect(statuses).toEqual(new Set([200]))
+    expect(pids.size).toBe(2)
+    expect(sent).toBeGreaterThan(20) // not before the first worker reached its limit
     const exits = server.logs.filter((l) => l.msg === 'worker exited')
     expect(exits.every((l) => l.code === 0)).toBe(true)
   })

@@ -117,7 +117,9 @@ export function get(url: string, agent?: Agent): Promise<Reply> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
       res.on('error', reject)
     })
-    req.on('error', reject)
+    req.on('error', (error) =>
+      reject(new Error(`${error.message}${req.reusedSocket ? ' (reused connection)' : ''}`)),
+    )
     req.end()
   })
 }
