@@ -32,7 +32,7 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options)
+  const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
     app,
     {
