@@ -3,10 +3,10 @@
  * Nothing read here is ever echoed back: parse errors report a line and a reason, never the
  * text around it, because that text may be a secret.
  */
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, dirname, extname } from 'node:path'
+import { parseSimpleYaml } from './_yaml.js'
 
 // Parsers load on first use and synchronously, so `loadConfig` stays synchronous and an app
 // without a YAML or TOML file never pays for importing their parser.
@@ -61,6 +61,13 @@ type Parsed =
   | { ok: false; line?: number; reason: string }
 
 function parseYaml(text: string): Parsed {
+  const simple = parseSimpleYaml(text)
+  if (simple)
+    return {
+      ok: true,
+      data: simple.data,
+      lineOf: (path) => simple.lines.get(path.join('.')) ?? nearest(simple.lines, path),
+    }
   const yaml = require('yaml') as YamlModule
   const lineCounter = new yaml.LineCounter()
   const doc = yaml.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
@@ -90,6 +97,15 @@ function yamlLines(yaml: YamlModule, doc: import('yaml').Document, lineCounter: 
     }
     return line
   }
+}
+
+/** The line of the deepest written key on the way to `path` (a key inside a flow value has no line of its own). */
+function nearest(lines: ReadonlyMap<string, number>, path: readonly string[]): number | undefined {
+  for (let depth = path.length - 1; depth > 0; depth--) {
+    const line = lines.get(path.slice(0, depth).join('.'))
+    if (line !== undefined) return line
+  }
+  return undefined
 }
 
 function parseJson(text: string): Parsed {
@@ -229,6 +245,8 @@ function unreadable(error: unknown): string {
 /** Whether git tracks the file: a secret in it would be in every clone of the repository. */
 export function trackedByGit(path: string): boolean {
   try {
+    // Loaded here: only a secret read from a file needs it.
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
     execFileSync('git', ['ls-files', '--error-unmatch', '--', basename(path)], {
       cwd: dirname(path),
       stdio: 'ignore',

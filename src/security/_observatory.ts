@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { parse as parseDomain } from 'tldts'
 import type { JarCookie } from './_cookie-jar.js'
+import type { HtmlTag } from './_html-tags.js'
 import { type CspDirectives, parseCsp, parseMetaCsp } from './_observatory-csp.js'
 
 /** Every result a test can give, with its score modifier and what it means. */
@@ -258,10 +259,7 @@ export interface HttpEquiv {
   referrer: string[]
 }
 
-export function readHttpEquiv(
-  retrieval: Retrieval,
-  tags: readonly import('./_html-tags.js').HtmlTag[],
-): HttpEquiv {
+export function readHttpEquiv(retrieval: Retrieval, tags: readonly HtmlTag[]): HttpEquiv {
   const equiv: HttpEquiv = { csp: [], referrer: [] }
   if (!isHtml(retrieval.auto) || retrieval.body === '') return equiv
   for (const tag of tags) {
@@ -608,10 +606,7 @@ const sriOrder: Expectation[] = [
   'sri-not-implemented-response-not-html',
 ]
 
-export function subresourceIntegrityTest(
-  retrieval: Retrieval,
-  tags: readonly import('./_html-tags.js').HtmlTag[],
-): TestResult {
+export function subresourceIntegrityTest(retrieval: Retrieval, tags: readonly HtmlTag[]): TestResult {
   const name = 'subresource-integrity'
   if (retrieval.auto === null) return result(name, 'sri-not-implemented-but-no-scripts-loaded', false)
   if (!isHtml(retrieval.auto)) return result(name, 'sri-not-implemented-response-not-html', true)
@@ -725,7 +720,7 @@ export function gradeForScore(rawScore: number): { score: number; grade: string 
 }
 
 /** Runs every test on a retrieval and grades it. */
-export function grade(retrieval: Retrieval, tags: readonly import('./_html-tags.js').HtmlTag[]): ScanReport {
+export function grade(retrieval: Retrieval, tags: readonly HtmlTag[]): ScanReport {
   const equiv = readHttpEquiv(retrieval, tags)
   const csp = contentSecurityPolicyTest(retrieval, equiv)
   const results: TestResult[] = [
