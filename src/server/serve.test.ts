@@ -278,7 +278,7 @@ describe('shipshape serve refuses to start on bad input', () => {
       '--workers',
       '1',
       '--pidfile',
-      '/tmp/shipshape-missing-app.pid',
+      join(mkdtempSync(join(tmpdir(), 'missing-app-')), 'serve.pid'),
     ]).catch((error: { code: number; stderr: string }) => error)
     expect(failure).toMatchObject({ code: 1 })
     expect((failure as { stderr: string }).stderr).toContain('no/such/app.js')
