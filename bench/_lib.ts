@@ -73,9 +73,10 @@ function toMs(text: string): number {
 /** Runs wrk with keep-alive connections and its latency distribution. */
 export async function wrk(
   url: string,
-  options: { seconds: number; connections: number; threads?: number },
+  options: { seconds: number; connections: number; threads?: number; headers?: string[] },
 ): Promise<LoadResult> {
   const args = [
+    ...(options.headers ?? []).flatMap((header) => ['-H', header]),
     '--latency',
     `-t${options.threads ?? 2}`,
     `-c${options.connections}`,

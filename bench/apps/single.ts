@@ -1,11 +1,13 @@
 /**
  * One process serving bench/apps/page.ts on PORT, either bare (`bare`) or through shipshape's
  * full default pipeline (`pipeline`: request id, context, timeout sweep, body limit, access log
- * as JSON to stdout, metrics). Isolates the pipeline's cost from the process model's.
+ * as JSON to stdout, metrics), or that pipeline with the default security middleware in front
+ * (`security`). Isolates the pipeline's cost from the process model's.
  */
 import { createServer } from 'node:http'
 import { createHttpServer, createPipeline, loadApp } from '../../dist/http/index.js'
 import { createLogger } from '../../dist/observe/index.js'
+import { securityMiddleware } from '../../dist/security/index.js'
 
 const port = Number(process.env.PORT)
 const mode = process.argv[2]
@@ -26,7 +28,7 @@ if (mode === 'bare') {
       accessLog: true,
     },
     createLogger({ pretty: false }),
-    [],
+    mode === 'security' ? [securityMiddleware()] : [],
   )
   createHttpServer(pipeline, {
     headersTimeoutMs: 60_000,

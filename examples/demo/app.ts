@@ -3,8 +3,9 @@
  * `shipshape serve examples/demo/app.ts` runs it in production: workers, timeouts, logs, health.
  */
 import express, { type Request, type Response } from 'express'
+import { csrfField } from 'shipshape/security'
 import { Guestbook, validate } from './guestbook.ts'
-import { html } from './html.ts'
+import { Html, html } from './html.ts'
 import { layout } from './layout.ts'
 import { profile } from './profile.ts'
 import { settings } from './settings.ts'
@@ -39,7 +40,7 @@ function guestbookPage(
 ) {
   return layout(
     'Guestbook',
-    html`<form method="post" action="/guestbook">
+    html`<form method="post" action="/guestbook">${new Html(csrfField())}
 <p><label>Name <input name="name" maxlength="60" value="${values.name ?? ''}" required></label> ${problems.name ?? ''}</p>
 <p><label>Message <textarea name="message" maxlength="500" required>${values.message ?? ''}</textarea></label> ${problems.message ?? ''}</p>
 <p><button type="submit">Sign</button></p>

@@ -1,5 +1,6 @@
 /** The demo as `npm start` runs it: under the real `shipshape serve`, in production mode. */
 import { mkdtempSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'vite'
@@ -85,6 +86,52 @@ describe('the demo under shipshape serve', () => {
       await response.arrayBuffer()
     }
     expect((await fetch(`${server.url}/static/build/.vite/manifest.json`)).status).toBe(404)
+  })
+
+  it('runs under the strict Content-Security-Policy: nothing inline without the nonce, no data: URLs', async () => {
+    for (const path of ['/', '/guestbook']) {
+      const response = await fetch(`${server.url}${path}`)
+      const csp = response.headers.get('content-security-policy') ?? ''
+      expect(csp).toContain("default-src 'self'")
+      const nonce = /'nonce-([^']+)'/.exec(csp)?.[1]
+      const page = await response.text()
+      for (const [tag] of page.matchAll(/<(?:script|style)\b[^>]*>/g)) {
+        expect(/\ssrc="\/static\//.test(tag) || tag.includes(`nonce="${nonce}"`), tag).toBe(true)
+      }
+      expect(page).not.toMatch(/\sstyle="|\son[a-z]+="|javascript:/i)
+    }
+    const page = await (await fetch(`${server.url}/`)).text()
+    for (const [, link] of page.matchAll(/(?:href|src)="(\/static\/[^"]+\.(?:css|js))"/g)) {
+      expect(await (await fetch(`${server.url}${link}`)).text(), link).not.toMatch(/url\(\s*["']?data:/)
+    }
+  })
+
+  it('refuses a guestbook post forged by another site, and takes one from its own form', async () => {
+    const post = (headers: Record<string, string>, body = 'name=Eve&message=forged') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${server.url}/guestbook`,
+          { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } },
+          (res) => {
+            res.resume()
+            resolve(res.statusCode ?? 0)
+          },
+        )
+        req.on('error', reject)
+        req.end(body)
+      })
+    const cookie = 'session=signed-in'
+    expect(await post({ cookie, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' })).toBe(403)
+    expect(await post({ cookie, origin: 'https://evil.example' })).toBe(403)
+    expect(await post({ cookie })).toBe(403) // an old browser without the form's token
+    expect(await post({ cookie, 'sec-fetch-site': 'same-origin' })).toBe(303)
+    // The old-browser path: the token from the form, matching its cookie.
+    const form = await fetch(`${server.url}/guestbook`)
+    const token = /name="csrf_token" value="([^"]+)"/.exec(await form.text())?.[1] as string
+    const tokenCookie = (form.headers.get('set-cookie') ?? '').split(';')[0] as string
+    expect(
+      await post({ cookie: `${cookie}; ${tokenCookie}` }, `name=Old&message=browser&csrf_token=${token}`),
+    ).toBe(303)
   })
 
   it('takes an avatar into public media, typed by its bytes, and refuses what is not an image', async () => {

@@ -13,7 +13,7 @@ import {
   severities,
   silencedVariable,
 } from '../security/index.js'
-import { resolveServeOptions, type ServeOptions } from '../server/index.js'
+import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
 import { parseResolve, readCaFile } from './scan.js'
@@ -44,7 +44,8 @@ Options:
   --fail-level <level>
       Lowest severity that fails the run: ${failLevels.join(', ')}. Default: error.
   --silence <id>
-      Do not run this check (repeatable). Also ${silencedVariable}=id,id.
+      Do not run this check (repeatable). Also checks.silenced in the config file, or
+      ${silencedVariable}=id,id.
   --config <file>
       The config file \`shipshape serve\` reads (default: shipshape.yaml, .yml, .json or .toml here).
   --json
@@ -81,12 +82,15 @@ Options:
       if (positionals.length > 1)
         throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', 'expected at most one app module')
       const env = process.env
+      const settings = loadShipshapeSettings({ env, configFile: values.config }).values
       const silenced = [
         ...(values.silence ?? []),
-        ...(env[silencedVariable] ?? '')
-          .split(',')
-          .map((id) => id.trim())
-          .filter(Boolean),
+        // From the config file or SHIPSHAPE_SILENCED_CHECKS; read raw when the settings do not resolve.
+        ...(settings?.checks.silenced ??
+          (env[silencedVariable] ?? '')
+            .split(',')
+            .map((id) => id.trim())
+            .filter(Boolean)),
       ]
       const context = await checkContext(positionals[0], env, values)
       const report = await runDeployChecks(context, { deploy: values.deploy, silenced, failLevel })

@@ -3,7 +3,7 @@
  * few setHeader calls, one nonce (16 bytes from a pooled random buffer) and one string join.
  */
 import { randomFillSync } from 'node:crypto'
-import { ServerResponse } from 'node:http'
+import { OutgoingMessage, ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 import type { RequestContext } from '../types.js'
@@ -88,14 +88,20 @@ const knownDirectives = new Set([
 ])
 
 export interface HeaderPolicy {
-  /** Headers every response gets, as [name, value]. */
+  /** Headers every response gets, as frozen [name, value] pairs. */
   readonly fixed: readonly (readonly [string, string])[]
-  /** The Strict-Transport-Security value, sent on HTTPS responses only. */
-  readonly hsts: string | undefined
+  /** Their lower-cased names, as node:http keys them. */
+  readonly fixedKeys: readonly string[]
+  /** The Strict-Transport-Security pair, sent on HTTPS responses only. */
+  readonly hsts: readonly [string, string] | undefined
   /** `Content-Security-Policy`, `Content-Security-Policy-Report-Only`, or undefined when off. */
   readonly cspHeader: string | undefined
+  /** cspHeader lower-cased, as node:http keys it. */
+  readonly cspKey: string | undefined
+  /** The CSP without a nonce, as a frozen pair: what a response gets until the app asks for a nonce. */
+  readonly cspPlain: readonly [string, string] | undefined
   readonly directives: Directives
-  /** The CSP split where the nonce goes: `parts.join(nonce)` is the header value. */
+  /** The CSP split where the nonce sources go: `parts.join(\` 'nonce-…'\`)`, or `parts.join('')` for none. */
   readonly cspParts: readonly string[]
 }
 
@@ -109,27 +115,45 @@ export function headerPolicy(options: HeaderOptions): HeaderPolicy {
       'HSTS preload needs a max-age of at least one year and includeSubDomains (the preload list refuses the site otherwise)',
     )
   }
-  return {
-    fixed: [
+  const fixed = (
+    [
       ['X-Content-Type-Options', 'nosniff'],
       ['X-Frame-Options', 'DENY'],
       ['Referrer-Policy', 'strict-origin-when-cross-origin'],
       ['Cross-Origin-Opener-Policy', 'same-origin'],
       ['Cross-Origin-Resource-Policy', options.crossOriginResourcePolicy],
       ['Permissions-Policy', permissionsPolicy],
-    ],
+    ] as [string, string][]
+  ).map((pair) => {
+    validateHeaderName(pair[0])
+    validateHeaderValue(pair[0], pair[1])
+    return Object.freeze(pair)
+  })
+  const cspHeader =
+    options.csp === 'off'
+      ? undefined
+      : options.csp === 'report-only'
+        ? 'Content-Security-Policy-Report-Only'
+        : 'Content-Security-Policy'
+  const cspParts = cspTemplate(directives)
+  const cspPlain =
+    cspHeader === undefined ? undefined : Object.freeze([cspHeader, cspParts.join('')] as const)
+  if (cspHeader !== undefined) validateHeaderValue(cspHeader, cspParts.join(nonceSource('x')))
+  return {
+    fixed,
+    fixedKeys: fixed.map(([name]) => name.toLowerCase()),
     hsts:
       options.hstsMaxAgeSeconds > 0
-        ? `max-age=${options.hstsMaxAgeSeconds}${options.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${options.hstsPreload ? '; preload' : ''}`
+        ? Object.freeze([
+            'Strict-Transport-Security',
+            `max-age=${options.hstsMaxAgeSeconds}${options.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${options.hstsPreload ? '; preload' : ''}`,
+          ] as const)
         : undefined,
-    cspHeader:
-      options.csp === 'off'
-        ? undefined
-        : options.csp === 'report-only'
-          ? 'Content-Security-Policy-Report-Only'
-          : 'Content-Security-Policy',
+    cspHeader,
+    cspKey: cspHeader?.toLowerCase(),
+    cspPlain,
     directives,
-    cspParts: cspTemplate(directives),
+    cspParts,
   }
 }
 
@@ -159,64 +183,134 @@ export function parseDirectives(text: string): Directives {
 
 const nonceMark = '\u0000'
 
+/** The policy split where ` 'nonce-…'` goes in script-src and style-src. */
 function cspTemplate(directives: Directives): string[] {
   const text = [...directives]
     .map(([name, sources]) => {
-      const withNonce =
-        nonced.has(name) && !sources.includes("'none'") ? [...sources, `'nonce-${nonceMark}'`] : sources
-      return [name, ...withNonce].join(' ')
+      const mark = nonced.has(name) && !sources.includes("'none'") ? nonceMark : ''
+      return `${[name, ...sources].join(' ')}${mark}`
     })
     .join('; ')
   return text.split(nonceMark)
 }
 
-// Nonces come from a pooled buffer refilled 256 nonces at a time: one randomFillSync call per
-// 256 requests instead of one crypto call per request. Each 16-byte slot is used once.
-const noncePool = Buffer.allocUnsafe(16 * 256)
-let nonceOffset = noncePool.length
+function nonceSource(nonce: string): string {
+  return ` 'nonce-${nonce}'`
+}
+
+// Nonces are cut from one base64 string made per 256 nonces: one randomFillSync and one
+// encoding per 256 requests instead of a crypto call and an encoding per request. A nonce is 18
+// random bytes (144 bits; 18 is a multiple of 3, so each is exactly 24 base64 characters, with no
+// padding, and the string cuts cleanly). Each one is used once.
+const nonceBytes = 18
+const nonceChars = 24
+const noncePool = Buffer.allocUnsafe(nonceBytes * 256)
+let nonceText = ''
+let nonceOffset = 0
 
 function freshNonce(): string {
-  if (nonceOffset === noncePool.length) {
-    randomFillSync(noncePool)
+  if (nonceOffset === nonceText.length) {
+    nonceText = randomFillSync(noncePool).toString('base64')
     nonceOffset = 0
   }
-  const nonce = noncePool.toString('base64', nonceOffset, nonceOffset + 16)
-  nonceOffset += 16
+  const nonce = nonceText.slice(nonceOffset, nonceOffset + nonceChars)
+  nonceOffset += nonceChars
   return nonce
 }
 
 const policyKey = Symbol('shipshape.security.headers')
-type Tagged = ServerResponse & { [policyKey]?: HeaderPolicy }
+/** This response's nonce, once the app asked for one. */
+const nonceKey = Symbol('shipshape.security.nonce')
+/** This response's CSP template when a route changed its directives. */
+const partsKey = Symbol('shipshape.security.cspParts')
 
-/** Sets the policy's headers on the response before the app runs, and strips revealing ones at send time. */
+/**
+ * Node keeps a response's headers in an object under an internal symbol, as `lower-cased name →
+ * [name, value]`. The policy's headers are stored there directly, as frozen pairs shared by every
+ * response: setHeader would validate the same constant strings and allocate a pair for each
+ * header on every request (measured: most of this middleware's cost). Validation happened once,
+ * when the policy was built; freezing makes any attempt to change a shared pair throw instead of
+ * leaking into other responses. Where the symbol is not found, setHeader is used.
+ */
+const outHeaders = Object.getOwnPropertySymbols(new OutgoingMessage()).find(
+  (symbol) => symbol.description === 'kOutHeaders',
+)
+type HeaderStore = Record<string, readonly [string, string]>
+type Tagged = ServerResponse & {
+  [policyKey]?: HeaderPolicy
+  [nonceKey]?: string
+  [partsKey]?: readonly string[]
+}
+
+function put(
+  res: ServerResponse,
+  store: HeaderStore | undefined,
+  key: string,
+  pair: readonly [string, string],
+): void {
+  if (store === undefined) res.setHeader(pair[0], pair[1])
+  else store[key] = pair
+}
+
+/** `ctx.state.cspNonce` reads cspNonce(): the nonce is made when first asked for. */
+const nonceProperty: PropertyDescriptor = { get: cspNonce, enumerable: true, configurable: true }
+
+/**
+ * Sets the policy's headers on the response before the app runs, and strips revealing ones at
+ * send time. The CSP starts without a nonce (nothing inline may run) and gets one when the app
+ * asks for it: most responses (JSON, redirects, static files) never do, and pay nothing for it.
+ */
 export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
   const res = ctx.res as Tagged
-  for (const [name, value] of policy.fixed) res.setHeader(name, value)
-  if (policy.hsts !== undefined && ctx.protocol === 'https')
-    res.setHeader('Strict-Transport-Security', policy.hsts)
-  if (policy.cspHeader !== undefined) {
-    const nonce = freshNonce()
-    ctx.state.cspNonce = nonce
-    res.setHeader(policy.cspHeader, policy.cspParts.join(nonce))
+  let store: HeaderStore | undefined
+  if (outHeaders === undefined) {
+    for (const [name, value] of policy.fixed) res.setHeader(name, value)
+  } else {
+    const headers = res as unknown as Record<symbol, HeaderStore | null>
+    store = headers[outHeaders] ?? undefined
+    if (store === undefined) {
+      store = Object.create(null) as HeaderStore
+      headers[outHeaders] = store
+    }
+    for (let i = 0; i < policy.fixed.length; i++) {
+      store[policy.fixedKeys[i] as string] = policy.fixed[i] as readonly [string, string]
+    }
   }
+  if (policy.hsts !== undefined && ctx.protocol === 'https')
+    put(res, store, 'strict-transport-security', policy.hsts)
+  if (policy.cspPlain !== undefined) put(res, store, policy.cspKey as string, policy.cspPlain)
+  Object.defineProperty(ctx.state, 'cspNonce', nonceProperty)
   res[policyKey] = policy
   res.writeHead = scrubbedWriteHead as ServerResponse['writeHead']
 }
 
 /**
- * The request's CSP nonce, for `<script nonce="…">` and `<style nonce="…">`. Also at
- * `ctx.state.cspNonce`. The same value all through one request; a new one for every request.
+ * The request's CSP nonce, for `<script nonce="…">` and `<style nonce="…">`; also
+ * `ctx.state.cspNonce`. The same value all through one request, a new one for every request.
+ * The first call adds it to the response's CSP, so call it before the response starts (render
+ * the page, then send it).
  */
 export function cspNonce(): string {
   const ctx = getContext()
   if (ctx === undefined) throw new Error('cspNonce() is called while handling a request')
-  let nonce = ctx.state.cspNonce as string | undefined
+  const res = ctx.res as Tagged
+  let nonce = res[nonceKey]
   if (nonce === undefined) {
-    // CSP is off: the app's nonce attributes stay valid markup, and start working when it is on.
+    // Also with CSP off: the app's nonce attributes stay valid markup, and work once CSP is on.
     nonce = freshNonce()
-    ctx.state.cspNonce = nonce
+    res[nonceKey] = nonce
+    writeCsp(res)
   }
   return nonce
+}
+
+/** (Re)writes the response's CSP from its template and nonce, unless CSP is off or already sent. */
+function writeCsp(res: Tagged): void {
+  const policy = res[policyKey]
+  if (policy?.cspHeader === undefined || res.headersSent || !res.hasHeader(policy.cspHeader)) return
+  const nonce = res[nonceKey]
+  const parts = res[partsKey] ?? policy.cspParts
+  res.setHeader(policy.cspHeader, parts.join(nonce === undefined ? '' : nonceSource(nonce)))
 }
 
 export interface HeaderChanges {
@@ -256,7 +350,8 @@ export function adjustSecurityHeaders(changes: HeaderChanges): void {
         for (const [directive, list] of parseDirectives([name, ...sources].join(' ')))
           directives.set(directive, list)
     }
-    res.setHeader(policy.cspHeader, cspTemplate(directives).join(cspNonce()))
+    res[partsKey] = cspTemplate(directives)
+    writeCsp(res)
     if (
       'frame-ancestors' in csp &&
       !Object.keys(headers).some((name) => name.toLowerCase() === 'x-frame-options')
@@ -275,17 +370,36 @@ function revealing(name: string, value: unknown): boolean {
   return lower === 'x-powered-by' || (lower === 'server' && /\d/.test(String(value)))
 }
 
+const writeHead = ServerResponse.prototype.writeHead as (
+  this: ServerResponse,
+  statusCode: number,
+  reason?: unknown,
+  headers?: unknown,
+) => ServerResponse
+
 /**
  * Installed as the response's own writeHead (one property store per request), so it also sees
  * headers the app sets after the middleware ran, including in writeHead's own header argument.
+ * Node's writeHead takes (status, headers) or (status, reason, headers): passing all three is the same.
  */
-function scrubbedWriteHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
-  if (this.hasHeader('x-powered-by')) this.removeHeader('x-powered-by')
-  if (this.hasHeader('server') && revealing('server', this.getHeader('server'))) this.removeHeader('server')
-  const last = args.length - 1
-  const headers = args[last]
-  if (last > 0 && typeof headers === 'object' && headers !== null) args[last] = scrubbed(headers)
-  return (ServerResponse.prototype.writeHead as (...args: unknown[]) => ServerResponse).apply(this, args)
+function scrubbedWriteHead(
+  this: ServerResponse,
+  statusCode: number,
+  reasonOrHeaders?: unknown,
+  headers?: unknown,
+): ServerResponse {
+  const store =
+    outHeaders === undefined ? undefined : (this as unknown as Record<symbol, HeaderStore | null>)[outHeaders]
+  if (store === undefined ? this.hasHeader('x-powered-by') : store?.['x-powered-by'] !== undefined) {
+    this.removeHeader('x-powered-by')
+  }
+  const server = store === undefined ? this.getHeader('server') : store?.server?.[1]
+  if (server !== undefined && revealing('server', server)) this.removeHeader('server')
+  if (typeof reasonOrHeaders === 'object' && reasonOrHeaders !== null)
+    return writeHead.call(this, statusCode, scrubbed(reasonOrHeaders))
+  if (typeof headers === 'object' && headers !== null)
+    return writeHead.call(this, statusCode, reasonOrHeaders, scrubbed(headers))
+  return writeHead.call(this, statusCode, reasonOrHeaders, headers)
 }
 
 function scrubbed(headers: object): object {

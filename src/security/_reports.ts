@@ -5,7 +5,7 @@
  * few short fields are logged, with query strings cut from URLs (they may hold tokens).
  */
 
-import { RateLimiterMemory } from 'rate-limiter-flexible'
+import type { RateLimiterMemory } from 'rate-limiter-flexible'
 import type { Logger } from '../observe/index.js'
 import type { RequestContext } from '../types.js'
 import { refuse } from './_refuse.js'
@@ -26,14 +26,22 @@ export function cspReportEndpoint(
   logger: () => Logger,
   limits: ReportLimits = { perClientPerMinute: 10, perWorkerPerMinute: 100 },
 ): (ctx: RequestContext) => Promise<void> {
-  const perClient = new RateLimiterMemory({ points: limits.perClientPerMinute, duration: 60 })
-  const perWorker = new RateLimiterMemory({ points: limits.perWorkerPerMinute, duration: 60 })
+  // rate-limiter-flexible loads every store it has (~40 ms): loaded on the first report, not at every worker start.
+  let limiters: Promise<[RateLimiterMemory, RateLimiterMemory]> | undefined
+  const limit = () => {
+    limiters ??= import('rate-limiter-flexible').then(({ RateLimiterMemory }) => [
+      new RateLimiterMemory({ points: limits.perClientPerMinute, duration: 60 }),
+      new RateLimiterMemory({ points: limits.perWorkerPerMinute, duration: 60 }),
+    ])
+    return limiters
+  }
   return async function cspReport(ctx) {
     const { req, res } = ctx
     if (ctx.method !== 'POST') {
       res.setHeader('Allow', 'POST')
       return refuse(ctx, 'SHIPSHAPE_E_METHOD_NOT_ALLOWED')
     }
+    const [perClient, perWorker] = await limit()
     try {
       await perClient.consume(ctx.clientIp)
       await perWorker.consume('worker')

@@ -748,6 +748,11 @@ describe('running and reporting', () => {
       findings: ['NODE_ENV is "development"'],
     })
     expect(report.counts.silenced).toBe(2)
+    // Silenced in the config file, as a settled decision the team commits.
+    const configured = project({ 'shipshape.yaml': 'checks:\n  silenced: [hsts-preload]\n' })
+    const fromFile = runCli(['check', '--deploy', '--fail-level', 'info'], production, configured)
+    expect(fromFile.stdout).toContain('- silenced hsts-preload')
+    expect(fromFile.status).toBe(0)
     const usage = runCli(['check', '--deploy', '--fail-level', 'sometimes'], production, cwd)
     expect(usage.status).toBe(2)
     expect(usage.stderr).toContain('--fail-level')

@@ -50,6 +50,10 @@ describe('security headers', () => {
     expect(state).toBe(getter)
     expect(state).not.toBe(nonce)
     expect(String(second.headers['content-security-policy'])).toContain(`'nonce-${state}'`)
+    // A response whose app never asks for a nonce gets none: nothing inline may run.
+    const plain = String((await send(port, { path: '/plain-server' })).headers['content-security-policy'])
+    expect(plain).toContain("script-src 'self'; style-src 'self'; object-src 'none'")
+    expect(plain).not.toContain('nonce')
     const nonces = new Set<string>()
     for (let i = 0; i < 300; i++) nonces.add(JSON.parse((await send(port, { path: '/nonce' })).body).state)
     expect(nonces.size).toBe(300) // past the 256-nonce pool refill too
@@ -101,9 +105,13 @@ describe('security headers', () => {
     expect(csp).toContain('frame-ancestors https://partner.example')
     expect(csp).toContain("img-src 'self' data:")
     expect(csp).toContain("object-src 'none'")
-    expect(csp).toMatch(/'nonce-[^']+'/)
+    expect(csp).not.toContain('nonce') // this route asked for none
     expect(relaxed.headers['x-frame-options']).toBeUndefined()
     expect(relaxed.headers['cross-origin-resource-policy']).toBe('cross-origin')
+    const both = await send(port, { path: '/embeddable-script' })
+    const nonce = /nonce="([^"]+)"/.exec(both.body)?.[1]
+    expect(String(both.headers['content-security-policy'])).toContain(`script-src 'self' 'nonce-${nonce}'`)
+    expect(String(both.headers['content-security-policy'])).toContain("frame-ancestors 'self'")
     const bare = await send(port, { path: '/no-csp' })
     expect(bare.headers['content-security-policy']).toBeUndefined()
     expect(bare.headers['permissions-policy']).toBeUndefined()

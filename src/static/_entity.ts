@@ -41,6 +41,12 @@ type Encoding = 'br' | 'gzip' | 'identity'
 const allow = 'GET, HEAD'
 
 /**
+ * The headers of a plain 200 for a representation held in memory, made on its first such answer:
+ * the most common answer by far, so it is not rebuilt per request.
+ */
+const fullAnswers = new WeakMap<Representation, (string | number)[]>()
+
+/**
  * Answers `req` with `entity`: 200, 206, 304, 405 or 416. GET and HEAD only (405 with `Allow`
  * otherwise). A request with a Range header is answered from the uncompressed bytes, because
  * offsets into a compressed stream mean nothing to the clients that send ranges (media players,
@@ -101,6 +107,14 @@ export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: En
     }
   }
 
+  if (status === 200 && method === 'GET' && rep.data !== undefined) {
+    const full = fullAnswers.get(rep)
+    if (full !== undefined) {
+      res.writeHead(200, full)
+      res.end(rep.data)
+      return
+    }
+  }
   const head: Record<string, string | number> = {
     'Content-Type': entity.contentType,
     'Content-Length': end - start + 1,
@@ -114,6 +128,13 @@ export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: En
   if (status === 206) head['Content-Range'] = `bytes ${start}-${end}/${size}`
   if (entity.headers !== undefined) Object.assign(head, entity.headers)
 
+  if (status === 200 && method === 'GET' && rep.data !== undefined) {
+    const full = Object.entries(head).flat()
+    fullAnswers.set(rep, full)
+    res.writeHead(200, full)
+    res.end(rep.data)
+    return
+  }
   if (method === 'HEAD' || size === 0) {
     res.writeHead(status, head)
     res.end()
@@ -178,6 +199,23 @@ export function negotiate(
   gzip: Representation | undefined,
 ): Encoding {
   if (accept === undefined || (br === undefined && gzip === undefined)) return 'identity'
+  let weights = acceptedWeights.get(accept)
+  if (weights === undefined) {
+    weights = parseAcceptEncoding(accept)
+    // Browsers send a handful of distinct values; a flood of odd ones must not grow the cache.
+    if (acceptedWeights.size >= 256) acceptedWeights.clear()
+    acceptedWeights.set(accept, weights)
+  }
+  const [brQ, gzipQ] = weights
+  if (br !== undefined && brQ > 0 && (gzip === undefined || brQ >= gzipQ)) return 'br'
+  if (gzip !== undefined && gzipQ > 0) return 'gzip'
+  return 'identity'
+}
+
+const acceptedWeights = new Map<string, [number, number]>()
+
+/** The q-values of `br` and `gzip` in an Accept-Encoding header (0 when not named). */
+function parseAcceptEncoding(accept: string): [number, number] {
   let brQ = 0
   let gzipQ = 0
   for (const part of accept.split(',')) {
@@ -188,9 +226,7 @@ export function negotiate(
     if (name === 'br') brQ = q
     else gzipQ = Math.max(gzipQ, q)
   }
-  if (br !== undefined && brQ > 0 && (gzip === undefined || brQ >= gzipQ)) return 'br'
-  if (gzip !== undefined && gzipQ > 0) return 'gzip'
-  return 'identity'
+  return [brQ, gzipQ]
 }
 
 /** The q parameter of one Accept-Encoding item; a malformed one counts as 0 (not acceptable). */

@@ -4,7 +4,7 @@
  * filesystem to find its file.
  */
 import { type Dirent, readdirSync, statSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { sep } from 'node:path'
 import { contentTypeFor, type Entity, httpDate, type Representation, statEtag } from './_entity.js'
 import type { Manifest } from './_manifest.js'
 
@@ -52,8 +52,21 @@ export function buildIndex(
   const names = new Set<string>()
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[]) {
     if (!entry.isFile()) continue
-    const name = relative(root, join(entry.parentPath, entry.name))
-    names.add(sep === '/' ? name : name.split(sep).join('/'))
+    // String slicing instead of path.relative: this loop runs once per file at start-up.
+    const directory =
+      entry.parentPath.length > root.length ? `${entry.parentPath.slice(root.length + 1)}/` : ''
+    names.add(sep === '/' ? directory + entry.name : (directory + entry.name).split(sep).join('/'))
+  }
+  // Files written by one collectstatic run share a handful of modification seconds.
+  const dates = new Map<number, string>()
+  const lastModified = (ms: number) => {
+    const second = Math.floor(ms / 1000)
+    let date = dates.get(second)
+    if (date === undefined) {
+      date = httpDate(ms)
+      dates.set(second, date)
+    }
+    return date
   }
   const hashed = manifest?.hashed ?? {}
   const shortCache = `public, max-age=${options.maxAgeSeconds}`
@@ -65,7 +78,7 @@ export function buildIndex(
     if (!servable(name)) continue
     // A .br or .gz next to the file it compresses is a copy of that file, never a file of its own.
     if ((name.endsWith('.br') || name.endsWith('.gz')) && names.has(name.slice(0, -3))) continue
-    const path = join(root, name)
+    const path = `${root}/${name}`
     const info = statSync(path)
     const hash = hashed[name]
     const represent = (file: string, suffix: string): Representation | undefined => {
@@ -84,7 +97,7 @@ export function buildIndex(
       br: names.has(`${name}.br`) ? represent(`${path}.br`, '-br') : undefined,
       gzip: names.has(`${name}.gz`) ? represent(`${path}.gz`, '-gz') : undefined,
       contentType: contentTypeFor(name),
-      lastModified: httpDate(info.mtimeMs),
+      lastModified: lastModified(info.mtimeMs),
       cacheControl: immutable ? immutableCacheControl : shortCache,
       headers: extra === undefined ? shared : { ...shared, ...extra },
     }

@@ -210,7 +210,7 @@ describe('missing references', () => {
 
 describe('precompression', () => {
   it('keeps brotli and gzip copies only when at most 95% of the original, and skips compressed types', () => {
-    for (const name of [named('css/app.css'), named('text/long.txt'), 'text/long.txt', 'css/app.css']) {
+    for (const name of [named('css/app.css'), named('text/long.txt'), 'text/long.txt']) {
       const original = readFileSync(join(output, name))
       const br = readFileSync(join(output, `${name}.br`))
       const gz = readFileSync(join(output, `${name}.gz`))
@@ -218,7 +218,13 @@ describe('precompression', () => {
       expect(gunzipSync(gz)).toEqual(original)
       expect(br.length).toBeLessThanOrEqual(original.length * 0.95)
     }
-    for (const name of [named('text/noise.txt'), named('img/logo.png'), named('fonts/f.woff2')]) {
+    // The original of a rewritten file is only reached by its unhashed URL: not worth compressing.
+    for (const name of [
+      named('text/noise.txt'),
+      named('img/logo.png'),
+      named('fonts/f.woff2'),
+      'css/app.css',
+    ]) {
       expect(existsSync(join(output, `${name}.gz`)), name).toBe(false)
       expect(existsSync(join(output, `${name}.br`)), name).toBe(false)
     }
@@ -227,7 +233,7 @@ describe('precompression', () => {
   it('writes byte-identical gzip copies in every build', async () => {
     const again = join(base, 'again')
     await collectStatic({ sources: [sources], output: again })
-    for (const name of [named('css/app.css'), named('text/long.txt'), 'css/app.css']) {
+    for (const name of [named('css/app.css'), named('text/long.txt'), 'text/long.txt']) {
       expect(readFileSync(join(again, `${name}.gz`))).toEqual(readFileSync(join(output, `${name}.gz`)))
       expect(readFileSync(join(again, `${name}.br`))).toEqual(readFileSync(join(output, `${name}.br`)))
     }

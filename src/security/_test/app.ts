@@ -42,6 +42,10 @@ app.get('/embeddable', (_req, res) => {
   })
   res.send('embeddable')
 })
+app.get('/embeddable-script', (_req, res) => {
+  adjustSecurityHeaders({ csp: { 'frame-ancestors': ["'self'"] } })
+  res.type('html').send(`<script nonce="${cspNonce()}"></script>`)
+})
 app.get('/no-csp', (_req, res) => {
   adjustSecurityHeaders({ csp: false, headers: { 'Permissions-Policy': false } })
   res.send('no csp')

@@ -1,0 +1,46 @@
+/** The process's storages: configureStorages() merges, storage() follows the configuration in use. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { configureStorages, storage } from './index.js'
+
+let first: string
+let second: string
+beforeAll(async () => {
+  first = await mkdtemp(join(tmpdir(), 'shipshape-registry-'))
+  second = await mkdtemp(join(tmpdir(), 'shipshape-registry-'))
+})
+afterAll(async () => {
+  await rm(first, { recursive: true, force: true })
+  await rm(second, { recursive: true, force: true })
+})
+
+describe('the process storages', () => {
+  it('keep what the app declared when the server supplies root and keys later', async () => {
+    configureStorages({
+      storages: { public: { visibility: 'public' }, invoices: { visibility: 'private' } },
+    })
+    const invoices = storage('invoices') // taken before the server's settings arrive
+    configureStorages({ root: first, signingKeys: ['k'.repeat(32)] })
+    const stored = await invoices.put('march.txt', 'paid')
+    expect(invoices.visibility).toBe('private')
+    expect(await storage('invoices').exists(stored.key)).toBe(true)
+    expect(() => storage('private')).toThrow(expect.objectContaining({ code: 'SHIPSHAPE_E_STORAGE_UNKNOWN' }))
+
+    // A storage taken earlier follows a later configuration.
+    configureStorages({ root: second })
+    expect(await invoices.exists(stored.key)).toBe(false)
+    expect(await invoices.signedUrl('march.txt')).toMatch(
+      /^\/media\/invoices\/march\.txt\?expires=\d+&signature=/,
+    )
+  })
+
+  it('refuse a bad configuration and keep the one in use', async () => {
+    expect(() => configureStorages({ urlPrefix: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'SHIPSHAPE_E_STORAGE_CONFIG' }),
+    )
+    expect(storage('invoices').url).toBeTypeOf('function')
+    expect(await storage('public').put('still.txt', 'works')).toMatchObject({ size: 5 })
+  })
+})
