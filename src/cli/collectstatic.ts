@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { shownDefault } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
-import { settingForFlag } from '../server/index.js'
+import { loadShipshapeSettingsFor, settingForFlag } from '../server/index.js'
 import { collectStatic } from '../static/index.js'
 import type { Command } from '../types.js'
 
@@ -34,6 +34,9 @@ Options:
   --${url.flag} <path>
       The URL prefix: references written as absolute URLs under it (/static/img/a.png) are collected files.
       env ${url.env}; default ${shownDefault(url)}
+  --config <file>
+      The config file \`shipshape serve\` reads: its static.root and static.url are used too.
+      env SHIPSHAPE_CONFIG; default the first of shipshape.{yaml,yml,json,toml} that exists
   --missing-maps <error|warn>
       A sourceMappingURL naming a missing file fails the run (error) or is reported and left as it is (warn).
       default error
@@ -49,6 +52,7 @@ Options:
       options: {
         [root.flag as string]: { type: 'string' },
         [url.flag as string]: { type: 'string' },
+        config: { type: 'string' },
         'missing-maps': { type: 'string', default: 'error' },
         'no-compress': { type: 'boolean', default: false },
         clear: { type: 'boolean', default: false },
@@ -67,14 +71,16 @@ Options:
       positionals.length > 0
         ? positionals
         : (process.env[sourcesEnv] || defaultSources).split(',').map((source) => source.trim())
-    const output =
-      (values[root.flag as string] as string | undefined) ||
-      process.env[root.env] ||
-      (root.setting.options.default as string)
-    const prefix =
-      (values[url.flag as string] as string | undefined) ||
-      process.env[url.env] ||
-      (url.setting.options.default as string)
+    // The same sources as `serve`, so collectstatic writes where the server reads.
+    const flag = (entry: typeof root) => values[entry.flag as string] as string | undefined
+    const settings = loadShipshapeSettingsFor(['static.root', 'static.url'], {
+      flags: Object.fromEntries(
+        [root, url].flatMap((entry) => (flag(entry) ? [[entry.flag as string, flag(entry) as string]] : [])),
+      ),
+      configFile: values.config as string | undefined,
+    })
+    const output = settings['static.root'] as string
+    const prefix = settings['static.url'] as string
     const progress = process.stderr.isTTY ? progressBar() : undefined
     const started = performance.now()
     const result = await collectStatic({

@@ -68,6 +68,11 @@ export interface Resolution<T> {
   /** The loaded settings, frozen, with secrets masked in JSON and util.inspect; undefined when there are problems. */
   readonly values: T | undefined
   readonly origins: ReadonlyMap<string, Origin>
+  /**
+   * Every setting that loaded valid, by dotted key, even when others did not: for a command that
+   * needs one setting (`reload` its pidfile) and should not fail on another's problem.
+   */
+  readonly settled: ReadonlyMap<string, unknown>
   readonly problems: readonly Problem[]
   /** Reported but not fatal: unknown prefixed variables when `unknownEnv` is `warn`. */
   readonly warnings: readonly Problem[]
@@ -196,6 +201,7 @@ export function resolveConfig<T extends Shape>(
   // 4. Each setting, from the highest source that sets it.
   const values: Record<string, unknown> = {}
   const origins = new Map<string, Origin>()
+  const settled = new Map<string, unknown>()
   // Every key exists in the result, in declaration order, even when unset.
   for (const entry of declaration.entries) setPath(values, entry.path, undefined)
   for (const entry of declaration.entries) {
@@ -203,7 +209,10 @@ export function resolveConfig<T extends Shape>(
     if (candidate === undefined) continue
     origins.set(entry.key, candidate.origin)
     const value = validate(entry, candidate)
-    if (value !== undefined) setPath(values, entry.path, value)
+    if (value !== undefined) {
+      setPath(values, entry.path, value)
+      settled.set(entry.key, value)
+    }
   }
 
   function pick(entry: Entry): Candidate | undefined {
@@ -396,6 +405,7 @@ export function resolveConfig<T extends Shape>(
   return {
     values: problems.length === 0 ? (seal(values, secretKeys, '') as Infer<T>) : undefined,
     origins,
+    settled,
     problems,
     warnings,
     file: file?.path,

@@ -31,31 +31,34 @@ function thrown(run: () => unknown): Error & { problems: Problem[] } {
 }
 
 describe('precedence: default < file < .env < environment < secret file < command line', () => {
-  const sources = ['command-line', 'secret-file', 'env', 'dotenv', 'file', 'default'] as const
-
-  it.each(sources.map((_, index) => index))(
-    'with the top %i sources removed, the next one wins',
-    (removed) => {
-      temp = tempDir({
-        'app.yaml': 'siteName: from-file\n',
-        '.env': 'APP_SITE_NAME=from-dotenv\n',
-        'secret.txt': 'from-secret-file\n',
-      })
-      const present = new Set(sources.slice(removed))
-      const env: Record<string, string> = {}
-      if (present.has('env')) env.APP_SITE_NAME = 'from-env'
-      if (present.has('secret-file')) env.APP_SITE_NAME_FILE = join(temp.dir, 'secret.txt')
-      const result = load(env, {
-        file: present.has('file') ? 'app.yaml' : undefined,
-        dotenv: present.has('dotenv') ? '.env' : false,
-        overrides: present.has('command-line') ? { siteName: 'from-command-line' } : {},
-      })
-      const winner = sources[removed] as (typeof sources)[number]
-      expect(result.problems).toEqual([])
-      expect(result.origins.get('siteName')?.kind).toBe(winner)
-      expect(result.values?.siteName).toBe(winner === 'default' ? 'demo' : `from-${winner}`)
-    },
+  const sources = ['command-line', 'secret-file', 'env', 'dotenv', 'file'] as const
+  // Every combination of the five sources above the default: the highest one present wins.
+  const combinations = Array.from({ length: 2 ** sources.length }, (_, bits) =>
+    sources.filter((_, index) => bits & (1 << index)),
   )
+
+  it.each(
+    combinations.map((present) => [present.join(' + ') || 'nothing but the default', present] as const),
+  )('%s: the highest present wins', (_, list) => {
+    const present = new Set<string>(list)
+    temp = tempDir({
+      'app.yaml': 'siteName: from-file\n',
+      '.env': 'APP_SITE_NAME=from-dotenv\n',
+      'secret.txt': 'from-secret-file\n',
+    })
+    const env: Record<string, string> = {}
+    if (present.has('env')) env.APP_SITE_NAME = 'from-env'
+    if (present.has('secret-file')) env.APP_SITE_NAME_FILE = join(temp.dir, 'secret.txt')
+    const result = load(env, {
+      file: present.has('file') ? 'app.yaml' : undefined,
+      dotenv: present.has('dotenv') ? '.env' : false,
+      overrides: present.has('command-line') ? { siteName: 'from-command-line' } : {},
+    })
+    const winner = sources.find((source) => present.has(source)) ?? 'default'
+    expect(result.problems).toEqual([])
+    expect(result.origins.get('siteName')?.kind).toBe(winner)
+    expect(result.values?.siteName).toBe(winner === 'default' ? 'demo' : `from-${winner}`)
+  })
 
   it('each setting takes its own highest source, and show-able origins name the exact place', () => {
     temp = tempDir({

@@ -427,16 +427,6 @@ export const shipshapeConfig = defineConfig(
             ? 'to be set only with media.driver s3'
             : undefined,
       },
-      {
-        key: 'static.root',
-        // The default directory is served only when it exists; one chosen on purpose must exist.
-        test: (settings, { sourceOf }) =>
-          sourceOf('static.root') !== 'default' &&
-          settings.static.root !== staticGroup.shape.root.options.default &&
-          !existsSync(resolve(settings.static.root))
-            ? 'an existing directory (run `shipshape collectstatic` first)'
-            : undefined,
-      },
     ],
   },
 )
@@ -544,9 +534,29 @@ export function resolveServeOptions(
   const byFlag: Record<string, string> = {}
   for (const [name, value] of Object.entries(flags))
     byFlag[name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value
+  const cwd = options.cwd ?? process.cwd()
   const resolution = loadShipshapeSettings({ ...options, flags: byFlag, env, app, require: ['server.app'] })
   for (const warning of resolution.warnings) options.onWarning?.(warning)
-  if (resolution.values === undefined) throw configError(resolution.problems, 'SHIPSHAPE_E_BAD_OPTION')
+  // The default static directory is served only when it exists; one chosen on purpose must exist
+  // (checked here, not in the declaration: collectstatic is what creates it).
+  const problems = [...resolution.problems]
+  const root = resolution.settled.get('static.root')
+  const rootOrigin = resolution.origins.get('static.root')
+  if (
+    typeof root === 'string' &&
+    root !== staticGroup.shape.root.options.default &&
+    !existsSync(resolve(cwd, root)) &&
+    rootOrigin
+  ) {
+    problems.push({
+      key: 'static.root',
+      source: rootOrigin.label,
+      expected: 'an existing directory (run `shipshape collectstatic` first)',
+      found: JSON.stringify(root),
+    })
+  }
+  if (resolution.values === undefined || problems.length > 0)
+    throw configError(problems, 'SHIPSHAPE_E_BAD_OPTION')
   const { server, security, static: statics, media } = resolution.values
   const { host, port } = parseBind(server.bind) as { host: string; port: number }
   return {
@@ -583,11 +593,11 @@ export function resolveServeOptions(
     crossSiteProtection: security.crossSiteProtection,
     tlsCertFile: security.tlsCert,
     tlsKeyFile: security.tlsKey,
-    staticRoot: resolve(options.cwd ?? process.cwd(), statics.root),
+    staticRoot: resolve(cwd, statics.root),
     staticUrl: statics.url,
     staticMaxAgeMs: statics.maxAge,
     staticAllowOrigin: statics.allowOrigin,
-    media: mediaStorage(media, options.cwd ?? process.cwd()),
+    media: mediaStorage(media, cwd),
   }
 }
 
@@ -652,6 +662,22 @@ function parseBind(value: string): { host: string; port: number } | undefined {
   const port = Number(match?.[3])
   if (!match || port > 65535) return undefined
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port }
+}
+
+/**
+ * The settings a command needs, from every source (flags, --config, environment): their own
+ * problems stop the command, other settings' problems do not.
+ */
+export function loadShipshapeSettingsFor(
+  keys: readonly string[],
+  options: ShipshapeLoadOptions = {},
+): Record<string, unknown> {
+  const resolution = loadShipshapeSettings(options)
+  const own = resolution.problems.filter(
+    (problem) => keys.includes(problem.key) || problem.key === '(config file)',
+  )
+  if (own.length > 0) throw configError(own, 'SHIPSHAPE_E_BAD_OPTION')
+  return Object.fromEntries(keys.map((key) => [key, resolution.settled.get(key)]))
 }
 
 /** The setting behind a flag, for commands that read one or two settings (`reload`, `collectstatic`). */

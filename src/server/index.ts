@@ -7,6 +7,7 @@ export {
   describeFlag,
   describeOptions,
   loadShipshapeSettings,
+  loadShipshapeSettingsFor,
   resolveServeOptions,
   type ServeOptions,
   type ShipshapeLoadOptions,

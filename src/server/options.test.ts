@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
-import { resolveServeOptions, type ServeOptions } from './index.js'
+import { loadShipshapeSettingsFor, resolveServeOptions, type ServeOptions } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
@@ -204,6 +204,20 @@ describe('serve options', () => {
     )
     expect(failure(() => resolveIn({}, { 'static-root': 'nowhere' }, {}))).toContain(
       'static.root from --static-root: expected an existing directory (run `shipshape collectstatic` first)',
+    )
+  })
+
+  it('a command needing one setting reads it from every source, stopped only by its own problems', () => {
+    temp = tempDir({ 'shipshape.toml': '[server]\npidfile = "run/app.pid"\nworkers = 0\n' })
+    const options = { cwd: temp.dir, env: { SHIPSHAPE_TIMEOUT: 'soon' } }
+    expect(loadShipshapeSettingsFor(['server.pidfile'], options)).toEqual({ 'server.pidfile': 'run/app.pid' })
+    expect(loadShipshapeSettingsFor(['server.pidfile'], { ...options, flags: { pidfile: 'x.pid' } })).toEqual(
+      {
+        'server.pidfile': 'x.pid',
+      },
+    )
+    expect(() => loadShipshapeSettingsFor(['server.workers'], options)).toThrow(
+      'server.workers from shipshape.toml:3: expected a whole number of 1 or more, found 0',
     )
   })
 })
