@@ -271,7 +271,7 @@ class Supervisor {
     worker.endedBy = 'drain'
     worker.state = 'draining'
     worker.drainStartedAt = performance.now()
-    const message: PrimaryMessage = { type: 'drain' }
+    const message: PrimaryMessage = { type: 'drain', keepIdle: !this.stopping }
     if (worker.child.connected) worker.child.send(message)
     else worker.child.kill('SIGTERM')
   }

@@ -17,8 +17,11 @@ export type WorkerMessage =
 export type PrimaryMessage =
   /** Comes with a socket handle: serve this connection. */
   | { type: 'connection' }
-  /** Finish what you hold, close idle connections, exit 0. */
-  | { type: 'drain' }
+  /**
+   * Finish what you hold, close idle connections, exit 0. `keepIdle` (reload, recycling): leave
+   * idle keep-alive connections for their clients to close, as long as the graceful timeout allows.
+   */
+  | { type: 'drain'; keepIdle: boolean }
 
 /** The environment variable carrying the resolved options to each worker (JSON). */
 export const optionsVariable = 'SHIPSHAPE_WORKER_OPTIONS'

@@ -11,8 +11,17 @@ import type { ServeOptions } from './_options.js'
 import { heartbeatMs, optionsVariable, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { defaultMiddleware } from './_stack.js'
 
-/** After drain starts, a connection handed over just before may still have its request in transit. */
-const settleMs = 500
+/**
+ * HTTP/1.1 has no way to tell a client "do not reuse this connection" except in a response, so
+ * closing an idle keep-alive connection always races with a client that may be sending its next
+ * request on it (that client sees the connection drop). During a drain every response closes its
+ * connection, so busy connections end by themselves. On shutdown, idle ones are closed after this
+ * grace; on a reload they are left for their clients to close (a client's idle timeout is shorter
+ * than --keep-alive when set up as docs/server.md says), until the graceful timeout is near.
+ */
+const idleGraceMs = 2000
+/** How long before the primary's graceful-timeout kill a reloading worker closes what is left itself. */
+const beforeKillMs = 1000
 
 const options = JSON.parse(process.env[optionsVariable] ?? '{}') as ServeOptions
 // JSON has no Infinity: an unlimited body size travels as null.
@@ -32,7 +41,7 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options)
+  const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
     app,
     {
@@ -67,7 +76,7 @@ async function start(): Promise<void> {
       handle.once('close', () => sockets.delete(handle))
       http.emit('connection', handle)
     } else if (message.type === 'drain') {
-      void drain()
+      void drain(message.keepIdle)
     }
   })
   setInterval(() => {
@@ -103,21 +112,27 @@ function beatIfDue(): void {
   if (performance.now() - lastBeat >= admitBeatMs) beat()
 }
 
-/** Finish in-flight requests (their responses close the connection), close idle connections, exit 0. */
-async function drain(): Promise<void> {
+/** Finish in-flight requests (their responses close the connection), then idle connections; exit 0. */
+async function drain(keepIdle = false): Promise<void> {
   if (draining) return
   draining = true
   if (pipeline === undefined || server === undefined) return exit(0) // still starting: nothing to finish
   pipeline.drain()
-  await new Promise((resolve) => setTimeout(resolve, settleMs))
+  const idleFor = keepIdle
+    ? Math.max(0, options.gracefulTimeoutMs - beforeKillMs)
+    : Math.min(idleGraceMs, options.gracefulTimeoutMs / 2)
+  const deadline = performance.now() + idleFor
+  while (sockets.size > 0 && performance.now() < deadline) await sleep(50)
   await pipeline.idle()
   while (sockets.size > 0) {
     server.closeIdleConnections()
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
     await pipeline.idle()
   }
   exit(0)
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function exit(code: number): void {
   logger.flush(() => process.exit(code))
@@ -125,11 +140,11 @@ function exit(code: number): void {
 
 // The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
 // terminal, systemd's stop) reaches workers too: they drain as the primary would ask them to.
-process.on('SIGTERM', drain)
-process.on('SIGINT', drain)
+process.on('SIGTERM', () => drain())
+process.on('SIGINT', () => drain())
 process.on('SIGHUP', () => {}) // reloads are the primary's job
 // The primary is gone (killed with SIGKILL): nobody will hand over connections or reap us.
-process.on('disconnect', drain)
+process.on('disconnect', () => drain())
 process.on('uncaughtException', (error) => {
   logger.fatal({ err: error }, 'uncaught exception: the worker exits and the primary replaces it')
   exit(1)

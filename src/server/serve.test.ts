@@ -3,9 +3,11 @@
  * workers, and every behaviour is observed through sockets, signals, exit codes and its log.
  */
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { Agent } from 'node:http'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cli, fixture, get, type Running, ready, sleep, startServe } from './_test/harness.js'
@@ -131,13 +133,14 @@ describe('shipshape serve', () => {
   })
 
   it('reloads with SIGHUP and `shipshape reload` without failing a request under load', async () => {
-    server = await startServe([app, '--workers', '2'])
+    server = await startServe([app, '--workers', '2', '--keep-alive', '10s'])
     await ready(server, 2)
     const before = pidOf((await get(`${server.url}/`)).body)
     let stop = false
     let ok = 0
     const failures: string[] = []
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 })
+    // A well-behaved client: it lets idle connections go before the server's keep-alive does.
+    const agent = new Agent({ keepAlive: true, maxSockets: 4, timeout: 2000 })
     const load = Array.from({ length: 4 }, async () => {
       while (!stop) {
         try {
@@ -275,7 +278,7 @@ describe('shipshape serve refuses to start on bad input', () => {
       '--workers',
       '1',
       '--pidfile',
-      '/tmp/shipshape-missing-app.pid',
+      join(mkdtempSync(join(tmpdir(), 'missing-app-')), 'serve.pid'),
     ]).catch((error: { code: number; stderr: string }) => error)
     expect(failure).toMatchObject({ code: 1 })
     expect((failure as { stderr: string }).stderr).toContain('no/such/app.js')

@@ -7,6 +7,12 @@ import { Readable } from 'node:stream'
 
 /** Request ids (taken from the X-Request-Id the test sent) whose signal fired. */
 export const aborted = new Set<string>()
+/**
+ * Requests a hung handler is "working on". A real handler stuck on a query or a fetch keeps its
+ * request reachable; a bare never-settling promise does not, and the garbage collector could
+ * take the Request with the signal listener before it fires.
+ */
+export const held = new Set<unknown>()
 
 const gates = new Map<string, () => void>()
 const waiting = new Map<string, Promise<void>>()

@@ -1,5 +1,5 @@
 import { getContext } from '../_context.js'
-import { aborted, gatedWebStream, hello, thrown } from './_shared.js'
+import { aborted, gatedWebStream, held, hello, thrown } from './_shared.js'
 
 /** A bare fetch function: one parameter, so it is detected as a fetch handler. */
 export default async function fetch(request: Request): Promise<Response> {
@@ -24,6 +24,7 @@ export default async function fetch(request: Request): Promise<Response> {
     case '/throw':
       throw new Error(thrown)
     case '/hang':
+      held.add(request)
       request.signal.addEventListener('abort', () => aborted.add(id))
       return new Promise(() => {})
     default:

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { getContext } from '../_context.js'
-import { aborted, gatedWebStream, hello, thrown } from './_shared.js'
+import { aborted, gatedWebStream, held, hello, thrown } from './_shared.js'
 
 const app = new Hono()
 // Hono answers errors itself and prints them to the console; rethrowing hands them to shipshape,
@@ -27,6 +27,7 @@ app.get('/throw', () => {
 })
 app.get('/hang', async (c) => {
   const id = String(c.req.header('x-request-id'))
+  held.add(c.req.raw)
   c.req.raw.signal.addEventListener('abort', () => aborted.add(id))
   await new Promise(() => {})
   return c.text('never')
