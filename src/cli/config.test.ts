@@ -96,6 +96,11 @@ describe('shipshape config', () => {
     const missing = await shipshape(['config', 'check', '--module', 'settings.mjs'])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('database.url is not set: expected a value: set SHOP_DATABASE__URL')
+    const partial = await shipshape(['config', 'show', '--module', 'settings.mjs'], { SHOP_TIMEOUT: 'soon' })
+    expect(partial.code).toBe(1)
+    expect(partial.stdout).toMatch(/^siteName +Shop +the default$/m)
+    expect(partial.stdout).toMatch(/^timeout +\(invalid\) +SHOP_TIMEOUT$/m)
+    expect(partial.stderr).toContain('timeout from SHOP_TIMEOUT: expected a duration')
     const secret = 'postgres://u:s3cret-pw@db/app'
     const shown = await shipshape(['config', 'show', '--module', 'settings.mjs'], {
       SHOP_DATABASE__URL: secret,

@@ -36,7 +36,8 @@ export const config: Command = {
   summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
   help: `Usage: shipshape config <show|check|docs|sample> [options]
 
-  show     Every setting, its effective value (secrets masked) and the source it came from.
+  show     Every setting, its effective value (secrets masked) and the source it came from; with
+           problems, the valid settings, then the problems (exit code 1).
   check    Loads the settings and lists every problem; exits 0 when they are valid, 1 when not.
   docs     A Markdown reference: key, environment variable, type, default, required, secret, description.
   sample   A config file with every setting and its default, required settings left empty.
@@ -114,13 +115,14 @@ Options:
       ...resolution.problems,
     ]
     for (const warning of resolution.warnings) process.stderr.write(`warning: ${formatProblem(warning)}\n`)
-    if (action === 'show' && problems.length === 0) {
+    if (action === 'show') {
+      // Every setting that loaded is shown even when others did not; the problems follow.
       const format = values.format ?? 'text'
       if (format !== 'text' && format !== 'json') {
         throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--format: expected text or json, got "${format}"`)
       }
       out(format === 'json' ? showJson(declaration, resolution) : showText(declaration, resolution))
-      return 0
+      if (problems.length === 0) return 0
     }
     if (problems.length > 0) {
       process.stderr.write(

@@ -54,7 +54,12 @@ export function showText(declaration: Declaration, resolution: Resolution<unknow
   const rows = declaration.entries.map((entry) => {
     const origin = resolution.origins.get(entry.key)
     const value = valueAt(resolution, entry)
-    return [entry.key, shownValue(entry, value, origin?.kind === 'unset'), origin?.label ?? 'not set']
+    const invalid = value === undefined && origin !== undefined && origin.kind !== 'unset'
+    return [
+      entry.key,
+      invalid ? '(invalid)' : shownValue(entry, value, origin?.kind === 'unset'),
+      origin?.label ?? 'not set',
+    ]
   })
   const widths = [0, 1].map((column) => Math.max(...rows.map((row) => (row[column] as string).length)))
   const lines = rows.map(([key, value, source]) =>
@@ -78,10 +83,9 @@ export function showJson(declaration: Declaration, resolution: Resolution<unknow
   return `${JSON.stringify({ file: resolution.file ?? null, settings }, null, 2)}\n`
 }
 
+/** The setting's value when it loaded valid, even if others did not. */
 function valueAt(resolution: Resolution<unknown>, entry: Entry): unknown {
-  let node: unknown = resolution.values
-  for (const segment of entry.path) node = (node as Record<string, unknown> | undefined)?.[segment]
-  return node
+  return resolution.settled.get(entry.key)
 }
 
 function shownValue(entry: Entry, value: unknown, unset: boolean): string {
