@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
+import { fixture, get, ready, startServe } from './_test/harness.js'
 import { loadShipshapeSettingsFor, resolveServeOptions, type ServeOptions } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
@@ -219,5 +220,18 @@ describe('serve options', () => {
     expect(() => loadShipshapeSettingsFor(['server.workers'], options)).toThrow(
       'server.workers from shipshape.toml:3: expected a whole number of 1 or more, found 0',
     )
+  })
+
+  it('shipshape serve --config runs the app the file names, with the settings it gives', async () => {
+    temp = tempDir({
+      'serve.yaml': `server:\n  app: ${fixture('app.ts')}\n  workers: 1\n  readyzPath: /ready-from-file\n`,
+    })
+    const server = await startServe(['--config', `${temp.dir}/serve.yaml`])
+    try {
+      await ready(server, 1)
+      expect((await get(`${server.url}/ready-from-file`)).status).toBe(200)
+    } finally {
+      await server.stop()
+    }
   })
 })
