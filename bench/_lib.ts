@@ -21,12 +21,18 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts a command in its own process group, so that stopping it stops all its workers too. */
-export function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+/** `stdout`: a file descriptor to keep the process's output (its log) in; default: discarded. */
+export function start(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  stdout: number | 'ignore' = 'ignore',
+): ChildProcess {
   return spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
     detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   })
 }
 

@@ -472,7 +472,7 @@ export function loadShipshapeSettings(options: ShipshapeLoadOptions = {}): Resol
     overrides,
     require: options.require,
     unknownEnv: 'warn',
-    allowEnv: ['SHIPSHAPE_WORKER_OPTIONS', 'SHIPSHAPE_REQUIRE_SERVICES'],
+    allowEnv: ['SHIPSHAPE_REQUIRE_SERVICES'],
   })
 }
 

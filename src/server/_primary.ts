@@ -11,7 +11,7 @@ import { ShipshapeError } from '../errors/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_options.js'
-import { heartbeatMs, optionsVariable, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
+import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */
 const staleAfterMs = 4 * heartbeatMs
@@ -106,7 +106,7 @@ class Supervisor {
 
   private spawn(): Worker {
     const child = fork(workerScript, [], {
-      env: { ...process.env, [optionsVariable]: JSON.stringify(this.options) },
+      env: process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const now = performance.now()
@@ -120,6 +120,8 @@ class Supervisor {
       inflight: [],
     }
     this.workers.add(worker)
+    const start: PrimaryMessage = { type: 'options', options: this.options }
+    child.send(start)
     child.on('message', (message: WorkerMessage) => this.receive(worker, message))
     child.on('exit', (code, signal) => this.exited(worker, code, signal))
     // A failed send (the worker just died) is handled by its exit; the error must not crash us.

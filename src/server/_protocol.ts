@@ -1,5 +1,6 @@
 /** Messages between the primary and its workers over the fork IPC channel. */
 import type { RequestSummary } from '../types.js'
+import type { ServeOptions } from './_options.js'
 
 /** How often a worker proves its event loop runs. The watchdog and routing both read it. */
 export const heartbeatMs = 250
@@ -15,6 +16,8 @@ export type WorkerMessage =
   | { type: 'failed'; error: string }
 
 export type PrimaryMessage =
+  /** The first message a worker gets: its settings. */
+  | { type: 'options'; options: ServeOptions }
   /** Comes with a socket handle: serve this connection. */
   | { type: 'connection' }
   /**
@@ -22,6 +25,3 @@ export type PrimaryMessage =
    * idle keep-alive connections for their clients to close, as long as the graceful timeout allows.
    */
   | { type: 'drain'; keepIdle: boolean }
-
-/** The environment variable carrying the resolved options to each worker (JSON). */
-export const optionsVariable = 'SHIPSHAPE_WORKER_OPTIONS'

@@ -8,7 +8,7 @@ import { createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_options.js'
-import { heartbeatMs, optionsVariable, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
+import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { defaultMiddleware } from './_stack.js'
 
 /**
@@ -23,7 +23,16 @@ const idleGraceMs = 2000
 /** How long before the primary's graceful-timeout kill a reloading worker closes what is left itself. */
 const beforeKillMs = 1000
 
-const options = JSON.parse(process.env[optionsVariable] ?? '{}') as ServeOptions
+// The options come over the channel, not the environment: they hold secrets (signing keys)
+// that /proc/<pid>/environ would show, and that the app's own child processes would inherit.
+const orphaned = () => process.exit(0) // the primary died before sending them
+process.once('disconnect', orphaned)
+const options = await new Promise<ServeOptions>((resolve) =>
+  process.once('message', (message: PrimaryMessage) => {
+    if (message.type === 'options') resolve(message.options)
+  }),
+)
+process.off('disconnect', orphaned)
 // JSON has no Infinity: an unlimited body size travels as null.
 options.maxBodyBytes ??= Number.POSITIVE_INFINITY
 const logger = createLogger({ level: options.logLevel })
