@@ -60,7 +60,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   const supervisor = new Supervisor(options, logger, listener)
   // Port 0 asks the system for a free port: the log names the real one.
   const { port } = listener.address() as { port: number }
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  const url = `${options.tlsCertFile ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
   logger.info({ url, workers: options.workers }, `listening on ${url}`)
   try {
     return await supervisor.run()

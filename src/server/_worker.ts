@@ -70,6 +70,11 @@ async function start(): Promise<void> {
     requestTimeoutMs: options.bodyTimeoutMs,
     keepAliveTimeoutMs: options.keepAliveMs,
     maxHeaderBytes: options.maxHeaderBytes,
+    // Read here, at worker start: a reload's new workers pick up a renewed certificate.
+    tls:
+      options.tlsCertFile && options.tlsKeyFile
+        ? { certFile: options.tlsCertFile, keyFile: options.tlsKeyFile }
+        : undefined,
   })
   const served = pipeline
   const retireAfter =

@@ -3,13 +3,15 @@
  * workers, and every behaviour is observed through sockets, signals, exit codes and its log.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { Agent } from 'node:http'
+import { get as httpsGet } from 'node:https'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { makeCertificate } from '../security/_test/sites.js'
 import { cli, fixture, get, type Running, ready, sleep, startServe } from './_test/harness.js'
 
 const run = promisify(execFile)
@@ -75,6 +77,36 @@ describe('shipshape serve', () => {
     // silence; connections still queued for it are served whole by the replacement.
     expect(await blocked).toBeInstanceOf(Error)
     expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
+  })
+
+  it('serves HTTPS itself from --tls-cert and --tls-key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'serve-tls-'))
+    const { cert, key } = makeCertificate()
+    writeFileSync(join(dir, 'cert.pem'), cert)
+    writeFileSync(join(dir, 'key.pem'), key)
+    server = await startServe([
+      app,
+      '--workers',
+      '1',
+      '--tls-cert',
+      join(dir, 'cert.pem'),
+      '--tls-key',
+      join(dir, 'key.pem'),
+    ])
+    await ready(server, 1)
+    const { url } = server
+    expect(url).toMatch(/^https:/)
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpsGet(url, { ca: cert }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (chunk) => {
+          body += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      }).on('error', reject)
+    })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatch(/^pid \d+/)
   })
 
   it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', async () => {

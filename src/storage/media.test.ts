@@ -6,9 +6,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { get, serve as serveWith } from '../static/_test/server.js'
+import type { AppHandler, Middleware } from '../types.js'
 import { buildStorages, type Storages } from './_registry.js'
 import { png } from './_test/fixtures.js'
-import { get, serve } from './_test/server.js'
+
+/** Behind the media middleware, an app that answers whatever media did not. */
+const app: AppHandler = async (ctx) => {
+  ctx.res.writeHead(404, { 'Content-Type': 'text/plain' })
+  ctx.res.end('answered by the app\n')
+}
+const serve = (middleware: Middleware[]) => serveWith(middleware, app)
+
 import { mediaFiles } from './index.js'
 
 const oldKey = 'o'.repeat(32)

@@ -5,10 +5,11 @@ import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createHttpServer, createPipeline, loadApp } from '../../http/index.js'
-import type { Middleware } from '../../types.js'
+import type { AppHandler, Middleware } from '../../types.js'
 
-export async function serve(middleware: Middleware[]) {
-  const app = await loadApp(fileURLToPath(new URL('./app.ts', import.meta.url)), 'auto')
+/** `app`: what answers behind the middleware; default: the tiny app in ./app.ts. */
+export async function serve(middleware: Middleware[], app?: AppHandler) {
+  app ??= await loadApp(fileURLToPath(new URL('./app.ts', import.meta.url)), 'auto')
   const pipeline = createPipeline(
     app,
     {
