@@ -106,7 +106,6 @@ class Supervisor {
 
   private spawn(): Worker {
     const child = fork(workerScript, [], {
-      env: process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const now = performance.now()
@@ -252,10 +251,11 @@ class Supervisor {
       return
     }
     if (expected) return
-    // A crash. Workers that die before becoming ready point at the app's start-up code.
-    if (!wasReady) this.bootFailures++
-    if (this.bootFailures >= crashLoopLimit) this.giveUp()
-    else if (this.reloading && worker.generation === this.generation && !wasReady) this.abortReload()
+    // A crash. A new worker failing during a reload only abandons the reload: the old workers
+    // still serve. Otherwise, workers that die before becoming ready point at the app's
+    // start-up code, and after a few the primary gives up.
+    if (this.reloading && worker.generation === this.generation && !wasReady) this.abortReload()
+    else if (!wasReady && ++this.bootFailures >= crashLoopLimit) this.giveUp()
     else this.respawnAfterCrash()
   }
 
@@ -288,21 +288,20 @@ class Supervisor {
     for (let i = 0; i < this.options.workers; i++) this.spawn()
   }
 
+  /** Called as each worker becomes ready: it may complete a reload or replace a retiring worker. */
   private maybeFinishReload(): void {
-    const current = [...this.workers].filter((worker) => worker.generation === this.generation)
-    const retired = [...this.workers].filter((worker) => worker.retiring && worker.state === 'ready')
-    // A --max-requests replacement is ready: the oldest retiring worker can go.
-    if (!this.reloading) {
-      const replacements = [...this.workers].filter(
-        (worker) => worker.state === 'ready' && !worker.retiring,
-      ).length
-      if (retired.length > 0 && replacements >= this.options.workers) this.drain(retired[0] as Worker)
+    if (this.reloading) {
+      const current = [...this.workers].filter((worker) => worker.generation === this.generation)
+      if (current.some((worker) => worker.state !== 'ready')) return
+      for (const worker of this.workers) if (worker.generation < this.generation) this.drain(worker)
+      this.reloading = false
+      this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
       return
     }
-    if (current.some((worker) => worker.state !== 'ready')) return
-    for (const worker of this.workers) if (worker.generation < this.generation) this.drain(worker)
-    this.reloading = false
-    this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
+    // A --max-requests replacement is ready: the oldest retiring worker can go.
+    const retiring = [...this.workers].find((worker) => worker.retiring && worker.state === 'ready')
+    const serving = [...this.workers].filter((worker) => worker.state === 'ready' && !worker.retiring)
+    if (retiring !== undefined && serving.length >= this.options.workers) this.drain(retiring)
   }
 
   private abortReload(): void {

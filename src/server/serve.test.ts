@@ -209,6 +209,28 @@ describe('shipshape serve', () => {
     expect(exits.map((l) => l.code)).toEqual([0, 0, 0, 0]) // the old workers drained, none were killed
   })
 
+  it('keeps the old workers serving when the new code fails to start on reload, however often', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'serve-reload-'))
+    const entry = join(dir, 'app.mjs')
+    writeFileSync(entry, "export default (req, res) => res.end('old code\\n')\n")
+    server = await startServe([entry, '--workers', '1'])
+    await ready(server, 1)
+    writeFileSync(entry, "throw new Error('the new code is broken')\n")
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      server.child.kill('SIGHUP')
+      await server.waitForLog(
+        () => server?.logs.filter((l) => l.msg.startsWith('reload failed')).length === attempt,
+        `failed reload ${attempt}`,
+      )
+    }
+    expect((await get(`${server.url}/`)).body).toBe('old code\n')
+    expect(server.child.exitCode).toBeNull()
+    writeFileSync(entry, "export default (req, res) => res.end('new code\\n')\n")
+    server.child.kill('SIGHUP')
+    await server.waitForLog((l) => l.msg.startsWith('reload complete'), 'reload with fixed code')
+    expect((await get(`${server.url}/`)).body).toBe('new code\n')
+  })
+
   it('replaces a worker that crashes after start-up', async () => {
     server = await startServe([app, '--workers', '1'])
     await ready(server, 1)
