@@ -119,8 +119,6 @@ class Supervisor {
       inflight: [],
     }
     this.workers.add(worker)
-    const start: PrimaryMessage = { type: 'options', options: this.options }
-    child.send(start)
     child.on('message', (message: WorkerMessage) => this.receive(worker, message))
     child.on('exit', (code, signal) => this.exited(worker, code, signal))
     // A failed send (the worker just died) is handled by its exit; the error must not crash us.
@@ -132,6 +130,11 @@ class Supervisor {
   private receive(worker: Worker, message: WorkerMessage): void {
     worker.lastBeat = performance.now()
     switch (message.type) {
+      case 'hello': {
+        const options: PrimaryMessage = { type: 'options', options: this.options }
+        worker.child.send(options)
+        break
+      }
       case 'ready':
         if (this.stopping) {
           this.drain(worker)

@@ -6,6 +6,8 @@ import type { ServeOptions } from './_options.js'
 export const heartbeatMs = 250
 
 export type WorkerMessage =
+  /** The worker is listening for its options: messages sent before it listens would be lost. */
+  | { type: 'hello' }
   /** The app loaded and the pipeline is built: the worker can take connections. */
   | { type: 'ready' }
   /** Sent every heartbeatMs with the requests the worker holds, so a kill can name them. */
@@ -16,7 +18,7 @@ export type WorkerMessage =
   | { type: 'failed'; error: string }
 
 export type PrimaryMessage =
-  /** The first message a worker gets: its settings. */
+  /** The answer to 'hello': the worker's settings. */
   | { type: 'options'; options: ServeOptions }
   /** Comes with a socket handle: serve this connection. */
   | { type: 'connection' }

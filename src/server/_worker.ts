@@ -27,11 +27,12 @@ const beforeKillMs = 1000
 // that /proc/<pid>/environ would show, and that the app's own child processes would inherit.
 const orphaned = () => process.exit(0) // the primary died before sending them
 process.once('disconnect', orphaned)
-const options = await new Promise<ServeOptions>((resolve) =>
+const options = await new Promise<ServeOptions>((resolve) => {
   process.once('message', (message: PrimaryMessage) => {
     if (message.type === 'options') resolve(message.options)
-  }),
-)
+  })
+  void send({ type: 'hello' })
+})
 process.off('disconnect', orphaned)
 // JSON has no Infinity: an unlimited body size travels as null.
 options.maxBodyBytes ??= Number.POSITIVE_INFINITY
