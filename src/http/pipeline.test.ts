@@ -1,5 +1,4 @@
 /** The pipeline's own steps and the worker's http server, through real sockets. */
-import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
@@ -8,7 +7,7 @@ import type { Middleware } from '../types.js'
 import { loadApp } from './_adapters.js'
 import { clientAddress, proxyTrust } from './_proxy.js'
 import { release } from './_test/_shared.js'
-import { eventually, serve } from './_test/harness.js'
+import { eventually, raw, serve } from './_test/harness.js'
 
 const fixture = (name: string) => fileURLToPath(new URL(`./_test/${name}.ts`, import.meta.url))
 let open: Awaited<ReturnType<typeof serve>>[] = []
@@ -21,27 +20,6 @@ afterEach(async () => {
   await Promise.all(open.map((server) => server.close()))
   open = []
 })
-
-/** Sends raw bytes and returns everything the server wrote before closing the connection. */
-function raw(port: number, bytes: string | string[], pauseMs = 0): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let received = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-    })
-    socket.on('close', () => resolve(received))
-    socket.on('error', (error) => (received ? resolve(received) : reject(error)))
-    socket.on('connect', async () => {
-      for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
-        if (socket.destroyed) return
-        socket.write(part)
-        if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs))
-      }
-    })
-  })
-}
 
 describe('trusted proxies', () => {
   it('believes X-Forwarded-For only from a configured proxy, taking the right-most untrusted hop', () => {

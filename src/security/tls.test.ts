@@ -3,7 +3,6 @@
  * worker is (`server.emit('connection', socket)`), and reads the files again when a new worker
  * starts (which is what a reload does).
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { createServer as createTcpServer } from 'node:net'
@@ -15,6 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
 import { createHttpServer, createPipeline } from '../http/index.js'
 import { closeAll, send, start } from './_test/harness.js'
+import { makeCertificate } from './_test/sites.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-tls-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -22,27 +22,9 @@ afterEach(closeAll)
 
 /** Writes a fresh self-signed certificate with common name `cn` and its key. */
 function certificate(certFile: string, keyFile: string, cn: string): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  )
+  const { cert, key } = makeCertificate(cn)
+  writeFileSync(certFile, cert)
+  writeFileSync(keyFile, key)
 }
 
 /** The common name of the certificate the server presents. */

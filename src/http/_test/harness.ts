@@ -1,5 +1,5 @@
 /** A pipeline and http server on port 0 in the test process, with its log lines captured. */
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import pino from 'pino'
 import type { Middleware } from '../../types.js'
 import { loadApp } from '../_adapters.js'
@@ -64,4 +64,28 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((wait) => setTimeout(wait, 20))
   }
+}
+
+/**
+ * Sends raw bytes (for requests an HTTP client refuses to send; several parts `pauseMs` apart)
+ * and returns everything the server wrote before closing the connection.
+ */
+export function raw(port: number, bytes: Buffer | string | string[], pauseMs = 0): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+    })
+    socket.on('close', () => resolve(received))
+    socket.on('error', (error) => (received ? resolve(received) : reject(error)))
+    socket.on('connect', async () => {
+      for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
+        if (socket.destroyed) return
+        socket.write(part)
+        if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs))
+      }
+    })
+  })
 }

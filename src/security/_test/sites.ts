@@ -23,8 +23,11 @@ export interface Certificate {
   key: string
 }
 
-/** A self-signed certificate for shipshape.test, www.shipshape.test, localhost and 127.0.0.1. */
-export function makeCertificate(): Certificate {
+/**
+ * A self-signed certificate for shipshape.test, www.shipshape.test, localhost and 127.0.0.1,
+ * with `commonName` as its subject (tests tell certificates apart by it).
+ */
+export function makeCertificate(commonName = siteHost): Certificate {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-cert-'))
   try {
     execFileSync(
@@ -45,7 +48,7 @@ export function makeCertificate(): Certificate {
         '-days',
         '2',
         '-subj',
-        `/CN=${siteHost}`,
+        `/CN=${commonName}`,
         '-addext',
         `subjectAltName=DNS:${siteHost},DNS:www.${siteHost},DNS:localhost,IP:127.0.0.1`,
       ],

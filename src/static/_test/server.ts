@@ -1,7 +1,6 @@
 /** A real pipeline and http server on port 0 with the given middleware, and a raw HTTP client. */
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createHttpServer, createPipeline, loadApp } from '../../http/index.js'
@@ -68,17 +67,4 @@ export function get(
   })
 }
 
-/** Sends raw bytes (for request lines an HTTP client refuses to send) and returns the raw answer. */
-export function raw(port: number, bytes: Buffer | string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let received = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-    })
-    socket.on('close', () => resolve(received))
-    socket.on('error', (error) => (received ? resolve(received) : reject(error)))
-    socket.on('connect', () => socket.write(bytes))
-  })
-}
+export { raw } from '../../http/_test/harness.js'
