@@ -25,7 +25,7 @@ import {
   shownDefault,
 } from '../config/index.js'
 import { catalogue } from '../errors/index.js'
-import { checkSecurityOptions, type SecurityOptions } from '../security/index.js'
+import { checkSecurityOptions, type SecurityOptions, securityDefaults } from '../security/index.js'
 import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
@@ -153,16 +153,17 @@ export const serverGroup = group(
 )
 
 // security/ (runtime): hosts, HTTPS, headers, cross-site requests, direct TLS. See docs/security.md.
+// Defaults come from securityDefaults, so serve and an app calling securityMiddleware() agree.
 export const securityGroup = group(
   {
     allowedHosts: setting(z.array(z.string().min(1)), {
-      default: ['localhost', '127.0.0.1', '::1'],
+      default: [...securityDefaults.allowedHosts],
       description:
         'Comma-separated host names the site answers to: example.com, .example.com (with every subdomain), or * (only behind a proxy that checks Host). Any other Host gets a 400, so forged Host headers cannot poison caches or links. The default serves this machine only: add your domain before you deploy.',
       example: ['example.com', '.example.org'],
     }),
     httpsRedirect: setting(z.enum(['auto', 'on', 'off']), {
-      default: 'auto',
+      default: securityDefaults.httpsRedirect,
       description:
         'Plain-HTTP requests get a 301 to the same URL on https: on, off, or auto (every host except localhost, 127.0.0.1 and ::1, so local development works over HTTP and a real domain is never served in clear). Behind a TLS-terminating proxy, set --trusted-proxies too.',
     }),
@@ -172,21 +173,21 @@ export const securityGroup = group(
         'Strict-Transport-Security max-age, sent on HTTPS responses only: browsers then refuse plain HTTP to this host for that long. 0 sends none.',
     }),
     hstsIncludeSubdomains: setting(z.boolean(), {
-      default: true,
+      default: securityDefaults.hstsIncludeSubdomains,
       description: 'HSTS covers every subdomain too. Turn off if a subdomain must still serve plain HTTP.',
     }),
     hstsPreload: setting(z.boolean(), {
-      default: false,
+      default: securityDefaults.hstsPreload,
       description:
         'Adds `preload` to HSTS, consent to hstspreload.org listing the domain in browsers. Hard to undo, so opt-in.',
     }),
     csp: setting(z.enum(['enforce', 'report-only', 'off']), {
-      default: 'enforce',
+      default: securityDefaults.csp,
       description:
         "Content-Security-Policy: enforce, report-only (violations logged, nothing blocked: for trying a policy on a live site) or off. Inline scripts and styles need the request's nonce.",
     }),
     cspDirectives: setting(z.string(), {
-      default: '',
+      default: securityDefaults.cspDirectives,
       shownDefault: 'none',
       description:
         "CSP directives replacing or adding to the built-in ones, as \"img-src 'self' data:; connect-src 'self' https://api.example\".",
@@ -196,18 +197,18 @@ export const securityGroup = group(
         .string()
         .refine((value) => value === 'off' || isUrlPath(value), { error: 'a path starting with / or off' }),
       {
-        default: '/_shipshape/csp-report',
+        default: securityDefaults.cspReportPath,
         description:
           'Where browsers post CSP violations; each is logged as a warning, rate-limited per client. off sends no reports.',
       },
     ),
     crossOriginResourcePolicy: setting(z.enum(['same-origin', 'same-site', 'cross-origin']), {
-      default: 'same-origin',
+      default: securityDefaults.crossOriginResourcePolicy,
       description:
         "Which sites may embed this site's responses: same-origin, same-site (assets on a sibling CDN host) or cross-origin (a public API or CDN).",
     }),
     crossSiteProtection: setting(z.boolean(), {
-      default: true,
+      default: securityDefaults.crossSiteProtection,
       description:
         'Refuse (403) POST, PUT, PATCH and DELETE requests that carry cookies but come from another site (Sec-Fetch-Site, Origin, or a token for old browsers).',
     }),
