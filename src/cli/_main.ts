@@ -1,8 +1,8 @@
 /** `shipshape <command> [args]`: finds the command and runs it; `--help` and `--version` need none. */
 import { readFileSync } from 'node:fs'
+import { closest } from '../config/index.js'
 import { isShipshapeError } from '../errors/index.js'
 import { commands } from './_commands.js'
-import { closest } from './_text.js'
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv
