@@ -109,22 +109,27 @@ async function start(): Promise<void> {
 }
 
 let lastBeat = 0
+let lastBeatWasIdle = true
 
 function beat(): void {
+  const inflight = pipeline?.inflight() ?? []
   lastBeat = performance.now()
-  void send({ type: 'beat', inflight: pipeline?.inflight() ?? [] })
+  lastBeatWasIdle = inflight.length === 0
+  void send({ type: 'beat', inflight })
 }
 
 /**
  * A request that blocks the event loop the moment it arrives would never appear in a timed
- * heartbeat, and the watchdog's log could not name it. So a request admitted more than
- * `admitBeatMs` after the last beat sends one at once: a quiet worker reports every request,
- * and a busy one sends at most 1000 / admitBeatMs extra messages a second.
+ * heartbeat, and the watchdog's log could not name it. So a request admitted to an idle worker
+ * (its last beat held no request), or more than `admitBeatMs` after the last beat, sends one at
+ * once: a quiet worker reports every request, whatever the timer just did. A busy worker sends
+ * at most 1000 / admitBeatMs extra messages a second, and may miss a blocking request that
+ * arrives within that window of another.
  */
 const admitBeatMs = 20
 
 function beatIfDue(): void {
-  if (performance.now() - lastBeat >= admitBeatMs) beat()
+  if (lastBeatWasIdle || performance.now() - lastBeat >= admitBeatMs) beat()
 }
 
 /** Finish in-flight requests (their responses close the connection), then idle connections; exit 0. */
