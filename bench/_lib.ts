@@ -156,6 +156,17 @@ export function peakRssMb(pid: number): number {
   }
 }
 
+/** Resident (RSS) and proportional (PSS: shared pages split between their users) memory of a live process, in MB. */
+export function memoryMb(pid: number): { rss: number; pss: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0)
+    return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024 }
+  } catch {
+    return { rss: 0, pss: 0 }
+  }
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)

@@ -17,6 +17,7 @@ import {
   freePort,
   type LoadResult,
   median,
+  memoryMb,
   peakRssMb,
   printTable,
   root,
@@ -279,14 +280,28 @@ async function coldStart(): Promise<void> {
   ])
 }
 
-/** The demo's workers after load on its pages. */
+/**
+ * The demo's workers idle and after load on its pages. RSS counts the pages of the node binary
+ * that every worker shares (~58 MB); PSS splits shared pages between the processes using them,
+ * so it is what each extra worker really costs.
+ */
 async function demoMemory(): Promise<void> {
   await serveFor('examples/demo/app.ts', ['--workers', String(workers)], async (url, primary) => {
+    const pids = descendants(primary.pid as number)
+    const idle = pids.map(memoryMb)
     await wrk(`${url}/`, { seconds, connections })
     await wrk(`${url}/api/status`, { seconds, connections })
-    const rss = descendants(primary.pid as number).map(peakRssMb)
+    const loaded = pids.map(memoryMb)
+    const worst = (list: { rss: number; pss: number }[], key: 'rss' | 'pss') =>
+      Math.max(...list.map((m) => m[key])).toFixed(1)
     printTable([
-      { scenario: 'demo worker memory', 'peak RSS per worker MB (max)': Math.max(...rss).toFixed(1) },
+      {
+        scenario: 'demo worker memory (worst worker)',
+        'idle RSS MB': worst(idle, 'rss'),
+        'idle PSS MB': worst(idle, 'pss'),
+        'peak RSS under load MB': Math.max(...pids.map(peakRssMb)).toFixed(1),
+        'PSS after load MB': worst(loaded, 'pss'),
+      },
     ])
   })
 }

@@ -5,10 +5,21 @@
  * What differs, and why, is listed in docs/security.md (section "shipshape scan").
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { parse as parseDomain } from 'tldts'
+import { createRequire } from 'node:module'
 import type { JarCookie } from './_cookie-jar.js'
 import type { HtmlTag } from './_html-tags.js'
 import { type CspDirectives, parseCsp, parseMetaCsp } from './_observatory-csp.js'
+
+/**
+ * The registrable domain of a host or URL ("example.co.uk"). tldts carries the public suffix
+ * list, about 12 MB resident once loaded; it is required on first use, so the workers that import
+ * shipshape/security for its middleware never pay for what only `shipshape scan` needs.
+ */
+function registrableDomain(hostOrUrl: string): string | null {
+  tldts ??= createRequire(import.meta.url)('tldts') as typeof import('tldts')
+  return tldts.parse(hostOrUrl).domain
+}
+let tldts: typeof import('tldts') | undefined
 
 /** Every result a test can give, with its score modifier and what it means. */
 export const scoreTable = {
@@ -614,7 +625,7 @@ export function subresourceIntegrityTest(retrieval: Retrieval, tags: readonly Ht
   const external: Record<string, { integrity: string | null }> = {}
   let outcome: Expectation | null = null
   let foreign = false
-  const siteDomain = parseDomain(retrieval.hostname).domain
+  const siteDomain = registrableDomain(retrieval.hostname)
   for (const script of scripts) {
     const src = scriptSource(script.attributes.get('src'))
     if (!src) continue
@@ -622,7 +633,7 @@ export function subresourceIntegrityTest(retrieval: Retrieval, tags: readonly Ht
     const protocolRelative = /^\/\/[^/]/.test(src)
     const absolute = /^https?:\/\//.test(src)
     const relative = !protocolRelative && !absolute
-    const sameSite = protocolRelative || relative || parseDomain(src).domain === siteDomain
+    const sameSite = protocolRelative || relative || registrableDomain(src) === siteDomain
     const sameOrigin = relative || (sameSite && !protocolRelative)
     const secureScheme =
       (absolute && new URL(src).protocol === 'https:') ||

@@ -602,22 +602,6 @@ export function resolveServeOptions(
   }
 }
 
-/** The security middleware's settings, picked from the serve options. */
-export function securitySettings(options: ServeOptions): SecurityOptions {
-  return {
-    allowedHosts: options.allowedHosts,
-    httpsRedirect: options.httpsRedirect,
-    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds,
-    hstsIncludeSubdomains: options.hstsIncludeSubdomains,
-    hstsPreload: options.hstsPreload,
-    csp: options.csp,
-    cspDirectives: options.cspDirectives,
-    cspReportPath: options.cspReportPath,
-    crossOriginResourcePolicy: options.crossOriginResourcePolicy,
-    crossSiteProtection: options.crossSiteProtection,
-  }
-}
-
 type MediaValues = Infer<typeof mediaGroup.shape>
 
 /** The media settings as storage/ takes them: one public and one private storage. */

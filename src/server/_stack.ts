@@ -4,11 +4,12 @@
  */
 import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
-import { securityMiddleware } from '../security/index.js'
+import { type SecurityOptions, securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
 import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
-import { type ServeOptions, securitySettings } from './_options.js'
+// Types only: _options.js holds the zod declarations (~19 MB resident) that only the primary needs.
+import type { ServeOptions } from './_options.js'
 
 /** `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on first use. */
 export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {
@@ -30,4 +31,20 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   configureStorages(options.media)
   middleware.push(mediaFiles())
   return middleware
+}
+
+/** The security middleware's settings, picked from the serve options. */
+function securitySettings(options: ServeOptions): SecurityOptions {
+  return {
+    allowedHosts: options.allowedHosts,
+    httpsRedirect: options.httpsRedirect,
+    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds,
+    hstsIncludeSubdomains: options.hstsIncludeSubdomains,
+    hstsPreload: options.hstsPreload,
+    csp: options.csp,
+    cspDirectives: options.cspDirectives,
+    cspReportPath: options.cspReportPath,
+    crossOriginResourcePolicy: options.crossOriginResourcePolicy,
+    crossSiteProtection: options.crossSiteProtection,
+  }
 }

@@ -13,7 +13,6 @@ export {
   type ShipshapeLoadOptions,
   type ShipshapeSettings,
   securityGroup,
-  securitySettings,
   serverGroup,
   settingForFlag,
   shipshapeConfig,
