@@ -1,5 +1,5 @@
 /** The demo as `npm start` runs it: under the real `shipshape serve`, in production mode. */
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -189,5 +189,31 @@ describe('the demo under shipshape serve', () => {
     expect((await fetch(`${server.url}${url.pathname}`)).status).toBe(403)
     url.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600))
     expect((await fetch(url)).status).toBe(403)
+  })
+})
+
+describe('npm start', () => {
+  it('stops gracefully when npm itself gets SIGTERM, as `docker stop` sends it', async () => {
+    // npm passes a signal on only to the shell that runs the script. Without `exec` in the start
+    // script that shell would exit and leave the server running, until a SIGKILL cut its requests.
+    const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm']
+    const started = await startServe(
+      // A later --static-root wins: the test does not depend on `npm run demo:assets` having run.
+      ['--workers', '1', '--static-root', mkdtempSync(join(tmpdir(), 'demo-static-'))],
+      { DEMO_DATA_DIR: mkdtempSync(join(tmpdir(), 'demo-data-')) },
+      [...(npm as [string, ...string[]]), 'start', '--ignore-scripts', '--silent', '--'],
+    )
+    await ready(started, 1)
+    const primary = Number(readFileSync(started.pidfile, 'utf8'))
+    try {
+      started.child.kill('SIGTERM')
+      await started.waitForLog((line) => line.msg === 'stopped', 'stopped')
+      await started.exited
+      expect(() => process.kill(primary, 0)).toThrow() // no server left behind
+      expect(existsSync(started.pidfile)).toBe(false)
+    } finally {
+      await started.stop()
+      if (existsSync(started.pidfile)) process.kill(primary, 'SIGKILL') // the orphan, when this fails
+    }
   })
 })

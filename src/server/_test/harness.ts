@@ -21,12 +21,19 @@ export interface Running {
   stop(): Promise<void>
 }
 
+/** How `shipshape serve` is started: the built CLI, unless a test starts it another way (through npm). */
+const directly = [process.execPath, cli, 'serve']
+
 /** Starts `shipshape serve` on a free port; resolves once it listens (not once workers are ready). */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Running> {
+export async function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  [command, ...commandArgs] = directly,
+): Promise<Running> {
   const pidfile = join(mkdtempSync(join(tmpdir(), 'shipshape-serve-')), 'serve.pid')
   const child = spawn(
-    process.execPath,
-    [cli, 'serve', ...args, '--bind', '127.0.0.1:0', '--pidfile', pidfile],
+    command as string,
+    [...commandArgs, ...args, '--bind', '127.0.0.1:0', '--pidfile', pidfile],
     {
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
