@@ -49,8 +49,16 @@ export function cspReportEndpoint(
       res.setHeader('Retry-After', '60')
       return refuse(ctx, 'SHIPSHAPE_E_RATE_LIMITED')
     }
-    const body = await readLimited(req, maxReportBytes)
-    if (body === undefined) return refuse(ctx, 'SHIPSHAPE_E_BODY_TOO_LARGE')
+    // Refused on its declared length before any of it is read, and the connection closes
+    // rather than read on: a client must not hold a worker's socket by promising megabytes.
+    const body =
+      Number(req.headers['content-length'] ?? 0) > maxReportBytes
+        ? undefined
+        : await readLimited(req, maxReportBytes)
+    if (body === undefined) {
+      res.setHeader('Connection', 'close')
+      return refuse(ctx, 'SHIPSHAPE_E_BODY_TOO_LARGE')
+    }
     const violations = parseReports(body)
     if (violations === undefined) return refuse(ctx, 'SHIPSHAPE_E_CSP_REPORT')
     const log = logger()
