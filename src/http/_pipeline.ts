@@ -4,7 +4,7 @@
  * request goes through is documented step by step in docs/lifecycle.md: keep the two in step.
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestContext, RequestSummary } from '../types.js'
@@ -165,10 +165,16 @@ export function createPipeline(
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
+    if (repeatsHost(req.rawHeaders)) {
+      // Two Host headers are how request smuggling and cache poisoning start: a proxy in front
+      // may route by one while node:http keeps the other. RFC 9112 §3.2: refuse with a 400.
+      answerEarly(res, 400, 'Bad Request: more than one Host header\n')
+      return
+    }
     if (path === livezPath || path === readyzPath) {
-      if (path === livezPath) health(res, 200, 'ok\n')
-      else if (draining) health(res, 503, 'draining\n')
-      else health(res, 200, 'ready\n')
+      if (path === livezPath) answerEarly(res, 200, 'ok\n')
+      else if (draining) answerEarly(res, 503, 'draining\n')
+      else answerEarly(res, 200, 'ready\n')
       return
     }
 
@@ -215,10 +221,26 @@ export function createPipeline(
   function failed(ctx: Context, error: unknown): void {
     // After a timeout or a 413 the app usually fails on its aborted signal or body: expected.
     if (ctx.answered) return
-    shared.logError(ctx, error)
-    const { res } = ctx
-    if (!res.headersSent) answer(ctx, 500, `Internal Server Error (request id ${ctx.id})\n`)
-    else if (!res.writableEnded) res.destroy() // a half-sent response must not look complete
+    const { req, res } = ctx
+    // A client that hangs up mid-body fails the app's read with ECONNRESET: nothing to answer,
+    // and not the app's fault (the access line shows 499). Logged as an error, anyone could
+    // fill the error log by disconnecting.
+    if (req.destroyed && (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') return
+    // An error that names its own status (http-errors, body-parser: 415 for an unknown charset,
+    // 400 for a corrupt body) is answered with it; a 4xx is the client's fault, not the app's.
+    const status = httpStatusOf(error)
+    if (status === undefined || status >= 500) shared.logError(ctx, error)
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy() // a half-sent response must not look complete
+      return
+    }
+    if (status === undefined) {
+      answer(ctx, 500, `Internal Server Error (request id ${ctx.id})\n`)
+    } else {
+      setErrorHeaders(res, (error as { headers?: unknown }).headers)
+      // The body may be unread or half read: the connection closes rather than read on.
+      answer(ctx, status, `${STATUS_CODES[status] ?? 'Error'} (request id ${ctx.id})\n`, true)
+    }
   }
 
   function finish(ctx: Context): void {
@@ -357,14 +379,28 @@ function compose(middleware: Middleware[], app: AppHandler): AppHandler {
   return chain
 }
 
-function health(res: ServerResponse, status: number, body: string): void {
+/** Answers given before a request gets its context: health checks, and a refused repeated Host. */
+function answerEarly(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': body.length,
     'Cache-Control': 'no-store',
-    ...(status === 503 ? { Connection: 'close' } : {}),
+    ...(status === 200 ? {} : { Connection: 'close' }),
   })
   res.end(body)
+}
+
+/** More than one Host header among the raw ones (node:http keeps only the first in req.headers). */
+function repeatsHost(raw: string[]): boolean {
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
 }
 
 /** shipshape's own short answer (500, 503, 413), keeping headers middleware set such as the request id and CSP. */
@@ -382,3 +418,23 @@ function answer(ctx: Context, status: number, body: string, close = false): void
 }
 
 function ignore(): void {}
+
+/** The 4xx or 5xx an error asks for, by the `status` / `statusCode` convention of http-errors. */
+function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
+  const code = status ?? statusCode
+  return Number.isInteger(code) && (code as number) >= 400 && (code as number) <= 599
+    ? (code as number)
+    : undefined
+}
+
+/** An http-errors error's own headers, such as Allow on a 405 or Retry-After on a 429. */
+function setErrorHeaders(res: ServerResponse, headers: unknown): void {
+  if (typeof headers !== 'object' || headers === null) return
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      if (typeof value === 'string' || typeof value === 'number') res.setHeader(name, value)
+    } catch {} // an invalid name or value is dropped, not sent
+  }
+}

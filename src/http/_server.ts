@@ -57,6 +57,8 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
           pipeline.listener,
         )
   server.on('clientError', answerClientError)
+  // A CONNECT (a request to open a tunnel) would otherwise have its socket dropped without a word.
+  server.on('connect', (_req: unknown, socket: Duplex) => refuseOnSocket(socket, 400))
   // node:http starts tracking connections, and enforcing the header and request timeouts on
   // them, only when the server emits 'listening'. A worker's server never listens (connections
   // arrive from the primary), so without this, slow clients would never be cut off and
@@ -97,8 +99,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy()
     return
   }
-  const status =
-    error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  refuseOnSocket(
+    socket,
+    error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400,
+  )
+}
+
+function refuseOnSocket(socket: Duplex, status: number): void {
   const body = `${STATUS_CODES[status]}\n`
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +

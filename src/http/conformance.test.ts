@@ -144,6 +144,19 @@ describe.each(fixtures)('$name app', ({ name, kind }) => {
     expect((logged.err as { stack: string }).stack).toContain(thrown)
   })
 
+  it('answers an error that names its 4xx status (http-errors) with it and its headers, and logs no failure', async () => {
+    const id = `refuse-${name}`
+    const response = await fetch(`${server.url}/refuse`, { headers: { 'x-request-id': id } })
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('60')
+    await response.arrayBuffer()
+    await eventually(
+      () => server.logs.find((line) => line.msg === 'request' && line.requestId === id),
+      'the access line',
+    )
+    expect(server.logs.filter((line) => line.level >= 50 && line.requestId === id)).toEqual([])
+  })
+
   it('answers a hung handler with a 503 at the timeout, fires its signal and logs one line', async () => {
     const before = await timeoutsCounted()
     const id = `hang-${name}`

@@ -1,4 +1,5 @@
 /** The pipeline's own steps and the worker's http server, through real sockets. */
+import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
@@ -159,7 +160,25 @@ describe('timeouts and limits', () => {
     expect((await fetch(server.url)).status).toBe(200) // the worker is still serving
   })
 
-  it('answers a malformed request with a plain 400 that never reaches the app', async () => {
+  it('logs a client that hangs up mid-body as a 499, not as a failure of the app reading it', async () => {
+    const server = await start()
+    const socket = connect(server.port, '127.0.0.1')
+    await new Promise((connected) => socket.once('connect', connected))
+    socket.write(
+      'POST /read-body HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone\r\nContent-Length: 1000\r\n\r\npart',
+    )
+    await eventually(() => server.pipeline.inflight().length === 1, 'the request in flight')
+    socket.destroy()
+    const line = await eventually(
+      () => server.logs.find((l) => l.msg === 'request' && l.requestId === 'gone'),
+      'the access line',
+    )
+    expect(line.status).toBe(499)
+    await new Promise((settle) => setTimeout(settle, 50)) // the app's failed read settles after the close
+    expect(server.logs.filter((l) => l.level >= 50)).toEqual([])
+  })
+
+  it('answers a malformed request, a repeated Host or a CONNECT with a plain 400 that never reaches the app', async () => {
     const server = await start()
     const answer = await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request/)
@@ -168,6 +187,11 @@ describe('timeouts and limits', () => {
       'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
     )
     expect(smuggled).toMatch(/^HTTP\/1\.1 400/)
+    const twoHosts = await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nhost: evil.example\r\n\r\n')
+    expect(twoHosts).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(twoHosts).toContain('Connection: close')
+    const tunnel = await raw(server.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n')
+    expect(tunnel).toMatch(/^HTTP\/1\.1 400 Bad Request/)
     expect(server.logs.filter((line) => line.msg === 'request')).toHaveLength(0)
   })
 

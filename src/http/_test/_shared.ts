@@ -48,3 +48,13 @@ export function gatedWebStream(id: string): ReadableStream<Uint8Array> {
 
 export const hello = 'hello\n'
 export const thrown = 'boom: a secret detail that must not reach the client'
+
+/** An error as http-errors makes them: it names its own status and headers, a client error. */
+export function clientError(): Error {
+  return Object.assign(new Error('slow down'), {
+    status: 429,
+    statusCode: 429,
+    expose: true,
+    headers: { 'Retry-After': '60' },
+  })
+}

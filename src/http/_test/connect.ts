@@ -1,6 +1,6 @@
 import connect from 'connect'
 import { getContext } from '../_context.js'
-import { aborted, gatedStream, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
 
 const app = connect()
 app.use((req, res, next) => {
@@ -23,6 +23,8 @@ app.use((req, res, next) => {
     gatedStream(id).pipe(res)
   } else if (path === '/context') {
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: getContext()?.id }))
+  } else if (path === '/refuse') {
+    next(clientError())
   } else if (path === '/throw') {
     next(new Error(thrown))
   } else if (path === '/hang') {

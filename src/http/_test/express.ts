@@ -1,6 +1,6 @@
 import express from 'express'
 import { getContext } from '../_context.js'
-import { aborted, gatedStream, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
 
 const app = express()
 app.get('/', (_req, res) => {
@@ -18,6 +18,9 @@ app.get('/stream', (req, res) => {
 })
 app.get('/context', (_req, res) => {
   res.json({ id: getContext()?.id })
+})
+app.get('/refuse', () => {
+  throw clientError()
 })
 app.get('/throw', async () => {
   throw new Error(thrown)

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { getContext } from '../_context.js'
-import { aborted, gatedStream, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
 
 const app = Fastify()
 app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
@@ -21,6 +21,9 @@ app.get('/stream', async (request, reply) => {
   return reply.send(gatedStream(String(request.headers['x-request-id'])))
 })
 app.get('/context', async () => ({ id: getContext()?.id }))
+app.get('/refuse', async () => {
+  throw clientError()
+})
 app.get('/throw', async () => {
   throw new Error(thrown)
 })

@@ -1,5 +1,5 @@
 import { getContext } from '../_context.js'
-import { aborted, gatedWebStream, held, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedWebStream, held, hello, thrown } from './_shared.js'
 
 /** A bare fetch function: one parameter, so it is detected as a fetch handler. */
 export default async function fetch(request: Request): Promise<Response> {
@@ -21,6 +21,8 @@ export default async function fetch(request: Request): Promise<Response> {
       return new Response(gatedWebStream(id), { headers: { 'Content-Type': 'text/plain' } })
     case '/context':
       return Response.json({ id: getContext()?.id })
+    case '/refuse':
+      throw clientError()
     case '/throw':
       throw new Error(thrown)
     case '/hang':

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { getContext } from '../_context.js'
-import { aborted, gatedWebStream, held, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedWebStream, held, hello, thrown } from './_shared.js'
 
 const app = new Hono()
 // Hono answers errors itself and prints them to the console; rethrowing hands them to shipshape,
@@ -22,6 +22,9 @@ app.get('/stream', (c) =>
   c.body(gatedWebStream(String(c.req.header('x-request-id'))), 200, { 'Content-Type': 'text/plain' }),
 )
 app.get('/context', (c) => c.json({ id: getContext()?.id }))
+app.get('/refuse', () => {
+  throw clientError()
+})
 app.get('/throw', () => {
   throw new Error(thrown)
 })

@@ -1,6 +1,6 @@
 import Koa from 'koa'
 import { getContext } from '../_context.js'
-import { aborted, gatedStream, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
 
 const app = new Koa()
 app.use(async (ctx) => {
@@ -32,6 +32,8 @@ app.use(async (ctx) => {
     case '/context':
       ctx.body = { id: getContext()?.id }
       return
+    case '/refuse':
+      throw clientError()
     case '/throw':
       throw new Error(thrown)
     case '/hang':

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getContext } from '../_context.js'
-import { aborted, gatedStream, hello, thrown } from './_shared.js'
+import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
 
 export default async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = getContext()
@@ -27,6 +27,8 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
     case '/context':
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: ctx?.id }))
       return
+    case '/refuse':
+      throw clientError()
     case '/throw':
       throw new Error(thrown)
     case '/hang':

@@ -11,6 +11,10 @@ export default async function probe(req: IncomingMessage, res: ServerResponse): 
     res.write('partial\n')
     await new Promise(() => {})
   }
+  if (req.url === '/read-body') {
+    for await (const _chunk of req) {
+    }
+  }
   if (req.url === '/write-after-timeout') {
     await new Promise((resolve) => ctx?.signal.addEventListener('abort', resolve))
     res.writeHead(200).end('too late')
