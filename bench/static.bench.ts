@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { collectStatic, staticFiles } from '../dist/static/index.js'
+import { collectStatic } from '../dist/static/collect.js'
+import { staticFiles } from '../dist/static/index.js'
 import { ensureWrk, freePort, median, printTable, root, start, stop, waitForOk, wrk } from './_lib.ts'
 
 const { values } = parseArgs({

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../../src/server/_test/harness.ts'
-import { collectStatic } from '../../src/static/index.ts'
+import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
 let server: Running

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SiteScan, scanSite } from '../../src/security/_scan.ts'
 import { type Certificate, makeCertificate, siteHost } from '../../src/security/_test/sites.ts'
 import { cli, type Running, ready, startServe } from '../../src/server/_test/harness.ts'
-import { collectStatic } from '../../src/static/index.ts'
+import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
 const demoStatic = new URL('./static', import.meta.url).pathname

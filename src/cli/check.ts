@@ -12,7 +12,7 @@ import {
   scanSite,
   severities,
   silencedVariable,
-} from '../security/index.js'
+} from '../security/checks.js'
 import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'

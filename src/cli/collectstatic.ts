@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { shownDefault } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
 import { loadShipshapeSettingsFor, settingForFlag } from '../server/index.js'
-import { collectStatic } from '../static/index.js'
+import { collectStatic } from '../static/collect.js'
 import type { Command } from '../types.js'
 
 const sourcesEnv = 'SHIPSHAPE_STATIC_SOURCES'

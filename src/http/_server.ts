@@ -5,9 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, STATUS_CODES } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
-import { createSecureContext } from 'node:tls'
 import { ShipshapeError } from '../errors/index.js'
 import type { Pipeline } from '../types.js'
 
@@ -46,7 +44,7 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
   const server: Server =
     options.tls === undefined
       ? createServer(httpOptions, pipeline.listener)
-      : createHttpsServer(
+      : https().createServer(
           {
             ...httpOptions,
             ...readTls(options.tls),
@@ -79,7 +77,7 @@ function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; 
   }
   try {
     // Parses both and checks the key belongs to the certificate.
-    createSecureContext({ cert, key })
+    tls().createSecureContext({ cert, key })
   } catch (error) {
     throw new ShipshapeError(
       'SHIPSHAPE_E_TLS',
@@ -112,3 +110,8 @@ function refuseOnSocket(socket: Duplex, status: number): void {
       `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
   )
 }
+
+// node:https and node:tls are loaded only when the worker terminates TLS itself: most run behind
+// a proxy that does, and OpenSSL's TLS state costs each worker about 3 MB.
+const https = () => process.getBuiltinModule('node:https')
+const tls = () => process.getBuiltinModule('node:tls')

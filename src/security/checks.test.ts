@@ -20,7 +20,7 @@ import {
   runDeployChecks,
   Skip,
   scanSite,
-} from './index.js'
+} from './checks.js'
 
 const directories: string[] = []
 afterEach(() => {

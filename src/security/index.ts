@@ -1,25 +1,9 @@
 /**
  * shipshape/security: the secure defaults every response gets, and the helpers an app uses to
- * work with them, and the checks behind `shipshape check --deploy` and `shipshape scan`. See
- * docs/security.md.
+ * work with them. See docs/security.md. The checks behind `shipshape check --deploy` and
+ * `shipshape scan` are shipshape/security/checks: an app never loads them (about 10 MB a worker).
  */
 
-// Checking: `shipshape check --deploy` (the deploy checklist).
-export {
-  type CheckContext,
-  type CheckOutcome,
-  type DeployCheck,
-  type DeployReport,
-  defaultCpus,
-  deployChecks,
-  isLocalHost,
-  type LiveSite,
-  runDeployChecks,
-  type Severity,
-  Skip,
-  severities,
-  silencedVariable,
-} from './_checks.js'
 // Runtime: headers, hosts, HTTPS redirect, cookies, cross-site request protection.
 export {
   type CookieOptions,
@@ -38,15 +22,3 @@ export {
   securityDefaults,
   securityMiddleware,
 } from './_middleware.js'
-// Checking: `shipshape scan` (the MDN HTTP Observatory's tests and scoring).
-export {
-  type Expectation,
-  gradeForScore,
-  grades,
-  type ScanReport,
-  scoreTable,
-  type TestName,
-  type TestResult,
-  testNames,
-} from './_observatory.js'
-export { probeStatus, type ScanOptions, type SiteScan, scanSite, scanTargets } from './_scan.js'

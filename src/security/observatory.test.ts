@@ -27,7 +27,7 @@ import {
   scanSite,
   scoreTable,
   type TestName,
-} from './index.js'
+} from './checks.js'
 
 let certificate: Certificate
 let https: Site

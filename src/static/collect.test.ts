@@ -10,7 +10,8 @@ import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
 import { get, serve } from './_test/server.js'
-import { collectStatic, type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
+import { collectStatic } from './collect.js'
+import { type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
 
 const depth = 8
 // Spelled in two parts so the test runner does not take them for this file's own source maps.

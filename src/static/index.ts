@@ -1,9 +1,9 @@
 /**
- * shipshape/static: `shipshape collectstatic` (hashed, precompressed assets and a manifest), the
- * middleware that serves them from the app, `staticUrl()` for templates, and `sendEntity()`,
- * the one HTTP answer for a file (encodings, conditional requests, ranges) other parts reuse.
+ * shipshape/static: the middleware that serves collected assets from the app, `staticUrl()` for
+ * templates, and `sendEntity()`, the one HTTP answer for a file (encodings, conditional requests,
+ * ranges) other parts reuse. collectstatic itself is shipshape/static/collect: a build step that
+ * apps and workers never load.
  */
-export { type CollectOptions, type CollectResult, collectStatic, hashedName } from './_collect.js'
 export {
   contentTypeFor,
   type Entity,
