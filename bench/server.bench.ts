@@ -286,7 +286,7 @@ async function coldStart(): Promise<void> {
  * so it is what each extra worker really costs.
  */
 async function demoMemory(): Promise<void> {
-  await serveFor('examples/demo/app.ts', ['--workers', String(workers)], async (url, primary) => {
+  await serveFor('examples/demo/dist/app.js', ['--workers', String(workers)], async (url, primary) => {
     const pids = descendants(primary.pid as number)
     const idle = pids.map(memoryMb)
     await wrk(`${url}/`, { seconds, connections })

@@ -15,7 +15,9 @@ export const declaration = defineConfig(
       example: 'Our guestbook',
     }),
     dataDir: setting(z.string().min(1), {
-      default: () => fileURLToPath(new URL('./.data', import.meta.url)),
+      // From the sources (tests) or compiled into dist/ (npm start): the same examples/demo/.data.
+      default: () =>
+        fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../.data' : './.data', import.meta.url)),
       shownDefault: 'examples/demo/.data',
       description: 'Where the guestbook keeps its entries; shared by every worker, so a local directory.',
       example: '/var/lib/demo',
