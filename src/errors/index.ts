@@ -32,7 +32,7 @@ export const catalogue = {
   SHIPSHAPE_E_BIND: {
     status: 500,
     message: 'The server could not listen on the requested address',
-    fix: 'Choose a free port with --bind/PORT, or stop the process that holds it.',
+    fix: 'Choose a free port with --bind/PORT, or stop the process that holds it. For unix:PATH, choose a path in a directory the server may write to, and not one another server listens on.',
   },
   SHIPSHAPE_E_CRASH_LOOP: {
     status: 500,

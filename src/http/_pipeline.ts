@@ -15,7 +15,7 @@ import { clientAddress, forwardedProtocol, type ProxyTrust, proxyTrust } from '.
 export interface PipelineOptions {
   /** Milliseconds a request may run before it is answered 503 and its signal fires; 0 turns the timeout off. */
   timeoutMs: number
-  /** Proxy addresses, CIDR ranges or `loopback` / `private` / `linklocal` whose X-Forwarded-* headers are believed. */
+  /** Proxy addresses, CIDR ranges, `loopback` / `private` / `linklocal`, or `unix` (Unix socket peers), whose X-Forwarded-* headers are believed. */
   trustedProxies: string[]
   /** Answers 200 while the process runs; never logged, never passed to the app. */
   livezPath: string

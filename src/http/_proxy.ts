@@ -20,18 +20,24 @@ export interface ProxyTrust {
   readonly any: boolean
 }
 
-/** Parses entries such as `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`, `loopback`, `private`, `linklocal`. */
+/**
+ * Parses entries such as `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`, `loopback`, `private`,
+ * `linklocal`, and `unix`: the peers on the Unix socket `serve --bind unix:PATH` listens on,
+ * which have no address (the empty string here).
+ */
 export function proxyTrust(entries: readonly string[]): ProxyTrust {
   const list = new BlockList()
+  let unixPeers = false
   for (const raw of entries) {
     const entry = raw.trim()
-    if (entry === '') continue
-    for (const range of namedRanges[entry] ?? [entry]) addRange(list, range, entry)
+    if (entry === 'unix') unixPeers = true
+    else if (entry !== '') for (const range of namedRanges[entry] ?? [entry]) addRange(list, range, entry)
   }
   const any = entries.some((entry) => entry.trim() !== '')
   return {
     any,
     trusts(address) {
+      if (address === '') return unixPeers
       const family = isIP(address)
       return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4')
     },
@@ -50,7 +56,7 @@ function addRange(list: BlockList, range: string, given: string): void {
   ) {
     throw new ShipshapeError(
       'SHIPSHAPE_E_BAD_OPTION',
-      `trusted proxy "${given}" is not an IP address, a CIDR range (10.0.0.0/8, fd00::/8) or one of ${Object.keys(namedRanges).join(', ')}`,
+      `trusted proxy "${given}" is not an IP address, a CIDR range (10.0.0.0/8, fd00::/8) or one of ${[...Object.keys(namedRanges), 'unix'].join(', ')}`,
     )
   }
   const type = family === 6 ? 'ipv6' : 'ipv4'

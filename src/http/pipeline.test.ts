@@ -33,6 +33,10 @@ describe('trusted proxies', () => {
     expect(clientAddress('192.168.1.5', '10.0.0.1, 10.0.0.2', trust)).toBe('10.0.0.1')
     expect(clientAddress('10.1.2.3', 'garbage, 10.0.0.9', trust)).toBe('10.0.0.9')
     expect(clientAddress('::ffff:203.0.113.9', undefined, trust)).toBe('203.0.113.9')
+    // A Unix socket's peer has no address: trusted only when `unix` is listed.
+    expect(clientAddress('', '1.2.3.4', trust)).toBe('')
+    expect(clientAddress('', '1.2.3.4', proxyTrust(['unix']))).toBe('1.2.3.4')
+    expect(clientAddress('', 'forged, 1.2.3.4', proxyTrust(['unix', 'loopback']))).toBe('1.2.3.4')
   })
 
   it('stops at start-up on an entry that is not an address, a range or a known name', () => {

@@ -32,7 +32,7 @@ import type { AppKind } from '../types.js'
 const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/
-const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000)'
+const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000) or unix:PATH'
 const isUrlPath = (value: string) => value.startsWith('/') && !/\s/.test(value)
 const urlPath = z.string().refine(isUrlPath, { error: 'a path starting with /' })
 // Gunicorn's convention: a bare number of seconds, so `--timeout 30` means 30 s.
@@ -63,7 +63,7 @@ export const serverGroup = group(
             port ? `${host.includes(':') ? `[${host}]` : host}:${port}` : undefined,
         },
         description:
-          'host:port to listen on. Loopback by default, so nothing is exposed until you choose to; platforms that set PORT get every interface.',
+          'host:port to listen on, or unix:PATH for a Unix socket a proxy on the same machine connects to. Loopback by default, so nothing is exposed until you choose to; platforms that set PORT get every interface.',
       },
     ),
     workers: setting(z.int().min(1), {
@@ -119,7 +119,7 @@ export const serverGroup = group(
       default: [],
       shownDefault: 'none',
       description:
-        'Comma-separated addresses, CIDR ranges, or loopback/private/linklocal, whose X-Forwarded-For and X-Forwarded-Proto are believed.',
+        'Comma-separated addresses, CIDR ranges, or loopback/private/linklocal, whose X-Forwarded-For and X-Forwarded-Proto are believed; unix for a proxy connecting over the socket of --bind unix:PATH.',
       example: ['loopback', '10.0.0.0/8'],
     }),
     accessLog: setting(z.boolean(), {
@@ -482,6 +482,8 @@ export interface ServeOptions {
   kind: AppKind | 'auto'
   host: string
   port: number
+  /** The Unix socket to listen on instead of host and port ('' for TCP). */
+  socketPath: string
   workers: number
   timeoutMs: number
   gracefulTimeoutMs: number
@@ -559,12 +561,13 @@ export function resolveServeOptions(
   if (resolution.values === undefined || problems.length > 0)
     throw configError(problems, 'SHIPSHAPE_E_BAD_OPTION')
   const { server, security, static: statics, media } = resolution.values
-  const { host, port } = parseBind(server.bind) as { host: string; port: number }
+  const { host, port, socketPath } = parseBind(server.bind) as Bind
   return {
     app: server.app ?? '',
     kind: server.kind,
     host,
     port,
+    socketPath: socketPath && resolve(cwd, socketPath),
     workers: server.workers,
     timeoutMs: server.timeout,
     gracefulTimeoutMs: server.gracefulTimeout,
@@ -641,12 +644,25 @@ function missingFile(path: string | undefined): string | undefined {
   return path !== undefined && !existsSync(path) ? 'the path of an existing PEM file' : undefined
 }
 
-/** `host:port`, `[v6]:port` or `:port` (every interface). */
-function parseBind(value: string): { host: string; port: number } | undefined {
+interface Bind {
+  host: string
+  port: number
+  socketPath: string
+}
+
+/** `host:port`, `[v6]:port`, `:port` (every interface), or `unix:PATH`. */
+function parseBind(value: string): Bind | undefined {
+  if (value.startsWith('unix:')) {
+    const socketPath = value.slice('unix:'.length)
+    // The kernel's limit on a socket's path (sun_path) is 108 bytes, its terminating NUL included.
+    if (socketPath === '' || socketPath.includes('\0') || Buffer.byteLength(socketPath) > 107)
+      return undefined
+    return { host: '', port: 0, socketPath }
+  }
   const match = bindPattern.exec(value)
   const port = Number(match?.[3])
   if (!match || port > 65535) return undefined
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port, socketPath: '' }
 }
 
 /**

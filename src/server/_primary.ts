@@ -4,8 +4,8 @@
  * imports the app, so nothing the app does can take the socket down.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, Socket as NetSocket, type Server, type Socket } from 'node:net'
+import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer, Socket as NetSocket, type Server, type Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
@@ -52,15 +52,13 @@ export async function serve(options: ServeOptions): Promise<number> {
   claimPidfile(pidfile)
   const listener = createServer({ pauseOnConnect: true })
   try {
-    await listen(listener, options.host, options.port)
+    await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
   } catch (error) {
     rmSync(pidfile, { force: true })
     throw error
   }
   const supervisor = new Supervisor(options, logger, listener)
-  // Port 0 asks the system for a free port: the log names the real one.
-  const { port } = listener.address() as { port: number }
-  const url = `${options.tlsCertFile ? 'https' : 'http'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  const url = options.socketPath ? `unix:${options.socketPath}` : tcpUrl(options, listener)
   logger.info({ url, workers: options.workers }, `listening on ${url}`)
   try {
     return await supervisor.run()
@@ -384,13 +382,63 @@ function reclaimConnections(child: ChildProcess): Socket[] {
   return queued.filter((handle): handle is Socket => handle instanceof NetSocket && !handle.destroyed)
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+function listen(server: Server, { host, port }: { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'EADDRINUSE' ? 'the port is in use' : error.message
       reject(new ShipshapeError('SHIPSHAPE_E_BIND', `${host}:${port}: ${hint}`, { cause: error }))
     })
     server.listen({ host, port, backlog: 2048 }, () => resolve())
+  })
+}
+
+/** Port 0 asks the system for a free port: the URL names the real one. */
+function tcpUrl(options: ServeOptions, server: Server): string {
+  const { port } = server.address() as { port: number }
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  return `${options.tlsCertFile ? 'https' : 'http'}://${host}:${port}`
+}
+
+/**
+ * A Unix socket, for a proxy on the same machine. A socket file left by a server that died is
+ * removed; one a live server answers on, or a path that is not a socket, is refused. The socket
+ * is made readable and writable by its owner and group only (connecting needs write access): put
+ * the proxy's user in the server's group rather than opening it to every local user, who could
+ * otherwise reach the app around the proxy. Closing the server removes the file.
+ */
+async function listenOnPath(server: Server, path: string): Promise<void> {
+  const refuse = (hint: string, cause?: unknown) =>
+    new ShipshapeError('SHIPSHAPE_E_BIND', `unix:${path}: ${hint}`, { cause })
+  const kind = lstatKind(path)
+  if (kind === 'other') throw refuse('the path exists and is not a socket; shipshape will not remove it')
+  if (kind === 'socket') {
+    if (await answers(path)) throw refuse('another server is listening on this socket')
+    rmSync(path, { force: true })
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(refuse(error.message, error)))
+    server.listen({ path, backlog: 2048 }, () => resolve())
+  })
+  chmodSync(path, 0o660)
+}
+
+function lstatKind(path: string): 'missing' | 'socket' | 'other' {
+  try {
+    return lstatSync(path).isSocket() ? 'socket' : 'other'
+  } catch {
+    return 'missing'
+  }
+}
+
+/** Whether something accepts connections on the socket (a stale file refuses them). */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ path })
+    probe.once('connect', () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once('error', () => resolve(false))
   })
 }
 

@@ -38,6 +38,7 @@ describe('serve options', () => {
       kind: 'auto',
       host: '127.0.0.1',
       port: 8000,
+      socketPath: '',
       workers: availableParallelism(),
       timeoutMs: 30_000,
       gracefulTimeoutMs: 30_000,
@@ -135,6 +136,10 @@ describe('serve options', () => {
     expect(resolveIn({}, { bind: ':2' }, { SHIPSHAPE_BIND: '127.0.0.1:1' })).toMatchObject({
       host: '0.0.0.0',
       port: 2,
+      socketPath: '',
+    })
+    expect(resolveIn({}, { bind: 'unix:run/app.sock' }, { PORT: '5000' })).toMatchObject({
+      socketPath: resolve(temp.dir, 'run/app.sock'),
     })
   })
 
@@ -185,7 +190,7 @@ describe('serve options', () => {
     )
     for (const expected of [
       'server.kind from shipshape.json:3: expected one of auto, node, express, connect, koa, fastify, fetch, found "rails"',
-      'server.bind from SHIPSHAPE_BIND: expected host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000), found "localhost"',
+      'server.bind from SHIPSHAPE_BIND: expected host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000) or unix:PATH, found "localhost"',
       'server.workers from --workers: expected a whole number of 1 or more, found "0"',
       'server.timeout from --timeout: expected a duration such as 500ms, 5s or 2m, found "soon"',
       'server.maxBodySize from SHIPSHAPE_MAX_BODY_SIZE: expected a size such as 512KB, 10MB or 1GiB, found "12abc"',

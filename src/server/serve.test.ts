@@ -3,8 +3,8 @@
  * workers, and every behaviour is observed through sockets, signals, exit codes and its log.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { Agent } from 'node:http'
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -322,6 +322,53 @@ describe('shipshape serve refuses to start on bad input', () => {
     expect((reload as { stderr: string }).stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
   })
 
+  it('listens on a Unix socket for its group only, replacing a dead server’s socket file, and removes it on exit', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'app.sock')
+    // What a server killed outright leaves behind: a socket file nothing listens on.
+    await run(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]).catch(() => {})
+    expect(statSync(path).isSocket()).toBe(true)
+    server = await startServe([app, '--workers', '1', '--bind', `unix:${path}`])
+    await ready(server, 1)
+    expect(server.url).toBe(`unix:${path}`)
+    expect(statSync(path).mode & 0o777).toBe(0o660)
+    expect(await getOverSocket(path)).toMatch(/^pid \d+/)
+    const second = await run(process.execPath, [
+      cli,
+      'serve',
+      app,
+      '--bind',
+      `unix:${path}`,
+      '--pidfile',
+      `${server.pidfile}.2`,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(second).toMatchObject({ code: 1 })
+    expect((second as { stderr: string }).stderr).toContain('another server is listening on this socket')
+    expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('refuses a unix:PATH that exists and is not a socket, and leaves the file alone', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'notes.txt')
+    writeFileSync(path, 'keep me')
+    const failure = await run(process.execPath, [
+      cli,
+      'serve',
+      app,
+      '--bind',
+      `unix:${path}`,
+      '--pidfile',
+      `${path}.pid`,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(failure).toMatchObject({ code: 1 })
+    expect((failure as { stderr: string }).stderr).toContain('the path exists and is not a socket')
+    expect(readFileSync(path, 'utf8')).toBe('keep me')
+  })
+
   it('names the file when the app module does not exist', async () => {
     const failure = await run(process.execPath, [
       cli,
@@ -338,3 +385,18 @@ describe('shipshape serve refuses to start on bad input', () => {
     expect((failure as { stderr: string }).stderr).toContain('no/such/app.js')
   })
 })
+
+/** One GET / over a Unix socket; resolves with the body. */
+function getOverSocket(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ socketPath, path: '/', agent: false }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => resolve(body))
+    })
+      .on('error', reject)
+      .end()
+  })
+}

@@ -33,7 +33,13 @@ export async function startServe(
   const pidfile = join(mkdtempSync(join(tmpdir(), 'shipshape-serve-')), 'serve.pid')
   const child = spawn(
     command as string,
-    [...commandArgs, ...args, '--bind', '127.0.0.1:0', '--pidfile', pidfile],
+    [
+      ...commandArgs,
+      ...args,
+      ...(args.includes('--bind') ? [] : ['--bind', '127.0.0.1:0']),
+      '--pidfile',
+      pidfile,
+    ],
     {
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
