@@ -194,12 +194,17 @@ export const deployChecks: readonly DeployCheck[] = [
     id: 'https-redirect',
     severity: 'warning',
     title: 'Plain HTTP is redirected to HTTPS',
-    fix: 'Set SHIPSHAPE_HTTPS_REDIRECT to auto (the default) or on; behind a proxy, list it in SHIPSHAPE_TRUSTED_PROXIES so its X-Forwarded-Proto is believed.',
+    fix: 'Set SHIPSHAPE_HTTPS_REDIRECT to auto (the default) or on; behind a proxy, list it in SHIPSHAPE_TRUSTED_PROXIES so its X-Forwarded-Proto is believed (unix for a proxy on the socket of SHIPSHAPE_BIND=unix:PATH).',
     run: async (context) => {
       const serve = needsServe(context)
       if (serve instanceof Skip) return serve
       const problems: string[] = []
       if (serve.httpsRedirect === 'off') problems.push('SHIPSHAPE_HTTPS_REDIRECT is off')
+      // Only a proxy can be on the other end of the socket, and it cannot be believed unless listed.
+      if (serve.socketPath && !serve.trustedProxies.includes('unix'))
+        problems.push(
+          'SHIPSHAPE_BIND is a Unix socket but SHIPSHAPE_TRUSTED_PROXIES does not list unix: the proxy’s X-Forwarded-Proto is not believed, so HTTPS requests look like plain HTTP and are redirected to themselves',
+        )
       const live = context.site?.scan.tests.redirection
       if (live && !live.pass) problems.push(`the live site: ${live.description} (${live.result})`)
       return problems

@@ -168,11 +168,16 @@ describe('settings', () => {
     expect((await findings('server-options', tiny)).join()).toContain('SHIPSHAPE_MEDIA_SIGNING_KEYS')
   })
 
-  it('https-redirect: off fails', async () => {
+  it('https-redirect: off fails, and so does a Unix socket whose proxy is not trusted', async () => {
     expect(await findings('https-redirect', context())).toEqual([])
     expect(
       await findings('https-redirect', context({ ...production, SHIPSHAPE_HTTPS_REDIRECT: 'off' })),
     ).toEqual(['SHIPSHAPE_HTTPS_REDIRECT is off'])
+    const behindSocket = { ...production, SHIPSHAPE_BIND: 'unix:/run/app.sock' }
+    expect((await findings('https-redirect', context(behindSocket))).join()).toContain('does not list unix')
+    expect(
+      await findings('https-redirect', context({ ...behindSocket, SHIPSHAPE_TRUSTED_PROXIES: 'unix' })),
+    ).toEqual([])
   })
 
   it('hsts: none or under six months fails; subdomains and preload are notes', async () => {
