@@ -12,8 +12,8 @@ import { type CspDirectives, parseCsp, parseMetaCsp } from './_observatory-csp.j
 
 /**
  * The registrable domain of a host or URL ("example.co.uk"). tldts carries the public suffix
- * list, about 12 MB resident once loaded; it is required on first use, so the workers that import
- * shipshape/security for its middleware never pay for what only `shipshape scan` needs.
+ * list, about 12 MB resident once loaded: it is required on first use, when a scanned page loads
+ * scripts, not by every command that imports the checks.
  */
 function registrableDomain(hostOrUrl: string): string | null {
   tldts ??= createRequire(import.meta.url)('tldts') as typeof import('tldts')
