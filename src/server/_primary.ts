@@ -412,7 +412,8 @@ async function listenOnPath(server: Server, path: string): Promise<void> {
   const kind = lstatKind(path)
   if (kind === 'other') throw refuse('the path exists and is not a socket; shipshape will not remove it')
   if (kind === 'socket') {
-    if (await answers(path)) throw refuse('another server is listening on this socket')
+    const probe = await probeSocket(path)
+    if (probe !== 'ECONNREFUSED') throw refuse(`another server is listening on this socket (${probe})`)
     rmSync(path, { force: true })
   }
   await new Promise<void>((resolve, reject) => {
@@ -430,15 +431,18 @@ function lstatKind(path: string): 'missing' | 'socket' | 'other' {
   }
 }
 
-/** Whether something accepts connections on the socket (a stale file refuses them). */
-function answers(path: string): Promise<boolean> {
+/**
+ * Connects to the socket: 'ECONNREFUSED' means a stale file nobody listens on. Anything else
+ * ('connected', or EAGAIN from a live server whose backlog is full) means the file is in use.
+ */
+function probeSocket(path: string): Promise<string> {
   return new Promise((resolve) => {
     const probe = connect({ path })
     probe.once('connect', () => {
       probe.destroy()
-      resolve(true)
+      resolve('connected')
     })
-    probe.once('error', () => resolve(false))
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
   })
 }
 

@@ -79,6 +79,36 @@ describe('shipshape serve', () => {
     expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
   })
 
+  it('listens on a Unix socket for its group only, replacing a dead server’s socket file, and removes it on exit', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'app.sock')
+    // What a server killed outright leaves behind: a socket file nothing listens on.
+    await run(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]).catch(() => {})
+    expect(statSync(path).isSocket()).toBe(true)
+    server = await startServe([app, '--workers', '1', '--bind', `unix:${path}`])
+    await ready(server, 1)
+    expect(server.url).toBe(`unix:${path}`)
+    expect(statSync(path).mode & 0o777).toBe(0o660)
+    expect(await getOverSocket(path)).toMatch(/^pid \d+/)
+    const second = await run(process.execPath, [
+      cli,
+      'serve',
+      app,
+      '--bind',
+      `unix:${path}`,
+      '--pidfile',
+      `${server.pidfile}.2`,
+    ]).catch((error: { code: number; stderr: string }) => error)
+    expect(second).toMatchObject({ code: 1 })
+    expect((second as { stderr: string }).stderr).toContain('another server is listening on this socket (connected)')
+    expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(existsSync(path)).toBe(false)
+  })
+
   it('serves HTTPS itself from --tls-cert and --tls-key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'serve-tls-'))
     const { cert, key } = makeCertificate()
@@ -320,36 +350,6 @@ describe('shipshape serve refuses to start on bad input', () => {
     ]).catch((error: { code: number; stderr: string }) => error)
     expect(reload).toMatchObject({ code: 1 })
     expect((reload as { stderr: string }).stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
-  })
-
-  it('listens on a Unix socket for its group only, replacing a dead server’s socket file, and removes it on exit', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'app.sock')
-    // What a server killed outright leaves behind: a socket file nothing listens on.
-    await run(process.execPath, [
-      '-e',
-      `require('node:net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
-    ]).catch(() => {})
-    expect(statSync(path).isSocket()).toBe(true)
-    server = await startServe([app, '--workers', '1', '--bind', `unix:${path}`])
-    await ready(server, 1)
-    expect(server.url).toBe(`unix:${path}`)
-    expect(statSync(path).mode & 0o777).toBe(0o660)
-    expect(await getOverSocket(path)).toMatch(/^pid \d+/)
-    const second = await run(process.execPath, [
-      cli,
-      'serve',
-      app,
-      '--bind',
-      `unix:${path}`,
-      '--pidfile',
-      `${server.pidfile}.2`,
-    ]).catch((error: { code: number; stderr: string }) => error)
-    expect(second).toMatchObject({ code: 1 })
-    expect((second as { stderr: string }).stderr).toContain('another server is listening on this socket')
-    expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
-    server.child.kill('SIGTERM')
-    expect(await server.exited).toBe(0)
-    expect(existsSync(path)).toBe(false)
   })
 
   it('refuses a unix:PATH that exists and is not a socket, and leaves the file alone', async () => {
