@@ -102,7 +102,9 @@ describe('shipshape serve', () => {
       `${server.pidfile}.2`,
     ]).catch((error: { code: number; stderr: string }) => error)
     expect(second).toMatchObject({ code: 1 })
-    expect((second as { stderr: string }).stderr).toContain('another server is listening on this socket (connected)')
+    expect((second as { stderr: string }).stderr).toContain(
+      'another server is listening on this socket (connected)',
+    )
     expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
