@@ -92,19 +92,9 @@ describe('shipshape serve', () => {
     expect(server.url).toBe(`unix:${path}`)
     expect(statSync(path).mode & 0o777).toBe(0o660)
     expect(await getOverSocket(path)).toMatch(/^pid \d+/)
-    const second = await run(process.execPath, [
-      cli,
-      'serve',
-      app,
-      '--bind',
-      `unix:${path}`,
-      '--pidfile',
-      `${server.pidfile}.2`,
-    ]).catch((error: { code: number; stderr: string }) => error)
+    const second = await refused(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${server.pidfile}.2`])
     expect(second).toMatchObject({ code: 1 })
-    expect((second as { stderr: string }).stderr).toContain(
-      'another server is listening on this socket (connected)',
-    )
+    expect(second.stderr).toContain('another server is listening on this socket (connected)')
     expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
@@ -305,11 +295,12 @@ describe('shipshape serve', () => {
 
 describe('shipshape serve refuses to start on bad input', () => {
   it('reports every bad option at once, naming the flag or variable, before serving', async () => {
-    const failure = await run(process.execPath, [cli, 'serve', app, '--timeout', 'soon', '--workers', '0'], {
-      env: { ...process.env, SHIPSHAPE_MAX_BODY_SIZE: '12abc' },
-    }).catch((error: { code: number; stderr: string }) => error)
+    const failure = await refused(['serve', app, '--timeout', 'soon', '--workers', '0'], {
+      ...process.env,
+      SHIPSHAPE_MAX_BODY_SIZE: '12abc',
+    })
     expect(failure).toMatchObject({ code: 1 })
-    const { stderr } = failure as { stderr: string }
+    const { stderr } = failure
     expect(stderr).toContain('--timeout: expected a duration')
     expect(stderr).toContain('--workers: expected a whole number of 1 or more')
     expect(stderr).toContain('SHIPSHAPE_MAX_BODY_SIZE: expected a size')
@@ -319,61 +310,38 @@ describe('shipshape serve refuses to start on bad input', () => {
   it('says when the port is taken', async () => {
     server = await startServe([app, '--workers', '1'])
     const port = new URL(server.url).port
-    const failure = await run(process.execPath, [
-      cli,
+    const failure = await refused([
       'serve',
       app,
       '--bind',
       `127.0.0.1:${port}`,
       '--pidfile',
       `${server.pidfile}.2`,
-    ]).catch((error: { code: number; stderr: string }) => error)
+    ])
     expect(failure).toMatchObject({ code: 1 })
-    expect((failure as { stderr: string }).stderr).toMatch(/SHIPSHAPE_E_BIND[\s\S]*|the port is in use/)
+    expect(failure.stderr).toMatch(/SHIPSHAPE_E_BIND[\s\S]*|the port is in use/)
   })
 
   it('refuses a second server on the same pidfile, and `reload` with no server says so', async () => {
     server = await startServe([app, '--workers', '1'])
-    const second = await run(process.execPath, [
-      cli,
-      'serve',
-      app,
-      '--bind',
-      '127.0.0.1:0',
-      '--pidfile',
-      server.pidfile,
-    ]).catch((error: { code: number; stderr: string }) => error)
-    expect((second as { stderr: string }).stderr).toContain('SHIPSHAPE_E_ALREADY_RUNNING')
-    const reload = await run(process.execPath, [
-      cli,
-      'reload',
-      '--pidfile',
-      `${server.pidfile}.missing`,
-    ]).catch((error: { code: number; stderr: string }) => error)
+    const second = await refused(['serve', app, '--bind', '127.0.0.1:0', '--pidfile', server.pidfile])
+    expect(second.stderr).toContain('SHIPSHAPE_E_ALREADY_RUNNING')
+    const reload = await refused(['reload', '--pidfile', `${server.pidfile}.missing`])
     expect(reload).toMatchObject({ code: 1 })
-    expect((reload as { stderr: string }).stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
+    expect(reload.stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
   })
 
   it('refuses a unix:PATH that exists and is not a socket, and leaves the file alone', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'notes.txt')
     writeFileSync(path, 'keep me')
-    const failure = await run(process.execPath, [
-      cli,
-      'serve',
-      app,
-      '--bind',
-      `unix:${path}`,
-      '--pidfile',
-      `${path}.pid`,
-    ]).catch((error: { code: number; stderr: string }) => error)
+    const failure = await refused(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${path}.pid`])
     expect(failure).toMatchObject({ code: 1 })
-    expect((failure as { stderr: string }).stderr).toContain('the path exists and is not a socket')
+    expect(failure.stderr).toContain('the path exists and is not a socket')
     expect(readFileSync(path, 'utf8')).toBe('keep me')
   })
 
   it('names the file when the app module does not exist', async () => {
-    const failure = await run(process.execPath, [
-      cli,
+    const failure = await refused([
       'serve',
       'no/such/app.js',
       '--bind',
@@ -382,9 +350,9 @@ describe('shipshape serve refuses to start on bad input', () => {
       '1',
       '--pidfile',
       join(mkdtempSync(join(tmpdir(), 'missing-app-')), 'serve.pid'),
-    ]).catch((error: { code: number; stderr: string }) => error)
+    ])
     expect(failure).toMatchObject({ code: 1 })
-    expect((failure as { stderr: string }).stderr).toContain('no/such/app.js')
+    expect(failure.stderr).toContain('no/such/app.js')
   })
 })
 
@@ -401,4 +369,12 @@ function getOverSocket(socketPath: string): Promise<string> {
       .on('error', reject)
       .end()
   })
+}
+
+/** Runs the CLI expecting it to refuse: its exit code (0 if it did not) and what it printed on stderr. */
+async function refused(args: string[], env = process.env): Promise<{ code: number; stderr: string }> {
+  return run(process.execPath, [cli, ...args], { env }).then(
+    ({ stderr }) => ({ code: 0, stderr }),
+    (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+  )
 }
