@@ -1,7 +1,6 @@
 /** The CSP report endpoint: both report formats logged, hostile bodies refused, floods rate-limited. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { raw } from '../http/_test/harness.js'
-import { closeAll, send, start } from './_test/harness.js'
+import { closeAll, raw, send, start } from './_test/harness.js'
 
 afterEach(closeAll)
 

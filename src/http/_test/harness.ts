@@ -67,10 +67,16 @@ export async function eventually<T>(
 }
 
 /**
- * Sends raw bytes (for requests an HTTP client refuses to send; several parts `pauseMs` apart)
- * and returns everything the server wrote before closing the connection.
+ * Sends raw bytes (for requests an HTTP client refuses to send; several parts `pauseMs` apart;
+ * a string is written one byte per character) and returns everything the server wrote before
+ * closing the connection, or before `waitMs` if it keeps it open.
  */
-export function raw(port: number, bytes: Buffer | string | string[], pauseMs = 0): Promise<string> {
+export function raw(
+  port: number,
+  bytes: Buffer | string | string[],
+  pauseMs = 0,
+  waitMs = 5000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     let received = ''
@@ -78,12 +84,16 @@ export function raw(port: number, bytes: Buffer | string | string[], pauseMs = 0
     socket.on('data', (chunk: string) => {
       received += chunk
     })
-    socket.on('close', () => resolve(received))
+    const timer = setTimeout(() => socket.destroy(), waitMs)
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(received)
+    })
     socket.on('error', (error) => (received ? resolve(received) : reject(error)))
     socket.on('connect', async () => {
       for (const part of Array.isArray(bytes) ? bytes : [bytes]) {
         if (socket.destroyed) return
-        socket.write(part)
+        socket.write(typeof part === 'string' ? Buffer.from(part, 'latin1') : part)
         if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs))
       }
     })

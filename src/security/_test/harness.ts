@@ -2,7 +2,6 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createHttpServer, createPipeline, type HttpServerOptions, loadApp } from '../../http/index.js'
@@ -104,24 +103,7 @@ export function send(
   })
 }
 
-/** Sends raw bytes and returns everything the server wrote before closing (or after `waitMs`). */
-export function raw(port: number, bytes: string, waitMs = 1000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let received = ''
-    socket.setEncoding('latin1')
-    socket.on('data', (chunk: string) => {
-      received += chunk
-    })
-    const timer = setTimeout(() => socket.destroy(), waitMs)
-    socket.on('close', () => {
-      clearTimeout(timer)
-      resolve(received)
-    })
-    socket.on('error', (error) => (received ? resolve(received) : reject(error)))
-    socket.on('connect', () => socket.write(bytes, 'latin1'))
-  })
-}
+export { raw } from '../../http/_test/harness.js'
 
 /** The header lines of a raw response, as [lower-cased name, value]. */
 export function rawHeaders(response: string): [string, string][] {
