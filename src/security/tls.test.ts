@@ -12,6 +12,7 @@ import { connect as tlsConnect } from 'node:tls'
 import pino from 'pino'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
+import { pipelineDefaults, serverDefaults } from '../http/_test/harness.js'
 import { createHttpServer, createPipeline } from '../http/index.js'
 import { closeAll, send, start } from './_test/harness.js'
 import { makeCertificate } from './_test/sites.js'
@@ -61,25 +62,12 @@ describe('direct TLS', () => {
       async ({ res }) => {
         res.end('ok')
       },
-      {
-        timeoutMs: 5000,
-        trustedProxies: [],
-        livezPath: '/livez',
-        readyzPath: '/readyz',
-        maxBodyBytes: 1024,
-        accessLog: false,
-      },
+      { ...pipelineDefaults, accessLog: false },
       pino({ level: 'silent' }),
       [],
     )
-    const options = {
-      headersTimeoutMs: 5000,
-      requestTimeoutMs: 10_000,
-      keepAliveTimeoutMs: 1000,
-      maxHeaderBytes: 16_384,
-    }
     // The primary owns the listening socket and hands raw connections to the current worker's server.
-    let worker = createHttpServer(pipeline, { ...options, tls: { certFile, keyFile } })
+    let worker = createHttpServer(pipeline, { ...serverDefaults, tls: { certFile, keyFile } })
     const primary = createTcpServer({ pauseOnConnect: false }, (socket) => worker.emit('connection', socket))
     await new Promise<void>((ready) => primary.listen(0, '127.0.0.1', ready))
     const { port } = primary.address() as AddressInfo
@@ -88,7 +76,7 @@ describe('direct TLS', () => {
       expect((await send(port, { tls: true })).body).toBe('ok')
       certificate(certFile, keyFile, 'after-renewal')
       expect(await presented(port)).toBe('before-renewal') // a running worker keeps what it read
-      worker = createHttpServer(pipeline, { ...options, tls: { certFile, keyFile } })
+      worker = createHttpServer(pipeline, { ...serverDefaults, tls: { certFile, keyFile } })
       expect(await presented(port)).toBe('after-renewal')
     } finally {
       await new Promise((done) => primary.close(done))
@@ -106,23 +94,10 @@ describe('direct TLS', () => {
     writeFileSync(garbage, 'not a certificate')
     const pipeline = createPipeline(
       async () => {},
-      {
-        timeoutMs: 0,
-        trustedProxies: [],
-        livezPath: '/livez',
-        readyzPath: '/readyz',
-        maxBodyBytes: 1024,
-        accessLog: false,
-      },
+      { ...pipelineDefaults, accessLog: false },
       pino({ level: 'silent' }),
       [],
     )
-    const options = {
-      headersTimeoutMs: 5000,
-      requestTimeoutMs: 10_000,
-      keepAliveTimeoutMs: 1000,
-      maxHeaderBytes: 16_384,
-    }
     for (const tls of [
       { certFile: join(dir, 'missing.crt'), keyFile },
       { certFile: garbage, keyFile },
@@ -131,7 +106,7 @@ describe('direct TLS', () => {
     ]) {
       let thrown: unknown
       try {
-        createHttpServer(pipeline, { ...options, tls })
+        createHttpServer(pipeline, { ...serverDefaults, tls })
       } catch (error) {
         thrown = error
       }
