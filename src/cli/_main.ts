@@ -55,7 +55,11 @@ Run \`shipshape <command> --help\` for a command's arguments and options, each w
 
 /** A failure the user can act on: what went wrong and, for catalogued errors, how to fix it. */
 export function describeFailure(name: string, error: unknown): string {
-  if (isShipshapeError(error)) return `shipshape ${name}: ${error.message}\n  [${error.code}] ${error.fix}\n`
+  if (isShipshapeError(error)) {
+    // A fix that points at a command's help points at this command's.
+    const fix = error.fix.replaceAll('shipshape <command>', `shipshape ${name}`)
+    return `shipshape ${name}: ${error.message}\n  [${error.code}] ${fix}\n`
+  }
   if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     return `shipshape ${name}: ${error.message}\n  Run \`shipshape ${name} --help\` for its options.\n`
   }

@@ -124,12 +124,12 @@ describe('shipshape config', () => {
     )
   })
 
-  it('rejects an unknown action, format or --set key', async () => {
+  it('rejects an unknown action, format or --set key, pointing at its own --help', async () => {
     temp = tempDir()
     expect((await shipshape(['config', 'shwo'])).code).toBe(1)
-    expect((await shipshape(['config', 'sample', '--format', 'ini'])).stderr).toContain(
-      '--format: expected env, yaml, json, toml',
-    )
+    const format = (await shipshape(['config', 'sample', '--format', 'ini'])).stderr
+    expect(format).toContain('--format: expected env, yaml, json, toml')
+    expect(format).toContain('`shipshape config --help` lists the options')
     expect((await shipshape(['config', 'check', '--set', 'server.nope=1'])).stderr).toContain(
       'server.nope from --set server.nope: expected a known key',
     )

@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatProblem } from '../config/index.js'
+import { ShipshapeError } from '../errors/index.js'
 import { describeOptions, resolveServeOptions, serve as runServer, shipshapeConfig } from '../server/index.js'
 import type { Command } from '../types.js'
 
@@ -50,6 +53,10 @@ ${describeOptions()}
       configFile: config,
       onWarning: (problem) => process.stderr.write(`shipshape serve: warning: ${formatProblem(problem)}\n`),
     })
+    // The primary never imports the app, but a missing file would fail every worker: say so
+    // before listening, as for any other bad option.
+    const entry = resolve(options.app)
+    if (!existsSync(entry)) throw new ShipshapeError('SHIPSHAPE_E_APP_NOT_FOUND', `no file at ${entry}`)
     return runServer(options)
   },
 }

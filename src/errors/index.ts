@@ -17,7 +17,7 @@ export const catalogue = {
   SHIPSHAPE_E_BAD_OPTION: {
     status: 500,
     message: 'An option has a value shipshape cannot use',
-    fix: 'Correct the option named in the message; `shipshape serve --help` lists every option and its default.',
+    fix: 'Correct the option named in the message; `shipshape <command> --help` lists the options of each command, with their defaults.',
   },
   SHIPSHAPE_E_CONFIG: {
     status: 500,

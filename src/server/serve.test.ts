@@ -340,7 +340,7 @@ describe('shipshape serve refuses to start on bad input', () => {
     expect(readFileSync(path, 'utf8')).toBe('keep me')
   })
 
-  it('names the file when the app module does not exist', async () => {
+  it('names the file when the app module does not exist, before it listens', async () => {
     const failure = await refused([
       'serve',
       'no/such/app.js',
@@ -353,6 +353,8 @@ describe('shipshape serve refuses to start on bad input', () => {
     ])
     expect(failure).toMatchObject({ code: 1 })
     expect(failure.stderr).toContain('no/such/app.js')
+    expect(failure.stderr).toContain('SHIPSHAPE_E_APP_NOT_FOUND')
+    expect(failure.stdout).not.toContain('listening')
   })
 })
 
@@ -371,10 +373,16 @@ function getOverSocket(socketPath: string): Promise<string> {
   })
 }
 
-/** Runs the CLI expecting it to refuse: its exit code (0 if it did not) and what it printed on stderr. */
-async function refused(args: string[], env = process.env): Promise<{ code: number; stderr: string }> {
+interface Refusal {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI expecting it to refuse: its exit code (0 if it did not) and what it printed. */
+async function refused(args: string[], env = process.env): Promise<Refusal> {
   return run(process.execPath, [cli, ...args], { env }).then(
-    ({ stderr }) => ({ code: 0, stderr }),
-    (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    ({ code, stdout, stderr }: Refusal) => ({ code, stdout, stderr }),
   )
 }
