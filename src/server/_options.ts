@@ -115,6 +115,11 @@ export const serverGroup = group(
       description:
         'Adds a random 0..N to --max-requests per worker, so workers are not all replaced at the same moment.',
     }),
+    maxMemory: setting(bytes(), {
+      default: 0,
+      description:
+        "Replace a worker whose resident memory (RSS) has grown past this, as --max-requests does: for apps that leak, or that grow under a burst of load and keep it. Set it above a worker's size under normal load (docs/server.md, Memory); 0 never does.",
+    }),
     trustedProxies: setting(z.array(z.string().min(1)), {
       default: [],
       shownDefault: 'none',
@@ -494,6 +499,8 @@ export interface ServeOptions {
   maxBodyBytes: number
   maxRequests: number
   maxRequestsJitter: number
+  /** RSS in bytes past which a worker asks to be replaced; 0 never. */
+  maxMemoryBytes: number
   trustedProxies: string[]
   accessLog: boolean
   logLevel: string
@@ -579,6 +586,7 @@ export function resolveServeOptions(
     maxBodyBytes: server.maxBodySize || Number.POSITIVE_INFINITY,
     maxRequests: server.maxRequests,
     maxRequestsJitter: server.maxRequestsJitter,
+    maxMemoryBytes: server.maxMemory,
     trustedProxies: [...server.trustedProxies],
     accessLog: server.accessLog,
     logLevel: server.logLevel,

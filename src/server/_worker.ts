@@ -82,6 +82,15 @@ async function start(): Promise<void> {
     options.maxRequests > 0
       ? options.maxRequests + Math.floor(Math.random() * (options.maxRequestsJitter + 1))
       : 0
+  let memoryLimit = options.maxMemoryBytes
+  if (memoryLimit > 0 && process.memoryUsage.rss() > memoryLimit) {
+    // Replacing it would only start another worker just as large, forever.
+    logger.warn(
+      { rss: process.memoryUsage.rss(), limit: memoryLimit },
+      'worker is larger than --max-memory at start-up; it will not be replaced for its memory',
+    )
+    memoryLimit = 0
+  }
   let retiring = false
   server = http
 
@@ -94,15 +103,20 @@ async function start(): Promise<void> {
       void drain(message.keepIdle)
     }
   })
+  // The replacement starts first; this worker drains once it is ready (see the primary).
+  const retire = (fields: Record<string, number>, reason: string) => {
+    retiring = true
+    logger.info(fields, `worker ${reason}; asking to be replaced`)
+    void send({ type: 'retire' })
+  }
   setInterval(() => {
     beat()
-    if (retireAfter > 0 && !retiring && served.served() >= retireAfter) {
-      retiring = true
-      logger.info(
-        { served: served.served(), limit: retireAfter },
-        'worker reached --max-requests; asking to be replaced',
-      )
-      void send({ type: 'retire' })
+    if (retiring) return
+    if (retireAfter > 0 && served.served() >= retireAfter) {
+      retire({ served: served.served(), limit: retireAfter }, 'reached --max-requests')
+    } else if (memoryLimit > 0) {
+      const rss = process.memoryUsage.rss()
+      if (rss > memoryLimit) retire({ rss, limit: memoryLimit }, 'passed --max-memory')
     }
   }, heartbeatMs)
   await send({ type: 'ready' })

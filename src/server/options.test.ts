@@ -49,6 +49,7 @@ describe('serve options', () => {
       maxBodyBytes: 10_000_000,
       maxRequests: 0,
       maxRequestsJitter: 0,
+      maxMemoryBytes: 0,
       trustedProxies: [],
       accessLog: true,
       logLevel: 'info',

@@ -291,6 +291,36 @@ describe('shipshape serve', () => {
     const exits = server.logs.filter((l) => l.msg === 'worker exited')
     expect(exits.every((l) => l.code === 0)).toBe(true)
   })
+
+  it('replaces a worker whose memory passes --max-memory, without failing a request', async () => {
+    server = await startServe([app, '--workers', '1', '--max-memory', '200MB'])
+    await ready(server, 1)
+    const first = pidOf((await get(`${server.url}/`)).body)
+    expect((await get(`${server.url}/grow?mb=160`)).status).toBe(200) // a leak the worker keeps
+    const retired = await server.waitForLog((l) => l.msg.startsWith('worker passed --max-memory'), 'retire')
+    expect(retired).toMatchObject({ pid: first, limit: 200_000_000 })
+    expect(retired.rss).toBeGreaterThan(200_000_000)
+    const statuses = new Set<number>()
+    let answeredBy = first
+    for (const deadline = Date.now() + 30_000; answeredBy === first && Date.now() < deadline; ) {
+      const reply = await get(`${server.url}/`)
+      statuses.add(reply.status)
+      answeredBy = pidOf(reply.body)
+    }
+    expect(statuses).toEqual(new Set([200]))
+    expect(answeredBy).not.toBe(first)
+    await server.waitForLog((l) => l.msg === 'worker exited' && l.worker === first, 'old worker exit')
+    expect(server.logs.find((l) => l.msg === 'worker exited' && l.worker === first)?.code).toBe(0)
+  })
+
+  it('does not replace, forever, a worker already larger than --max-memory at start-up', async () => {
+    server = await startServe([app, '--workers', '1', '--max-memory', '10MB'])
+    await ready(server, 1)
+    await server.waitForLog((l) => l.msg.startsWith('worker is larger than --max-memory'), 'warning')
+    await sleep(1000) // four heartbeats
+    expect(server.logs.filter((l) => l.msg.startsWith('worker passed --max-memory'))).toEqual([])
+    expect((await get(`${server.url}/`)).status).toBe(200)
+  })
 })
 
 describe('shipshape serve refuses to start on bad input', () => {

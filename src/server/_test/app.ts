@@ -1,6 +1,8 @@
 /** The app the supervisor tests run: each route exercises one way a real app misbehaves. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
+const kept: Buffer[] = []
+
 export default function app(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://app')
   const ms = Number(url.searchParams.get('ms') ?? 0)
@@ -12,6 +14,10 @@ export default function app(req: IncomingMessage, res: ServerResponse): void {
       while (Date.now() < until) {} // a CPU-bound handler: only the watchdog can help
       break
     }
+    case '/grow':
+      // Memory the app keeps, as a leak would; filled, so its pages are really resident.
+      kept.push(Buffer.alloc(Number(url.searchParams.get('mb')) * 1024 * 1024, 1))
+      break
     case '/slow':
       setTimeout(() => reply(res), ms)
       return
