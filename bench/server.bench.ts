@@ -5,8 +5,8 @@
  *   then hung requests, CPU-bound requests, reload under load, cold start and demo memory.
  * Usage: npm run bench -- server [--seconds 10] [--rounds 3] [--contenders a,b,c] [--scenarios throughput,hung,…]
  */
-import type { ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { type ChildProcess, execFileSync } from 'node:child_process'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -286,11 +286,16 @@ async function coldStart(): Promise<void> {
  * so it is what each extra worker really costs.
  */
 async function demoMemory(): Promise<void> {
-  await serveFor('examples/demo/dist/app.js', ['--workers', String(workers)], async (url, primary) => {
+  // As `npm start` runs it: its pages need the collected assets' manifest.
+  const staticRoot = 'examples/demo/staticfiles'
+  if (!existsSync(join(root, staticRoot)))
+    execFileSync('npm', ['run', 'demo:assets'], { cwd: root, stdio: 'inherit' })
+  const args = ['--workers', String(workers), '--static-root', staticRoot]
+  await serveFor('examples/demo/dist/app.js', args, async (url, primary) => {
     const pids = descendants(primary.pid as number)
     const idle = pids.map(memoryMb)
-    await wrk(`${url}/`, { seconds, connections })
-    await wrk(`${url}/api/status`, { seconds, connections })
+    const pages = await wrk(`${url}/`, { seconds, connections })
+    const api = await wrk(`${url}/api/status`, { seconds, connections })
     const loaded = pids.map(memoryMb)
     const worst = (list: { rss: number; pss: number }[], key: 'rss' | 'pss') =>
       Math.max(...list.map((m) => m[key])).toFixed(1)
@@ -301,9 +306,37 @@ async function demoMemory(): Promise<void> {
         'idle PSS MB': worst(idle, 'pss'),
         'peak RSS under load MB': Math.max(...pids.map(peakRssMb)).toFixed(1),
         'PSS after load MB': worst(loaded, 'pss'),
+        'requests (failed)': `${pages.requests + api.requests} (${pages.failures + api.failures})`,
       },
     ])
   })
+  // The same load with --max-memory: workers past it are replaced; the log says how often.
+  const logPath = join(mkdtempSync(join(tmpdir(), 'memory-bench-')), 'serve.log')
+  const log = openSync(logPath, 'w')
+  const limited = [...args, '--max-memory', '150MB']
+  await serveFor(
+    'examples/demo/dist/app.js',
+    limited,
+    async (url, primary) => {
+      const pages = await wrk(`${url}/`, { seconds, connections })
+      const api = await wrk(`${url}/api/status`, { seconds, connections })
+      const replaced = readFileSync(logPath, 'utf8').split('passed --max-memory').length - 1
+      await new Promise((settle) => setTimeout(settle, 2000)) // replaced workers finish draining
+      printTable([
+        {
+          scenario: 'demo with --max-memory 150MB',
+          'workers replaced': replaced,
+          'RSS of the workers left MB': descendants(primary.pid as number)
+            .map((pid) => memoryMb(pid).rss.toFixed(0))
+            .join(', '),
+          'req/s (pages, api)': `${pages.rps.toFixed(0)}, ${api.rps.toFixed(0)}`,
+          'requests (failed)': `${pages.requests + api.requests} (${pages.failures + api.failures})`,
+        },
+      ])
+    },
+    log,
+  )
+  closeSync(log)
 }
 
 const scenarios: Record<string, () => Promise<void>> = {

@@ -299,10 +299,11 @@ class Supervisor {
       this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
       return
     }
-    // A --max-requests replacement is ready: the oldest retiring worker can go.
-    const retiring = [...this.workers].find((worker) => worker.retiring && worker.state === 'ready')
+    // Replacements for --max-requests or --max-memory: once the full count of workers serves
+    // without them, every retiring worker can go (several may have asked at once).
     const serving = [...this.workers].filter((worker) => worker.state === 'ready' && !worker.retiring)
-    if (retiring !== undefined && serving.length >= this.options.workers) this.drain(retiring)
+    if (serving.length < this.options.workers) return
+    for (const worker of this.workers) if (worker.retiring && worker.state === 'ready') this.drain(worker)
   }
 
   private abortReload(): void {

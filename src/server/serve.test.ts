@@ -292,6 +292,18 @@ describe('shipshape serve', () => {
     expect(exits.every((l) => l.code === 0)).toBe(true)
   })
 
+  it('replaces every worker that reaches its limit at the same moment, and lets each old one go', async () => {
+    server = await startServe([app, '--workers', '2', '--max-requests', '10'])
+    await ready(server, 2)
+    const originals = server.logs.filter((l) => l.msg === 'worker ready').map((l) => l.worker)
+    // Round-robin: both workers reach 10 requests together and ask to be replaced at once.
+    for (let i = 0; i < 24; i++) expect((await get(`${server.url}/`)).status).toBe(200)
+    for (const pid of originals) {
+      await server.waitForLog((l) => l.msg === 'worker exited' && l.worker === pid, `worker ${pid} exits`)
+    }
+    expect(server.logs.filter((l) => l.msg === 'worker exited').map((l) => l.code)).toEqual([0, 0])
+  })
+
   it('replaces a worker whose memory passes --max-memory, without failing a request', async () => {
     server = await startServe([app, '--workers', '1', '--max-memory', '200MB'])
     await ready(server, 1)
