@@ -159,7 +159,7 @@ class Supervisor {
       case 'retire':
         if (worker.retiring || this.stopping) return
         worker.retiring = true
-        this.spawn()
+        this.topUp()
         break
       case 'failed':
         worker.error = message.error
@@ -234,7 +234,7 @@ class Supervisor {
       `worker killed: ${reason}; it held ${worker.inflight.length} request(s) at its last heartbeat`,
     )
     worker.child.kill('SIGKILL')
-    if (replace && !this.stopping) this.spawn()
+    if (replace && !this.stopping) this.topUp()
   }
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
@@ -265,8 +265,22 @@ class Supervisor {
     const delay = backoffMs(this.crashes)
     this.logger.warn({ delayMs: delay }, 'replacing the worker after a crash')
     setTimeout(() => {
-      if (!this.stopping) this.spawn()
+      if (!this.stopping) this.topUp()
     }, delay).unref()
+  }
+
+  /**
+   * Starts workers until --workers of the current generation are starting or serving for good
+   * (not retiring, draining or dying). Every replacement goes through here, so a worker
+   * that retires during a reload, or crashes once its replacement is on the way, is not replaced
+   * twice.
+   */
+  private topUp(): void {
+    let staying = 0
+    for (const worker of this.workers) {
+      if (worker.generation === this.generation && !worker.retiring && worker.endedBy === undefined) staying++
+    }
+    for (; staying < this.options.workers; staying++) this.spawn()
   }
 
   private drain(worker: Worker): void {
@@ -319,6 +333,7 @@ class Supervisor {
       { error: this.lastError },
       'reload failed: a new worker could not start; the old workers keep serving',
     )
+    this.topUp() // for an old worker that retired or died while the reload ran
   }
 
   private giveUp(): void {

@@ -304,6 +304,19 @@ describe('shipshape serve', () => {
     expect(server.logs.filter((l) => l.msg === 'worker exited').map((l) => l.code)).toEqual([0, 0])
   })
 
+  it('keeps --workers workers when one asks to be replaced during a reload', async () => {
+    // Workers take a second to start, so the old worker's next heartbeat, which asks for its
+    // replacement, comes while the reload runs: the reload's new worker already replaces it.
+    server = await startServe([app, '--workers', '1', '--max-requests', '5'], { FIXTURE_BOOT_MS: '1000' })
+    await ready(server, 1)
+    for (let i = 0; i < 6; i++) expect((await get(`${server.url}/`)).status).toBe(200)
+    server.child.kill('SIGHUP')
+    await server.waitForLog((l) => l.msg.startsWith('reload complete'), 'reload complete')
+    await sleep(1500) // a surplus worker would have started, and the old one exited, by now
+    const count = (msg: string) => server?.logs.filter((l) => l.msg === msg).length ?? 0
+    expect(count('worker started') - count('worker exited')).toBe(1)
+  })
+
   it('replaces a worker whose memory passes --max-memory, without failing a request', async () => {
     server = await startServe([app, '--workers', '1', '--max-memory', '200MB'])
     await ready(server, 1)

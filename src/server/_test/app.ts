@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 const kept: Buffer[] = []
+// A slow start-up (loading a large app, warming a cache), for tests that need a long reload.
+await new Promise((started) => setTimeout(started, Number(process.env.FIXTURE_BOOT_MS ?? 0)))
 
 export default function app(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://app')
