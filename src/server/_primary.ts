@@ -311,7 +311,6 @@ class Supervisor {
       for (const worker of this.workers) if (worker.generation < this.generation) this.drain(worker)
       this.reloading = false
       this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
-      return
     }
     // Replacements for --max-requests or --max-memory: once the full count of workers serves
     // without them, every retiring worker can go (several may have asked at once).
