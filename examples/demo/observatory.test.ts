@@ -6,7 +6,6 @@
  * The proxy listens for HTTPS on 127.0.0.1:443, because shipshape's HTTPS redirect sends browsers
  * to the default port; tests run as root here and in CI. Plain HTTP goes to a port of its own.
  */
-import { spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import {
   createServer as createHttpServer,
@@ -23,7 +22,7 @@ import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SiteScan, scanSite } from '../../src/security/_scan.ts'
 import { type Certificate, makeCertificate, siteHost } from '../../src/security/_test/sites.ts'
-import { cli, type Running, ready, startServe } from '../../src/server/_test/harness.ts'
+import { type Running, ready, runCli, startServe } from '../../src/server/_test/harness.ts'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
@@ -68,22 +67,6 @@ function forward(scheme: 'http' | 'https') {
     upstream.on('error', () => res.writeHead(502).end())
     req.pipe(upstream)
   }
-}
-
-/** Runs the CLI without blocking this process, which hosts the proxy the CLI talks to. */
-function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
 }
 
 const listen = (listener: Server, port: number) =>

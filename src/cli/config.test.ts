@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
+import { runCli } from '../server/_test/harness.js'
 import { shipshapeReference } from './config.js'
 
-const cli = new URL('../../dist/cli/bin.js', import.meta.url).pathname
 const root = new URL('../..', import.meta.url).pathname
 const reference = new URL('../../docs/config-reference.md', import.meta.url)
 
@@ -13,18 +11,8 @@ let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
 
 /** Runs the built `shipshape` in the temp directory with only the given variables (plus PATH). */
-async function shipshape(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd: temp.dir,
-      env: { PATH: process.env.PATH ?? '', ...env },
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string }
-    return { code, stdout, stderr }
-  }
-}
+const shipshape = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { cwd: temp.dir, env: { PATH: process.env.PATH ?? '', ...env } })
 
 /** An app's declaration, as a user writes it, importing the built shipshape/config. */
 const appModule = `
@@ -51,23 +39,23 @@ describe('shipshape config', () => {
   it('check: exit code 0 when valid, 1 listing every problem with its source', async () => {
     temp = tempDir({ 'shipshape.yaml': 'server:\n  workers: 2\n  timout: 5s\n' })
     const bad = await shipshape(['config', 'check'], { SHIPSHAPE_MAX_BODY_SIZE: '12abc' })
-    expect(bad.code).toBe(1)
+    expect(bad.status).toBe(1)
     expect(bad.stderr).toContain(
       'server.timout from shipshape.yaml:3: expected a key of server, found an unknown key (did you mean server.timeout?)',
     )
     expect(bad.stderr).toContain('server.maxBodySize from SHIPSHAPE_MAX_BODY_SIZE: expected a size')
     temp.write('shipshape.yaml', 'server:\n  workers: 2\n  timeout: 5s\n')
     const good = await shipshape(['config', 'check'])
-    expect(good).toMatchObject({ code: 0, stdout: expect.stringContaining('The settings are valid') })
+    expect(good).toMatchObject({ status: 0, stdout: expect.stringContaining('The settings are valid') })
   })
 
   it('show: every value with its source; --set and --config apply', async () => {
     temp = tempDir({ 'custom.toml': '[server]\nkeepAlive = "90s"\n' })
-    const { code, stdout } = await shipshape(
+    const { status, stdout } = await shipshape(
       ['config', 'show', '--config', 'custom.toml', '--set', 'server.workers=3'],
       { SHIPSHAPE_TIMEOUT: '5s', PORT: '9000' },
     )
-    expect(code).toBe(0)
+    expect(status).toBe(0)
     expect(stdout).toMatch(/^server\.keepAlive +90s +custom\.toml:2$/m)
     expect(stdout).toMatch(/^server\.workers +3 +--set server\.workers$/m)
     expect(stdout).toMatch(/^server\.timeout +5s +SHIPSHAPE_TIMEOUT$/m)
@@ -87,17 +75,17 @@ describe('shipshape config', () => {
         ...(format === 'env' ? [] : ['--config', `sample.${format}`]),
       ])
       expect(check.stderr).toBe('')
-      expect(check.code).toBe(0)
+      expect(check.status).toBe(0)
     },
   )
 
   it("--module: an app's settings; show masks its secret, check names what is missing, docs and sample work", async () => {
     temp = tempDir({ 'settings.mjs': appModule })
     const missing = await shipshape(['config', 'check', '--module', 'settings.mjs'])
-    expect(missing.code).toBe(1)
+    expect(missing.status).toBe(1)
     expect(missing.stderr).toContain('database.url is not set: expected a value: set SHOP_DATABASE__URL')
     const partial = await shipshape(['config', 'show', '--module', 'settings.mjs'], { SHOP_TIMEOUT: 'soon' })
-    expect(partial.code).toBe(1)
+    expect(partial.status).toBe(1)
     expect(partial.stdout).toMatch(/^siteName +Shop +the default$/m)
     expect(partial.stdout).toMatch(/^timeout +\(invalid\) +SHOP_TIMEOUT$/m)
     expect(partial.stderr).toContain('timeout from SHOP_TIMEOUT: expected a duration')
@@ -105,7 +93,7 @@ describe('shipshape config', () => {
     const shown = await shipshape(['config', 'show', '--module', 'settings.mjs'], {
       SHOP_DATABASE__URL: secret,
     })
-    expect(shown.code).toBe(0)
+    expect(shown.status).toBe(0)
     expect(shown.stdout).toMatch(/^database\.url +\[secret\] +SHOP_DATABASE__URL$/m)
     const json = await shipshape(['config', 'show', '--format', 'json', '--module', 'settings.mjs'], {
       SHOP_DATABASE__URL: secret,
@@ -126,7 +114,7 @@ describe('shipshape config', () => {
 
   it('rejects an unknown action, format or --set key, pointing at its own --help', async () => {
     temp = tempDir()
-    expect((await shipshape(['config', 'shwo'])).code).toBe(1)
+    expect((await shipshape(['config', 'shwo'])).status).toBe(1)
     const format = (await shipshape(['config', 'sample', '--format', 'ini'])).stderr
     expect(format).toContain('--format: expected env, yaml, json, toml')
     expect(format).toContain('`shipshape config --help` lists the options')

@@ -3,12 +3,12 @@
  * from real environments resolved by the serve options table, files from real temp directories
  * and git repositories, live sites from real local servers.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../server/_test/harness.js'
 import { resolveServeOptions } from '../server/index.js'
 import { type Certificate, makeCertificate, page, type Site, siteHost, startSite } from './_test/sites.js'
 import {
@@ -717,29 +717,25 @@ describe('running and reporting', () => {
     ])
   })
 
-  const cli = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url))
-  const runCli = (args: string[], env: NodeJS.ProcessEnv, cwd: string) =>
-    spawnSync(process.execPath, [cli, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, ...env },
-      encoding: 'utf8',
-    })
+  /** The command in `cwd`, with only `env` (and PATH). */
+  const check = (args: string[], env: NodeJS.ProcessEnv, cwd: string) =>
+    runCli(args, { cwd, env: { PATH: process.env.PATH, ...env } })
 
-  it('the command: readable report, JSON, exit codes by --fail-level, silencing from the environment', () => {
+  it('the command: readable report, JSON, exit codes by --fail-level, silencing from the environment', async () => {
     const cwd = project()
-    const ready = runCli(['check', '--deploy'], production, cwd)
+    const ready = await check(['check', '--deploy'], production, cwd)
     expect(ready.status).toBe(0)
     expect(ready.stdout).toContain('Ready: nothing fails at --fail-level error.')
-    const strict = runCli(['check', '--deploy', '--fail-level', 'info'], production, cwd)
+    const strict = await check(['check', '--deploy', '--fail-level', 'info'], production, cwd)
     expect(strict.status).toBe(1)
     expect(strict.stdout).toContain('i info    hsts-preload')
-    const quiet = runCli(
+    const quiet = await check(
       ['check', '--deploy', '--fail-level', 'info', '--silence', 'hsts-preload'],
       production,
       cwd,
     )
     expect(quiet.status).toBe(0)
-    const json = runCli(
+    const json = await check(
       ['check', '--deploy', '--json'],
       { ...production, NODE_ENV: 'development', SHIPSHAPE_SILENCED_CHECKS: 'hsts-preload, worker-count' },
       cwd,
@@ -755,10 +751,10 @@ describe('running and reporting', () => {
     expect(report.counts.silenced).toBe(2)
     // Silenced in the config file, as a settled decision the team commits.
     const configured = project({ 'shipshape.yaml': 'checks:\n  silenced: [hsts-preload]\n' })
-    const fromFile = runCli(['check', '--deploy', '--fail-level', 'info'], production, configured)
+    const fromFile = await check(['check', '--deploy', '--fail-level', 'info'], production, configured)
     expect(fromFile.stdout).toContain('- silenced hsts-preload')
     expect(fromFile.status).toBe(0)
-    const usage = runCli(['check', '--deploy', '--fail-level', 'sometimes'], production, cwd)
+    const usage = await check(['check', '--deploy', '--fail-level', 'sometimes'], production, cwd)
     expect(usage.status).toBe(2)
     expect(usage.stderr).toContain('--fail-level')
   })

@@ -4,12 +4,11 @@
  * mdn/mdn-http-observatory), re-expressed as real responses: the same header sets must give the
  * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../server/_test/harness.js'
 import {
   type Certificate,
   closedPort,
@@ -908,21 +907,8 @@ describe('grading', () => {
 })
 
 describe('the scan command', () => {
-  const cli = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url))
   /** Asynchronous, so this process keeps answering the CLI's requests. */
-  const runCli = (args: string[]) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'scan', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk
-      })
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk
-      })
-      child.on('close', (status) => resolve({ status, stdout, stderr }))
-    })
+  const scan = (args: string[]) => runCli(['scan', ...args])
 
   it('exit codes: 0 at the threshold, 1 below it, 2 when the site cannot be graded or the input is bad', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'shipshape-scan-cli-'))
@@ -934,14 +920,14 @@ describe('the scan command', () => {
       const site = [`https://${siteHost}:${https.port}/`, '--ca', ca, '--http-port', String(http.port)]
       const resolving = ['--resolve', `${siteHost}:127.0.0.1`]
       // CSP -25, HSTS -20, X-Frame-Options -20: 35, D.
-      const json = await runCli([...site, ...resolving, '--json', '--min-grade', 'D'])
+      const json = await scan([...site, ...resolving, '--json', '--min-grade', 'D'])
       expect(json.status).toBe(0)
       expect(JSON.parse(json.stdout)).toMatchObject({ grade: 'D', score: 35 })
-      const below = await runCli([...site, ...resolving, '--min-grade', 'C'])
+      const below = await scan([...site, ...resolving, '--min-grade', 'C'])
       expect(below.status).toBe(1)
       expect(below.stdout).toContain('Grade D   Score 35')
       expect(below.stdout).toContain('Below the threshold (grade C)')
-      expect((await runCli([...site, ...resolving, '--min-score', '36'])).status).toBe(1)
+      expect((await scan([...site, ...resolving, '--min-score', '36'])).status).toBe(1)
       for (const bad of [
         ['ftp://example.com/'],
         ['example.com:8443'],
@@ -951,11 +937,11 @@ describe('the scan command', () => {
         [...site, ...resolving, '--resolve', 'no-address'],
         [`https://${siteHost}:${https.port}/`, '--ca', join(directory, 'missing.pem')],
       ]) {
-        const result = await runCli(bad)
+        const result = await scan(bad)
         expect(result.status, bad.join(' ')).toBe(2)
         expect(result.stderr, bad.join(' ')).toContain('SHIPSHAPE_E_BAD_OPTION')
       }
-      const down = await runCli([
+      const down = await scan([
         `https://${siteHost}:${await closedPort()}/`,
         '--http-port',
         String(await closedPort()),

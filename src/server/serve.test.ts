@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeCertificate } from '../security/_test/sites.js'
-import { cli, fixture, get, type Running, ready, sleep, startServe } from './_test/harness.js'
+import { cli, fixture, get, type Running, ready, runCli, sleep, startServe } from './_test/harness.js'
 
 const run = promisify(execFile)
 const app = fixture('app.ts')
@@ -92,8 +92,8 @@ describe('shipshape serve', () => {
     expect(server.url).toBe(`unix:${path}`)
     expect(statSync(path).mode & 0o777).toBe(0o660)
     expect(await getOverSocket(path)).toMatch(/^pid \d+/)
-    const second = await refused(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${server.pidfile}.2`])
-    expect(second).toMatchObject({ code: 1 })
+    const second = await runCli(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${server.pidfile}.2`])
+    expect(second).toMatchObject({ status: 1 })
     expect(second.stderr).toContain('another server is listening on this socket (connected)')
     expect(await getOverSocket(path)).toMatch(/^pid \d+/) // the refused server left the socket alone
     server.child.kill('SIGTERM')
@@ -350,11 +350,10 @@ describe('shipshape serve', () => {
 
 describe('shipshape serve refuses to start on bad input', () => {
   it('reports every bad option at once, naming the flag or variable, before serving', async () => {
-    const failure = await refused(['serve', app, '--timeout', 'soon', '--workers', '0'], {
-      ...process.env,
-      SHIPSHAPE_MAX_BODY_SIZE: '12abc',
+    const failure = await runCli(['serve', app, '--timeout', 'soon', '--workers', '0'], {
+      env: { ...process.env, SHIPSHAPE_MAX_BODY_SIZE: '12abc' },
     })
-    expect(failure).toMatchObject({ code: 1 })
+    expect(failure).toMatchObject({ status: 1 })
     const { stderr } = failure
     expect(stderr).toContain('--timeout: expected a duration')
     expect(stderr).toContain('--workers: expected a whole number of 1 or more')
@@ -365,7 +364,7 @@ describe('shipshape serve refuses to start on bad input', () => {
   it('says when the port is taken', async () => {
     server = await startServe([app, '--workers', '1'])
     const port = new URL(server.url).port
-    const failure = await refused([
+    const failure = await runCli([
       'serve',
       app,
       '--bind',
@@ -373,30 +372,30 @@ describe('shipshape serve refuses to start on bad input', () => {
       '--pidfile',
       `${server.pidfile}.2`,
     ])
-    expect(failure).toMatchObject({ code: 1 })
+    expect(failure).toMatchObject({ status: 1 })
     expect(failure.stderr).toMatch(/SHIPSHAPE_E_BIND[\s\S]*|the port is in use/)
   })
 
   it('refuses a second server on the same pidfile, and `reload` with no server says so', async () => {
     server = await startServe([app, '--workers', '1'])
-    const second = await refused(['serve', app, '--bind', '127.0.0.1:0', '--pidfile', server.pidfile])
+    const second = await runCli(['serve', app, '--bind', '127.0.0.1:0', '--pidfile', server.pidfile])
     expect(second.stderr).toContain('SHIPSHAPE_E_ALREADY_RUNNING')
-    const reload = await refused(['reload', '--pidfile', `${server.pidfile}.missing`])
-    expect(reload).toMatchObject({ code: 1 })
+    const reload = await runCli(['reload', '--pidfile', `${server.pidfile}.missing`])
+    expect(reload).toMatchObject({ status: 1 })
     expect(reload.stderr).toContain('SHIPSHAPE_E_NOT_RUNNING')
   })
 
   it('refuses a unix:PATH that exists and is not a socket, and leaves the file alone', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'serve-unix-')), 'notes.txt')
     writeFileSync(path, 'keep me')
-    const failure = await refused(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${path}.pid`])
-    expect(failure).toMatchObject({ code: 1 })
+    const failure = await runCli(['serve', app, '--bind', `unix:${path}`, '--pidfile', `${path}.pid`])
+    expect(failure).toMatchObject({ status: 1 })
     expect(failure.stderr).toContain('the path exists and is not a socket')
     expect(readFileSync(path, 'utf8')).toBe('keep me')
   })
 
   it('names the file when the app module does not exist, before it listens', async () => {
-    const failure = await refused([
+    const failure = await runCli([
       'serve',
       'no/such/app.js',
       '--bind',
@@ -406,7 +405,7 @@ describe('shipshape serve refuses to start on bad input', () => {
       '--pidfile',
       join(mkdtempSync(join(tmpdir(), 'missing-app-')), 'serve.pid'),
     ])
-    expect(failure).toMatchObject({ code: 1 })
+    expect(failure).toMatchObject({ status: 1 })
     expect(failure.stderr).toContain('no/such/app.js')
     expect(failure.stderr).toContain('SHIPSHAPE_E_APP_NOT_FOUND')
     expect(failure.stdout).not.toContain('listening')
@@ -426,18 +425,4 @@ function getOverSocket(socketPath: string): Promise<string> {
       .on('error', reject)
       .end()
   })
-}
-
-interface Refusal {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs the CLI expecting it to refuse: its exit code (0 if it did not) and what it printed. */
-async function refused(args: string[], env = process.env): Promise<Refusal> {
-  return run(process.execPath, [cli, ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    ({ code, stdout, stderr }: Refusal) => ({ code, stdout, stderr }),
-  )
 }

@@ -1,14 +1,12 @@
 /** collectstatic on real files, then the output served by the middleware through a real server. */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
+import { runCli } from '../server/_test/harness.js'
 import { get, serve } from './_test/server.js'
 import { collectStatic } from './collect.js'
 import { type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
@@ -277,12 +275,9 @@ describe('serving the collected files', () => {
 })
 
 describe('shipshape collectstatic', () => {
-  const bin = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url))
-  const run = promisify(execFile)
-
   it('collects from the command line and reports what it did', async () => {
     const out = join(base, 'out-cli')
-    const { stdout } = await run(process.execPath, [bin, 'collectstatic', sources, '--static-root', out])
+    const { stdout } = await runCli(['collectstatic', sources, '--static-root', out])
     expect(stdout).toMatch(
       /Collected \d+ files into .*: \d+ hashed, 2 already hashed by a bundler, \d+ compressed copies/,
     )
@@ -294,14 +289,8 @@ describe('shipshape collectstatic', () => {
   it('exits 1 naming both files when a reference is missing', async () => {
     const broken = join(base, 'cli-broken')
     write(broken, { 'a.css': '@import "b.css";' })
-    const failure = await run(process.execPath, [
-      bin,
-      'collectstatic',
-      broken,
-      '--static-root',
-      join(base, 'x'),
-    ]).catch((e) => e)
-    expect(failure.code).toBe(1)
+    const failure = await runCli(['collectstatic', broken, '--static-root', join(base, 'x')])
+    expect(failure.status).toBe(1)
     expect(failure.stderr).toContain('a.css references b.css')
     expect(failure.stderr).toContain('SHIPSHAPE_E_STATIC_REFERENCE')
   })

@@ -138,3 +138,33 @@ export function get(url: string, agent?: Agent): Promise<Reply> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export interface CliRun {
+  /** The exit code; null when a signal ended it. */
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the built `shipshape` CLI to its exit, whatever the exit code, without blocking this
+ * process: a test may host the very server the CLI talks to.
+ */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
