@@ -135,7 +135,7 @@ async function checkContext(
 
 const marks: Record<string, string> = { error: '✗', warning: '!', info: 'i' }
 
-export function describeDeployReport(report: DeployReport, deploy: boolean): string {
+function describeDeployReport(report: DeployReport, deploy: boolean): string {
   const { counts } = report
   const lines: string[] = [
     `shipshape check${deploy ? ' --deploy' : ''}: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} notes; ${counts.passed} passed, ${counts.skipped} skipped, ${counts.silenced} silenced`,

@@ -135,7 +135,7 @@ function optionalNumber(flag: string, value: string | undefined, max: number): n
   return number
 }
 
-export function describeScan(report: SiteScan): string {
+function describeScan(report: SiteScan): string {
   const width = Math.max(...testNames.map((name) => name.length))
   const lines = testNames.map((name) => {
     const test = report.tests[name]

@@ -233,7 +233,7 @@ export function defineConfig<T extends Shape>(
 }
 
 /** `poolSize` → `POOL_SIZE`, `maxBodySize` → `MAX_BODY_SIZE`. */
-export function screamingSnake(name: string): string {
+function screamingSnake(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
@@ -241,7 +241,7 @@ export function screamingSnake(name: string): string {
 }
 
 /** `gracefulTimeout` → `graceful-timeout`. */
-export function kebab(name: string): string {
+function kebab(name: string): string {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .replace(/[^A-Za-z0-9]+/g, '-')

@@ -26,7 +26,7 @@ export interface ConfigFile {
 
 export type FileRead = { ok: true; file: ConfigFile } | { ok: false; line?: number; reason: string }
 
-export function formatOf(path: string): Format | undefined {
+function formatOf(path: string): Format | undefined {
   const extension = extname(path).toLowerCase()
   if (extension === '.yaml' || extension === '.yml') return 'yaml'
   if (extension === '.json') return 'json'

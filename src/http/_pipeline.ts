@@ -168,13 +168,13 @@ export function createPipeline(
     if (repeatsHost(req.rawHeaders)) {
       // Two Host headers are how request smuggling and cache poisoning start: a proxy in front
       // may route by one while node:http keeps the other. RFC 9112 §3.2: refuse with a 400.
-      answerEarly(res, 400, 'Bad Request: more than one Host header\n')
+      answer(res, 400, 'Bad Request: more than one Host header\n', true)
       return
     }
     if (path === livezPath || path === readyzPath) {
-      if (path === livezPath) answerEarly(res, 200, 'ok\n')
-      else if (draining) answerEarly(res, 503, 'draining\n')
-      else answerEarly(res, 200, 'ready\n')
+      if (path === livezPath) answer(res, 200, 'ok\n')
+      else if (draining) answer(res, 503, 'draining\n', true)
+      else answer(res, 200, 'ready\n')
       return
     }
 
@@ -235,11 +235,11 @@ export function createPipeline(
       return
     }
     if (status === undefined) {
-      answer(ctx, 500, `Internal Server Error (request id ${ctx.id})\n`)
+      answer(ctx.res, 500, `Internal Server Error (request id ${ctx.id})\n`)
     } else {
       setErrorHeaders(res, (error as { headers?: unknown }).headers)
       // The body may be unread or half read: the connection closes rather than read on.
-      answer(ctx, status, `${STATUS_CODES[status] ?? 'Error'} (request id ${ctx.id})\n`, true)
+      answer(ctx.res, status, `${STATUS_CODES[status] ?? 'Error'} (request id ${ctx.id})\n`, true)
     }
   }
 
@@ -292,7 +292,7 @@ export function createPipeline(
     )
     // Answer first, then abort: an app reacting to the signal synchronously must not win the race.
     if (!ctx.res.headersSent) {
-      answer(ctx, 503, `Service Unavailable: the request timed out (request id ${ctx.id})\n`, true)
+      answer(ctx.res, 503, `Service Unavailable: the request timed out (request id ${ctx.id})\n`, true)
     } else {
       ctx.res.destroy()
     }
@@ -302,7 +302,12 @@ export function createPipeline(
   function tooLarge(ctx: Context): void {
     ctx.answered = true
     if (!ctx.res.headersSent) {
-      answer(ctx, 413, `Payload Too Large: the limit is ${maxBodyBytes} bytes (request id ${ctx.id})\n`, true)
+      answer(
+        ctx.res,
+        413,
+        `Payload Too Large: the limit is ${maxBodyBytes} bytes (request id ${ctx.id})\n`,
+        true,
+      )
     } else {
       ctx.res.destroy()
     }
@@ -379,17 +384,6 @@ function compose(middleware: Middleware[], app: AppHandler): AppHandler {
   return chain
 }
 
-/** Answers given before a request gets its context: health checks, and a refused repeated Host. */
-function answerEarly(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': body.length,
-    'Cache-Control': 'no-store',
-    ...(status === 200 ? {} : { Connection: 'close' }),
-  })
-  res.end(body)
-}
-
 /** More than one Host header among the raw ones (node:http keeps only the first in req.headers). */
 function repeatsHost(raw: string[]): boolean {
   let seen = false
@@ -403,9 +397,11 @@ function repeatsHost(raw: string[]): boolean {
   return false
 }
 
-/** shipshape's own short answer (500, 503, 413), keeping headers middleware set such as the request id and CSP. */
-function answer(ctx: Context, status: number, body: string, close = false): void {
-  const { res } = ctx
+/**
+ * shipshape's own short answer (health checks, 400, 413, 500, 503), keeping headers middleware
+ * set such as the request id and CSP.
+ */
+function answer(res: ServerResponse, status: number, body: string, close = false): void {
   // The app may still try to write after this; those writes fail quietly instead of crashing the worker.
   res.on('error', ignore)
   for (const name of bodyHeaders) res.removeHeader(name)

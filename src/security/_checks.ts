@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os'
 import { join, relative, resolve, sep } from 'node:path'
 import { isShipshapeError } from '../errors/index.js'
 import type { ServeOptions } from '../server/index.js'
+import { manifestName, readManifest } from '../static/index.js'
 import { lockfileFindings, mask, trackedSecretFindings } from './_check-files.js'
 import { parseCsp } from './_observatory-csp.js'
 import type { SiteScan } from './_scan.js'
@@ -395,17 +396,15 @@ export const deployChecks: readonly DeployCheck[] = [
         return new Skip(
           `no static root at ${relative(context.cwd, serve.staticRoot) || '.'}: the app serves no static files`,
         )
-      const manifest = join(serve.staticRoot, '.shipshape-manifest.json')
-      if (!existsSync(manifest))
-        return [
-          `${relative(context.cwd, manifest)} is missing: staticUrl() cannot give hashed names, so browsers cache stale files`,
-        ]
+      // The reader the static middleware uses, so the check passes exactly what serve accepts.
+      const manifest = relative(context.cwd, join(serve.staticRoot, manifestName))
       try {
-        const parsed = JSON.parse(readFileSync(manifest, 'utf8'))
-        if (parsed?.version !== 1 || typeof parsed.paths !== 'object')
-          return [`${relative(context.cwd, manifest)} is not a manifest collectstatic wrote`]
-      } catch {
-        return [`${relative(context.cwd, manifest)} is not valid JSON`]
+        if (readManifest(serve.staticRoot) === undefined)
+          return [
+            `${manifest} is missing: staticUrl() cannot give hashed names, so browsers cache stale files`,
+          ]
+      } catch (error) {
+        return [`${manifest} is not a manifest collectstatic wrote (${(error as Error).message})`]
       }
       return []
     },

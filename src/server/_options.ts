@@ -482,7 +482,8 @@ export function loadShipshapeSettings(options: ShipshapeLoadOptions = {}): Resol
   })
 }
 
-export interface ServeOptions {
+/** serve's options: its own, and the security middleware's, which every worker is given as they are. */
+export interface ServeOptions extends SecurityOptions {
   app: string
   kind: AppKind | 'auto'
   host: string
@@ -507,17 +508,6 @@ export interface ServeOptions {
   livezPath: string
   readyzPath: string
   pidfile: string
-  allowedHosts: string[]
-  httpsRedirect: 'auto' | 'on' | 'off'
-  hstsMaxAgeSeconds: number
-  hstsIncludeSubdomains: boolean
-  hstsPreload: boolean
-  csp: 'enforce' | 'report-only' | 'off'
-  cspDirectives: string
-  /** '' when reports are off. */
-  cspReportPath: string
-  crossOriginResourcePolicy: 'same-origin' | 'same-site' | 'cross-origin'
-  crossSiteProtection: boolean
   /** Both set, or neither. */
   tlsCertFile: string | undefined
   tlsKeyFile: string | undefined

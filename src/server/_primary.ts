@@ -34,7 +34,6 @@ interface Worker {
   endedBy?: 'watchdog' | 'drain'
   drainStartedAt?: number
   retiring?: boolean
-  error?: string
 }
 
 const workerScript = new URL('./_worker.js', import.meta.url)
@@ -93,7 +92,7 @@ class Supervisor {
   }
 
   run(): Promise<number> {
-    for (let i = 0; i < this.options.workers; i++) this.spawn()
+    this.topUp()
     process.on('SIGHUP', () => this.reload())
     process.on('SIGTERM', () => this.stop('SIGTERM'))
     process.on('SIGINT', () => this.stop('SIGINT'))
@@ -162,7 +161,6 @@ class Supervisor {
         this.topUp()
         break
       case 'failed':
-        worker.error = message.error
         if (message.error !== this.lastError) {
           this.logger.error({ worker: worker.pid, error: message.error }, 'worker failed to start')
         }
@@ -271,7 +269,7 @@ class Supervisor {
 
   /**
    * Starts workers until --workers of the current generation are starting or serving for good
-   * (not retiring, draining or dying). Every replacement goes through here, so a worker
+   * (not retiring, draining or dying): at start, on reload, and for every replacement, so a worker
    * that retires during a reload, or crashes once its replacement is on the way, is not replaced
    * twice.
    */
@@ -300,7 +298,7 @@ class Supervisor {
     this.reloading = true
     this.generation++
     this.logger.info({ generation: this.generation, workers: this.options.workers }, 'reload started')
-    for (let i = 0; i < this.options.workers; i++) this.spawn()
+    this.topUp()
   }
 
   /** Called as each worker becomes ready: it may complete a reload or replace a retiring worker. */

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
-import { type SecurityOptions, securityMiddleware } from '../security/index.js'
+import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
 import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
@@ -14,7 +14,7 @@ import type { ServeOptions } from './_options.js'
 /** `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on first use. */
 export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {
   // Security first, so static files and every refusal carry the headers too.
-  const middleware: Middleware[] = [securityMiddleware(securitySettings(options), logger)]
+  const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(
@@ -31,20 +31,4 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   configureStorages(options.media)
   middleware.push(mediaFiles())
   return middleware
-}
-
-/** The security middleware's settings, picked from the serve options. */
-function securitySettings(options: ServeOptions): SecurityOptions {
-  return {
-    allowedHosts: options.allowedHosts,
-    httpsRedirect: options.httpsRedirect,
-    hstsMaxAgeSeconds: options.hstsMaxAgeSeconds,
-    hstsIncludeSubdomains: options.hstsIncludeSubdomains,
-    hstsPreload: options.hstsPreload,
-    csp: options.csp,
-    cspDirectives: options.cspDirectives,
-    cspReportPath: options.cspReportPath,
-    crossOriginResourcePolicy: options.crossOriginResourcePolicy,
-    crossSiteProtection: options.crossSiteProtection,
-  }
 }

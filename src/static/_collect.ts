@@ -11,6 +11,7 @@ import { dirname, join, posix, relative, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
+import { servable } from './_index.js'
 import { defaultPrefix, type Manifest, manifestName, normalisePrefix } from './_manifest.js'
 import { findReferences, type Reference, ready, referenceKind } from './_references.js'
 
@@ -239,7 +240,7 @@ function gather(source: string, files: Map<string, SourceFile>, bundlerPaths: Re
     }
   }
   for (const name of names) {
-    if (files.has(name) || !collectable(name)) continue
+    if (files.has(name) || !servable(name)) continue
     files.set(name, {
       name,
       path: join(source, name),
@@ -249,12 +250,6 @@ function gather(source: string, files: Map<string, SourceFile>, bundlerPaths: Re
       targets: [],
     })
   }
-}
-
-function collectable(name: string): boolean {
-  return name
-    .split('/')
-    .every((segment, i) => !segment.startsWith('.') || (i === 0 && segment === '.well-known'))
 }
 
 interface ViteChunk {

@@ -34,9 +34,10 @@ export const immutableCacheControl = 'public, max-age=31536000, immutable'
 
 /**
  * Dotfiles and dot-directories are never served (`.env`, `.git/`, the manifest), except under a
- * top-level `.well-known/`. Symbolic links are not followed, so nothing outside `root` is served.
+ * top-level `.well-known/`; collectstatic collects by the same rule. Symbolic links are not
+ * followed, so nothing outside `root` is served.
  */
-function servable(name: string): boolean {
+export function servable(name: string): boolean {
   const segments = name.split('/')
   for (let i = 0; i < segments.length; i++) {
     if ((segments[i] as string).startsWith('.') && !(i === 0 && segments[i] === '.well-known')) return false

@@ -30,7 +30,7 @@ export const ready: Promise<void> = init
  * References worth resolving: not `data:`, not another scheme (`https:`), not protocol-relative
  * (`//cdn`), not a `#fragment` on its own, not empty, not a template placeholder.
  */
-export function isLocal(value: string): boolean {
+function isLocal(value: string): boolean {
   return (
     value !== '' &&
     !value.startsWith('#') &&

@@ -82,7 +82,12 @@ async function clientFor(settings: S3Settings): Promise<{ client: S3Client; sdk:
 }
 
 export function s3Driver(settings: S3Settings, options: S3StorageOptions): Driver {
-  const connect = () => clientFor(settings)
+  // Looked up once: every operation would otherwise serialize the settings to find the client.
+  let connection: ReturnType<typeof clientFor> | undefined
+  const connect = () => {
+    connection ??= clientFor(settings)
+    return connection
+  }
   const Bucket = settings.bucket
   const { prefix, visibility, publicUrl, publicReadAcl } = options
   const objectKey = (key: string) => prefix + key
