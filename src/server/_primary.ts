@@ -322,6 +322,7 @@ class Supervisor {
     for (const worker of this.workers) {
       if (worker.generation === this.generation) {
         worker.endedBy = 'drain'
+        worker.state = 'draining' // a new worker already ready must get no connection while it dies
         worker.child.kill('SIGKILL')
       }
     }
