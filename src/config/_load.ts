@@ -274,12 +274,22 @@ export function resolveConfig<T extends Shape>(
       }
     }
     if (fileValues.has(entry.key) && file) {
-      const line = file.lineOf(entry.path)
-      return {
-        raw: fileValues.get(entry.key),
-        fromString: false,
-        origin: { kind: 'file', label: `${shown(file.path)}${line ? `:${line}` : ''}`, file: file.path },
+      const { path, lineOf } = file
+      // The line is found when the label is first read (a problem, `config show`): for a JSON
+      // file that takes loading the yaml parser, which a valid file never needs.
+      let label: string | undefined
+      const origin = {
+        kind: 'file' as const,
+        file: path,
+        get label() {
+          if (label === undefined) {
+            const line = lineOf(entry.path)
+            label = `${shown(path)}${line ? `:${line}` : ''}`
+          }
+          return label
+        },
       }
+      return { raw: fileValues.get(entry.key), fromString: false, origin }
     }
     const { default: fallbackValue } = entry.setting.options
     if (fallbackValue !== undefined) {
