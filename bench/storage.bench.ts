@@ -9,13 +9,24 @@
  * Usage: npm run bench -- storage [--rounds 3] [--upload-mb 200] [--seconds 5] [--connections 10]
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { configureStorages } from '../dist/storage/index.js'
-import { ensureWrk, freePort, median, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
+import {
+  ensureWrk,
+  freePort,
+  median,
+  memoryMb,
+  peakRssMb,
+  printTable,
+  start,
+  stop,
+  waitForOk,
+  wrk,
+} from './_lib.ts'
 
 const { values } = parseArgs({
   options: {
@@ -29,11 +40,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds)
 const uploadBytes = Number(values['upload-mb']) * 1024 * 1024
 const key = randomBytes(32).toString('base64url')
-
-function rssKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(match?.[1])
-}
 
 /** Posts one multipart file of `bytes` bytes, generated as it is sent (the client holds 64 KiB). */
 function postUpload(port: number, bytes: number): Promise<number> {
@@ -90,13 +96,13 @@ async function uploadRound(mode: 'discard' | 'upload', root: string) {
     if ((await postUpload(port, 1024 * 1024)) !== 200) throw new Error(`${mode}: warm-up upload failed`)
     const pid = child.pid as number
     writeFileSync(`/proc/${pid}/clear_refs`, '5')
-    const before = rssKb(pid, 'VmRSS')
+    const before = memoryMb(pid).rss
     const started = performance.now()
     const status = await postUpload(port, uploadBytes)
     const seconds = (performance.now() - started) / 1000
     if (status !== 200) throw new Error(`${mode}: upload answered ${status}`)
     return {
-      growthMb: (rssKb(pid, 'VmHWM') - before) / 1024,
+      growthMb: peakRssMb(pid) - before,
       mbPerSecond: uploadBytes / 1024 / 1024 / seconds,
     }
   } finally {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
 import { servable } from './_index.js'
-import { defaultPrefix, type Manifest, manifestName, normalisePrefix } from './_manifest.js'
+import { defaultPrefix, type Manifest, manifestName, normalisePrefix, prefixPath } from './_manifest.js'
 import { findReferences, type Reference, ready, referenceKind } from './_references.js'
 
 export interface CollectOptions {
@@ -86,7 +86,7 @@ interface SourceFile {
 export async function collectStatic(options: CollectOptions): Promise<CollectResult> {
   const output = resolve(options.output ?? 'staticfiles')
   const prefix = normalisePrefix(options.prefix ?? defaultPrefix)
-  const pathPrefix = /^https?:\/\//.test(prefix) ? new URL(prefix).pathname : prefix
+  const pathPrefix = prefixPath(prefix)
   const sources = options.sources.map((source) => resolve(source))
   checkDirectories(sources, output)
 

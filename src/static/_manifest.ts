@@ -99,3 +99,8 @@ export function normalisePrefix(prefix: string): string {
   if (!value.endsWith('/')) value += '/'
   return value
 }
+
+/** The path part of a prefix: an absolute one (a CDN URL) is for staticUrl(); the server answers its path. */
+export function prefixPath(prefix: string): string {
+  return /^https?:\/\//.test(prefix) ? new URL(prefix).pathname : prefix
+}

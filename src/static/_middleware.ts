@@ -9,7 +9,14 @@ import { ShipshapeError } from '../errors/index.js'
 import type { Middleware } from '../types.js'
 import { type Entity, plain, type Representation, sendEntity } from './_entity.js'
 import { buildIndex, type DirectoryRedirect, type StaticFile } from './_index.js'
-import { defaultPrefix, defaultRoot, normalisePrefix, readManifest, useManifest } from './_manifest.js'
+import {
+  defaultPrefix,
+  defaultRoot,
+  normalisePrefix,
+  prefixPath,
+  readManifest,
+  useManifest,
+} from './_manifest.js'
 
 export interface StaticFilesOptions {
   /** The directory collectstatic wrote. Default: `staticfiles` in the working directory. */
@@ -47,8 +54,7 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
   const prefix = normalisePrefix(options.prefix ?? defaultPrefix)
   const manifest = readManifest(root)
   useManifest(root, prefix, manifest)
-  // An absolute prefix (a CDN URL) is for staticUrl(); the server answers its path.
-  const pathPrefix = /^https?:\/\//.test(prefix) ? new URL(prefix).pathname : prefix
+  const pathPrefix = prefixPath(prefix)
   const index = buildIndex(root, manifest, {
     maxAgeSeconds: options.maxAge ?? 60,
     allowOrigin: options.allowOrigin,

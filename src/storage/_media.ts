@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { contentTypeFor, fileEntity, sendEntity } from '../static/index.js'
 import type { Middleware } from '../types.js'
+import { typeOfKey } from './_content-type.js'
 import { pathToKey } from './_keys.js'
 import { storages as registry, type Storages } from './_registry.js'
 
@@ -60,7 +61,7 @@ export function mediaFiles(options: MediaFilesOptions = {}): Middleware {
       return
     }
     const contentType = contentTypeFor(key)
-    const shown = storage.disposition(contentType.split(';')[0] as string)
+    const shown = storage.disposition(typeOfKey(key))
     let entity: Awaited<ReturnType<typeof fileEntity>>
     try {
       entity = await fileEntity(join(directory, ...key.split('/')), {
