@@ -12,6 +12,7 @@ import { isShipshapeError } from '../errors/index.js'
 import type { ServeOptions } from '../server/index.js'
 import { manifestName, readManifest } from '../static/index.js'
 import { lockfileFindings, mask, trackedSecretFindings } from './_check-files.js'
+import { isLoopbackName, loopbackHosts } from './_hosts.js'
 import { parseCsp } from './_observatory-csp.js'
 import type { SiteScan } from './_scan.js'
 
@@ -59,15 +60,15 @@ export interface DeployCheck {
   run(context: CheckContext): string[] | Skip | Promise<string[] | Skip>
 }
 
-const loopbackNames = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
+/** The defaults of allowed hosts, as written there or bracketed as a Host header has them. */
+const loopbackNames = new Set<string>([...loopbackHosts, '[::1]'])
 const sixMonthsSeconds = 15_552_000
 
 /** True for this machine: loopback addresses, localhost names, and Unix sockets (no host). */
 export function isLocalHost(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[|\]$/g, '')
   if (name === '' || name.startsWith('/')) return true
-  if (name === 'localhost' || name.endsWith('.localhost') || name === '::1') return true
-  return isIP(name) === 4 && name.startsWith('127.')
+  return isLoopbackName(isIP(name) === 6 ? `[${name}]` : name)
 }
 
 /** A connection URL from a variable, or a finding explaining why it does not parse (never echoing it). */
