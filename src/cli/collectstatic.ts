@@ -6,10 +6,8 @@ import { loadShipshapeSettingsFor, settingForFlag } from '../server/index.js'
 import { collectStatic } from '../static/collect.js'
 import type { Command } from '../types.js'
 
-const sourcesEnv = 'SHIPSHAPE_STATIC_SOURCES'
 const root = settingForFlag('static-root')
 const url = settingForFlag('static-url')
-const defaultSources = 'static'
 
 export const collectstatic: Command = {
   name: 'collectstatic',
@@ -25,7 +23,7 @@ manifest: files the bundler hashed keep their names and are still cached as immu
 Arguments:
   source ...
       Directories to collect, in order (a name found in several comes from the first).
-      env ${sourcesEnv} (comma-separated); default ${defaultSources}
+      env SHIPSHAPE_STATIC_SOURCES (comma-separated), or static.sources in the config file; default static
 
 Options:
   --${root.flag} <dir>
@@ -67,18 +65,15 @@ Options:
         `--missing-maps: expected error or warn, got "${missingMaps}"`,
       )
     }
-    const sources =
-      positionals.length > 0
-        ? positionals
-        : (process.env[sourcesEnv] || defaultSources).split(',').map((source) => source.trim())
     // The same sources as `serve`, so collectstatic writes where the server reads.
     const flag = (entry: typeof root) => values[entry.flag as string] as string | undefined
-    const settings = loadShipshapeSettingsFor(['static.root', 'static.url'], {
+    const settings = loadShipshapeSettingsFor(['static.root', 'static.url', 'static.sources'], {
       flags: Object.fromEntries(
         [root, url].flatMap((entry) => (flag(entry) ? [[entry.flag as string, flag(entry) as string]] : [])),
       ),
       configFile: values.config as string | undefined,
     })
+    const sources = positionals.length > 0 ? positionals : (settings['static.sources'] as string[])
     const output = settings['static.root'] as string
     const prefix = settings['static.url'] as string
     const progress = process.stderr.isTTY ? progressBar() : undefined

@@ -321,6 +321,12 @@ export const staticGroup = group(
       description:
         'Browser cache lifetime of static files whose names are not content-hashed (a changed file reaches browsers within it). Hashed names are always cached for a year as immutable.',
     }),
+    sources: setting(z.array(z.string().min(1)), {
+      default: ['static'],
+      flag: false,
+      description:
+        'The directories `shipshape collectstatic` collects when none is named on its command line, in order (a name found in several comes from the first), relative to the working directory.',
+    }),
     allowOrigin: setting(z.string().min(1), {
       shownDefault: 'none (not sent)',
       description:

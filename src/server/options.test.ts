@@ -130,6 +130,19 @@ describe('serve options', () => {
     })
   })
 
+  it('know collectstatic’s variable too: SHIPSHAPE_STATIC_SOURCES is no unknown variable to serve', () => {
+    temp = tempDir()
+    const warnings: unknown[] = []
+    resolveServeOptions(
+      'app.js',
+      {},
+      { SHIPSHAPE_STATIC_SOURCES: 'assets,vendor', SHIPSHAPE_STATIC_NOPE: '1' },
+      { cwd: temp.dir, onWarning: (warning) => warnings.push(warning) },
+    )
+    expect(JSON.stringify(warnings)).not.toContain('SHIPSHAPE_STATIC_SOURCES')
+    expect(JSON.stringify(warnings)).toContain('SHIPSHAPE_STATIC_NOPE')
+  })
+
   it('read PORT and HOST as platforms set them, below SHIPSHAPE_BIND and --bind', () => {
     expect(resolveIn({}, {}, { PORT: '5000' })).toMatchObject({ host: '0.0.0.0', port: 5000 })
     expect(resolveIn({}, {}, { PORT: '5000', HOST: '::' })).toMatchObject({ host: '::', port: 5000 })
