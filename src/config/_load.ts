@@ -223,44 +223,27 @@ export function resolveConfig<T extends Shape>(
       const raw = typeof override === 'object' ? override.value : override
       return { raw, fromString: true, origin: { kind: 'command-line', label } }
     }
+    /** A value from a secret file: `<VAR>_FILE` names it, or it sits in the secrets directory. */
+    const fromSecretFile = (path: string, label: string) => {
+      const read = readSecretFile(path)
+      const origin: Origin = { kind: 'secret-file', label, file: path }
+      if (read.ok) return { raw: read.value, fromString: true, origin }
+      problems.push({
+        key: entry.key,
+        source: label,
+        expected: 'a readable secret file',
+        found: `a file that ${read.reason}`,
+      })
+      return { raw: undefined, fromString: true, origin }
+    }
     const pointer = lookup(`${entry.env}_FILE`)
     if (pointer) {
       const path = resolve(cwd, pointer.value)
-      const read = readSecretFile(path)
-      const origin: Origin = {
-        kind: 'secret-file',
-        label: `${pointer.origin.label} → ${shown(path)}`,
-        file: path,
-      }
-      if (!read.ok) {
-        problems.push({
-          key: entry.key,
-          source: origin.label,
-          expected: 'a readable secret file',
-          found: `a file that ${read.reason}`,
-        })
-        return { raw: undefined, fromString: true, origin }
-      }
-      return { raw: read.value, fromString: true, origin }
+      return fromSecretFile(path, `${pointer.origin.label} → ${shown(path)}`)
     }
-    if (secretsDir) {
-      const name = [entry.env, entry.env.toLowerCase()].find((candidate) => secretFiles.has(candidate))
-      if (name) {
-        const path = join(secretsDir, name)
-        const read = readSecretFile(path)
-        const origin: Origin = { kind: 'secret-file', label: path, file: path }
-        if (!read.ok) {
-          problems.push({
-            key: entry.key,
-            source: path,
-            expected: 'a readable secret file',
-            found: `a file that ${read.reason}`,
-          })
-          return { raw: undefined, fromString: true, origin }
-        }
-        return { raw: read.value, fromString: true, origin }
-      }
-    }
+    const secretName = [entry.env, entry.env.toLowerCase()].find((candidate) => secretFiles.has(candidate))
+    if (secretsDir && secretName)
+      return fromSecretFile(join(secretsDir, secretName), join(secretsDir, secretName))
     const own = lookup(entry.env)
     if (own) return { raw: own.value, fromString: true, origin: own.origin }
     const fallback = entry.setting.options.envFallback
