@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, STATUS_CODES } from 'node:http'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { ShipshapeError } from '../errors/index.js'
 import type { Pipeline } from '../types.js'
@@ -44,14 +45,14 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
   const server: Server =
     options.tls === undefined
       ? createServer(httpOptions, pipeline.listener)
-      : https().createServer(
+      : createTlsServer(
           {
             ...httpOptions,
-            ...readTls(options.tls),
             minVersion: 'TLSv1.2',
             // A client stalling the handshake is a slowloris too: same deadline as the headers.
             handshakeTimeout: options.headersTimeoutMs,
           },
+          options.tls,
           pipeline.listener,
         )
   server.on('clientError', answerClientError)
@@ -65,8 +66,15 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
   return server
 }
 
-/** Reads and checks the certificate and key, so a wrong file stops the worker before it serves. */
-function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+/**
+ * Reads the certificate and key; making the server parses both and checks that the key belongs
+ * to the certificate, so a wrong file stops the worker before it serves.
+ */
+function createTlsServer(
+  options: HttpsServerOptions,
+  files: { certFile: string; keyFile: string },
+  listener: Pipeline['listener'],
+): Server {
   let cert: Buffer
   let key: Buffer
   try {
@@ -76,8 +84,7 @@ function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; 
     throw new ShipshapeError('SHIPSHAPE_E_TLS', (error as Error).message, { cause: error })
   }
   try {
-    // Parses both and checks the key belongs to the certificate.
-    tls().createSecureContext({ cert, key })
+    return https().createServer({ ...options, cert, key }, listener)
   } catch (error) {
     throw new ShipshapeError(
       'SHIPSHAPE_E_TLS',
@@ -85,7 +92,6 @@ function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; 
       { cause: error },
     )
   }
-  return { cert, key }
 }
 
 /**
@@ -111,7 +117,6 @@ function refuseOnSocket(socket: Duplex, status: number): void {
   )
 }
 
-// node:https and node:tls are loaded only when the worker terminates TLS itself: most run behind
-// a proxy that does, and OpenSSL's TLS state costs each worker about 3 MB.
+// node:https (and with it node:tls) is loaded only when the worker terminates TLS itself: most
+// run behind a proxy that does, and OpenSSL's TLS state costs each worker about 3 MB.
 const https = () => process.getBuiltinModule('node:https')
-const tls = () => process.getBuiltinModule('node:tls')

@@ -430,9 +430,10 @@ const cookieOrder: Expectation[] = [
   'cookies-session-without-secure-flag',
 ]
 
-export function cookiesTest(retrieval: Retrieval): TestResult {
+/** `hstsTest`: the strict-transport-security result, which decides how bad a cookie without Secure is. */
+export function cookiesTest(retrieval: Retrieval, hstsTest: TestResult): TestResult {
   const name = 'cookies'
-  const hsts = strictTransportSecurityTest(retrieval).pass
+  const hsts = hstsTest.pass
   let outcome: Expectation | null = null
   // A SameSite value a browser ignores is invisible in the parsed cookie, so read the raw lines.
   for (const line of headerValues(retrieval.auto, 'set-cookie')) {
@@ -734,13 +735,14 @@ export function gradeForScore(rawScore: number): { score: number; grade: string 
 export function grade(retrieval: Retrieval, tags: readonly HtmlTag[]): ScanReport {
   const equiv = readHttpEquiv(retrieval, tags)
   const csp = contentSecurityPolicyTest(retrieval, equiv)
+  const hsts = strictTransportSecurityTest(retrieval)
   const results: TestResult[] = [
     csp,
-    cookiesTest(retrieval),
+    cookiesTest(retrieval, hsts),
     crossOriginResourceSharingTest(retrieval),
     redirectionTest(retrieval),
     referrerPolicyTest(retrieval, equiv),
-    strictTransportSecurityTest(retrieval),
+    hsts,
     subresourceIntegrityTest(retrieval, tags),
     xContentTypeOptionsTest(retrieval),
     xFrameOptionsTest(retrieval, csp),
