@@ -1,18 +1,16 @@
 import { parseArgs } from 'node:util'
-import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import {
   type CheckContext,
   type DeployReport,
   defaultCpus,
   deployChecks,
-  probeStatus,
   runDeployChecks,
-  type ScanOptions,
   type Severity,
-  scanSite,
   severities,
   silencedVariable,
-} from '../security/checks.js'
+} from '../checks/index.js'
+import { isShipshapeError, ShipshapeError } from '../errors/index.js'
+import { probeStatus, type ScanOptions, scanSite } from '../scan/index.js'
 import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
@@ -111,14 +109,16 @@ async function checkContext(
   env: NodeJS.ProcessEnv,
   values: { url?: string; ca?: string; insecure?: boolean; resolve?: string[]; config?: string },
 ): Promise<CheckContext> {
-  let serve: ServeOptions | undefined
-  let serveProblem: string | undefined
+  let settings: ServeOptions | undefined
+  let settingsProblem: string | undefined
   try {
     // The app module is not loaded by the checks; a placeholder stands in when none is named.
-    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, { configFile: values.config })
+    settings = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, {
+      configFile: values.config,
+    })
   } catch (error) {
     if (!isShipshapeError(error)) throw error
-    serveProblem = error.message
+    settingsProblem = error.message
   }
   let site: CheckContext['site']
   if (values.url !== undefined) {
@@ -130,7 +130,7 @@ async function checkContext(
     const url = values.url
     site = { scan: await scanSite(url, options), statusOf: (path) => probeStatus(url, path, options) }
   }
-  return { cwd: process.cwd(), env, serve, serveProblem, site, cpus: defaultCpus() }
+  return { cwd: process.cwd(), env, settings, settingsProblem, site, cpus: defaultCpus() }
 }
 
 const marks: Record<string, string> = { error: '✗', warning: '!', info: 'i' }

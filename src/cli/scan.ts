@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '../config/index.js'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
-import { grades, type SiteScan, scanSite, testNames } from '../security/checks.js'
+import { grades, type SiteScan, scanSite, testNames } from '../scan/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
 

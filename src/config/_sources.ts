@@ -242,18 +242,33 @@ function unreadable(error: unknown): string {
   return `cannot be read (${code ?? 'error'})`
 }
 
+/**
+ * The files git tracks under `cwd`, or those of `paths` it tracks (taken literally, not as
+ * patterns); undefined when `cwd` is not in a git work tree or git is missing. The one place
+ * shipshape asks git: config for secret files, `check --deploy` for secrets in tracked files.
+ */
+export function gitTrackedFiles(cwd: string, paths: readonly string[] = []): string[] | undefined {
+  try {
+    // Loaded here: only a secret read from a file, or the deploy checks, need it.
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
+    const output = execFileSync(
+      'git',
+      ['--literal-pathspecs', 'ls-files', '-z', '--cached', '--', ...paths],
+      {
+        cwd,
+        encoding: 'buffer',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    )
+    return output.toString('utf8').split('\0').filter(Boolean)
+  } catch {
+    return undefined
+  }
+}
+
 /** Whether git tracks the file: a secret in it would be in every clone of the repository. */
 export function trackedByGit(path: string): boolean {
-  try {
-    // Loaded here: only a secret read from a file needs it.
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
-    execFileSync('git', ['ls-files', '--error-unmatch', '--', basename(path)], {
-      cwd: dirname(path),
-      stdio: 'ignore',
-    })
-    return true
-  } catch {
-    // Not tracked, not a repository, or no git: nothing is committed.
-    return false
-  }
+  // Not tracked, not a repository, or no git: nothing is committed.
+  return (gitTrackedFiles(dirname(path), [basename(path)])?.length ?? 0) > 0
 }

@@ -43,4 +43,5 @@ export {
   shownDefault,
   showText,
 } from './_render.js'
+export { gitTrackedFiles, parseDotenv } from './_sources.js'
 export { closest } from './_text.js'

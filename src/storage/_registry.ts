@@ -114,6 +114,35 @@ export function storageProblems(settings: StorageSettings): string[] {
   return problems
 }
 
+/**
+ * Where each storage keeps its files, as buildStorages() resolves them: a directory for the local
+ * driver (relative paths from `cwd`), a key prefix for S3. For tools that inspect a deployment
+ * (`shipshape check --deploy`) without building the storages.
+ */
+export function mediaDirectories(
+  settings: StorageSettings = {},
+  cwd = process.cwd(),
+): Array<{
+  name: string
+  visibility: Visibility
+  driver: 'local' | 's3'
+  directory?: string
+  prefix?: string
+}> {
+  const root = resolve(cwd, settings.root ?? 'media')
+  return Object.entries(settings.storages ?? defaultStorages).map(([name, definition]) => {
+    const driver = definition.driver ?? settings.driver ?? 'local'
+    return driver === 'local'
+      ? {
+          name,
+          visibility: definition.visibility,
+          driver,
+          directory: resolve(cwd, definition.directory ?? join(root, name)),
+        }
+      : { name, visibility: definition.visibility, driver, prefix: definition.prefix ?? `${name}/` }
+  })
+}
+
 /** Checks the settings and builds every storage; throws one error listing every problem. */
 export function buildStorages(settings: StorageSettings = {}): Storages {
   const problems = storageProblems(settings)

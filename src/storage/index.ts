@@ -9,6 +9,7 @@ export { type MediaFilesOptions, mediaFiles } from './_media.js'
 export {
   configureStorages,
   defaultStorages,
+  mediaDirectories,
   type StorageDefinition,
   type StorageSettings,
   type Storages,

@@ -1,21 +1,11 @@
 /**
- * Deploy checks that read the project's files: the npm lockfile, and secrets in files git tracks.
- * Each returns its findings as sentences naming the file; a secret is never repeated in full.
+ * The npm lockfile: it exists, pins every package by an integrity hash, and every package came
+ * over https from the configured registry. Findings are sentences naming the package.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-
-/** At most this many findings are listed one by one; the rest are counted. */
-const listed = 20
-
-function capped(findings: string[]): string[] {
-  if (findings.length <= listed) return findings
-  return [...findings.slice(0, listed), `… and ${findings.length - listed} more like these`]
-}
-
-// --- The npm lockfile -----------------------------------------------------------------------
+import { capped } from './_shared.js'
 
 interface LockEntry {
   version?: string
@@ -143,92 +133,4 @@ function originOf(url: string): string {
   } catch {
     return JSON.stringify(url.slice(0, 60))
   }
-}
-
-// --- Secrets in files git tracks ------------------------------------------------------------
-
-/** Patterns of credentials that are secret by their shape alone. */
-const secretPatterns: Array<[string, RegExp]> = [
-  ['a private key', /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/],
-  ['an AWS access key id', /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/],
-  ['a GitHub token', /\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\b/],
-  ['a Slack token', /\bxox[abposr]-[A-Za-z0-9-]{10,}/],
-  ['a Stripe live key', /\b[sr]k_live_[A-Za-z0-9]{16,}/],
-  ['a Google API key', /\bAIza[0-9A-Za-z_-]{35}\b/],
-  ['an npm token', /\bnpm_[A-Za-z0-9]{36}\b/],
-]
-/** A URL with a password in it: `postgres://user:password@host`. */
-const urlWithPassword = /\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/'"`]+:([^\s@/'"`]+)@([^\s/:'"`?#\\]+)/gi
-/** Passwords in URLs that are obviously examples. */
-const placeholderPassword =
-  /^(?:\$\{?[\w]+\}?|<[^>]*>|\*+|x+|password|passwd|pass|secret|changeme|example|\.\.\.|…)$/i
-const exampleHost = /(?:^|\.)(?:example(?:\.com|\.org|\.net)?|localhost|invalid|test)$|^127\.|^\[?::1\]?$/i
-/** A line carrying this marker is not reported: for test fixtures and documentation. */
-export const allowSecretMarker = 'shipshape: allow-secret'
-/** Dotenv files meant to be committed: they hold names and examples, not values. */
-const exampleDotenv = /\.(?:example|sample|template|dist|defaults)$/i
-const keyStoreFile = /\.(?:p12|pfx|jks|keystore)$/i
-const largestScanned = 1024 * 1024
-
-/** Files git tracks under `cwd`; undefined when `cwd` is not in a git work tree. */
-export function trackedFiles(cwd: string): string[] | undefined {
-  try {
-    const output = execFileSync('git', ['ls-files', '-z', '--cached'], {
-      cwd,
-      encoding: 'buffer',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      maxBuffer: 256 * 1024 * 1024,
-    })
-    return output.toString('utf8').split('\0').filter(Boolean)
-  } catch {
-    return undefined
-  }
-}
-
-/** Secrets, dotenv files and key stores among the files git tracks. */
-export function trackedSecretFindings(cwd: string): string[] | undefined {
-  const files = trackedFiles(cwd)
-  if (files === undefined) return undefined
-  const findings: string[] = []
-  for (const file of files) {
-    const base = file.slice(file.lastIndexOf('/') + 1)
-    if (/^\.env(?:\..+)?$/.test(base) && !exampleDotenv.test(base)) {
-      findings.push(`${file}: a dotenv file is tracked by git; its values are in every clone and in history`)
-      continue
-    }
-    if (keyStoreFile.test(base)) {
-      findings.push(`${file}: a key store is tracked by git`)
-      continue
-    }
-    const path = join(cwd, file)
-    let text: string
-    try {
-      if (statSync(path).size > largestScanned) continue
-      const bytes = readFileSync(path)
-      if (bytes.subarray(0, 8000).includes(0)) continue
-      text = bytes.toString('utf8')
-    } catch {
-      continue // deleted in the work tree but still in the index: nothing to read
-    }
-    text.split('\n').forEach((line, index) => {
-      if (line.includes(allowSecretMarker)) return
-      for (const [what, pattern] of secretPatterns) {
-        const match = pattern.exec(line)
-        if (match) findings.push(`${file}:${index + 1}: ${what} (${mask(match[0])})`)
-      }
-      for (const match of line.matchAll(urlWithPassword)) {
-        const [, password = '', host = ''] = match
-        if (placeholderPassword.test(password) || exampleHost.test(host)) continue
-        findings.push(`${file}:${index + 1}: a URL with a password for ${host} (${mask(password)})`)
-      }
-    })
-  }
-  return capped(findings)
-}
-
-/** Enough of a secret to find it, not enough to use it. */
-export function mask(secret: string): string {
-  if (secret.startsWith('-----')) return secret
-  // A quarter of it at most, so a short password is not half given away.
-  return `${secret.slice(0, Math.min(4, Math.floor(secret.length / 4)))}… ${secret.length} characters`
 }

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../server/_test/harness.js'
 import {
   type Certificate,
   closedPort,
@@ -18,7 +17,8 @@ import {
   type Site,
   siteHost,
   startSite,
-} from './_test/sites.js'
+} from '../security/_test/sites.js'
+import { runCli } from '../server/_test/harness.js'
 import {
   type Expectation,
   gradeForScore,
@@ -26,7 +26,7 @@ import {
   scanSite,
   scoreTable,
   type TestName,
-} from './checks.js'
+} from './index.js'
 
 let certificate: Certificate
 let https: Site

@@ -14,14 +14,9 @@ import { createSecureContext, rootCertificates, type SecureContext } from 'node:
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
 import { CookieJar } from './_cookie-jar.js'
+import { grade } from './_grader.js'
 import { findTags } from './_html-tags.js'
-import {
-  grade,
-  type Retrieval,
-  type RouteStep,
-  type ScannedResponse,
-  type ScanReport,
-} from './_observatory.js'
+import type { Retrieval, RouteStep, ScannedResponse, ScanReport } from './types.js'
 
 export interface ScanOptions {
   /** PEM certificate(s) of a CA to trust besides the system's (a private CA, or a test's self-signed cert). */
