@@ -105,6 +105,43 @@ describe('settings', () => {
     expect((await findings('server-options', tiny)).join()).toContain('SHIPSHAPE_MEDIA_SIGNING_KEYS')
   })
 
+  it('secret-key: a key file git tracks fails, as serve fails its own signing key read from one', async () => {
+    const tracked = gitProject({ 'config/secret_key': `${strongKey}\n` })
+    const found = await findings(
+      'secret-key',
+      context({ ...production, SECRET_KEY_FILE: 'config/secret_key' }, tracked),
+    )
+    expect(found).toEqual([
+      'SECRET_KEY from SECRET_KEY_FILE → config/secret_key: expected a secret kept out of git (an environment variable, a secret file, or an untracked file), found a value in a file git tracks (remove it from the file, rotate it, and `git rm --cached` the file if it holds only secrets)',
+    ])
+    expect(found.join()).not.toContain(strongKey)
+    // The same key in a file git does not track passes.
+    const untracked = project({ 'config/secret_key': `${strongKey}\n` })
+    expect(
+      await findings(
+        'secret-key',
+        context({ ...production, SECRET_KEY_FILE: 'config/secret_key' }, untracked),
+      ),
+    ).toEqual([])
+  })
+
+  it('secret-key: reads the secrets directory and reports an unreadable key file, as serve would', async () => {
+    const secretsDir = project({ SESSION_SECRET: 'tooshort\n' })
+    expect(await findings('secret-key', context(production, project(), { secretsDir }))).toEqual([
+      'SESSION_SECRET is 8 characters long; use at least 32 random ones',
+    ])
+    const missing = await findings('secret-key', context({ ...production, SECRET_KEY_FILE: 'nowhere/key' }))
+    expect(missing.join()).toContain('expected a readable secret file, found a file that does not exist')
+  })
+
+  it('secret-key: the example env file is read as config reads .env (quotes keep what they hold)', async () => {
+    const quoted = `${strongKey}#1`
+    const cwd = project({ '.env.example': `export SECRET_KEY='${quoted}' # the example\n` })
+    expect(
+      (await findings('secret-key', context({ ...production, SECRET_KEY: quoted }, cwd))).join(),
+    ).toContain('example env file')
+  })
+
   it('https-redirect: off fails, and so does a Unix socket whose proxy is not trusted', async () => {
     expect(await findings('https-redirect', context())).toEqual([])
     expect(

@@ -83,6 +83,16 @@ describe('connection URLs', () => {
     ).toEqual([])
   })
 
+  it('database-password: DATABASE_URL_FILE is read, as serve reads a secret file', async () => {
+    const cwd = project({ 'secrets/database_url': 'postgres://app@db.internal:5432/shop\n' })
+    expect(
+      await findings(
+        'database-password',
+        context({ ...production, DATABASE_URL_FILE: 'secrets/database_url' }, cwd),
+      ),
+    ).toEqual(['DATABASE_URL reaches db.internal without a password'])
+  })
+
   it('an unparseable DATABASE_URL fails without echoing it', async () => {
     const secretish = `postgres://app:${strongKey}@[db/x`
     const result = await findings('database-password', withUrl('DATABASE_URL', secretish))
@@ -217,6 +227,27 @@ describe('files', () => {
       `src/db.ts:1: a URL with a password for db.internal (${strongKey.slice(0, 4)}… ${strongKey.length} characters)`,
     ])
     expect(result.join()).not.toContain(awsKey)
+  })
+
+  it('tracked-secrets: a secret key assigned a literal in tracked code or config', async () => {
+    const cwd = gitProject({
+      'src/settings.ts': `export const SECRET_KEY = '${strongKey}'\n`,
+      'config/app.yaml': `session_secret: ${strongKey}\n`,
+      'config/keys.json': `{ "SHIPSHAPE_SECRET_KEY": "${strongKey}" }\n`,
+      // Reads of the environment and placeholders are not keys.
+      'settings.py': 'SECRET_KEY = os.environ["SECRET_KEY"]\n',
+      'src/env.ts': 'const SECRET_KEY = process.env.SECRET_KEY ?? readKey()\n',
+      'compose.yaml': `SECRET_KEY: ${'$'}{SECRET_KEY}\n`,
+      'src/dev.ts': "const SESSION_SECRET = 'change-me-before-you-deploy'\n",
+    })
+    const shown = `${strongKey.slice(0, 4)}… ${strongKey.length} characters`
+    const result = await findings('tracked-secrets', context(production, cwd))
+    expect(result).toEqual([
+      `config/app.yaml:1: a session_secret value (${shown})`,
+      `config/keys.json:1: a SHIPSHAPE_SECRET_KEY value (${shown})`,
+      `src/settings.ts:1: a SECRET_KEY value (${shown})`,
+    ])
+    expect(result.join()).not.toContain(strongKey)
   })
 
   it('tracked-secrets: binary and huge files are not read; outside git the check is skipped', async () => {
