@@ -4,6 +4,7 @@
  * requests (no SameSite), and can be overwritten from a sibling subdomain (no `__Host-` prefix).
  */
 import type { IncomingMessage } from 'node:http'
+import { parse, serialize } from 'cookie'
 import { getContext } from '../http/index.js'
 
 export interface CookieOptions {
@@ -31,9 +32,6 @@ export interface CookieOptions {
   hostPrefix?: boolean
 }
 
-/** RFC 6265 token characters: what a cookie name may contain. */
-const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
 /** The name the browser stores: `__Host-name` when the prefix applies. */
 export function cookieName(name: string, options: CookieOptions = {}): string {
   const prefixed =
@@ -44,29 +42,29 @@ export function cookieName(name: string, options: CookieOptions = {}): string {
   return prefixed ? `__Host-${name}` : name
 }
 
-/** One `Set-Cookie` header value. The value is percent-encoded, so any string is safe to store. */
+/**
+ * One `Set-Cookie` header value, written by jshttp's `cookie` (which refuses a name, path or
+ * domain that would break the header). The value is percent-encoded, so any string is safe to store.
+ */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
-  if (!tokenPattern.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
   const secure = options.secure !== false
   const sameSite = options.sameSite ?? 'Lax'
   if (sameSite === 'None' && !secure) throw new TypeError('a SameSite=None cookie must be Secure')
   const path = options.path ?? '/'
-  if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
-    throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
-  let header = `${cookieName(name, options)}=${encodeURIComponent(value)}; Path=${path}`
-  if (options.domain !== undefined) {
-    if (!/^\.?[a-z0-9.-]+$/i.test(options.domain))
-      throw new TypeError(`invalid cookie domain ${JSON.stringify(options.domain)}`)
-    header += `; Domain=${options.domain}`
-  }
-  if (options.maxAge !== undefined) {
-    if (!Number.isFinite(options.maxAge)) throw new TypeError('cookie maxAge must be a number of seconds')
-    const seconds = Math.floor(options.maxAge)
-    header += `; Max-Age=${seconds}; Expires=${new Date(Date.now() + seconds * 1000).toUTCString()}`
-  }
-  if (secure) header += '; Secure'
-  if (options.httpOnly !== false) header += '; HttpOnly'
-  return `${header}; SameSite=${sameSite}`
+  // A path the browser would ignore (it then scopes the cookie to the current directory).
+  if (!path.startsWith('/')) throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+  const seconds = options.maxAge === undefined ? undefined : Math.floor(options.maxAge)
+  return serialize(cookieName(name, options), value, {
+    path,
+    domain: options.domain,
+    maxAge: seconds,
+    // Expires as well as Max-Age, for the old browsers that know only Expires.
+    expires:
+      seconds === undefined || !Number.isFinite(seconds) ? undefined : new Date(Date.now() + seconds * 1000),
+    secure,
+    httpOnly: options.httpOnly !== false,
+    sameSite: sameSite.toLowerCase() as 'lax' | 'strict' | 'none',
+  })
 }
 
 /** Adds a cookie to the current request's response, keeping cookies already set. */
@@ -91,16 +89,15 @@ export function readCookie(name: string, options: CookieOptions = {}): string | 
 export function cookieFrom(req: IncomingMessage, fullName: string): string | undefined {
   const header = req.headers.cookie
   if (header === undefined) return undefined
-  for (const pair of header.split(';')) {
-    const equals = pair.indexOf('=')
-    if (equals === -1 || pair.slice(0, equals).trim() !== fullName) continue
-    try {
-      return decodeURIComponent(pair.slice(equals + 1).trim())
-    } catch {
-      return undefined
-    }
+  return parse(header, { decode: decodeOrUndefined })[fullName]
+}
+
+function decodeOrUndefined(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return undefined
   }
-  return undefined
 }
 
 export function appendSetCookie(

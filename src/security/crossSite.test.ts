@@ -120,7 +120,7 @@ describe('cross-site request protection', () => {
     const { token, again } = JSON.parse(first.body)
     expect(again).toBe(token)
     expect(String(first.headers['set-cookie'])).toBe(
-      `__Host-shipshape-csrf=${token}; Path=/; Secure; HttpOnly; SameSite=Lax`,
+      `__Host-shipshape-csrf=${token}; Path=/; HttpOnly; Secure; SameSite=Lax`,
     )
     const reuse = await send(port, {
       path: '/token',
@@ -133,21 +133,21 @@ describe('cross-site request protection', () => {
 
 describe('cookies', () => {
   it('default to Secure, HttpOnly, SameSite=Lax and the __Host- prefix', () => {
-    expect(serializeCookie('sid', 'v')).toBe('__Host-sid=v; Path=/; Secure; HttpOnly; SameSite=Lax')
+    expect(serializeCookie('sid', 'v')).toBe('__Host-sid=v; Path=/; HttpOnly; Secure; SameSite=Lax')
     expect(serializeCookie('sid', 'a b;c=')).toBe(
-      '__Host-sid=a%20b%3Bc%3D; Path=/; Secure; HttpOnly; SameSite=Lax',
+      '__Host-sid=a%20b%3Bc%3D; Path=/; HttpOnly; Secure; SameSite=Lax',
     )
     // The prefix only where the browser would accept it.
     expect(serializeCookie('sid', 'v', { path: '/app' })).toBe(
-      'sid=v; Path=/app; Secure; HttpOnly; SameSite=Lax',
+      'sid=v; Path=/app; HttpOnly; Secure; SameSite=Lax',
     )
     expect(serializeCookie('sid', 'v', { domain: 'example.com' })).toMatch(
-      /^sid=v; Path=\/; Domain=example.com; Secure/,
+      /^sid=v; Domain=example.com; Path=\/; HttpOnly; Secure/,
     )
     expect(serializeCookie('sid', 'v', { secure: false })).toBe('sid=v; Path=/; HttpOnly; SameSite=Lax')
     expect(serializeCookie('sid', 'v', { hostPrefix: false })).toMatch(/^sid=v;/)
     expect(serializeCookie('sid', 'v', { maxAge: 60, sameSite: 'Strict' })).toMatch(
-      /^__Host-sid=v; Path=\/; Max-Age=60; Expires=[^;]+ GMT; Secure; HttpOnly; SameSite=Strict$/,
+      /^__Host-sid=v; Max-Age=60; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Strict$/,
     )
     expect(cookieName('sid')).toBe('__Host-sid')
   })
@@ -165,8 +165,8 @@ describe('cookies', () => {
     const reply = await send(port, { path: '/cookie' })
     expect(reply.headers['set-cookie']).toEqual([
       'theme=dark; Path=/',
-      '__Host-session=a%20b%3Bc; Path=/; Secure; HttpOnly; SameSite=Lax',
-      expect.stringMatching(/^prefs=x; Path=\/; Max-Age=60; Expires=.* GMT; SameSite=Strict$/),
+      '__Host-session=a%20b%3Bc; Path=/; HttpOnly; Secure; SameSite=Lax',
+      expect.stringMatching(/^prefs=x; Max-Age=60; Path=\/; Expires=.* GMT; SameSite=Strict$/),
     ])
     const read = await send(port, {
       path: '/read-cookie',
