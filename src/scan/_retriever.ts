@@ -13,9 +13,8 @@ import { isIP, type LookupFunction } from 'node:net'
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
-import { CookieJar } from './_cookie-jar.js'
+import type { CookieJar } from './_cookie-jar.js'
 import { grade } from './_grader.js'
-import { findTags } from './_html-tags.js'
 import type { Retrieval, RouteStep, ScannedResponse, ScanReport } from './types.js'
 
 export interface ScanOptions {
@@ -156,9 +155,16 @@ export async function scanSite(target: string, options: ScanOptions = {}): Promi
   const secureContext =
     options.ca === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.ca] })
   const verifying: TlsMode = { verify: true, secureContext, lookup: resolving(options.resolve ?? {}) }
+  // tough-cookie (with its public suffix list) and parse5 load when a scan runs, not with every
+  // command that imports shipshape/scan: together about 15 MB resident.
+  const [{ CookieJar }, { findTags }] = await Promise.all([
+    import('./_cookie-jar.js'),
+    import('./_html-tags.js'),
+  ])
+  const newJar = () => new CookieJar()
   const [httpSession, httpsSession] = await Promise.all([
-    runSession(http, verifying, options.insecure === true, timeoutMs),
-    runSession(https, verifying, options.insecure === true, timeoutMs),
+    runSession(http, verifying, options.insecure === true, timeoutMs, newJar),
+    runSession(https, verifying, options.insecure === true, timeoutMs, newJar),
   ])
   const graded = httpsSession ?? httpSession
   if (graded === null)
@@ -223,13 +229,14 @@ async function runSession(
   verifying: TlsMode,
   insecure: boolean,
   timeoutMs: number,
+  newJar: () => CookieJar,
 ): Promise<Session | null> {
   const signal = AbortSignal.timeout(timeoutMs)
   const unverified = { ...verifying, verify: false }
   const attempts = insecure ? [unverified] : [verifying, unverified]
   for (const tls of attempts) {
     const route: RouteStep[] = []
-    const cookies = new CookieJar()
+    const cookies = newJar()
     try {
       let url = start
       for (let redirects = 0; ; redirects++) {
