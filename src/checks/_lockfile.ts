@@ -17,7 +17,7 @@ interface LockEntry {
 }
 
 /** The registry npm installs from, per scope, as npm reads it: environment, then project and user .npmrc. */
-export function npmRegistries(
+function npmRegistries(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): { registry: string; scopes: Map<string, string> } {

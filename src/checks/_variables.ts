@@ -15,7 +15,7 @@ const text = z.string()
 /** Variables holding keys that sign or encrypt: sessions, tokens, signed media URLs. */
 export const secretKeyVariables = ['SECRET_KEY', 'SESSION_SECRET', 'SHIPSHAPE_SECRET_KEY'] as const
 export const errorDsnVariables = ['SHIPSHAPE_ERROR_DSN', 'SENTRY_DSN'] as const
-export const adminPathsVariable = 'SHIPSHAPE_ADMIN_PATHS'
+const adminPathsVariable = 'SHIPSHAPE_ADMIN_PATHS'
 
 const secretVariable = (env: string, description: string) =>
   setting(text, { env, secret: true, flag: false, description })
@@ -37,7 +37,7 @@ const checkedVariables = defineConfig({
 
 export type CheckedVariable = keyof (typeof checkedVariables)['shape']
 
-export interface VariableRead {
+interface VariableRead {
   /** The value, from whichever source serve would take it; undefined when unset or unreadable. */
   value: string | undefined
   /** What config's loader reports about it, as sentences (never the value). */

@@ -6,7 +6,7 @@ import { mask } from './_shared.js'
 import { readVariable, secretKeyVariables } from './_variables.js'
 import type { DeployCheck } from './types.js'
 
-export const mediaSigningKeysVariable = 'SHIPSHAPE_MEDIA_SIGNING_KEYS'
+const mediaSigningKeysVariable = 'SHIPSHAPE_MEDIA_SIGNING_KEYS'
 
 /** Secret values that are examples, not secrets. */
 export const placeholderSecret =

@@ -20,7 +20,7 @@ export interface ParsedCsp {
   duplicates: Set<string>
 }
 
-export class CspSyntaxError extends Error {}
+class CspSyntaxError extends Error {}
 
 interface Source {
   source: string

@@ -35,7 +35,7 @@ const gradeChart: ReadonlyArray<readonly [number, string]> = [
 ]
 
 /** Bonuses count only when the score without them (penalties alone) is already at least this. */
-export const minimumScoreForExtraCredit = 90
+const minimumScoreForExtraCredit = 90
 
 export const grades = gradeChart.map(([, grade]) => grade)
 

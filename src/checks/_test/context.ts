@@ -56,7 +56,7 @@ export function context(
   return { cwd, env, settings, settingsProblem, site: undefined, cpus: 4, ...extra }
 }
 
-export function byId(id: string): DeployCheck {
+function byId(id: string): DeployCheck {
   const check = deployChecks.find((item) => item.id === id)
   if (check === undefined) throw new Error(`no check ${id}`)
   return check
