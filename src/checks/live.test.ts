@@ -1,3 +1,7 @@
+/**
+ * The deploy checks that judge a live site or a bucket (--url, S3 listing), against real local
+ * servers: a site with strong headers passes, one without fails each, saying what the Observatory saw.
+ */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { probeStatus, scanSite } from '../scan/index.js'
 import {

@@ -1,7 +1,13 @@
+/**
+ * `shipshape scan`'s cookies and CORS tests against real local servers, one header set at a time. The cases and
+ * their expected results are the MDN HTTP Observatory's own analyzer test fixtures (test/*.test.js
+ * in mdn/mdn-http-observatory), re-expressed as real responses: the same header sets must give the
+ * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
+ */
 import { describe, expect, it } from 'vitest'
-import { type Handler, page, siteHost } from '../security/_test/sites.js'
-import { expectResult, resultOf, scanWith, useSites } from './_test/observatory.js'
-import type { Expectation } from './index.js'
+import { closedPort, type Handler, page, siteHost } from '../security/_test/sites.js'
+import { expectResult, http, resolve, resultOf, scanWith, useSites } from './_test/observatory.js'
+import { type Expectation, scanSite } from './index.js'
 
 useSites()
 
@@ -99,6 +105,15 @@ describe('cookies', () => {
       'no-equals-sign',
     ]
     expectResult(await resultOf('cookies', setting(refused)), 'cookies-not-found', true)
+  })
+
+  it('a Secure cookie set over plain HTTP is refused, as browsers refuse it (shipshape)', async () => {
+    http.respond(page({ 'set-cookie': 'sessionid=1; Path=/; Secure; HttpOnly' }))
+    const report = await scanSite(`http://${siteHost}:${http.port}/`, {
+      httpsPort: await closedPort(),
+      resolve,
+    })
+    expectResult(report.tests.cookies, 'cookies-not-found', true)
   })
 
   it('a cookie set on a redirect on the way counts (shipshape)', async () => {

@@ -1,3 +1,9 @@
+/**
+ * `shipshape scan`'s Content-Security-Policy test against real local servers, one header set at a time. The cases and
+ * their expected results are the MDN HTTP Observatory's own analyzer test fixtures (test/*.test.js
+ * in mdn/mdn-http-observatory), re-expressed as real responses: the same header sets must give the
+ * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
+ */
 import { describe, expect, it } from 'vitest'
 import { page } from '../security/_test/sites.js'
 import { expectResult, resultOf, useSites } from './_test/observatory.js'

@@ -1,3 +1,9 @@
+/**
+ * `shipshape scan`'s subresource integrity, X-Content-Type-Options, X-Frame-Options and CORP tests against real local servers, one header set at a time. The cases and
+ * their expected results are the MDN HTTP Observatory's own analyzer test fixtures (test/*.test.js
+ * in mdn/mdn-http-observatory), re-expressed as real responses: the same header sets must give the
+ * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
+ */
 import { describe, it } from 'vitest'
 import { type Handler, page, siteHost } from '../security/_test/sites.js'
 import { expectResult, resultOf, useSites } from './_test/observatory.js'
@@ -80,6 +86,18 @@ describe('subresource-integrity', () => {
     ],
     [
       '<textarea><script src="http://evil.example/x.js"></script></textarea>',
+      'sri-not-implemented-but-no-scripts-loaded',
+      true,
+    ],
+    // shipshape: `<!-->` is a whole (empty) comment, so the script after it is real; after
+    // <plaintext> nothing is markup. A tokenizer that gets either wrong changes the grade.
+    [
+      '<!--><script src="http://evil.example/x.js"></script><!-- -->',
+      'sri-not-implemented-and-external-scripts-not-loaded-securely',
+      false,
+    ],
+    [
+      '<plaintext><script src="http://evil.example/x.js"></script>',
       'sri-not-implemented-but-no-scripts-loaded',
       true,
     ],
