@@ -11,4 +11,5 @@ export {
   settingForFlag,
   shipshapeConfig,
 } from './_options.js'
-export { serve, signalPrimary } from './_primary.js'
+export { reloadAndWait } from './_control.js'
+export { serve } from './_primary.js'
