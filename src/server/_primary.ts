@@ -1,17 +1,15 @@
 /**
- * The primary process: owns the listening socket, hands each connection to a healthy worker,
- * and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It never
- * imports the app, so nothing the app does can take the socket down.
+ * The primary process's supervisor: hands each connection the listener accepts to a healthy
+ * worker, and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It
+ * never imports the app, so nothing the app does can take the socket down.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import { createServer, Socket as NetSocket, type Server, type Socket, type SocketConstructorOpts } from 'node:net'
-import { resolve } from 'node:path'
+import type { Server, Socket } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
-import { createLogger, type Logger } from '../observe/index.js'
+import type { Logger } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
-import { claimPidfile, type ReloadLog, reloadLogFor } from './_control.js'
-import { listen, listenOnPath, tcpUrl } from './_listen.js'
+import type { ReloadLog } from './_control.js'
+import { reclaimConnections } from './_handoff.js'
 import type { ServeOptions } from './_options.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
@@ -46,39 +44,7 @@ interface Worker {
 
 const workerScript = new URL('./_worker.js', import.meta.url)
 
-export async function serve(options: ServeOptions): Promise<number> {
-  if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production'
-  const logger = createLogger({ level: options.logLevel, buffered: false })
-  if (process.env.NODE_ENV !== 'production') {
-    logger.warn(
-      { NODE_ENV: process.env.NODE_ENV },
-      'NODE_ENV is not "production": frameworks may show debug pages',
-    )
-  }
-  const pidfile = resolve(options.pidfile)
-  claimPidfile(pidfile)
-  const reloads = reloadLogFor(pidfile)
-  const listener = createServer({ pauseOnConnect: true })
-  try {
-    await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
-  } catch (error) {
-    rmSync(pidfile, { force: true })
-    reloads.remove()
-    throw error
-  }
-  const supervisor = new Supervisor(options, logger, listener, reloads)
-  const url = options.socketPath ? `unix:${options.socketPath}` : tcpUrl(options, listener)
-  logger.info({ url, workers: options.workers }, `listening on ${url}`)
-  try {
-    return await supervisor.run()
-  } finally {
-    rmSync(pidfile, { force: true })
-    reloads.remove()
-    await new Promise((done) => logger.flush(done))
-  }
-}
-
-class Supervisor {
+export class Supervisor {
   private readonly workers = new Set<Worker>()
   private readonly waiting: Socket[] = []
   private generation = 1
@@ -317,10 +283,10 @@ class Supervisor {
   /** New workers first; the old ones drain only once every new one has said it is ready. */
   private reload(): void {
     const request = this.reloads.open()
-    if (this.stopping) return this.reloads.settle(request, 'ignored', 'the server is shutting down')
+    if (this.stopping) return void this.reloads.settle(request, 'ignored', 'the server is shutting down')
     if (this.reloading) {
       this.logger.warn('reload already in progress; ignoring SIGHUP')
-      return this.reloads.settle(
+      return void this.reloads.settle(
         request,
         'ignored',
         'another reload was in progress; run `shipshape reload` again once it has finished',
@@ -385,9 +351,9 @@ class Supervisor {
 
   /** The first stop signal drains; one more, at least forceAfterMs after the stop began, forces it. */
   private signalled(signal: NodeJS.Signals): void {
-    if (!this.stopping) return this.stop(signal)
+    if (!this.stopping) return void this.stop(signal)
     const sinceMs = Math.round(performance.now() - this.stoppingSince)
-    if (sinceMs >= forceAfterMs) return this.forceStop()
+    if (sinceMs >= forceAfterMs) return void this.forceStop()
     this.logger.info(
       { signal, sinceMs },
       `${signal} again within ${forceAfterMs} ms: the same stop, relayed (npm, a process group); still draining`,
@@ -421,29 +387,4 @@ class Supervisor {
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
-}
-
-/**
- * Node sends a worker one connection at a time and queues the rest until the worker acknowledges
- * the last. When the worker dies first (killed while blocked), Node never closes what it held,
- * and those clients would wait forever. They are returned, to be served elsewhere: the queued
- * ones never left, and the one in flight was never read. A worker acknowledges a connection as
- * soon as its event loop takes it in, so one still unacknowledged when the watchdog kills a worker
- * silent for the whole --timeout has not reached the app: its request is still unread in the
- * kernel, whole. These fields are Node's own (there since 0.x, but not public API): should they go
- * away this returns nothing, and the serve tests' blocked-worker cases catch it.
- */
-function reclaimConnections(child: ChildProcess): Socket[] {
-  const internals = child as unknown as {
-    _pendingMessage?: { handle?: SocketConstructorOpts['handle'] } | null
-    _handleQueue?: { handle?: unknown }[] | null
-  }
-  const pending = internals._pendingMessage?.handle
-  const queued = (internals._handleQueue ?? []).map((entry) => entry.handle)
-  internals._pendingMessage = null
-  internals._handleQueue = null
-  const sockets = queued.filter((handle): handle is Socket => handle instanceof NetSocket && !handle.destroyed)
-  // Sending took the raw handle out of its socket: a new paused socket carries it to the next worker.
-  if (pending) sockets.unshift(new NetSocket({ handle: pending, pauseOnCreate: true } as SocketConstructorOpts))
-  return sockets
 }

@@ -112,8 +112,10 @@ describe('shipshape serve stops', () => {
     midway.socket.write('\r\n')
     // The old worker waited 2 s before closing idle connections; now it closes them on the drain.
     expect((await idle.closedAt) - signalled).toBeLessThan(1000)
-    expect(await busy.responses(1)).toMatch(/^HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i)
-    expect(await midway.responses(2)).toMatch(/HTTP\/1\.1 200 [^]*HTTP\/1\.1 200 [^]*\r\nconnection: close\r\n/i)
+    expect(await busy.responses(1)).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\nconnection: close\r\n/i)
+    expect(await midway.responses(2)).toMatch(
+      /HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 200 [\s\S]*\r\nconnection: close\r\n/i,
+    )
     await busy.closedAt
     await midway.closedAt
     expect(await server.exited).toBe(0)

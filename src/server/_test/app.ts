@@ -22,7 +22,9 @@ export default function app(req: IncomingMessage, res: ServerResponse): void {
       break
     case '/slow':
       // A line in the server's log, so a test knows the request reached the app before it acts.
-      process.stdout.write(`${JSON.stringify({ level: 30, msg: 'fixture: slow request admitted', pid: process.pid })}\n`)
+      process.stdout.write(
+        `${JSON.stringify({ level: 30, msg: 'fixture: slow request admitted', pid: process.pid })}\n`,
+      )
       setTimeout(() => reply(res), ms)
       return
     case '/crash':

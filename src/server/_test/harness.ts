@@ -176,7 +176,7 @@ export async function openRaw(url: string): Promise<RawConnection> {
     responses: (count) =>
       new Promise((resolve, reject) => {
         const check = () => {
-          if ((received.match(/^HTTP\/1\.1 /gm) ?? []).length >= count && /\r\n\r\n[^]*$/.test(received)) {
+          if ((received.match(/^HTTP\/1\.1 /gm) ?? []).length >= count && received.includes('\r\n\r\n')) {
             wakers.delete(check)
             resolve(received)
           } else if (socket.destroyed) {
