@@ -226,7 +226,7 @@ export class Supervisor {
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(worker)
-    for (const socket of reclaimConnections(worker.child)) {
+    for (const socket of reclaimConnections(worker.child, worker.endedBy === 'watchdog')) {
       if (this.stopping) socket.destroy()
       else this.dispatch(socket)
     }

@@ -202,9 +202,9 @@ process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception at start-up: the worker exits')
     return exit(1)
   }
-  const others = pipeline?.inflight().length ?? 0
+  const inflight = pipeline?.inflight().length ?? 0
   logger.fatal(
-    { err: error, inflight: others, graceMs: failingGraceMs },
+    { err: error, inflight, graceMs: failingGraceMs },
     'uncaught exception: the worker takes no new requests, lets the ones in flight finish, then exits and is replaced',
   )
   void send({ type: 'failing' })
