@@ -5,8 +5,8 @@
  * The reload file (`<pidfile>.reload`) holds the outcome of the last few reloads the primary was
  * asked for, each under the ordinal of the SIGHUP that asked: `shipshape reload` reads the last
  * ordinal, sends SIGHUP, and waits for the first outcome past it. A file, not a control socket:
- * the signal stays the one way to ask (a plain `kill -HUP` is recorded too), the file takes the
- * pidfile's place and permissions, and it has no path-length limit or stale socket to clean up.
+ * the signal stays the one way to ask (a plain `kill -HUP` is recorded too), the file lives and
+ * dies with the pidfile, and it has no path-length limit or stale socket to clean up.
  * Each write replaces the file whole (write, then rename), so a reader never sees half of one.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -37,7 +37,11 @@ export class ReloadLog {
   private asked = 0
 
   constructor(private readonly path: string) {
-    writeFileSync(path, '[]\n') // at start-up, before serving: outcomes of an earlier run are gone
+    // At start-up, before serving: outcomes of an earlier run are gone. Owner-only, since a failed
+    // reload's reason holds the app's error and stack; `shipshape reload` runs as the server's
+    // user anyway, to be allowed to signal it.
+    rmSync(path, { force: true })
+    writeFileSync(path, '[]\n', { mode: 0o600 })
   }
 
   /** A SIGHUP arrived: returns its ordinal, for the outcome. */
@@ -65,7 +69,7 @@ export class ReloadLog {
     const text = `${JSON.stringify(this.records)}\n`
     const temporary = `${this.path}.${process.pid}.tmp`
     this.written = this.written
-      .then(() => writeFile(temporary, text))
+      .then(() => writeFile(temporary, text, { mode: 0o600 }))
       .then(() => rename(temporary, this.path))
       .catch(() => {}) // a full disk must not take the server down; the reload itself goes on
   }
