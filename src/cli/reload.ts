@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { loadShipshapeSettingsFor, settingForFlag, signalPrimary } from '../server/index.js'
+import { loadShipshapeSettingsFor, reloadAndWait, settingForFlag } from '../server/index.js'
 import type { Command } from '../types.js'
 
 const pidfile = settingForFlag('pidfile')
@@ -10,7 +10,10 @@ export const reload: Command = {
   help: `Usage: shipshape reload [--pidfile <path>] [--config <file>]
 
 Tells the running \`shipshape serve\` to start fresh workers from the current code, wait until
-they are ready, then drain the old ones. The same as sending SIGHUP to the primary process.
+they are ready, then drain the old ones: the same as sending SIGHUP to the primary process. Then
+waits for the outcome, which the server writes beside its pidfile: exits 0 once the new workers
+serve, and 1 with the reason when the reload failed (the new code did not start; the old workers
+keep serving) or was refused (another reload was in progress, or the server is stopping).
 
 Options:
   --pidfile <path>
@@ -31,8 +34,10 @@ Options:
       flags: values.pidfile === undefined ? {} : { pidfile: values.pidfile },
       configFile: values.config,
     })
-    const pid = signalPrimary(path as string, 'SIGHUP')
-    process.stdout.write(`Asked shipshape (pid ${pid}) to reload; its log shows the new workers starting.\n`)
+    const pid = await reloadAndWait(path as string, (asked) =>
+      process.stdout.write(`Asked shipshape (pid ${asked}) to reload; waiting for the new workers…\n`),
+    )
+    process.stdout.write(`Reload complete: pid ${pid} serves the new code; the old workers are draining.\n`)
     return 0
   },
 }

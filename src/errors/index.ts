@@ -44,6 +44,11 @@ export const catalogue = {
     message: 'shipshape serve is already running here',
     fix: 'Stop the running server, use `shipshape reload` to load new code into it, or give this one its own --pidfile.',
   },
+  SHIPSHAPE_E_RELOAD_FAILED: {
+    status: 500,
+    message: 'The reload did not complete',
+    fix: 'Read the reason above: fix the error the new code throws at start-up (the old workers keep serving meanwhile), or wait for the reload in progress to finish, then run `shipshape reload` again.',
+  },
   SHIPSHAPE_E_NOT_RUNNING: {
     status: 500,
     message: 'No running shipshape serve was found',

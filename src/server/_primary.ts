@@ -1,15 +1,15 @@
 /**
- * The primary process: owns the listening socket, hands each connection to a healthy worker,
- * and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It never
- * imports the app, so nothing the app does can take the socket down.
+ * The primary process's supervisor: hands each connection the listener accepts to a healthy
+ * worker, and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It
+ * never imports the app, so nothing the app does can take the socket down.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer, Socket as NetSocket, type Server, type Socket } from 'node:net'
-import { dirname, resolve } from 'node:path'
+import type { Server, Socket } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
-import { createLogger, type Logger } from '../observe/index.js'
+import type { Logger } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
+import type { ReloadLog } from './_control.js'
+import { reclaimConnections } from './_handoff.js'
 import type { ServeOptions } from './_options.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
@@ -21,6 +21,12 @@ const crashLoopLimit = 3
 const backoffMs = (crashes: number) => Math.min(10_000, 100 * 2 ** Math.max(0, crashes - 1))
 /** Connections waiting while no worker is healthy (start-up, every worker blocked); beyond this they are refused. */
 const maxWaiting = 1024
+/**
+ * A stop signal that comes sooner than this after the stop began is the same stop, delivered
+ * twice: Ctrl-C and systemd signal the whole process group, and npm, in that group, relays the
+ * signal to its child as well. Only a later one means "stop now".
+ */
+const forceAfterMs = 1000
 
 interface Worker {
   child: ChildProcess
@@ -30,44 +36,15 @@ interface Worker {
   startedAt: number
   lastBeat: number
   inflight: RequestSummary[]
-  /** Why the primary ended it, if it did: such an exit is not a crash. */
-  endedBy?: 'watchdog' | 'drain'
+  /** Why it is ending, if it is known beforehand: such an exit needs no other replacement. */
+  endedBy?: 'watchdog' | 'drain' | 'failing'
   drainStartedAt?: number
   retiring?: boolean
 }
 
 const workerScript = new URL('./_worker.js', import.meta.url)
 
-export async function serve(options: ServeOptions): Promise<number> {
-  if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production'
-  const logger = createLogger({ level: options.logLevel, buffered: false })
-  if (process.env.NODE_ENV !== 'production') {
-    logger.warn(
-      { NODE_ENV: process.env.NODE_ENV },
-      'NODE_ENV is not "production": frameworks may show debug pages',
-    )
-  }
-  const pidfile = resolve(options.pidfile)
-  claimPidfile(pidfile)
-  const listener = createServer({ pauseOnConnect: true })
-  try {
-    await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
-  } catch (error) {
-    rmSync(pidfile, { force: true })
-    throw error
-  }
-  const supervisor = new Supervisor(options, logger, listener)
-  const url = options.socketPath ? `unix:${options.socketPath}` : tcpUrl(options, listener)
-  logger.info({ url, workers: options.workers }, `listening on ${url}`)
-  try {
-    return await supervisor.run()
-  } finally {
-    rmSync(pidfile, { force: true })
-    await new Promise((done) => logger.flush(done))
-  }
-}
-
-class Supervisor {
+export class Supervisor {
   private readonly workers = new Set<Worker>()
   private readonly waiting: Socket[] = []
   private generation = 1
@@ -76,7 +53,10 @@ class Supervisor {
   private bootFailures = 0
   private lastError: string | undefined
   private reloading = false
+  /** The ordinal of the SIGHUP whose reload is running, for its outcome. */
+  private reloadRequest = 0
   private stopping = false
+  private stoppingSince = 0
   private forced = false
   private exitCode = 0
   private finish: (code: number) => void = () => {}
@@ -86,6 +66,7 @@ class Supervisor {
     private readonly options: ServeOptions,
     private readonly logger: Logger,
     private readonly listener: Server,
+    private readonly reloads: ReloadLog,
   ) {
     listener.on('connection', (socket: Socket) => this.dispatch(socket))
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
@@ -94,8 +75,8 @@ class Supervisor {
   run(): Promise<number> {
     this.topUp()
     process.on('SIGHUP', () => this.reload())
-    process.on('SIGTERM', () => this.stop('SIGTERM'))
-    process.on('SIGINT', () => this.stop('SIGINT'))
+    process.on('SIGTERM', () => this.signalled('SIGTERM'))
+    process.on('SIGINT', () => this.signalled('SIGINT'))
     return new Promise((resolve) => {
       this.finish = resolve
     })
@@ -159,6 +140,14 @@ class Supervisor {
         if (worker.retiring || this.stopping) return
         worker.retiring = true
         this.topUp()
+        break
+      case 'failing':
+        // It finishes what it holds within its grace and exits 1; it is replaced now, as a crash.
+        if (worker.endedBy !== undefined || this.stopping) return
+        worker.endedBy = 'failing'
+        worker.state = 'draining'
+        worker.drainStartedAt = performance.now()
+        this.respawnAfterCrash()
         break
       case 'failed':
         if (message.error !== this.lastError) {
@@ -237,7 +226,7 @@ class Supervisor {
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(worker)
-    for (const socket of reclaimConnections(worker.child)) {
+    for (const socket of reclaimConnections(worker.child, worker.endedBy === 'watchdog')) {
       if (this.stopping) socket.destroy()
       else this.dispatch(socket)
     }
@@ -293,9 +282,18 @@ class Supervisor {
 
   /** New workers first; the old ones drain only once every new one has said it is ready. */
   private reload(): void {
-    if (this.stopping) return
-    if (this.reloading) return void this.logger.warn('reload already in progress; ignoring SIGHUP')
+    const request = this.reloads.open()
+    if (this.stopping) return void this.reloads.settle(request, 'ignored', 'the server is shutting down')
+    if (this.reloading) {
+      this.logger.warn('reload already in progress; ignoring SIGHUP')
+      return void this.reloads.settle(
+        request,
+        'ignored',
+        'another reload was in progress; run `shipshape reload` again once it has finished',
+      )
+    }
     this.reloading = true
+    this.reloadRequest = request
     this.generation++
     this.logger.info({ generation: this.generation, workers: this.options.workers }, 'reload started')
     this.topUp()
@@ -308,6 +306,7 @@ class Supervisor {
       if (current.some((worker) => worker.state !== 'ready')) return
       for (const worker of this.workers) if (worker.generation < this.generation) this.drain(worker)
       this.reloading = false
+      this.reloads.settle(this.reloadRequest, 'complete')
       this.logger.info({ generation: this.generation }, 'reload complete: old workers are draining')
     }
     // Replacements for --max-requests or --max-memory: once the full count of workers serves
@@ -331,6 +330,11 @@ class Supervisor {
       { error: this.lastError },
       'reload failed: a new worker could not start; the old workers keep serving',
     )
+    this.reloads.settle(
+      this.reloadRequest,
+      'failed',
+      `a new worker could not start; the old workers keep serving. The app's error:\n${this.lastError ?? '(none reported)'}`,
+    )
     this.topUp() // for an old worker that retired or died while the reload ran
   }
 
@@ -345,13 +349,22 @@ class Supervisor {
     this.stop('crash loop', 1)
   }
 
+  /** The first stop signal drains; one more, at least forceAfterMs after the stop began, forces it. */
+  private signalled(signal: NodeJS.Signals): void {
+    if (!this.stopping) return void this.stop(signal)
+    const sinceMs = Math.round(performance.now() - this.stoppingSince)
+    if (sinceMs >= forceAfterMs) return void this.forceStop()
+    this.logger.info(
+      { signal, sinceMs },
+      `${signal} again within ${forceAfterMs} ms: the same stop, relayed (npm, a process group); still draining`,
+    )
+  }
+
   /** Stop accepting, let in-flight requests finish within the graceful timeout, exit. */
   private stop(reason: string, code = 0): void {
-    if (this.stopping) {
-      if (reason === 'SIGTERM' || reason === 'SIGINT') this.forceStop()
-      return
-    }
+    if (this.stopping) return
     this.stopping = true
+    this.stoppingSince = performance.now()
     this.exitCode = code
     this.logger.info({ reason, workers: this.workers.size }, 'shutting down: finishing in-flight requests')
     this.listener.close()
@@ -374,130 +387,4 @@ class Supervisor {
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
-}
-
-/**
- * Node sends a worker one connection at a time and queues the rest until the worker acknowledges
- * the last. When the worker dies first (killed while blocked), Node never closes what it held,
- * and those clients would wait forever. The one in flight may have reached the dead worker, so
- * it is closed (its client gets a prompt error); the queued ones never left and are returned to
- * be served elsewhere. These fields are Node's own (there since 0.x, but not public API): should
- * they go away this returns nothing, and the serve tests' blocked-worker case catches it.
- */
-function reclaimConnections(child: ChildProcess): Socket[] {
-  const internals = child as unknown as {
-    _pendingMessage?: { handle?: { close?: () => void } } | null
-    _handleQueue?: { handle?: unknown }[] | null
-  }
-  internals._pendingMessage?.handle?.close?.()
-  const queued = (internals._handleQueue ?? []).map((entry) => entry.handle)
-  internals._pendingMessage = null
-  internals._handleQueue = null
-  return queued.filter((handle): handle is Socket => handle instanceof NetSocket && !handle.destroyed)
-}
-
-function listen(server: Server, { host, port }: { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EADDRINUSE' ? 'the port is in use' : error.message
-      reject(new ShipshapeError('SHIPSHAPE_E_BIND', `${host}:${port}: ${hint}`, { cause: error }))
-    })
-    server.listen({ host, port, backlog: 2048 }, () => resolve())
-  })
-}
-
-/** Port 0 asks the system for a free port: the URL names the real one. */
-function tcpUrl(options: ServeOptions, server: Server): string {
-  const { port } = server.address() as { port: number }
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host
-  return `${options.tlsCertFile ? 'https' : 'http'}://${host}:${port}`
-}
-
-/**
- * A Unix socket, for a proxy on the same machine. A socket file left by a server that died is
- * removed; one a live server answers on, or a path that is not a socket, is refused. The socket
- * is made readable and writable by its owner and group only (connecting needs write access): put
- * the proxy's user in the server's group rather than opening it to every local user, who could
- * otherwise reach the app around the proxy. Closing the server removes the file.
- */
-async function listenOnPath(server: Server, path: string): Promise<void> {
-  const refuse = (hint: string, cause?: unknown) =>
-    new ShipshapeError('SHIPSHAPE_E_BIND', `unix:${path}: ${hint}`, { cause })
-  const kind = lstatKind(path)
-  if (kind === 'other') throw refuse('the path exists and is not a socket; shipshape will not remove it')
-  if (kind === 'socket') {
-    const probe = await probeSocket(path)
-    if (probe !== 'ECONNREFUSED') throw refuse(`another server is listening on this socket (${probe})`)
-    rmSync(path, { force: true })
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(refuse(error.message, error)))
-    server.listen({ path, backlog: 2048 }, () => resolve())
-  })
-  chmodSync(path, 0o660)
-}
-
-function lstatKind(path: string): 'missing' | 'socket' | 'other' {
-  try {
-    return lstatSync(path).isSocket() ? 'socket' : 'other'
-  } catch {
-    return 'missing'
-  }
-}
-
-/**
- * Connects to the socket: 'ECONNREFUSED' means a stale file nobody listens on. Anything else
- * ('connected', or EAGAIN from a live server whose backlog is full) means the file is in use.
- */
-function probeSocket(path: string): Promise<string> {
-  return new Promise((resolve) => {
-    const probe = connect({ path })
-    probe.once('connect', () => {
-      probe.destroy()
-      resolve('connected')
-    })
-    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
-  })
-}
-
-/** Writes our pid for `shipshape reload`, refusing to overwrite the pidfile of a live server. */
-function claimPidfile(pidfile: string): void {
-  const running = readPid(pidfile)
-  if (running !== undefined && running !== process.pid && isAlive(running)) {
-    throw new ShipshapeError('SHIPSHAPE_E_ALREADY_RUNNING', `pid ${running} (pidfile ${pidfile})`)
-  }
-  mkdirSync(dirname(pidfile), { recursive: true })
-  writeFileSync(pidfile, `${process.pid}\n`)
-}
-
-function readPid(pidfile: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(pidfile, 'utf8'), 10)
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Sends `signal` to the primary named in `pidfile` (for `shipshape reload`); returns its pid. */
-export function signalPrimary(pidfile: string, signal: NodeJS.Signals): number {
-  const path = resolve(pidfile)
-  const pid = readPid(path)
-  if (pid === undefined || !isAlive(pid)) {
-    throw new ShipshapeError(
-      'SHIPSHAPE_E_NOT_RUNNING',
-      pid === undefined ? `no pidfile at ${path}` : `pid ${pid} from ${path} is not running`,
-    )
-  }
-  process.kill(pid, signal)
-  return pid
 }

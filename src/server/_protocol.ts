@@ -14,6 +14,11 @@ export type WorkerMessage =
   | { type: 'beat'; inflight: RequestSummary[] }
   /** --max-requests reached: replace me, then drain me. */
   | { type: 'retire' }
+  /**
+   * An uncaught exception: send me nothing new and start my replacement; I finish what I hold
+   * within a short grace, then exit 1.
+   */
+  | { type: 'failing' }
   /** Start-up failed; `error` is the app's own error, shown by the primary. */
   | { type: 'failed'; error: string }
 
@@ -23,7 +28,8 @@ export type PrimaryMessage =
   /** Comes with a socket handle: serve this connection. */
   | { type: 'connection' }
   /**
-   * Finish what you hold, close idle connections, exit 0. `keepIdle` (reload, recycling): leave
-   * idle keep-alive connections for their clients to close, as long as the graceful timeout allows.
+   * Finish what you hold, close idle connections at once, exit 0. `keepIdle` (reload, recycling):
+   * leave idle keep-alive connections for their clients to close, as long as the graceful timeout
+   * allows.
    */
   | { type: 'drain'; keepIdle: boolean }

@@ -15,13 +15,26 @@ import { defaultMiddleware } from './_stack.js'
  * HTTP/1.1 has no way to tell a client "do not reuse this connection" except in a response, so
  * closing an idle keep-alive connection always races with a client that may be sending its next
  * request on it (that client sees the connection drop). During a drain every response closes its
- * connection, so busy connections end by themselves. On shutdown, idle ones are closed after this
- * grace; on a reload they are left for their clients to close (a client's idle timeout is shorter
- * than --keep-alive when set up as docs/server.md says), until the graceful timeout is near.
+ * connection, so busy connections end by themselves. On shutdown, idle ones are closed at once; on
+ * a reload they are left for their clients to close (a client's idle timeout is shorter than
+ * --keep-alive when set up as docs/server.md says), until the graceful timeout is near.
  */
-const idleGraceMs = 2000
 /** How long before the primary's graceful-timeout kill a reloading worker closes what is left itself. */
 const beforeKillMs = 1000
+/**
+ * After an uncaught exception the worker leaves (the app may be in any state), but the other
+ * requests it holds are most often sound: they get this long to finish before it exits 1. Longer
+ * would keep a possibly broken process serving; the primary starts the replacement at once.
+ */
+const failingGraceMs = 1500
+
+// The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
+// terminal, systemd's stop with its default KillMode=control-group) reaches workers too: they
+// ignore it, and drain when the primary, which got the same signal, tells them to. Should the
+// primary be gone, 'disconnect' (below) stops them.
+process.on('SIGTERM', () => {})
+process.on('SIGINT', () => {})
+process.on('SIGHUP', () => {}) // reloads are the primary's job
 
 // The options come over the channel, not the environment: they hold secrets (signing keys)
 // that /proc/<pid>/environ would show, and that the app's own child processes would inherit.
@@ -40,7 +53,10 @@ const logger = createLogger({ level: options.logLevel })
 const sockets = new Set<Socket>()
 let pipeline: Pipeline | undefined
 let server: Server | undefined
-let draining = false
+let leaving = false
+/** When a leaving worker exits even with requests unfinished; an uncaught exception brings it closer. */
+let leaveBy = Number.POSITIVE_INFINITY
+let exitCode = 0
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -100,7 +116,7 @@ async function start(): Promise<void> {
       handle.once('close', () => sockets.delete(handle))
       http.emit('connection', handle)
     } else if (message.type === 'drain') {
-      void drain(message.keepIdle)
+      void leave({ keepIdle: message.keepIdle })
     }
   })
   // The replacement starts first; this worker drains once it is ready (see the primary).
@@ -146,24 +162,30 @@ function beatIfDue(): void {
   if (lastBeatWasIdle || performance.now() - lastBeat >= admitBeatMs) beat()
 }
 
-/** Finish in-flight requests (their responses close the connection), then idle connections; exit 0. */
-async function drain(keepIdle = false): Promise<void> {
-  if (draining) return
-  draining = true
-  if (pipeline === undefined || server === undefined) return exit(0) // still starting: nothing to finish
+/**
+ * Stop taking work, finish in-flight requests (their responses close the connection), close idle
+ * connections, exit. `keepIdle` (reload, recycling) leaves idle keep-alive connections for their
+ * clients to close while the graceful timeout allows. `withinMs` bounds the whole wait; otherwise
+ * the primary's graceful-timeout kill does. A second call can only shorten the wait.
+ */
+async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, code = 0 }): Promise<void> {
+  leaveBy = Math.min(leaveBy, performance.now() + withinMs)
+  exitCode = Math.max(exitCode, code)
+  if (leaving) return
+  leaving = true
+  if (pipeline === undefined || server === undefined) return exit(exitCode) // still starting: nothing to finish
   pipeline.drain()
-  const idleFor = keepIdle
-    ? Math.max(0, options.gracefulTimeoutMs - beforeKillMs)
-    : Math.min(idleGraceMs, options.gracefulTimeoutMs / 2)
-  const deadline = performance.now() + idleFor
-  while (sockets.size > 0 && performance.now() < deadline) await sleep(50)
-  await pipeline.idle()
-  while (sockets.size > 0) {
+  if (keepIdle) {
+    const idleUntil = performance.now() + Math.max(0, options.gracefulTimeoutMs - beforeKillMs)
+    while (sockets.size > 0 && performance.now() < Math.min(idleUntil, leaveBy)) await sleep(50)
+  }
+  // Connections busy now close after their response; each one that goes idle without closing
+  // (its response began before the drain) is closed at the next round.
+  while (sockets.size > 0 && performance.now() < leaveBy) {
     server.closeIdleConnections()
     await sleep(50)
-    await pipeline.idle()
   }
-  exit(0)
+  exit(exitCode)
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -172,16 +194,21 @@ function exit(code: number): void {
   logger.flush(() => process.exit(code))
 }
 
-// The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
-// terminal, systemd's stop) reaches workers too: they drain as the primary would ask them to.
-process.on('SIGTERM', () => drain())
-process.on('SIGINT', () => drain())
-process.on('SIGHUP', () => {}) // reloads are the primary's job
-// The primary is gone (killed with SIGKILL): nobody will hand over connections or reap us.
-process.on('disconnect', () => drain())
+// The primary is gone (killed with SIGKILL): nobody will hand over connections, reap us, or
+// enforce the graceful timeout, so the worker does.
+process.on('disconnect', () => leave({ withinMs: options.gracefulTimeoutMs }))
 process.on('uncaughtException', (error) => {
-  logger.fatal({ err: error }, 'uncaught exception: the worker exits and the primary replaces it')
-  exit(1)
+  if (server === undefined) {
+    logger.fatal({ err: error }, 'uncaught exception at start-up: the worker exits')
+    return exit(1)
+  }
+  const inflight = pipeline?.inflight().length ?? 0
+  logger.fatal(
+    { err: error, inflight, graceMs: failingGraceMs },
+    'uncaught exception: the worker takes no new requests, lets the ones in flight finish, then exits and is replaced',
+  )
+  void send({ type: 'failing' })
+  void leave({ withinMs: failingGraceMs, code: 1 })
 })
 
 start().catch(async (error: unknown) => {

@@ -2,6 +2,8 @@
  * shipshape/server: the supervisor behind `shipshape serve`. A primary process owns the socket
  * and never runs app code; workers run the pipeline and the app. See docs/server.md.
  */
+
+export { reloadAndWait } from './_control.js'
 export {
   describeOptions,
   loadShipshapeSettings,
@@ -11,4 +13,4 @@ export {
   settingForFlag,
   shipshapeConfig,
 } from './_options.js'
-export { serve, signalPrimary } from './_primary.js'
+export { serve } from './_serve.js'

@@ -73,10 +73,13 @@ describe('shipshape serve', () => {
     const caught = await Promise.all(
       Array.from({ length: 4 }, () => get(`${server?.url}/`).catch((error: Error) => error)),
     )
-    // Every client hears back: an error where its connection reached the dead worker, never
-    // silence; connections still queued for it are served whole by the replacement.
+    // Every client hears back, never silence: the one whose request blocked the worker gets an
+    // error; the others, the one handed over but never read as well as those still queued, are
+    // served whole by the replacement.
     expect(await blocked).toBeInstanceOf(Error)
-    expect(caught.some((reply) => !(reply instanceof Error) && reply.status === 200)).toBe(true)
+    expect(caught.map((reply) => (reply instanceof Error ? reply.message : reply.status))).toEqual([
+      200, 200, 200, 200,
+    ])
   })
 
   it('listens on a Unix socket for its group only, replacing a dead server’s socket file, and removes it on exit', async () => {
@@ -131,33 +134,6 @@ describe('shipshape serve', () => {
     expect(reply.body).toMatch(/^pid \d+/)
   })
 
-  it('drains in-flight requests on SIGTERM, refuses new connections, and exits 0', async () => {
-    server = await startServe([app, '--workers', '2'])
-    await ready(server, 2)
-    const slow = get(`${server.url}/slow?ms=1500`)
-    await sleep(300)
-    server.child.kill('SIGTERM')
-    const reply = await slow
-    expect(reply.status).toBe(200)
-    expect(reply.headers.connection).toBe('close')
-    await expect(get(`${server.url}/`)).rejects.toThrow(/ECONNREFUSED/)
-    expect(await server.exited).toBe(0)
-    expect(existsSync(server.pidfile)).toBe(false)
-  })
-
-  it('closes idle keep-alive connections when it stops', async () => {
-    server = await startServe([app, '--workers', '1'])
-    await ready(server, 1)
-    const agent = new Agent({ keepAlive: true })
-    expect((await get(`${server.url}/`, agent)).status).toBe(200)
-    const started = performance.now()
-    server.child.kill('SIGTERM')
-    expect(await server.exited).toBe(0)
-    // Well before the 75 s keep-alive timeout: idle connections do not hold the shutdown up.
-    expect(performance.now() - started).toBeLessThan(10_000)
-    agent.destroy()
-  })
-
   it('cuts off a client that trickles its headers (slowloris) with a 408', async () => {
     server = await startServe([app, '--workers', '1', '--headers-timeout', '1s'])
     await ready(server, 1)
@@ -172,18 +148,6 @@ describe('shipshape serve', () => {
     await new Promise((resolve) => socket.once('close', resolve))
     expect(answer).toMatch(/^HTTP\/1\.1 408 /)
     expect(performance.now() - started).toBeLessThan(5000)
-  })
-
-  it('exits at once on a second signal', async () => {
-    server = await startServe([app, '--workers', '1', '--graceful-timeout', '60s'])
-    await ready(server, 1)
-    const slow = get(`${server.url}/slow?ms=30000`).catch((error: Error) => error)
-    await sleep(300)
-    server.child.kill('SIGTERM')
-    await server.waitForLog((l) => l.msg.startsWith('shutting down'), 'shutting down')
-    server.child.kill('SIGTERM')
-    expect(await server.exited).toBe(1)
-    expect(await slow).toBeInstanceOf(Error)
   })
 
   it('reloads with SIGHUP and `shipshape reload` without failing a request under load', async () => {
@@ -251,17 +215,6 @@ describe('shipshape serve', () => {
     server.child.kill('SIGHUP')
     await server.waitForLog((l) => l.msg.startsWith('reload complete'), 'reload with fixed code')
     expect((await get(`${server.url}/`)).body).toBe('new code\n')
-  })
-
-  it('replaces a worker that crashes after start-up', async () => {
-    server = await startServe([app, '--workers', '1'])
-    await ready(server, 1)
-    await get(`${server.url}/crash`).catch(() => undefined)
-    const exit = await server.waitForLog((l) => l.msg === 'worker exited', 'crashed worker')
-    expect(exit.code).toBe(1)
-    expect(server.logs.some((l) => l.msg.startsWith('uncaught exception'))).toBe(true)
-    await ready(server, 2)
-    expect((await get(`${server.url}/`)).status).toBe(200)
   })
 
   it('gives up with the app’s own error when workers keep crashing at start-up', async () => {

@@ -21,12 +21,16 @@ export default function app(req: IncomingMessage, res: ServerResponse): void {
       kept.push(Buffer.alloc(Number(url.searchParams.get('mb')) * 1024 * 1024, 1))
       break
     case '/slow':
+      // A line in the server's log, so a test knows the request reached the app before it acts.
+      process.stdout.write(
+        `${JSON.stringify({ level: 30, msg: 'fixture: slow request admitted', pid: process.pid })}\n`,
+      )
       setTimeout(() => reply(res), ms)
       return
     case '/crash':
-      setImmediate(() => {
+      setTimeout(() => {
         throw new Error('the app crashed on purpose')
-      })
+      }, ms)
       return
   }
   reply(res)

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { type Agent, request } from 'node:http'
+import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -24,11 +25,16 @@ export interface Running {
 /** How `shipshape serve` is started: the built CLI, unless a test starts it another way (through npm). */
 const directly = [process.execPath, cli, 'serve']
 
-/** Starts `shipshape serve` on a free port; resolves once it listens (not once workers are ready). */
+/**
+ * Starts `shipshape serve` on a free port; resolves once it listens (not once workers are ready).
+ * `detached`: in a process group of its own, which a test can signal as a terminal or systemd does
+ * (`process.kill(-child.pid, signal)`); stop() then kills the whole group.
+ */
 export async function startServe(
   args: string[],
   env: Record<string, string> = {},
   [command, ...commandArgs] = directly,
+  { detached = false } = {},
 ): Promise<Running> {
   const pidfile = join(mkdtempSync(join(tmpdir(), 'shipshape-serve-')), 'serve.pid')
   const child = spawn(
@@ -43,6 +49,7 @@ export async function startServe(
     {
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached,
     },
   )
   const logs: LogLine[] = []
@@ -98,7 +105,8 @@ export async function startServe(
     waitForLog,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL')
+        if (detached) process.kill(-(child.pid as number), 'SIGKILL')
+        else child.kill('SIGKILL')
         await exited
       }
     },
@@ -135,6 +143,51 @@ export function get(url: string, agent?: Agent): Promise<Reply> {
     )
     req.end()
   })
+}
+
+/** A raw TCP connection to the server: what it sent so far, and when it closed (performance.now()). */
+export interface RawConnection {
+  socket: Socket
+  received: () => string
+  closedAt: Promise<number>
+  /** Resolves once `count` whole responses (status lines) have arrived. */
+  responses(count: number): Promise<string>
+}
+
+export async function openRaw(url: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  let received = ''
+  const wakers = new Set<() => void>()
+  socket.setEncoding('utf8').on('data', (chunk: string) => {
+    received += chunk
+    for (const wake of wakers) wake()
+  })
+  socket.on('error', () => {}) // a reset shows as a close with less received
+  const closedAt = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())))
+  closedAt.then(() => {
+    for (const wake of wakers) wake()
+  })
+  return {
+    socket,
+    received: () => received,
+    closedAt,
+    responses: (count) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if ((received.match(/^HTTP\/1\.1 /gm) ?? []).length >= count && received.includes('\r\n\r\n')) {
+            wakers.delete(check)
+            resolve(received)
+          } else if (socket.destroyed) {
+            wakers.delete(check)
+            reject(new Error(`connection closed after: ${JSON.stringify(received)}`))
+          }
+        }
+        wakers.add(check)
+        check()
+      }),
+  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

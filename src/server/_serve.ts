@@ -1,0 +1,44 @@
+/**
+ * `shipshape serve`'s primary process: claims the pidfile, listens, runs the supervisor, and
+ * removes what it wrote when it stops.
+ */
+import { rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+import { createLogger } from '../observe/index.js'
+import { claimPidfile, reloadLogFor } from './_control.js'
+import { listen, listenOnPath, tcpUrl } from './_listen.js'
+import type { ServeOptions } from './_options.js'
+import { Supervisor } from './_primary.js'
+
+export async function serve(options: ServeOptions): Promise<number> {
+  if (process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production'
+  const logger = createLogger({ level: options.logLevel, buffered: false })
+  if (process.env.NODE_ENV !== 'production') {
+    logger.warn(
+      { NODE_ENV: process.env.NODE_ENV },
+      'NODE_ENV is not "production": frameworks may show debug pages',
+    )
+  }
+  const pidfile = resolve(options.pidfile)
+  claimPidfile(pidfile)
+  const reloads = reloadLogFor(pidfile)
+  const listener = createServer({ pauseOnConnect: true })
+  try {
+    await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
+  } catch (error) {
+    rmSync(pidfile, { force: true })
+    reloads.remove()
+    throw error
+  }
+  const supervisor = new Supervisor(options, logger, listener, reloads)
+  const url = options.socketPath ? `unix:${options.socketPath}` : tcpUrl(options, listener)
+  logger.info({ url, workers: options.workers }, `listening on ${url}`)
+  try {
+    return await supervisor.run()
+  } finally {
+    rmSync(pidfile, { force: true })
+    reloads.remove()
+    await new Promise((done) => logger.flush(done))
+  }
+}
