@@ -10,7 +10,9 @@ export {
   type FileEntityOptions,
   fileEntity,
   httpDate,
+  mimeTypes,
   type Representation,
+  readNoFollow,
   sendEntity,
   statEtag,
 } from './_entity.js'

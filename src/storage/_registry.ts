@@ -41,6 +41,15 @@ export interface StorageSettings {
   /** The URL path local storages are served under. Default `/media/`. */
   urlPrefix?: string
   /**
+   * The origin local storages are served from when it is not the site's own, such as
+   * `https://media.example-usercontent.com` (a name of its own, pointing at this server). Links
+   * then point there, and files a browser would run or apply (JavaScript, CSS, HTML, SVG, …)
+   * keep their real type on requests for that host; on any other host they are served as
+   * `application/octet-stream`. Default: none, the site's own origin, so those files are
+   * always octet-stream.
+   */
+  origin?: string
+  /**
    * Keys signing local private links (each ≥ 32 characters); the first signs, all verify.
    * Default: none, and a random key is generated once into `<root>/.signing-key` (see docs).
    */
@@ -65,6 +74,8 @@ export interface Storages {
   local(name: string): { storage: Storage; directory: string; signer: Signer } | undefined
   readonly names: readonly string[]
   readonly urlPrefix: string
+  /** The host of the separate media origin (`media.example-usercontent.com`), when one is set. */
+  readonly originHost: string | undefined
 }
 
 const storageName = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -100,6 +111,11 @@ export function storageProblems(settings: StorageSettings): string[] {
       problems.push(`${where}: publicUrl and publicReadAcl apply to the S3 driver only`)
     }
   }
+  if (settings.origin !== undefined && !isOrigin(settings.origin)) {
+    problems.push(
+      `origin must be an origin (https://host or http://host:port, no path), got ${JSON.stringify(settings.origin)}`,
+    )
+  }
   const usesS3 = Object.values(definitions).some(
     (definition) => (definition.driver ?? defaultDriver) === 's3',
   )
@@ -114,6 +130,16 @@ export function storageProblems(settings: StorageSettings): string[] {
   return problems
 }
 
+/** `https://media.example.com` or `http://localhost:8081`: a scheme, a host, a port, nothing more. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return /^https?:$/.test(url.protocol) && `${url.origin}/` === url.href.replace(/\/?$/, '/')
+  } catch {
+    return false
+  }
+}
+
 /** Checks the settings and builds every storage; throws one error listing every problem. */
 export function buildStorages(settings: StorageSettings = {}): Storages {
   const problems = storageProblems(settings)
@@ -122,6 +148,7 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
   }
   const root = resolve(settings.root ?? 'media')
   const urlPrefix = settings.urlPrefix ?? '/media/'
+  const origin = settings.origin === undefined ? undefined : new URL(settings.origin)
   const definitions = settings.storages ?? defaultStorages
   const defaultDriver = settings.driver ?? 'local'
   const usesLocal = Object.values(definitions).some(
@@ -134,7 +161,14 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
   for (const [name, definition] of Object.entries(definitions)) {
     if ((definition.driver ?? defaultDriver) === 'local') {
       const directory = resolve(definition.directory ?? join(root, name))
-      const driver = localDriver({ name, directory, urlPrefix, signer: signer as Signer })
+      const driver = localDriver({
+        name,
+        directory,
+        visibility: definition.visibility,
+        urlPrefix,
+        origin: origin?.origin ?? '',
+        signer: signer as Signer,
+      })
       const storage = createStorage(name, definition.visibility, driver, definition.inlineTypes)
       storages.set(name, storage)
       locals.set(name, { storage, directory, signer: signer as Signer })
@@ -162,6 +196,7 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
     local: (name) => locals.get(name),
     names: [...storages.keys()],
     urlPrefix,
+    originHost: origin?.host,
   }
 }
 
