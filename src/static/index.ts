@@ -22,6 +22,7 @@ export {
   defaultRoot,
   type Manifest,
   manifestName,
+  normalisePrefix,
   readManifest,
   staticUrl,
 } from './_manifest.js'

@@ -130,6 +130,31 @@ export function storageProblems(settings: StorageSettings): string[] {
   return problems
 }
 
+/** Where a local storage keeps its files. */
+export interface MediaDirectory {
+  name: string
+  visibility: Visibility
+  /** Absolute. */
+  directory: string
+}
+
+/**
+ * The directory of every storage on the local driver, resolved exactly as the storages built
+ * from these settings use them (relative paths against `cwd`), for callers that inspect them,
+ * such as the `private-storage` deploy check.
+ */
+export function mediaDirectories(settings: StorageSettings = {}, cwd = process.cwd()): MediaDirectory[] {
+  const root = resolve(cwd, settings.root ?? 'media')
+  const defaultDriver = settings.driver ?? 'local'
+  return Object.entries(settings.storages ?? defaultStorages)
+    .filter(([, definition]) => (definition.driver ?? defaultDriver) === 'local')
+    .map(([name, definition]) => ({
+      name,
+      visibility: definition.visibility,
+      directory: resolve(cwd, definition.directory ?? join(root, name)),
+    }))
+}
+
 /** `https://media.example.com` or `http://localhost:8081`: a scheme, a host, a port, nothing more. */
 function isOrigin(value: string): boolean {
   try {
@@ -156,11 +181,12 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
   )
 
   const signer = usesLocal ? signerFor(settings.signingKeys ?? [], root) : undefined
+  const directories = new Map(mediaDirectories(settings).map((local) => [local.name, local.directory]))
   const storages = new Map<string, Storage>()
   const locals = new Map<string, { storage: Storage; directory: string; signer: Signer }>()
   for (const [name, definition] of Object.entries(definitions)) {
     if ((definition.driver ?? defaultDriver) === 'local') {
-      const directory = resolve(definition.directory ?? join(root, name))
+      const directory = directories.get(name) as string
       const driver = localDriver({
         name,
         directory,

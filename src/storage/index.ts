@@ -9,6 +9,8 @@ export { type MediaFilesOptions, mediaFiles } from './_media.js'
 export {
   configureStorages,
   defaultStorages,
+  type MediaDirectory,
+  mediaDirectories,
   type StorageDefinition,
   type StorageSettings,
   type Storages,
