@@ -77,15 +77,18 @@ export function localDriver(options: LocalDriverOptions): Driver {
     return path === undefined ? undefined : infoAt(key, path)
   }
 
-  /**
-   * Makes the storage's directory and the key's directories, one at a time, each with the
-   * storage's mode (Node's recursive mkdir would walk through a link). Returns the resolved
-   * storage directory.
-   */
-  const makeDirectories = async (key: string): Promise<string> => {
+  /** Makes the storage's directory with the storage's mode (its parents with the default); returns it resolved. */
+  const makeRoot = async (): Promise<string> => {
     await mkdir(dirname(directory), { recursive: true })
     await mkdir(directory, { mode: mode.directory }).catch(ignoreExisting)
-    const root = await realpath(directory)
+    return realpath(directory)
+  }
+
+  /**
+   * Makes the key's directories below the resolved storage directory, one at a time, each with
+   * the storage's mode, refusing a link (Node's recursive mkdir would walk through one).
+   */
+  const makeKeyDirectories = async (root: string, key: string): Promise<void> => {
     let path = root
     for (const segment of key.split('/').slice(0, -1)) {
       path = join(path, segment)
@@ -98,17 +101,17 @@ export function localDriver(options: LocalDriverOptions): Driver {
           `${name}: ${key} (a file is where it needs a directory)`,
         )
     }
-    return root
   }
 
   return {
     async write(key, body, { overwrite, signal }) {
-      const root = await makeDirectories(key)
+      const root = await makeRoot()
       // In the storage's own directory, so the final rename/link never crosses file systems.
       const temporary = join(root, `.upload-${randomBytes(12).toString('hex')}`)
       const target = join(root, ...key.split('/'))
       try {
         await pipeline(body, createWriteStream(temporary, { flags: 'wx', mode: mode.file }), { signal })
+        await makeKeyDirectories(root, key)
         // Neither follows a link at the target: rename replaces the link itself, link() fails.
         if (overwrite) await rename(temporary, target)
         else {
