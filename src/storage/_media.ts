@@ -80,6 +80,9 @@ export function mediaFiles(options: MediaFilesOptions = {}): Middleware {
               }),
               'X-Content-Type-Options': 'nosniff',
               'Content-Security-Policy': sandbox,
+              // The site's pages embed what its media origin serves; the security headers'
+              // same-origin default would block every <img> there.
+              ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
             },
           }).catch(() => undefined)
     if (entity === undefined) {

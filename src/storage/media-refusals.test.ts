@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { securityMiddleware } from '../security/index.js'
 import { get, serve as serveWith } from '../static/_test/server.js'
 import type { AppHandler, Middleware } from '../types.js'
 import { buildStorages, type Storages } from './_registry.js'
@@ -95,7 +96,12 @@ describe('types a browser runs or applies', () => {
         art: { visibility: 'public', inlineTypes: ['image/svg+xml'] },
       },
     })
-    const mediaServer = await serve([mediaFiles({ storages: separate })])
+    // Behind the security headers, as under serve: their same-origin CORP must not block embedding.
+    const hosts = ['media.example-usercontent.test', 'www.example.test', '.evil.test', '127.0.0.1']
+    const mediaServer = await serve([
+      securityMiddleware({ allowedHosts: hosts, httpsRedirect: 'off' }),
+      mediaFiles({ storages: separate }),
+    ])
     try {
       const script = await separate.get('public').put('app.js', 'console.log(1)')
       const logo = await separate.get('art').put('logo.svg', '<svg xmlns="http://www.w3.org/2000/svg"/>')
@@ -104,6 +110,7 @@ describe('types a browser runs or applies', () => {
       expect((await separate.get('public').signedUrl(script.key)).startsWith(`${origin}/media/`)).toBe(true)
       const onMedia = await get(mediaServer.port, path(scriptUrl), { Host: 'media.example-usercontent.test' })
       expect(onMedia.headers['content-type']).toBe('text/javascript; charset=utf-8')
+      expect(onMedia.headers['cross-origin-resource-policy']).toBe('cross-origin')
       expect(onMedia.headers['content-disposition']).toMatch(/^attachment; /)
       const svg = await get(mediaServer.port, path(separate.get('art').url(logo.key)), {
         Host: 'MEDIA.example-usercontent.test',
@@ -114,6 +121,7 @@ describe('types a browser runs or applies', () => {
       for (const host of ['www.example.test', 'media.example-usercontent.test.evil.test', '127.0.0.1']) {
         const elsewhere = await get(mediaServer.port, path(scriptUrl), { Host: host })
         expect(elsewhere.headers['content-type'], host).toBe('application/octet-stream')
+        expect(elsewhere.headers['cross-origin-resource-policy']).toBe('same-origin')
       }
     } finally {
       await mediaServer.close()
