@@ -114,6 +114,11 @@ export const catalogue = {
     message: 'This storage driver cannot do that',
     fix: 'Presigned POST uploads need the S3 driver; with the local driver, receive uploads with receiveUpload().',
   },
+  SHIPSHAPE_E_STORAGE_LINK: {
+    status: 500,
+    message: 'A local storage refused to write through a symbolic link below its directory',
+    fix: 'shipshape never makes links inside a storage, so remove the link named. To keep media on another disk, point the media root or the storage directory itself there (that link is followed).',
+  },
   SHIPSHAPE_E_UPLOAD_TOO_LARGE: {
     status: 413,
     message: 'The upload is larger than allowed',

@@ -26,6 +26,7 @@ import {
 } from '../config/index.js'
 import { catalogue } from '../errors/index.js'
 import { checkSecurityOptions, type SecurityOptions, securityDefaults } from '../security/index.js'
+import { normalisePrefix } from '../static/index.js'
 import { type StorageSettings, storageProblems } from '../storage/index.js'
 import type { AppKind } from '../types.js'
 
@@ -277,6 +278,17 @@ export const mediaGroup = group(
         'An S3-compatible server (R2, MinIO, …), reached path-style. Presigned links are signed for this host, so a custom domain here works only if it passes requests to S3 unchanged.',
       example: 'https://s3.eu-central-003.backblazeb2.com',
     }),
+    origin: setting(
+      z.url().refine((value) => new URL(value).href === `${new URL(value).origin}/`, {
+        error: 'an origin: https://host or http://host:port, no path',
+      }),
+      {
+        shownDefault: "none: the site's own origin",
+        description:
+          "Local media: the separate origin media is served from (a host name of its own pointing at this server). Links then point there, and files a browser would run or apply (JavaScript, CSS, HTML, SVG, XML, JSON, wasm, …) keep their real type on requests for that host. Without it, or on any other host, they are served as application/octet-stream, so an upload never runs as the site's own script or style.",
+        example: 'https://media.example-usercontent.com',
+      },
+    ),
     publicUrl: setting(z.url(), {
       shownDefault: "none: the bucket's own URL",
       description:
@@ -309,7 +321,7 @@ export const staticGroup = group(
             error: 'a path such as /static/, or an absolute https:// URL',
           },
         )
-        .transform((value) => (value.endsWith('/') ? value : `${value}/`)),
+        .transform(normalisePrefix),
       {
         default: '/static/',
         description:
@@ -616,6 +628,7 @@ function mediaStorage(media: MediaValues, cwd: string): StorageSettings {
   return {
     root: resolve(cwd, media.root),
     urlPrefix: media.url,
+    ...(media.origin ? { origin: media.origin } : {}),
     signingKeys: [...media.signingKeys],
     driver: media.driver,
     ...(media.driver === 's3'

@@ -50,4 +50,12 @@ describe('media options', () => {
       /expected to be set only with media.driver s3/,
     )
   })
+
+  it('read the separate media origin, and refuse one with a path', () => {
+    const origin = 'https://media.example-usercontent.com'
+    expect(resolveWith({ SHIPSHAPE_MEDIA_ORIGIN: origin }).media.origin).toBe(origin)
+    expect(() => resolveWith({ SHIPSHAPE_MEDIA_ORIGIN: `${origin}/media/` })).toThrow(
+      /SHIPSHAPE_MEDIA_ORIGIN: expected an origin/,
+    )
+  })
 })

@@ -5,13 +5,13 @@
  * manifest in place.
  */
 import { createHash } from 'node:crypto'
-import { createReadStream, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { copyFile, link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
-import { dirname, join, posix, relative, resolve, sep } from 'node:path'
+import { dirname, join, posix, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
-import { servable } from './_index.js'
+import { listFiles, servable } from './_index.js'
 import { defaultPrefix, type Manifest, manifestName, normalisePrefix, prefixPath } from './_manifest.js'
 import { findReferences, type Reference, ready, referenceKind } from './_references.js'
 
@@ -220,16 +220,11 @@ function checkDirectories(sources: string[], output: string): void {
 /**
  * Lists one source directory, recognising bundler output from its manifest: Vite's
  * `.vite/manifest.json`, or a webpack-manifest-plugin `manifest.json` (name → emitted file).
- * Dotfiles are not collected (except `.well-known/`).
+ * Dotfiles are not collected (except `.well-known/`). Symbolic links are followed.
  */
 function gather(source: string, files: Map<string, SourceFile>, bundlerPaths: Record<string, string>): void {
-  const names: string[] = []
-  for (const entry of readdirSync(source, { recursive: true, withFileTypes: true }) as Dirent[]) {
-    if (!entry.isFile() && !(entry.isSymbolicLink() && statSync(join(entry.parentPath, entry.name)).isFile()))
-      continue
-    const name = relative(source, join(entry.parentPath, entry.name))
-    names.push(sep === '/' ? name : name.split(sep).join('/'))
-  }
+  // Links are followed here, and what they point at is copied: see listFiles.
+  const names = listFiles(source, { followLinks: true })
   const present = new Set(names)
   const bundled = new Set<string>()
   for (const name of names) {

@@ -4,10 +4,11 @@
  * answer every client the same way. Nothing here touches the filesystem except to read the
  * body of a representation that is not held in memory.
  */
-import { createReadStream } from 'node:fs'
+import { constants, createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import mime from 'mime'
+import { Mime } from 'mime/lite'
+import standardTypes from 'mime/types/standard.js'
 
 /** One stored form of an entity's bytes: the original, or its brotli or gzip copy. */
 export interface Representation {
@@ -37,6 +38,15 @@ export interface Entity {
 }
 
 type Encoding = 'br' | 'gzip' | 'identity'
+
+/**
+ * Files are opened without following a symbolic link in their last path segment, so a file
+ * swapped for a link after it was indexed or checked is refused (404), not read. Windows has
+ * no such flag.
+ */
+export const readNoFollow = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
+// createReadStream passes its flags to fs.open, which takes numbers too; its type says string.
+const streamNoFollow = readNoFollow as unknown as string
 
 const allow = 'GET, HEAD'
 
@@ -160,7 +170,7 @@ function streamFile(
   start: number,
   end: number,
 ): void {
-  const stream = createReadStream(path, { start, end })
+  const stream = createReadStream(path, { start, end, flags: streamNoFollow })
   stream.once('open', () => {
     res.writeHead(status, head)
     stream.pipe(res)
@@ -296,9 +306,34 @@ const textTypes = new Set([
   'image/svg+xml',
 ])
 
+/**
+ * Types by extension: mime's standard (IANA) types, plus the few vendor and `x-` types web apps
+ * serve and users upload. mime's full database, with a thousand more of those, costs each
+ * worker about 2.4 MB more (bench/README.md); an extension it does not know is served as
+ * octet-stream.
+ */
+export const mimeTypes = new Mime(standardTypes, {
+  'image/vnd.microsoft.icon': ['ico'],
+  // What file-type calls an icon it recognises in an upload.
+  'image/x-icon': ['*ico'],
+  'application/vnd.ms-fontobject': ['eot'],
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': ['docx'],
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': ['xlsx'],
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': ['pptx'],
+  'application/vnd.ms-excel': ['xls'],
+  'application/vnd.ms-powerpoint': ['ppt'],
+  'application/vnd.oasis.opendocument.text': ['odt'],
+  'application/vnd.oasis.opendocument.spreadsheet': ['ods'],
+  'application/vnd.oasis.opendocument.presentation': ['odp'],
+  'application/x-tar': ['tar'],
+  'application/x-7z-compressed': ['7z'],
+  'application/vnd.rar': ['rar'],
+  'application/x-rar-compressed': ['*rar'],
+})
+
 /** The Content-Type for a file name, with `charset=utf-8` for text; unknown types are octet-stream. */
 export function contentTypeFor(path: string): string {
-  const type = mime.getType(path) ?? 'application/octet-stream'
+  const type = mimeTypes.getType(path) ?? 'application/octet-stream'
   return type.startsWith('text/') || textTypes.has(type) ? `${type}; charset=utf-8` : type
 }
 

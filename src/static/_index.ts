@@ -3,8 +3,7 @@
  * mapped to a ready-made entity (sizes, ETags, types, headers), so a request never touches the
  * filesystem to find its file.
  */
-import { type Dirent, readdirSync, statSync } from 'node:fs'
-import { sep } from 'node:path'
+import { readdirSync, realpathSync, statSync } from 'node:fs'
 import { contentTypeFor, type Entity, httpDate, type Representation, statEtag } from './_entity.js'
 import type { Manifest } from './_manifest.js'
 
@@ -34,8 +33,7 @@ export const immutableCacheControl = 'public, max-age=31536000, immutable'
 
 /**
  * Dotfiles and dot-directories are never served (`.env`, `.git/`, the manifest), except under a
- * top-level `.well-known/`; collectstatic collects by the same rule. Symbolic links are not
- * followed, so nothing outside `root` is served.
+ * top-level `.well-known/`; collectstatic collects by the same rule.
  */
 export function servable(name: string): boolean {
   const segments = name.split('/')
@@ -50,14 +48,7 @@ export function buildIndex(
   manifest: Manifest | undefined,
   options: IndexOptions,
 ): Map<string, Entity | DirectoryRedirect> {
-  const names = new Set<string>()
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[]) {
-    if (!entry.isFile()) continue
-    // String slicing instead of path.relative: this loop runs once per file at start-up.
-    const directory =
-      entry.parentPath.length > root.length ? `${entry.parentPath.slice(root.length + 1)}/` : ''
-    names.add(sep === '/' ? directory + entry.name : (directory + entry.name).split(sep).join('/'))
-  }
+  const names = new Set(listFiles(root, { followLinks: false }))
   // Files written by one collectstatic run share a handful of modification seconds.
   const dates = new Map<number, string>()
   const lastModified = (ms: number) => {
@@ -110,4 +101,43 @@ export function buildIndex(
     }
   }
   return index
+}
+
+export interface ListOptions {
+  /**
+   * Follow symbolic links to files and directories. The server never does (nginx's
+   * `disable_symlinks on`): a link in the static root to `/etc` would otherwise serve
+   * `/etc/passwd`, and collectstatic writes copies, never links, so a link there was put by
+   * someone else. collectstatic does, in its sources: they are your build inputs, and a
+   * monorepo or pnpm links packages' assets in; a link back to a directory being listed (a
+   * loop) is not entered.
+   */
+  followLinks: boolean
+}
+
+/**
+ * The names of the files below `root`, `/`-separated. Written out instead of Node's recursive
+ * readdir, which enters symbolic links to directories whatever `withFileTypes` says.
+ */
+export function listFiles(root: string, options: ListOptions): string[] {
+  const names: string[] = []
+  const walk = (directory: string, prefix: string, ancestors: string[]) => {
+    for (const entry of readdirSync(directory, { withFileTypes: true })) {
+      const name = prefix + entry.name
+      const path = `${directory}/${entry.name}`
+      if (entry.isFile()) names.push(name)
+      else if (!options.followLinks) {
+        if (entry.isDirectory()) walk(path, `${name}/`, ancestors)
+      } else {
+        const target = entry.isSymbolicLink() ? statSync(path) : entry
+        if (target.isFile()) names.push(name)
+        else if (target.isDirectory()) {
+          const real = realpathSync(path)
+          if (!ancestors.includes(real)) walk(path, `${name}/`, [...ancestors, real])
+        }
+      }
+    }
+  }
+  walk(root, '', options.followLinks ? [realpathSync(root)] : [])
+  return names
 }

@@ -7,7 +7,7 @@ import { existsSync, readFile } from 'node:fs'
 import { resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import type { Middleware } from '../types.js'
-import { type Entity, plain, type Representation, sendEntity } from './_entity.js'
+import { type Entity, plain, type Representation, readNoFollow, sendEntity } from './_entity.js'
 import { buildIndex, type DirectoryRedirect, type StaticFile } from './_index.js'
 import {
   defaultPrefix,
@@ -69,7 +69,7 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
     for (const rep of [entity.identity, entity.br, entity.gzip]) {
       if (rep === undefined || rep.size > memoryFileLimit || rep.size > memoryLeft) continue
       memoryLeft -= rep.size
-      readFile(rep.path, (error, data) => {
+      readFile(rep.path, { flag: readNoFollow }, (error, data) => {
         if (error === null && data.length === rep.size) (rep as Representation).data = data
       })
     }

@@ -1,6 +1,15 @@
 /** collectstatic on real files, then the output served by the middleware through a real server. */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
@@ -171,6 +180,33 @@ describe('hashing and rewriting', () => {
     expect(result.manifest.paths['dist/main.js']).toBe('dist/main.1a2b3c4d.js')
     expect(result.manifest.paths['dist/main.1a2b3c4d.js']).toBe('dist/main.1a2b3c4d.js')
     expect(result.bundlerHashed).toBe(1)
+  })
+})
+
+describe('symbolic links in the sources', () => {
+  it('follows links to files and directories, copies what they point at, and does not loop', async () => {
+    const linked = join(base, 'linked')
+    const vendor = join(base, 'vendor-package')
+    write(linked, { 'site.css': 'a { background: url(vendor/logo.png) }' })
+    write(vendor, { 'logo.png': 'not really a png', 'nested/font.woff2': 'wOF2' })
+    symlinkSync(vendor, join(linked, 'vendor'))
+    symlinkSync(join(vendor, 'logo.png'), join(linked, 'logo-link.png'))
+    // A link back to a directory being listed would repeat its names forever.
+    symlinkSync(linked, join(vendor, 'nested', 'loop'))
+    const out = join(base, 'out-linked')
+    const result = await collectStatic({ sources: [linked], output: out })
+    expect(Object.keys(result.manifest.paths).sort()).toEqual([
+      'logo-link.png',
+      'site.css',
+      'vendor/logo.png',
+      'vendor/nested/font.woff2',
+    ])
+    const copy = join(out, result.manifest.paths['vendor/logo.png'] as string)
+    expect(lstatSync(copy).isSymbolicLink()).toBe(false)
+    expect(readFileSync(copy, 'utf8')).toBe('not really a png')
+    expect(readFileSync(join(out, result.manifest.paths['site.css'] as string), 'utf8')).toMatch(
+      /url\(vendor\/logo\.[0-9a-f]{12}\.png\)/,
+    )
   })
 })
 

@@ -10,7 +10,9 @@ export {
   type FileEntityOptions,
   fileEntity,
   httpDate,
+  mimeTypes,
   type Representation,
+  readNoFollow,
   sendEntity,
   statEtag,
 } from './_entity.js'
@@ -20,6 +22,7 @@ export {
   defaultRoot,
   type Manifest,
   manifestName,
+  normalisePrefix,
   readManifest,
   staticUrl,
 } from './_manifest.js'

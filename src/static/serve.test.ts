@@ -1,5 +1,5 @@
 /** The static files middleware and sendEntity, through a real pipeline, server and sockets. */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -49,6 +49,12 @@ beforeAll(async () => {
   mkdirSync(join(base, 'static-secret'))
   writeFileSync(join(base, 'static-secret', 'key.txt'), 'SECRET=do-not-serve')
   writeFileSync(join(base, 'outside.txt'), 'SECRET=do-not-serve')
+  // Symbolic links inside the root, to a directory and a file outside it: never followed.
+  mkdirSync(join(base, 'elsewhere'))
+  writeFileSync(join(base, 'elsewhere', 'secret.txt'), 'SECRET=do-not-serve')
+  symlinkSync(join(base, 'elsewhere'), join(root, 'linkdir'))
+  symlinkSync(join(base, 'elsewhere'), join(root, 'img', 'nested-link'))
+  symlinkSync(join(base, 'outside.txt'), join(root, 'linkfile.txt'))
   server = await serve([
     staticFiles({
       root,
@@ -251,6 +257,10 @@ describe('files that are never served', () => {
     '/static/%',
     `/static/${'a/'.repeat(1000)}x`,
     '/static/img//logo.png',
+    '/static/linkdir/secret.txt',
+    '/static/img/nested-link/secret.txt',
+    '/static/linkfile.txt',
+    '/static/linkdir/',
   ]
 
   it.each(hostile)('%s gets a 4xx and never file contents', async (path) => {

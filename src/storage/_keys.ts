@@ -11,10 +11,13 @@ import { ShipshapeError } from '../errors/index.js'
 const maxKeyBytes = 1024
 /** Most file systems' limit on one path segment, in bytes. */
 const maxSegmentBytes = 255
-// C0 and C1 control characters, DEL, and the Unicode line and paragraph separators: they break
-// logs, headers and terminals. Backslashes are path separators on Windows.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const forbidden = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\\]/
+// Control characters (Unicode Cc: C0, C1, DEL) and the line and paragraph separators break logs,
+// headers and terminals. Format characters (Cf) are invisible, and the bidirectional controls
+// among them reorder what is shown: `invoice\u202Efdp.exe` shows as `invoiceexe.pdf`. The two
+// joiners (U+200C, U+200D) are kept: Persian and Indic names and emoji sequences need them, and
+// they cannot reorder text. Backslashes are path separators on Windows.
+const forbidden = /[\p{Cc}\p{Zl}\p{Zp}\\]|(?![\u200c\u200d])\p{Cf}/u
+const forbiddenEverywhere = new RegExp(forbidden.source, 'gu')
 
 /**
  * Checks a key and returns its normal form (Unicode NFC, so `é` typed two ways is one key).
@@ -30,7 +33,7 @@ export function checkKey(key: string): string {
 
 function keyProblem(key: string): string | undefined {
   if (key === '') return 'it is empty'
-  if (forbidden.test(key)) return 'it contains a control character or a backslash'
+  if (forbidden.test(key)) return 'it contains a control, format or bidirectional character, or a backslash'
   if (key.startsWith('/')) return 'it is an absolute path'
   if (Buffer.byteLength(key) > maxKeyBytes) return `it is longer than ${maxKeyBytes} bytes`
   for (const segment of key.split('/')) {
@@ -55,9 +58,12 @@ export function isValidKey(key: string): boolean {
  */
 export function safeFileName(name: string): string {
   const base = name.normalize('NFC').split(/[/\\]/).pop() ?? ''
-  const cleaned = base.replace(new RegExp(forbidden.source, 'g'), '-').replace(/^\.+/, '').trim()
-  const clipped = clip(cleaned || 'file')
-  return clipped
+  // Format characters go (a `-` would still leave a spoofed extension in view); the rest become `-`.
+  const cleaned = base
+    .replace(forbiddenEverywhere, (char) => (/\p{Cf}/u.test(char) ? '' : '-'))
+    .replace(/^\.+/, '')
+    .trim()
+  return clip(cleaned || 'file')
 }
 
 /** Shortens a segment to the byte limit, keeping its extension and whole characters. */

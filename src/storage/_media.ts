@@ -6,11 +6,12 @@
  */
 
 import type { ServerResponse } from 'node:http'
-import { join } from 'node:path'
+import { create as contentDisposition } from 'content-disposition'
 import { contentTypeFor, fileEntity, sendEntity } from '../static/index.js'
 import type { Middleware } from '../types.js'
-import { typeOfKey } from './_content-type.js'
+import { fallbackType, runsOrApplies, typeOfKey } from './_content-type.js'
 import { pathToKey } from './_keys.js'
+import { confinedPath } from './_local.js'
 import { storages as registry, type Storages } from './_registry.js'
 
 export interface MediaFilesOptions {
@@ -60,20 +61,31 @@ export function mediaFiles(options: MediaFilesOptions = {}): Middleware {
       answer(ctx.res, 404, 'Not Found\n')
       return
     }
-    const contentType = contentTypeFor(key)
-    const shown = storage.disposition(typeOfKey(key))
-    let entity: Awaited<ReturnType<typeof fileEntity>>
-    try {
-      entity = await fileEntity(join(directory, ...key.split('/')), {
-        contentType,
-        cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
-        headers: {
-          'Content-Disposition': contentDisposition(shown, key),
-          'X-Content-Type-Options': 'nosniff',
-          'Content-Security-Policy': sandbox,
-        },
-      })
-    } catch {
+    const type = typeOfKey(key)
+    // Only on the separate media origin may a browser get a type it runs or applies.
+    const onMediaOrigin =
+      served.originHost !== undefined && ctx.req.headers.host?.toLowerCase() === served.originHost
+    const path = await confinedPath(directory, key).catch(() => undefined)
+    const entity =
+      path === undefined
+        ? undefined
+        : await fileEntity(path, {
+            contentType: onMediaOrigin || !runsOrApplies(type) ? contentTypeFor(key) : fallbackType,
+            cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
+            headers: {
+              // RFC 6266, with an RFC 8187 filename* for names beyond ASCII. The key rules keep
+              // control, format and bidirectional characters out of the name.
+              'Content-Disposition': contentDisposition(key.slice(key.lastIndexOf('/') + 1), {
+                type: storage.disposition(type),
+              }),
+              'X-Content-Type-Options': 'nosniff',
+              'Content-Security-Policy': sandbox,
+              // The site's pages embed what its media origin serves; the security headers'
+              // same-origin default would block every <img> there.
+              ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
+            },
+          }).catch(() => undefined)
+    if (entity === undefined) {
       answer(ctx.res, 404, 'Not Found\n')
       return
     }
@@ -89,15 +101,4 @@ function answer(res: ServerResponse, status: number, body: string): void {
     'X-Content-Type-Options': 'nosniff',
   })
   res.end(res.req.method === 'HEAD' ? undefined : body)
-}
-
-/** `inline` or `attachment`, with the file's name in both forms browsers read (RFC 6266). */
-function contentDisposition(kind: 'inline' | 'attachment', key: string): string {
-  const name = key.slice(key.lastIndexOf('/') + 1)
-  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_')
-  const encoded = encodeURIComponent(name).replace(
-    /['()*]/g,
-    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
-  )
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }

@@ -41,6 +41,15 @@ export interface StorageSettings {
   /** The URL path local storages are served under. Default `/media/`. */
   urlPrefix?: string
   /**
+   * The origin local storages are served from when it is not the site's own, such as
+   * `https://media.example-usercontent.com` (a name of its own, pointing at this server). Links
+   * then point there, and files a browser would run or apply (JavaScript, CSS, HTML, SVG, …)
+   * keep their real type on requests for that host; on any other host they are served as
+   * `application/octet-stream`. Default: none, the site's own origin, so those files are
+   * always octet-stream.
+   */
+  origin?: string
+  /**
    * Keys signing local private links (each ≥ 32 characters); the first signs, all verify.
    * Default: none, and a random key is generated once into `<root>/.signing-key` (see docs).
    */
@@ -65,6 +74,8 @@ export interface Storages {
   local(name: string): { storage: Storage; directory: string; signer: Signer } | undefined
   readonly names: readonly string[]
   readonly urlPrefix: string
+  /** The host of the separate media origin (`media.example-usercontent.com`), when one is set. */
+  readonly originHost: string | undefined
 }
 
 const storageName = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -100,6 +111,11 @@ export function storageProblems(settings: StorageSettings): string[] {
       problems.push(`${where}: publicUrl and publicReadAcl apply to the S3 driver only`)
     }
   }
+  if (settings.origin !== undefined && !isOrigin(settings.origin)) {
+    problems.push(
+      `origin must be an origin (https://host or http://host:port, no path), got ${JSON.stringify(settings.origin)}`,
+    )
+  }
   const usesS3 = Object.values(definitions).some(
     (definition) => (definition.driver ?? defaultDriver) === 's3',
   )
@@ -114,33 +130,45 @@ export function storageProblems(settings: StorageSettings): string[] {
   return problems
 }
 
-/**
- * Where each storage keeps its files, as buildStorages() resolves them: a directory for the local
- * driver (relative paths from `cwd`), a key prefix for S3. For tools that inspect a deployment
- * (`shipshape check --deploy`) without building the storages.
- */
-export function mediaDirectories(
-  settings: StorageSettings = {},
-  cwd = process.cwd(),
-): Array<{
+/** Where a storage keeps its files: a directory for the local driver, a key prefix for S3. */
+export interface MediaDirectory {
   name: string
   visibility: Visibility
   driver: 'local' | 's3'
+  /** Absolute; local storages only. */
   directory?: string
+  /** S3 storages only. */
   prefix?: string
-}> {
+}
+
+/**
+ * Where every storage keeps its files, resolved exactly as the storages built from these settings
+ * use them (relative paths against `cwd`), for callers that inspect a deployment without building
+ * the storages, such as the `private-storage` deploy check.
+ */
+export function mediaDirectories(settings: StorageSettings = {}, cwd = process.cwd()): MediaDirectory[] {
   const root = resolve(cwd, settings.root ?? 'media')
   return Object.entries(settings.storages ?? defaultStorages).map(([name, definition]) => {
-    const driver = definition.driver ?? settings.driver ?? 'local'
-    return driver === 'local'
+    const { visibility } = definition
+    return (definition.driver ?? settings.driver ?? 'local') === 'local'
       ? {
           name,
-          visibility: definition.visibility,
-          driver,
+          visibility,
+          driver: 'local',
           directory: resolve(cwd, definition.directory ?? join(root, name)),
         }
-      : { name, visibility: definition.visibility, driver, prefix: definition.prefix ?? `${name}/` }
+      : { name, visibility, driver: 's3', prefix: definition.prefix ?? `${name}/` }
   })
+}
+
+/** `https://media.example.com` or `http://localhost:8081`: a scheme, a host, a port, nothing more. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return /^https?:$/.test(url.protocol) && `${url.origin}/` === url.href.replace(/\/?$/, '/')
+  } catch {
+    return false
+  }
 }
 
 /** Checks the settings and builds every storage; throws one error listing every problem. */
@@ -151,6 +179,7 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
   }
   const root = resolve(settings.root ?? 'media')
   const urlPrefix = settings.urlPrefix ?? '/media/'
+  const origin = settings.origin === undefined ? undefined : new URL(settings.origin)
   const definitions = settings.storages ?? defaultStorages
   const defaultDriver = settings.driver ?? 'local'
   const usesLocal = Object.values(definitions).some(
@@ -158,12 +187,20 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
   )
 
   const signer = usesLocal ? signerFor(settings.signingKeys ?? [], root) : undefined
+  const directories = new Map(mediaDirectories(settings).map((local) => [local.name, local.directory]))
   const storages = new Map<string, Storage>()
   const locals = new Map<string, { storage: Storage; directory: string; signer: Signer }>()
   for (const [name, definition] of Object.entries(definitions)) {
     if ((definition.driver ?? defaultDriver) === 'local') {
-      const directory = resolve(definition.directory ?? join(root, name))
-      const driver = localDriver({ name, directory, urlPrefix, signer: signer as Signer })
+      const directory = directories.get(name) as string
+      const driver = localDriver({
+        name,
+        directory,
+        visibility: definition.visibility,
+        urlPrefix,
+        origin: origin?.origin ?? '',
+        signer: signer as Signer,
+      })
       const storage = createStorage(name, definition.visibility, driver, definition.inlineTypes)
       storages.set(name, storage)
       locals.set(name, { storage, directory, signer: signer as Signer })
@@ -191,6 +228,7 @@ export function buildStorages(settings: StorageSettings = {}): Storages {
     local: (name) => locals.get(name),
     names: [...storages.keys()],
     urlPrefix,
+    originHost: origin?.host,
   }
 }
 

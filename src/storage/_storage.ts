@@ -5,7 +5,14 @@
  */
 import { Readable } from 'node:stream'
 import { ShipshapeError } from '../errors/index.js'
-import { detectContentType, disposition, keyForType, sniffBytes, typeOfKey } from './_content-type.js'
+import {
+  type DetectedType,
+  detectContentType,
+  disposition,
+  keyForType,
+  sniffBytes,
+  typeOfKey,
+} from './_content-type.js'
 import { checkKey, uniqueKey } from './_keys.js'
 import { checkExpiresIn, defaultExpiresIn } from './_signing.js'
 
@@ -111,8 +118,8 @@ export function createStorage(
   driver: Driver,
   inlineTypes: readonly string[] = [],
 ): Storage {
-  const chooseKey = (requested: string, contentType: string, overwrite: boolean) => {
-    const typed = keyForType(requested, contentType)
+  const chooseKey = (requested: string, detected: DetectedType, overwrite: boolean) => {
+    const typed = keyForType(requested, detected)
     return overwrite ? typed : uniqueKey(typed)
   }
   return {
@@ -126,9 +133,10 @@ export function createStorage(
       // Destroying the body makes every driver's write fail and clean up after itself.
       const abort = () => stream.destroy(options.signal?.reason)
       options.signal?.addEventListener('abort', abort, { once: true })
-      const contentType = await detectContentType(head, checked)
+      const detected = await detectContentType(head, checked)
+      const { contentType } = detected
       const overwrite = options.overwrite === true
-      const key = chooseKey(checked, contentType, overwrite)
+      const key = chooseKey(checked, detected, overwrite)
       try {
         return await driver.write(key, stream, {
           contentType,

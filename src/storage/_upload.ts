@@ -1,12 +1,13 @@
 /**
- * Multipart uploads straight into a storage, on busboy. Each file streams from the socket to
+ * Multipart uploads straight into a storage, on @fastify/busboy (the maintained fork of busboy,
+ * whose last release is from 2022). Each file streams from the socket to
  * the storage as it arrives: memory holds a few chunks, never a whole file. Any failure (a
  * limit, a malformed body, the client going away) deletes every file the request had stored,
  * so an upload is kept whole or not at all.
  */
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform } from 'node:stream'
-import type busboy from 'busboy'
+import type { BusboyHeaders, BusboyInstance } from '@fastify/busboy'
 import { ShipshapeError } from '../errors/index.js'
 import { safeFileName } from './_keys.js'
 import type { FileInfo, Storage } from './_storage.js'
@@ -67,12 +68,16 @@ export async function receiveUpload(
       `the request is over ${limits.maxTotalBytes} bytes`,
     )
   }
-  // busboy is loaded on the first upload, not when a worker starts.
-  const { default: createParser } = await import('busboy')
-  let parser: busboy.Busboy
+  // The parser is loaded on the first upload, not when a worker starts.
+  const { Busboy: Parser } = await import('@fastify/busboy')
+  let parser: BusboyInstance
   try {
-    parser = createParser({
-      headers: req.headers,
+    // Names in `filename=` are decoded as UTF-8, as browsers send them (busboy took them as
+    // latin1 by default: `résumé.png` became `rÃ©sumÃ©.png`); `filename*=` names their charset.
+    parser = new Parser({
+      headers: req.headers as BusboyHeaders,
+      defCharset: 'utf8',
+      preservePath: false,
       limits: {
         fileSize: limits.maxFileBytes,
         files: limits.maxFiles,
@@ -100,7 +105,7 @@ export async function receiveUpload(
     parsed()
   }
 
-  parser.on('file', (field, source, info) => {
+  parser.on('file', (field, source, clientName) => {
     if (failure) {
       source.resume()
       return
@@ -114,7 +119,7 @@ export async function receiveUpload(
     )
     source.on('error', (error: Error) => fail(malformed(error)))
     source.pipe(body)
-    const filename = safeFileName(info.filename ?? '')
+    const filename = safeFileName(clientName ?? '')
     writes.push(
       storage.put(prefix + filename, body, { signal: options.signal }).then(
         (stored) => {
@@ -129,8 +134,8 @@ export async function receiveUpload(
       ),
     )
   })
-  parser.on('field', (name, value, info) => {
-    if (info.valueTruncated) {
+  parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
+    if (valueTruncated) {
       fail(
         new ShipshapeError(
           'SHIPSHAPE_E_UPLOAD_TOO_LARGE',
@@ -146,7 +151,7 @@ export async function receiveUpload(
     fail(new ShipshapeError('SHIPSHAPE_E_UPLOAD_TOO_LARGE', `more than ${limits.maxFields} fields`)),
   )
   parser.on('error', (error: Error) => fail(malformed(error)))
-  parser.on('close', () => parsed())
+  parser.on('finish', () => parsed())
 
   let received = 0
   const counter = new Transform({

@@ -9,6 +9,7 @@ export { type MediaFilesOptions, mediaFiles } from './_media.js'
 export {
   configureStorages,
   defaultStorages,
+  type MediaDirectory,
   mediaDirectories,
   type StorageDefinition,
   type StorageSettings,

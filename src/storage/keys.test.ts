@@ -24,6 +24,12 @@ describe('storage keys', () => {
     ['a\u007fb', 'DEL'],
     ['a\u0085b', 'C1 control'],
     ['a\u2028b', 'line separator'],
+    ['invoice\u202efdp.exe', 'right-to-left override'],
+    ['a\u2066b\u2069.txt', 'bidirectional isolate'],
+    ['a\u200fb', 'right-to-left mark'],
+    ['a\u061cb', 'Arabic letter mark'],
+    ['a\ufeffb', 'byte order mark'],
+    ['a\u200bb', 'zero-width space'],
     ['.signing-key', 'hidden file'],
     ['a/.upload-123', 'hidden segment'],
     ['x'.repeat(256), 'segment too long'],
@@ -54,6 +60,11 @@ describe('storage keys', () => {
     expect(safeFileName('')).toBe('file')
     expect(safeFileName('..')).toBe('file')
     expect(safeFileName('cafe\u0301.png')).toBe('café.png')
+    expect(safeFileName('invoice\u202efdp.exe')).toBe('invoicefdp.exe')
+    expect(safeFileName('\u2067a\u2069\u00ad\u200e.txt')).toBe('a.txt')
+    // The joiners stay: Persian and emoji sequences need them, and they reorder nothing.
+    expect(safeFileName('می\u200cخواهم 👩\u200d💻.txt')).toBe('می\u200cخواهم 👩\u200d💻.txt')
+    expect(checkKey('می\u200cخواهم.txt')).toBe('می\u200cخواهم.txt')
     const long = safeFileName(`${'é'.repeat(300)}.jpeg`)
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(239)
     expect(long.endsWith('.jpeg')).toBe(true)

@@ -2,7 +2,7 @@
  * Serving local media through a real pipeline and sockets: public files to anyone, private
  * files only with a valid signature, and ranges, conditional requests and HEAD as for static.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -55,7 +55,7 @@ describe('public media', () => {
     expect(answer.status).toBe(200)
     expect(answer.body).toEqual(png)
     expect(answer.headers['content-type']).toBe('image/png')
-    expect(answer.headers['content-disposition']).toMatch(/^inline; filename="me-[a-z0-9]{8}\.png"/)
+    expect(answer.headers['content-disposition']).toMatch(/^inline; filename=me-[a-z0-9]{8}\.png$/)
     expect(answer.headers['x-content-type-options']).toBe('nosniff')
     expect(answer.headers['content-security-policy']).toContain('sandbox')
     expect(answer.headers['cache-control']).toBe('public, max-age=3600')
@@ -75,8 +75,9 @@ describe('public media', () => {
       expect(answer.headers['content-disposition']).toMatch(/^attachment; /)
       expect(answer.headers['x-content-type-options']).toBe('nosniff')
     }
+    // Inline as the storage allows, but from the site's own origin never as SVG (see below).
     const inline = await get(server.port, storages.get('art').url(allowed.key))
-    expect(inline.headers['content-type']).toMatch(/^image\/svg\+xml/)
+    expect(inline.headers['content-type']).toBe('application/octet-stream')
     expect(inline.headers['content-disposition']).toMatch(/^inline; /)
     expect(inline.headers['content-security-policy']).toContain('sandbox')
   })
@@ -112,7 +113,7 @@ describe('public media', () => {
     expect(answer.status).toBe(200)
     expect(answer.body.toString()).toBe('menu')
     expect(answer.headers['content-disposition']).toBe(
-      `inline; filename="caf_ menu.txt"; filename*=UTF-8''caf%C3%A9%20menu.txt`,
+      `inline; filename="caf? menu.txt"; filename*=UTF-8''caf%C3%A9%20menu.txt`,
     )
   })
 
@@ -241,7 +242,6 @@ describe('private media', () => {
       try {
         const forged = path(await storages.get('private').signedUrl('x.txt'))
         expect((await get(other.port, forged)).status).toBe(403)
-        const { readdir } = await import('node:fs/promises')
         expect(await readdir(fresh)).toEqual([])
       } finally {
         await other.close()

@@ -1,9 +1,12 @@
 /** The process's storages: configureStorages() merges, storage() follows the configuration in use. */
+
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { configureStorages, storage } from './index.js'
+import { buildStorages } from './_registry.js'
+import { configureStorages, mediaDirectories, storage } from './index.js'
 
 let first: string
 let second: string
@@ -42,5 +45,38 @@ describe('the process storages', () => {
     )
     expect(storage('invoices').url).toBeTypeOf('function')
     expect(await storage('public').put('still.txt', 'works')).toMatchObject({ size: 5 })
+  })
+})
+
+describe('mediaDirectories', () => {
+  it('names the directories the storages really write to (and the S3 prefixes), against cwd', async () => {
+    const settings = {
+      root: join(first, 'media'),
+      signingKeys: ['k'.repeat(32)],
+      storages: {
+        public: { visibility: 'public' as const },
+        private: { visibility: 'private' as const },
+        elsewhere: { visibility: 'private' as const, directory: join(second, 'kept-apart') },
+        bucket: { visibility: 'private' as const, driver: 's3' as const },
+      },
+      s3: { bucket: 'unused' },
+    }
+    const directories = mediaDirectories(settings)
+    expect(directories).toEqual([
+      { name: 'public', visibility: 'public', driver: 'local', directory: join(first, 'media', 'public') },
+      { name: 'private', visibility: 'private', driver: 'local', directory: join(first, 'media', 'private') },
+      { name: 'elsewhere', visibility: 'private', driver: 'local', directory: join(second, 'kept-apart') },
+      { name: 'bucket', visibility: 'private', driver: 's3', prefix: 'bucket/' },
+    ])
+    const built = buildStorages(settings)
+    for (const { name, directory } of directories) {
+      if (directory === undefined) continue
+      const file = await built.get(name).put('probe.txt', name)
+      expect(existsSync(join(directory, file.key)), name).toBe(true)
+    }
+    expect(mediaDirectories({}, '/srv/app')).toEqual([
+      { name: 'public', visibility: 'public', driver: 'local', directory: '/srv/app/media/public' },
+      { name: 'private', visibility: 'private', driver: 'local', directory: '/srv/app/media/private' },
+    ])
   })
 })

@@ -2,7 +2,7 @@
  * The multipart upload helper behind a real HTTP server, on both drivers: limits answer 413,
  * malformed bodies 400, and no failure leaves a file (or a temporary file) behind.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -26,14 +26,17 @@ afterAll(async () => {
 })
 
 const boundary = '----shipshape-test-boundary'
-type Part = { field: string; filename?: string; type?: string; data: Buffer | string }
+/** `filename` goes out as raw UTF-8 in `filename="…"`; `encodedName` as RFC 8187 `filename*=UTF-8''…`. */
+type Part = { field: string; filename?: string; encodedName?: string; type?: string; data: Buffer | string }
 
 function multipart(parts: Part[]): Buffer {
   const chunks: Buffer[] = []
   for (const part of parts) {
     const disposition = part.filename
       ? `form-data; name="${part.field}"; filename="${part.filename}"`
-      : `form-data; name="${part.field}"`
+      : part.encodedName
+        ? `form-data; name="${part.field}"; filename*=UTF-8''${encodeURIComponent(part.encodedName)}`
+        : `form-data; name="${part.field}"`
     chunks.push(
       Buffer.from(
         `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.type ? `Content-Type: ${part.type}\r\n` : ''}\r\n`,
@@ -155,6 +158,60 @@ describe.each(drivers)('receiveUpload on the %s driver', (driverName, make) => {
     }
   })
 
+  it('keeps UTF-8 names, sent raw in filename= or encoded in filename*=', async () => {
+    const server = await uploadServer(storage, { prefix: 'utf8/' })
+    try {
+      const answer = await server.send(
+        multipart([
+          { field: 'raw', filename: 'résumé.png', data: png },
+          { field: 'encoded', encodedName: 'résumé.png', data: png },
+          // Persian needs the zero-width non-joiner; it cannot reorder text, so it stays.
+          { field: 'persian', encodedName: 'می\u200cخواهم.txt', data: 'text' },
+        ]),
+      )
+      expect(answer.status).toBe(200)
+      const { files } = JSON.parse(answer.body) as {
+        files: { field: string; key: string; filename: string }[]
+      }
+      const byField = Object.fromEntries(files.map((file) => [file.field, file]))
+      for (const field of ['raw', 'encoded']) {
+        expect(byField[field]?.filename).toBe('résumé.png')
+        expect(byField[field]?.key).toMatch(/^utf8\/résumé-[a-z0-9]{8}\.png$/)
+      }
+      expect(byField.persian?.filename).toBe('می\u200cخواهم.txt')
+      expect((await storage.get(byField.raw?.key as string)).info.size).toBe(png.length)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('strips bidirectional and other format characters from names in either form', async () => {
+    const server = await uploadServer(storage, { prefix: 'bidi/' })
+    try {
+      const spoofed = 'invoice\u202efdp.exe'
+      const answer = await server.send(
+        multipart([
+          { field: 'encoded', encodedName: spoofed, data: 'MZ' },
+          { field: 'raw', filename: spoofed, data: 'MZ' },
+          { field: 'isolates', encodedName: 'a\u2066b\u2069\u200e\u061c\ufeff\u00ad\u200bc.txt', data: 'x' },
+        ]),
+      )
+      expect(answer.status).toBe(200)
+      const { files } = JSON.parse(answer.body) as {
+        files: { field: string; key: string; filename: string }[]
+      }
+      const byField = Object.fromEntries(files.map((file) => [file.field, file]))
+      for (const field of ['encoded', 'raw']) {
+        expect(byField[field]?.filename).toBe('invoicefdp.exe')
+        expect(byField[field]?.key).toMatch(/^bidi\/invoicefdp-[a-z0-9]{8}\.exe$/)
+      }
+      expect(byField.isolates?.filename).toBe('abc.txt')
+      for (const file of files) expect(file.key).not.toMatch(/\p{Cf}/u)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('answers 413 for a file over the per-file limit, and keeps none of the request', async () => {
     const server = await uploadServer(storage, { prefix: 'perfile/', maxFileBytes: 100_000 })
     try {
@@ -265,6 +322,38 @@ describe.each(drivers)('receiveUpload on the %s driver', (driverName, make) => {
       await noLeftovers('aborted/')
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe('file modes on the local driver', () => {
+  it('makes private directories 0700 and files 0600, public ones 0755 and 0644 under the umask', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'shipshape-modes-'))
+    try {
+      const media = join(fresh, 'media')
+      const storages = buildStorages({ root: media, signingKeys: ['k'.repeat(32)] })
+      const mask = process.umask()
+      for (const [name, directoryMode, fileMode] of [
+        ['private', 0o700, 0o600],
+        ['public', 0o755 & ~mask, 0o644 & ~mask],
+      ] as const) {
+        const server = await uploadServer(storages.get(name), { prefix: 'nested/' })
+        try {
+          const answer = await server.send(multipart([{ field: 'f', filename: 'a.txt', data: 'x' }]))
+          expect(answer.status).toBe(200)
+          const [file] = JSON.parse(answer.body).files as { key: string }[]
+          const mode = async (path: string) => (await stat(path)).mode & 0o777
+          expect(await mode(join(media, name))).toBe(directoryMode)
+          expect(await mode(join(media, name, 'nested'))).toBe(directoryMode)
+          expect(await mode(join(media, name, ...(file as { key: string }).key.split('/')))).toBe(fileMode)
+        } finally {
+          await server.close()
+        }
+      }
+      // The media root, made by the first (private) upload, stays open: a public storage is under it.
+      expect((await stat(media)).mode & 0o777).toBe(0o755 & ~mask)
+    } finally {
+      await rm(fresh, { recursive: true, force: true })
     }
   })
 })
