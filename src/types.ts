@@ -63,15 +63,26 @@ export interface Pipeline {
 }
 
 /**
- * One `shipshape <name>` command. Commands live in src/cli/<name>.ts, are listed once in
- * src/cli/_commands.ts, and reach capabilities only through their index.ts.
+ * What one `shipshape <name>` command does, exported as `command` by src/cli/<name>.ts. Commands
+ * reach capabilities only through their index.ts.
  */
 export interface Command {
+  /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
+  readonly help: string
+  /**
+   * Runs the command; resolves to the process's exit code. A usage error (a wrong argument or
+   * option) is thrown as `SHIPSHAPE_E_USAGE` and exits 2; another catalogued error exits 1.
+   */
+  run(args: string[]): Promise<number>
+}
+
+/**
+ * One line of the command registry (src/cli/_commands.ts): enough for `shipshape --help` and for
+ * finding a command, without importing its module. `load` imports it, only when it runs.
+ */
+export interface CommandEntry {
   readonly name: string
   /** One line, shown by `shipshape --help`. */
   readonly summary: string
-  /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
-  readonly help: string
-  /** Runs the command; resolves to the process's exit code. */
-  run(args: string[]): Promise<number>
+  load(): Promise<{ command: Command }>
 }

@@ -9,9 +9,7 @@ import type { Command } from '../types.js'
 const root = settingForFlag('static-root')
 const url = settingForFlag('static-url')
 
-export const collectstatic: Command = {
-  name: 'collectstatic',
-  summary: 'Collect static files: content-hashed names, rewritten references, brotli and gzip, a manifest',
+export const command: Command = {
   help: `Usage: shipshape collectstatic [source ...] [options]
 
 Copies the source directories into the static root, gives every file a content-hashed name
@@ -61,7 +59,7 @@ Options:
     const missingMaps = values['missing-maps']
     if (missingMaps !== 'error' && missingMaps !== 'warn') {
       throw new ShipshapeError(
-        'SHIPSHAPE_E_BAD_OPTION',
+        'SHIPSHAPE_E_USAGE',
         `--missing-maps: expected error or warn, got "${missingMaps}"`,
       )
     }

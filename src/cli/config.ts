@@ -31,9 +31,7 @@ sources combine, is in [config.md](config.md). Each can go in a config file unde
   )
 }
 
-export const config: Command = {
-  name: 'config',
-  summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
+export const command: Command = {
   help: `Usage: shipshape config <show|check|docs|sample> [options]
 
   show     Every setting, its effective value (secrets masked) and the source it came from; with
@@ -72,7 +70,7 @@ Options:
     const [action, ...extra] = positionals
     if (!actions.includes(action as (typeof actions)[number]) || extra.length > 0) {
       throw new ShipshapeError(
-        'SHIPSHAPE_E_BAD_OPTION',
+        'SHIPSHAPE_E_USAGE',
         `expected one of ${actions.join(', ')}, got ${positionals.length ? positionals.join(' ') : 'nothing'}`,
       )
     }
@@ -80,7 +78,7 @@ Options:
     for (const pair of values.set ?? []) {
       const equals = pair.indexOf('=')
       if (equals < 1)
-        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--set: expected key=value, got "${pair}"`)
+        throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--set: expected key=value, got "${pair}"`)
       set[pair.slice(0, equals)] = pair.slice(equals + 1)
     }
     const declaration = values.module ? await importDeclaration(values.module) : shipshapeConfig
@@ -94,7 +92,7 @@ Options:
       const format = (values.format ?? 'yaml') as SampleFormat
       if (!sampleFormats.includes(format)) {
         throw new ShipshapeError(
-          'SHIPSHAPE_E_BAD_OPTION',
+          'SHIPSHAPE_E_USAGE',
           `--format: expected ${sampleFormats.join(', ')}, got "${format}"`,
         )
       }
@@ -119,7 +117,7 @@ Options:
       // Every setting that loaded is shown even when others did not; the problems follow.
       const format = values.format ?? 'text'
       if (format !== 'text' && format !== 'json') {
-        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--format: expected text or json, got "${format}"`)
+        throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--format: expected text or json, got "${format}"`)
       }
       out(format === 'json' ? showJson(declaration, resolution) : showText(declaration, resolution))
       if (problems.length === 0) return 0

@@ -4,6 +4,7 @@
  * requests (no SameSite), and can be overwritten from a sibling subdomain (no `__Host-` prefix).
  */
 import type { IncomingMessage } from 'node:http'
+import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 
 export interface CookieOptions {
@@ -46,21 +47,33 @@ export function cookieName(name: string, options: CookieOptions = {}): string {
 
 /** One `Set-Cookie` header value. The value is percent-encoded, so any string is safe to store. */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
-  if (!tokenPattern.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
+  if (!tokenPattern.test(name))
+    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', `${JSON.stringify(name)} is not a valid cookie name`)
   const secure = options.secure !== false
   const sameSite = options.sameSite ?? 'Lax'
-  if (sameSite === 'None' && !secure) throw new TypeError('a SameSite=None cookie must be Secure')
+  if (sameSite === 'None' && !secure)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_ARGUMENT',
+      'a SameSite=None cookie must be Secure, and secure: false was given',
+    )
   const path = options.path ?? '/'
   if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
-    throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', `${JSON.stringify(path)} is not a valid cookie path`)
   let header = `${cookieName(name, options)}=${encodeURIComponent(value)}; Path=${path}`
   if (options.domain !== undefined) {
     if (!/^\.?[a-z0-9.-]+$/i.test(options.domain))
-      throw new TypeError(`invalid cookie domain ${JSON.stringify(options.domain)}`)
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_ARGUMENT',
+        `${JSON.stringify(options.domain)} is not a valid cookie domain`,
+      )
     header += `; Domain=${options.domain}`
   }
   if (options.maxAge !== undefined) {
-    if (!Number.isFinite(options.maxAge)) throw new TypeError('cookie maxAge must be a number of seconds')
+    if (!Number.isFinite(options.maxAge))
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_ARGUMENT',
+        `cookie maxAge is ${options.maxAge}, not a number of seconds`,
+      )
     const seconds = Math.floor(options.maxAge)
     header += `; Max-Age=${seconds}; Expires=${new Date(Date.now() + seconds * 1000).toUTCString()}`
   }
@@ -72,7 +85,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
 /** Adds a cookie to the current request's response, keeping cookies already set. */
 export function setCookie(name: string, value: string, options: CookieOptions = {}): void {
   const ctx = getContext()
-  if (ctx === undefined) throw new Error('setCookie() is called while handling a request')
+  if (ctx === undefined) throw new ShipshapeError('SHIPSHAPE_E_OUTSIDE_REQUEST', 'setCookie()')
   appendSetCookie(ctx.res, serializeCookie(name, value, options))
 }
 
