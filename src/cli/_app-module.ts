@@ -10,6 +10,13 @@ import { ShipshapeError } from '../errors/index.js'
 export async function checkAppModule(app: string): Promise<void> {
   const entry = resolve(app)
   if (!existsSync(entry)) throw new ShipshapeError('SHIPSHAPE_E_APP_NOT_FOUND', `no file at ${entry}`)
+  // Node strips types by default from 22.18 (and 23.6); before, a .ts app fails in every worker
+  // with "Unknown file extension". The workers run with the primary's flags, so this is theirs too.
+  if (/\.[cm]?ts$/.test(entry) && !process.features.typescript)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_NODE_VERSION',
+      `${entry} is TypeScript, and this Node.js ${process.versions.node} runs no TypeScript: that needs Node.js 22.18 or later (or NODE_OPTIONS=--experimental-strip-types), or compile the app to JavaScript`,
+    )
   const commonJs = whyCommonJs(entry)
   if (commonJs === undefined) return
   // Loaded only here: most apps are ES modules in a "type": "module" package and never need it.

@@ -4,8 +4,12 @@
  */
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 
-/** A usage error exits 2 in every command, so a script can tell "called wrongly" from "ran and failed". */
+/**
+ * A usage error exits 2 in every command, as does a Node.js that cannot run it, so a script can
+ * tell "did not run: called wrongly" from "ran and failed" (1).
+ */
 export const usageExitCode = 2
+const notRun = new Set(['SHIPSHAPE_E_USAGE', 'SHIPSHAPE_E_NODE_VERSION'])
 
 /**
  * node:util's parseArgs errors (an unknown option, a missing value, a stray argument) as the
@@ -21,7 +25,7 @@ export function asUsageError(error: unknown): unknown {
 }
 
 export function exitCodeFor(error: unknown): number {
-  return isShipshapeError(error) && error.code === 'SHIPSHAPE_E_USAGE' ? usageExitCode : 1
+  return isShipshapeError(error) && notRun.has(error.code) ? usageExitCode : 1
 }
 
 /**

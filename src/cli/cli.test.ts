@@ -167,6 +167,16 @@ describe('shipshape serve, before it listens', () => {
     }
   })
 
+  it('says a TypeScript app needs a Node.js that strips types, when this one does not', async () => {
+    temp = tempDir({ 'package.json': '{ "type": "module" }', 'app.ts': app })
+    const env = { ...process.env, NODE_OPTIONS: '--no-experimental-strip-types' }
+    const result = await runCli(['serve', 'app.ts', '--bind', '127.0.0.1:0'], { cwd: temp.dir, env })
+    expect(result.status, result.stderr).toBe(2)
+    expect(result.stderr).toContain('[SHIPSHAPE_E_NODE_VERSION]')
+    expect(result.stderr).toContain('that needs Node.js 22.18 or later')
+    expect(result.stdout).not.toContain('listening')
+  })
+
   it('starts the same app as .mjs, or in a package without "type" (Node detects the syntax)', async () => {
     for (const [name, pkg] of [
       ['app.mjs', { type: 'commonjs' }],

@@ -38,7 +38,7 @@ export const catalogue = {
   SHIPSHAPE_E_NODE_VERSION: {
     status: 500,
     message: 'This Node.js is older than shipshape needs',
-    fix: 'Install Node.js 22.12 or later (24 is what shipshape is developed on), for example with `nvm install 24` or `fnm install 24`; `node --version` shows which one runs.',
+    fix: 'Install Node.js 24 (what shipshape is developed on), or at least 22.12 for a JavaScript app and 22.18 for a TypeScript one, for example with `nvm install 24` or `fnm install 24`; `node --version` shows which one runs.',
   },
   SHIPSHAPE_E_ARGUMENT: {
     status: 500,
