@@ -28,13 +28,11 @@ export interface RequestContext {
   readonly state: Record<string, unknown>
 }
 
-export type Next = () => Promise<void>
-
 /**
  * A middleware is made once at start-up by a factory (`staticFiles(options)`), which returns a
  * named function. It either answers the request itself or awaits `next()`.
  */
-export type Middleware = (ctx: RequestContext, next: Next) => Promise<void> | void
+export type Middleware = (ctx: RequestContext, next: () => Promise<void>) => Promise<void> | void
 
 /** The user's app after adaptation. Resolves once the response has been handed to the socket. */
 export type AppHandler = (ctx: RequestContext) => Promise<void>
