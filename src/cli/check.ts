@@ -73,7 +73,7 @@ Options:
       const failLevel = values['fail-level'] as (typeof failLevels)[number]
       if (!failLevels.includes(failLevel))
         throw new ShipshapeError(
-          'SHIPSHAPE_E_USAGE',
+          'SHIPSHAPE_E_BAD_OPTION',
           `--fail-level ${failLevel}: expected one of ${failLevels.join(', ')}`,
         )
       if (positionals.length > 1)

@@ -88,7 +88,6 @@ describe('shipshape (the CLI)', () => {
       [['scan', 'a.example', 'b.example'], 'unexpected argument b.example'],
       [['scan'], 'no URL or host name to scan'],
       [['config', 'shwo'], 'got shwo'],
-      [['collectstatic', '--missing-maps', 'sometimes'], '--missing-maps'],
       [['serve', '--workers'], "option '--workers <value>' argument missing"],
       ...commands.map((entry): [string[], string] => [
         [entry.name, '--no-such-option'],

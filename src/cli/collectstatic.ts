@@ -59,7 +59,7 @@ Options:
     const missingMaps = values['missing-maps']
     if (missingMaps !== 'error' && missingMaps !== 'warn') {
       throw new ShipshapeError(
-        'SHIPSHAPE_E_USAGE',
+        'SHIPSHAPE_E_BAD_OPTION',
         `--missing-maps: expected error or warn, got "${missingMaps}"`,
       )
     }

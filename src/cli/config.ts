@@ -78,7 +78,7 @@ Options:
     for (const pair of values.set ?? []) {
       const equals = pair.indexOf('=')
       if (equals < 1)
-        throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--set: expected key=value, got "${pair}"`)
+        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--set: expected key=value, got "${pair}"`)
       set[pair.slice(0, equals)] = pair.slice(equals + 1)
     }
     const declaration = values.module ? await importDeclaration(values.module) : shipshapeConfig
@@ -92,7 +92,7 @@ Options:
       const format = (values.format ?? 'yaml') as SampleFormat
       if (!sampleFormats.includes(format)) {
         throw new ShipshapeError(
-          'SHIPSHAPE_E_USAGE',
+          'SHIPSHAPE_E_BAD_OPTION',
           `--format: expected ${sampleFormats.join(', ')}, got "${format}"`,
         )
       }
@@ -117,7 +117,7 @@ Options:
       // Every setting that loaded is shown even when others did not; the problems follow.
       const format = values.format ?? 'text'
       if (format !== 'text' && format !== 'json') {
-        throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--format: expected text or json, got "${format}"`)
+        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--format: expected text or json, got "${format}"`)
       }
       out(format === 'json' ? showJson(declaration, resolution) : showText(declaration, resolution))
       if (problems.length === 0) return 0

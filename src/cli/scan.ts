@@ -70,14 +70,14 @@ Options:
       const minGrade = values['min-grade']
       if (minGrade !== undefined && !grades.includes(minGrade))
         throw new ShipshapeError(
-          'SHIPSHAPE_E_USAGE',
+          'SHIPSHAPE_E_BAD_OPTION',
           `--min-grade ${minGrade}: expected one of ${grades.join(', ')}`,
         )
       const minScore = optionalNumber('--min-score', values['min-score'], Number.MAX_SAFE_INTEGER)
       const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, 's')
       if (timeoutMs === undefined && values.timeout !== undefined)
         throw new ShipshapeError(
-          'SHIPSHAPE_E_USAGE',
+          'SHIPSHAPE_E_BAD_OPTION',
           `--timeout ${values.timeout}: expected a duration such as 10s`,
         )
       const report = await scanSite(positionals[0] as string, {
@@ -122,7 +122,7 @@ export function parseResolve(entries: string[]): Record<string, string> {
   for (const entry of entries) {
     const match = /^([^:\s]+):(\S+)$/.exec(entry)
     if (!match)
-      throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--resolve: expected host:address, got ${entry}`)
+      throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `--resolve: expected host:address, got ${entry}`)
     resolve[(match[1] as string).toLowerCase()] = match[2] as string
   }
   return resolve
@@ -137,7 +137,10 @@ function optionalNumber(flag: string, value: string | undefined, max: number): n
   if (value === undefined) return undefined
   const number = Number(value)
   if (!/^\d+$/.test(value) || number > max)
-    throw new ShipshapeError('SHIPSHAPE_E_USAGE', `${flag} ${value}: expected a whole number up to ${max}`)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_BAD_OPTION',
+      `${flag} ${value}: expected a whole number up to ${max}`,
+    )
   return number
 }
 

@@ -47,33 +47,21 @@ export function cookieName(name: string, options: CookieOptions = {}): string {
 
 /** One `Set-Cookie` header value. The value is percent-encoded, so any string is safe to store. */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
-  if (!tokenPattern.test(name))
-    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', `${JSON.stringify(name)} is not a valid cookie name`)
+  if (!tokenPattern.test(name)) throw new TypeError(`invalid cookie name ${JSON.stringify(name)}`)
   const secure = options.secure !== false
   const sameSite = options.sameSite ?? 'Lax'
-  if (sameSite === 'None' && !secure)
-    throw new ShipshapeError(
-      'SHIPSHAPE_E_ARGUMENT',
-      'a SameSite=None cookie must be Secure, and secure: false was given',
-    )
+  if (sameSite === 'None' && !secure) throw new TypeError('a SameSite=None cookie must be Secure')
   const path = options.path ?? '/'
   if (!/^\/[\x21-\x3a\x3c-\x7e]*$/.test(path))
-    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', `${JSON.stringify(path)} is not a valid cookie path`)
+    throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
   let header = `${cookieName(name, options)}=${encodeURIComponent(value)}; Path=${path}`
   if (options.domain !== undefined) {
     if (!/^\.?[a-z0-9.-]+$/i.test(options.domain))
-      throw new ShipshapeError(
-        'SHIPSHAPE_E_ARGUMENT',
-        `${JSON.stringify(options.domain)} is not a valid cookie domain`,
-      )
+      throw new TypeError(`invalid cookie domain ${JSON.stringify(options.domain)}`)
     header += `; Domain=${options.domain}`
   }
   if (options.maxAge !== undefined) {
-    if (!Number.isFinite(options.maxAge))
-      throw new ShipshapeError(
-        'SHIPSHAPE_E_ARGUMENT',
-        `cookie maxAge is ${options.maxAge}, not a number of seconds`,
-      )
+    if (!Number.isFinite(options.maxAge)) throw new TypeError('cookie maxAge must be a number of seconds')
     const seconds = Math.floor(options.maxAge)
     header += `; Max-Age=${seconds}; Expires=${new Date(Date.now() + seconds * 1000).toUTCString()}`
   }

@@ -121,8 +121,7 @@ export function isAllowedHost(host: string): boolean {
  */
 export function absoluteUrl(path: string): string {
   if (!path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) {
-    throw new ShipshapeError(
-      'SHIPSHAPE_E_ARGUMENT',
+    throw new TypeError(
       `absoluteUrl() takes a path on this site starting with one "/", got ${JSON.stringify(path)}`,
     )
   }
