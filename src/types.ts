@@ -68,8 +68,9 @@ export interface Command {
   /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
   readonly help: string
   /**
-   * Runs the command; resolves to the process's exit code. A usage error (a wrong argument or
-   * option) is thrown as `SHIPSHAPE_E_USAGE` and exits 2; another catalogued error exits 1.
+   * Runs the command; resolves to the process's exit code. A command line of the wrong shape (an
+   * unknown option, a missing value, an argument too many) throws `SHIPSHAPE_E_USAGE` and exits 2;
+   * another error thrown exits 1 (check and scan report theirs and exit 2 themselves).
    */
   run(args: string[]): Promise<number>
 }
