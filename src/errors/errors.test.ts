@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { serve } from '../http/_test/harness.js'
 import { adjustSecurityHeaders, cspNonce, csrfToken, setCookie } from '../security/index.js'
+import { get, ready, startServe } from '../server/_test/harness.js'
 import { configureStorages } from '../storage/index.js'
 import { errorReference } from './_reference.js'
 import { catalogue, type ErrorCode, isShipshapeError, ShipshapeError } from './index.js'
@@ -84,6 +85,36 @@ describe('the error catalogue', () => {
       expect(JSON.stringify(server.logs)).toContain('it returned string')
     } finally {
       await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('adjustSecurityHeaders() after the response started says it started (through the real serve)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipshape-errors-'))
+    const security = new URL('../../dist/security/index.js', import.meta.url).href
+    const entry = join(dir, 'app.mjs')
+    writeFileSync(
+      entry,
+      `import { adjustSecurityHeaders } from '${security}'
+export default (req, res) => {
+  res.write('started; ')
+  try {
+    adjustSecurityHeaders({ headers: { 'X-Late': '1' } })
+    res.end('no error')
+  } catch (error) {
+    res.end(error.code + ': ' + error.message)
+  }
+}
+`,
+    )
+    const server = await startServe([entry, '--workers', '1'])
+    try {
+      await ready(server, 1)
+      expect((await get(`${server.url}/`)).body).toBe(
+        'started; SHIPSHAPE_E_HEADERS_FIXED: The security headers of this response can no longer be changed: the response has already started',
+      )
+    } finally {
+      await server.stop()
       rmSync(dir, { recursive: true, force: true })
     }
   })
