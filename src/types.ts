@@ -28,13 +28,11 @@ export interface RequestContext {
   readonly state: Record<string, unknown>
 }
 
-export type Next = () => Promise<void>
-
 /**
  * A middleware is made once at start-up by a factory (`staticFiles(options)`), which returns a
  * named function. It either answers the request itself or awaits `next()`.
  */
-export type Middleware = (ctx: RequestContext, next: Next) => Promise<void> | void
+export type Middleware = (ctx: RequestContext, next: () => Promise<void>) => Promise<void> | void
 
 /** The user's app after adaptation. Resolves once the response has been handed to the socket. */
 export type AppHandler = (ctx: RequestContext) => Promise<void>
@@ -63,15 +61,27 @@ export interface Pipeline {
 }
 
 /**
- * One `shipshape <name>` command. Commands live in src/cli/<name>.ts, are listed once in
- * src/cli/_commands.ts, and reach capabilities only through their index.ts.
+ * What one `shipshape <name>` command does, exported as `command` by src/cli/<name>.ts. Commands
+ * reach capabilities only through their index.ts.
  */
 export interface Command {
+  /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
+  readonly help: string
+  /**
+   * Runs the command; resolves to the process's exit code. A command line of the wrong shape (an
+   * unknown option, a missing value, an argument too many) throws `SHIPSHAPE_E_USAGE` and exits 2;
+   * another error thrown exits 1 (check and scan report theirs and exit 2 themselves).
+   */
+  run(args: string[]): Promise<number>
+}
+
+/**
+ * One line of the command registry (src/cli/_commands.ts): enough for `shipshape --help` and for
+ * finding a command, without importing its module. `load` imports it, only when it runs.
+ */
+export interface CommandEntry {
   readonly name: string
   /** One line, shown by `shipshape --help`. */
   readonly summary: string
-  /** The whole `shipshape <name> --help` text: usage, arguments, every option with its default. */
-  readonly help: string
-  /** Runs the command; resolves to the process's exit code. */
-  run(args: string[]): Promise<number>
+  load(): Promise<{ command: Command }>
 }

@@ -1,10 +1,41 @@
-/** Every `shipshape` command, in the order `shipshape --help` lists them. */
-import type { Command } from '../types.js'
-import { check } from './check.js'
-import { collectstatic } from './collectstatic.js'
-import { config } from './config.js'
-import { reload } from './reload.js'
-import { scan } from './scan.js'
-import { serve } from './serve.js'
+/**
+ * Every `shipshape` command, in the order `shipshape --help` lists them. Only the name and the
+ * summary live here: a command's module (and what it imports: the server, zod, the scanner) is
+ * loaded when that command runs or shows its --help, so `--version` costs no more than Node's
+ * own start, and one command's broken dependency cannot take the others down.
+ */
+import type { CommandEntry } from '../types.js'
 
-export const commands: readonly Command[] = [serve, reload, collectstatic, check, scan, config]
+export const commands: readonly CommandEntry[] = [
+  {
+    name: 'serve',
+    summary: 'Run your app in production: supervised workers, timeouts, graceful reloads, health checks',
+    load: () => import('./serve.js'),
+  },
+  {
+    name: 'reload',
+    summary: 'Reload a running `shipshape serve` with new code and no dropped request',
+    load: () => import('./reload.js'),
+  },
+  {
+    name: 'collectstatic',
+    summary: 'Collect static files: content-hashed names, rewritten references, brotli and gzip, a manifest',
+    load: () => import('./collectstatic.js'),
+  },
+  {
+    name: 'check',
+    summary:
+      'Check the app is ready to deploy (--deploy): settings, secrets, lockfile, headers; CI can gate on it',
+    load: () => import('./check.js'),
+  },
+  {
+    name: 'scan',
+    summary: "Grade a site's security headers as the MDN HTTP Observatory does (A+ to F, with its score)",
+    load: () => import('./scan.js'),
+  },
+  {
+    name: 'config',
+    summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
+    load: () => import('./config.js'),
+  },
+]

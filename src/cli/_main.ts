@@ -1,22 +1,26 @@
-/** `shipshape <command> [args]`: finds the command and runs it; `--help` and `--version` need none. */
+/**
+ * `shipshape <command> [args]`: finds the command and runs it; `--help` and `--version` need none.
+ * Nothing here imports a command or a capability up front: each costs start-up time and memory
+ * on every call (see bench/cli.bench.ts), so they are imported on the path that needs them.
+ */
 import { readFileSync } from 'node:fs'
-import { closest } from '../config/index.js'
-import { isShipshapeError } from '../errors/index.js'
 import { commands } from './_commands.js'
+import { asUsageError, describeFailure, exitCodeFor, usageExitCode } from './_failure.js'
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(overview())
-    return name === undefined ? 1 : 0
+    return name === undefined ? usageExitCode : 0
   }
   if (name === '--version' || name === '-v') {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
     process.stdout.write(`shipshape ${pkg.version}\n`)
     return 0
   }
-  const command = commands.find((candidate) => candidate.name === name)
-  if (command === undefined) {
+  const entry = commands.find((candidate) => candidate.name === name)
+  if (entry === undefined) {
+    const { closest } = await import('../config/index.js')
     const guess = closest(
       name,
       commands.map((candidate) => candidate.name),
@@ -24,17 +28,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       `shipshape: unknown command "${name}".${guess ? ` Did you mean "${guess}"?` : ''} Run \`shipshape --help\` for the list.\n`,
     )
-    return 2
-  }
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${command.help.trimEnd()}\n`)
-    return 0
+    return usageExitCode
   }
   try {
+    const { command } = await entry.load()
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${command.help.trimEnd()}\n`)
+      return 0
+    }
     return await command.run(args)
-  } catch (error) {
+  } catch (caught) {
+    const error = asUsageError(caught)
     process.stderr.write(describeFailure(name, error))
-    return 1
+    return exitCodeFor(error)
   }
 }
 
@@ -51,17 +57,4 @@ ${lines.join('\n')}
 
 Run \`shipshape <command> --help\` for a command's arguments and options, each with its default.
 `
-}
-
-/** A failure the user can act on: what went wrong and, for catalogued errors, how to fix it. */
-export function describeFailure(name: string, error: unknown): string {
-  if (isShipshapeError(error)) {
-    // A fix that points at a command's help points at this command's.
-    const fix = error.fix.replaceAll('shipshape <command>', `shipshape ${name}`)
-    return `shipshape ${name}: ${error.message}\n  [${error.code}] ${fix}\n`
-  }
-  if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    return `shipshape ${name}: ${error.message}\n  Run \`shipshape ${name} --help\` for its options.\n`
-  }
-  return `shipshape ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`
 }

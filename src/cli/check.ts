@@ -13,15 +13,12 @@ import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import { probeStatus, type ScanOptions, scanSite } from '../scan/index.js'
 import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
-import { describeFailure } from './_main.js'
+import { describeFailure } from './_failure.js'
 import { parseResolve, readCaFile } from './scan.js'
 
 const failLevels = [...severities, 'never'] as const
 
-export const check: Command = {
-  name: 'check',
-  summary:
-    'Check the app is ready to deploy (--deploy): settings, secrets, lockfile, headers; CI can gate on it',
+export const command: Command = {
   help: `Usage: shipshape check [app] [--deploy] [options]
 
 Runs shipshape's checks against the settings \`shipshape serve\` would use (its options, from the
@@ -75,10 +72,13 @@ Options:
       if (!failLevels.includes(failLevel))
         throw new ShipshapeError(
           'SHIPSHAPE_E_BAD_OPTION',
-          `--fail-level: expected one of ${failLevels.join(', ')}`,
+          `--fail-level ${failLevel}: expected one of ${failLevels.join(', ')}`,
         )
       if (positionals.length > 1)
-        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', 'expected at most one app module')
+        throw new ShipshapeError(
+          'SHIPSHAPE_E_USAGE',
+          `unexpected argument ${positionals[1]}: check takes at most one app module`,
+        )
       const env = process.env
       const settings = loadShipshapeSettings({ env, configFile: values.config }).values
       const silenced = [

@@ -9,9 +9,7 @@ import type { Command } from '../types.js'
 const root = settingForFlag('static-root')
 const url = settingForFlag('static-url')
 
-export const collectstatic: Command = {
-  name: 'collectstatic',
-  summary: 'Collect static files: content-hashed names, rewritten references, brotli and gzip, a manifest',
+export const command: Command = {
   help: `Usage: shipshape collectstatic [source ...] [options]
 
 Copies the source directories into the static root, gives every file a content-hashed name

@@ -114,7 +114,7 @@ describe('shipshape config', () => {
 
   it('rejects an unknown action, format or --set key, pointing at its own --help', async () => {
     temp = tempDir()
-    expect((await shipshape(['config', 'shwo'])).status).toBe(1)
+    expect((await shipshape(['config', 'shwo'])).status).toBe(2)
     const format = (await shipshape(['config', 'sample', '--format', 'ini'])).stderr
     expect(format).toContain('--format: expected env, yaml, json, toml')
     expect(format).toContain('`shipshape config --help` lists the options')

@@ -31,9 +31,7 @@ sources combine, is in [config.md](config.md). Each can go in a config file unde
   )
 }
 
-export const config: Command = {
-  name: 'config',
-  summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
+export const command: Command = {
   help: `Usage: shipshape config <show|check|docs|sample> [options]
 
   show     Every setting, its effective value (secrets masked) and the source it came from; with
@@ -72,7 +70,7 @@ Options:
     const [action, ...extra] = positionals
     if (!actions.includes(action as (typeof actions)[number]) || extra.length > 0) {
       throw new ShipshapeError(
-        'SHIPSHAPE_E_BAD_OPTION',
+        'SHIPSHAPE_E_USAGE',
         `expected one of ${actions.join(', ')}, got ${positionals.length ? positionals.join(' ') : 'nothing'}`,
       )
     }

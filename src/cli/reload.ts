@@ -4,9 +4,7 @@ import type { Command } from '../types.js'
 
 const pidfile = settingForFlag('pidfile')
 
-export const reload: Command = {
-  name: 'reload',
-  summary: 'Reload a running `shipshape serve` with new code and no dropped request',
+export const command: Command = {
   help: `Usage: shipshape reload [--pidfile <path>] [--config <file>]
 
 Tells the running \`shipshape serve\` to start fresh workers from the current code, wait until

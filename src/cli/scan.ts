@@ -4,11 +4,9 @@ import { parseDuration } from '../config/index.js'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import { grades, type SiteScan, scanSite, testNames } from '../scan/index.js'
 import type { Command } from '../types.js'
-import { describeFailure } from './_main.js'
+import { describeFailure } from './_failure.js'
 
-export const scan: Command = {
-  name: 'scan',
-  summary: "Grade a site's security headers as the MDN HTTP Observatory does (A+ to F, with its score)",
+export const command: Command = {
   help: `Usage: shipshape scan <url> [options]
 
 Fetches <url> over HTTP and HTTPS the way the MDN HTTP Observatory does (following redirects,
@@ -63,17 +61,25 @@ Options:
     })
     try {
       if (positionals.length !== 1)
-        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', 'expected one URL or host name to scan')
+        throw new ShipshapeError(
+          'SHIPSHAPE_E_USAGE',
+          positionals.length === 0
+            ? 'no URL or host name to scan'
+            : `unexpected argument ${positionals[1]}: scan takes one URL or host name`,
+        )
       const minGrade = values['min-grade']
       if (minGrade !== undefined && !grades.includes(minGrade))
         throw new ShipshapeError(
           'SHIPSHAPE_E_BAD_OPTION',
-          `--min-grade: expected one of ${grades.join(', ')}`,
+          `--min-grade ${minGrade}: expected one of ${grades.join(', ')}`,
         )
       const minScore = optionalNumber('--min-score', values['min-score'], Number.MAX_SAFE_INTEGER)
       const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, 's')
       if (timeoutMs === undefined && values.timeout !== undefined)
-        throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', '--timeout: expected a duration such as 10s')
+        throw new ShipshapeError(
+          'SHIPSHAPE_E_BAD_OPTION',
+          `--timeout ${values.timeout}: expected a duration such as 10s`,
+        )
       const report = await scanSite(positionals[0] as string, {
         httpPort: optionalNumber('--http-port', values['http-port'], 65535),
         httpsPort: optionalNumber('--https-port', values['https-port'], 65535),
@@ -131,7 +137,10 @@ function optionalNumber(flag: string, value: string | undefined, max: number): n
   if (value === undefined) return undefined
   const number = Number(value)
   if (!/^\d+$/.test(value) || number > max)
-    throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', `${flag}: expected a whole number up to ${max}`)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_BAD_OPTION',
+      `${flag} ${value}: expected a whole number up to ${max}`,
+    )
   return number
 }
 

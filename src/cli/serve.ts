@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { formatProblem } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
 import { describeOptions, resolveServeOptions, serve as runServer, shipshapeConfig } from '../server/index.js'
 import type { Command } from '../types.js'
+import { checkAppModule } from './_app-module.js'
 
 const flagOptions = {
   config: { type: 'string' as const },
@@ -15,9 +14,7 @@ const flagOptions = {
   ),
 }
 
-export const serve: Command = {
-  name: 'serve',
-  summary: 'Run your app in production: supervised workers, timeouts, graceful reloads, health checks',
+export const command: Command = {
   help: `Usage: shipshape serve [app] [options]
 
 Runs the app exported by the module at [app] (default: $SHIPSHAPE_APP) in a pool of worker
@@ -47,16 +44,19 @@ ${describeOptions()}
       allowPositionals: true,
       strict: true,
     })
-    if (positionals.length > 1) throw new Error(`expected one app module, got ${positionals.join(' ')}`)
+    if (positionals.length > 1)
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_USAGE',
+        `unexpected argument ${positionals[1]}: serve takes one app module, got ${positionals.join(' ')}`,
+      )
     const { config, ...flags } = values
     const options = resolveServeOptions(positionals[0], flags, process.env, {
       configFile: config,
       onWarning: (problem) => process.stderr.write(`shipshape serve: warning: ${formatProblem(problem)}\n`),
     })
-    // The primary never imports the app, but a missing file would fail every worker: say so
-    // before listening, as for any other bad option.
-    const entry = resolve(options.app)
-    if (!existsSync(entry)) throw new ShipshapeError('SHIPSHAPE_E_APP_NOT_FOUND', `no file at ${entry}`)
+    // A missing file, or ES module syntax that Node would load as CommonJS, would fail every
+    // worker: say so before listening, as for any other bad option.
+    await checkAppModule(options.app)
     return runServer(options)
   },
 }

@@ -19,6 +19,42 @@ export const catalogue = {
     message: 'An option has a value shipshape cannot use',
     fix: 'Correct the option named in the message; `shipshape <command> --help` lists the options of each command, with their defaults.',
   },
+  SHIPSHAPE_E_APP_FORMAT: {
+    status: 500,
+    message:
+      'The app module is written as an ES module (import/export), but Node.js would load it as CommonJS',
+    fix: 'Add "type": "module" to the package.json beside your app (`npm init -y` writes "type": "commonjs"), or name the file .mjs (.mts for TypeScript).',
+  },
+  SHIPSHAPE_E_APP_RESPONSE: {
+    status: 500,
+    message: 'The fetch handler returned something other than a Response',
+    fix: "Return a Response, or a promise of one, from fetch(request): new Response(body, { status, headers }), Response.json(data), or your framework's helper (Hono's c.text(), c.json()).",
+  },
+  SHIPSHAPE_E_USAGE: {
+    status: 500,
+    message: 'The command line does not match the command’s usage',
+    fix: 'Correct the argument named in the message; `shipshape <command> --help` lists the options and arguments the command takes. A usage error exits with code 2 and changes nothing.',
+  },
+  SHIPSHAPE_E_NODE_VERSION: {
+    status: 500,
+    message: 'This Node.js is older than shipshape needs',
+    fix: 'Install Node.js 24 (what shipshape is developed on), or at least 22.12 for a JavaScript app and 22.18 for a TypeScript one, for example with `nvm install 24` or `fnm install 24`; `node --version` shows which one runs.',
+  },
+  SHIPSHAPE_E_ARGUMENT: {
+    status: 500,
+    message: 'A function was called with an argument it does not take',
+    fix: 'Pass the kind of value the message names; docs/ describes every function of shipshape with its arguments.',
+  },
+  SHIPSHAPE_E_OUTSIDE_REQUEST: {
+    status: 500,
+    message: 'A function that works on the current request was called while no request was being handled',
+    fix: 'Call the function the message names from code that handles a request (a route handler, a middleware, or a function they call), not at import, at start-up or from a timer.',
+  },
+  SHIPSHAPE_E_HEADERS_FIXED: {
+    status: 500,
+    message: 'The security headers of this response can no longer be changed',
+    fix: 'Call adjustSecurityHeaders() before the response starts (before its first write), on a request the security middleware handles: `shipshape serve` puts it in front of every request; in your own server, put securityMiddleware() in front of your app.',
+  },
   SHIPSHAPE_E_CONFIG: {
     status: 500,
     message: 'The configuration is invalid',

@@ -212,7 +212,7 @@ function fetchAdapter(fetch: Fetch): AppHandler {
   return async (ctx) => {
     const response = await fetch(toRequest(ctx))
     if (!(response instanceof Response)) {
-      throw new TypeError(`the fetch handler returned ${describe(response)} instead of a Response`)
+      throw new ShipshapeError('SHIPSHAPE_E_APP_RESPONSE', `it returned ${describe(response)}`)
     }
     await send(response, ctx.res)
   }

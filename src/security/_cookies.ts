@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { parse, serialize } from 'cookie'
+import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 
 export interface CookieOptions {
@@ -70,7 +71,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
 /** Adds a cookie to the current request's response, keeping cookies already set. */
 export function setCookie(name: string, value: string, options: CookieOptions = {}): void {
   const ctx = getContext()
-  if (ctx === undefined) throw new Error('setCookie() is called while handling a request')
+  if (ctx === undefined) throw new ShipshapeError('SHIPSHAPE_E_OUTSIDE_REQUEST', 'setCookie()')
   appendSetCookie(ctx.res, serializeCookie(name, value, options))
 }
 

@@ -7,6 +7,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 import type { RequestContext } from '../types.js'
 import { appendSetCookie, type CookieOptions, cookieFrom, cookieName, serializeCookie } from './_cookies.js'
@@ -62,7 +63,7 @@ function tokenCookieOptions(ctx: RequestContext): CookieOptions {
  */
 export function csrfToken(): string {
   const ctx = getContext()
-  if (ctx === undefined) throw new Error('csrfToken() is called while handling a request')
+  if (ctx === undefined) throw new ShipshapeError('SHIPSHAPE_E_OUTSIDE_REQUEST', 'csrfToken()')
   const known = ctx.state.csrfToken as string | undefined
   if (known !== undefined) return known
   const options = tokenCookieOptions(ctx)

@@ -292,7 +292,7 @@ export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
  */
 export function cspNonce(): string {
   const ctx = getContext()
-  if (ctx === undefined) throw new Error('cspNonce() is called while handling a request')
+  if (ctx === undefined) throw new ShipshapeError('SHIPSHAPE_E_OUTSIDE_REQUEST', 'cspNonce()')
   const res = ctx.res as Tagged
   let nonce = res[nonceKey]
   if (nonce === undefined) {
@@ -333,11 +333,12 @@ export function adjustSecurityHeaders(changes: HeaderChanges): void {
   const res = ctx?.res as Tagged | undefined
   const policy = res?.[policyKey]
   if (ctx === undefined || res === undefined || policy === undefined) {
-    throw new Error(
-      'adjustSecurityHeaders() is called while handling a request that the security middleware saw',
-    )
+    throw ctx === undefined
+      ? new ShipshapeError('SHIPSHAPE_E_OUTSIDE_REQUEST', 'adjustSecurityHeaders()')
+      : new ShipshapeError('SHIPSHAPE_E_HEADERS_FIXED', 'the security middleware did not handle this request')
   }
-  if (res.headersSent) throw new Error('adjustSecurityHeaders() is called before the response has started')
+  if (res.headersSent)
+    throw new ShipshapeError('SHIPSHAPE_E_HEADERS_FIXED', 'the response has already started')
   const { csp, headers = {} } = changes
   if (csp === false) {
     res.removeHeader('content-security-policy')

@@ -213,7 +213,10 @@ async function peek(body: Body): Promise<{ head: Uint8Array; stream: Readable }>
     return { head: bytes.subarray(0, sniffBytes), stream: Readable.from([bytes], { objectMode: false }) }
   }
   if (body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
-    throw new TypeError('put() takes a Buffer, Uint8Array, string, or readable stream')
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_ARGUMENT',
+      `put() takes a Buffer, Uint8Array, string or readable stream, got ${body === null ? 'null' : typeof body}`,
+    )
   }
   const stream = body instanceof Readable ? body : Readable.from(body, { objectMode: false })
   // The error is reported by the driver's write, which finds the stream errored; without a
