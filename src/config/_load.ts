@@ -237,6 +237,18 @@ export function resolveConfig<T extends Shape>(
       return { raw: undefined, fromString: true, origin }
     }
     const pointer = lookup(`${entry.env}_FILE`)
+    const own = lookup(entry.env)
+    if (pointer && own) {
+      // Which one was meant is anyone's guess (a stale variable, a half-done migration to secret
+      // files), so neither is used: Docker's official images refuse the pair the same way.
+      problems.push({
+        key: entry.key,
+        source: `${own.origin.label} and ${pointer.origin.label}`,
+        expected: `either ${entry.env} or ${entry.env}_FILE, not both`,
+        found: 'both set',
+      })
+      return { raw: undefined, fromString: true, origin: pointer.origin }
+    }
     if (pointer) {
       const path = resolve(cwd, pointer.value)
       return fromSecretFile(path, `${pointer.origin.label} → ${shown(path)}`)
@@ -244,7 +256,6 @@ export function resolveConfig<T extends Shape>(
     const secretName = [entry.env, entry.env.toLowerCase()].find((candidate) => secretFiles.has(candidate))
     if (secretsDir && secretName)
       return fromSecretFile(join(secretsDir, secretName), join(secretsDir, secretName))
-    const own = lookup(entry.env)
     if (own) return { raw: own.value, fromString: true, origin: own.origin }
     const fallback = entry.setting.options.envFallback
     if (fallback) {

@@ -44,12 +44,13 @@ describe('precedence: default < file < .env < environment < secret file < comman
     temp = tempDir({
       'app.yaml': 'siteName: from-file\n',
       '.env': 'APP_SITE_NAME=from-dotenv\n',
-      'secret.txt': 'from-secret-file\n',
+      'secrets/APP_SITE_NAME': 'from-secret-file\n',
     })
     const env: Record<string, string> = {}
     if (present.has('env')) env.APP_SITE_NAME = 'from-env'
-    if (present.has('secret-file')) env.APP_SITE_NAME_FILE = join(temp.dir, 'secret.txt')
+    // From the secrets directory: APP_SITE_NAME_FILE beside APP_SITE_NAME is an error (below).
     const result = load(env, {
+      secretsDir: present.has('secret-file') ? 'secrets' : false,
       file: present.has('file') ? 'app.yaml' : undefined,
       dotenv: present.has('dotenv') ? '.env' : false,
       overrides: present.has('command-line') ? { siteName: 'from-command-line' } : {},
@@ -385,9 +386,34 @@ describe('secrets', () => {
     expect(result.origins.get('mail.password')?.label).toBe('SMTP_PASSWORD_FILE → crlf')
   })
 
+  it('a variable and its _FILE both set is an error naming both, and neither value is used', () => {
+    temp = tempDir({ 'db-url': `postgres://app:${dbPassword}@db/app\n`, '.env': 'SMTP_PASSWORD=dev-password\n' })
+    const result = load({
+      APP_DATABASE__URL: `postgres://app:${dbPassword}@other/app`,
+      APP_DATABASE__URL_FILE: 'db-url',
+      SMTP_PASSWORD_FILE: 'db-url',
+    })
+    expect(result.values).toBeUndefined()
+    expect(result.problems).toEqual([
+      {
+        key: 'database.url',
+        source: 'APP_DATABASE__URL and APP_DATABASE__URL_FILE',
+        expected: 'either APP_DATABASE__URL or APP_DATABASE__URL_FILE, not both',
+        found: 'both set',
+      },
+      {
+        key: 'mail.password',
+        source: '.env:1 (SMTP_PASSWORD) and SMTP_PASSWORD_FILE',
+        expected: 'either SMTP_PASSWORD or SMTP_PASSWORD_FILE, not both',
+        found: 'both set',
+      },
+    ])
+    expect(JSON.stringify(result.problems)).not.toContain(dbPassword)
+  })
+
   it('a missing or unreadable secret file is a clear error', () => {
     temp = tempDir({ 'dir/x': '' })
-    const result = load({ SMTP_PASSWORD_FILE: 'nope.txt', APP_DATABASE__URL_FILE: 'dir' })
+    const result = load({ SMTP_PASSWORD_FILE: 'nope.txt', APP_DATABASE__URL: '', APP_DATABASE__URL_FILE: 'dir' })
     expect(result.problems).toEqual([
       {
         key: 'database.url',
