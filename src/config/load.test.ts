@@ -387,7 +387,10 @@ describe('secrets', () => {
   })
 
   it('a variable and its _FILE both set is an error naming both, and neither value is used', () => {
-    temp = tempDir({ 'db-url': `postgres://app:${dbPassword}@db/app\n`, '.env': 'SMTP_PASSWORD=dev-password\n' })
+    temp = tempDir({
+      'db-url': `postgres://app:${dbPassword}@db/app\n`,
+      '.env': 'SMTP_PASSWORD=dev-password\n',
+    })
     const result = load({
       APP_DATABASE__URL: `postgres://app:${dbPassword}@other/app`,
       APP_DATABASE__URL_FILE: 'db-url',
@@ -413,7 +416,11 @@ describe('secrets', () => {
 
   it('a missing or unreadable secret file is a clear error', () => {
     temp = tempDir({ 'dir/x': '' })
-    const result = load({ SMTP_PASSWORD_FILE: 'nope.txt', APP_DATABASE__URL: '', APP_DATABASE__URL_FILE: 'dir' })
+    const result = load({
+      SMTP_PASSWORD_FILE: 'nope.txt',
+      APP_DATABASE__URL: '',
+      APP_DATABASE__URL_FILE: 'dir',
+    })
     expect(result.problems).toEqual([
       {
         key: 'database.url',
