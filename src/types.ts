@@ -75,3 +75,36 @@ export interface Command {
   /** Runs the command; resolves to the process's exit code. */
   run(args: string[]): Promise<number>
 }
+
+/**
+ * What the server settings group (src/server/_settings.ts) becomes for the primary and each
+ * worker: plain values (sent to workers as JSON), units in the names. Stated here, below every
+ * capability, so the deploy checks read it without importing server/.
+ */
+export interface ServerOptions {
+  app: string
+  kind: AppKind | 'auto'
+  host: string
+  port: number
+  /** The Unix socket to listen on instead of host and port ('' for TCP). */
+  socketPath: string
+  workers: number
+  timeoutMs: number
+  gracefulTimeoutMs: number
+  keepAliveMs: number
+  headersTimeoutMs: number
+  bodyTimeoutMs: number
+  maxHeaderBytes: number
+  /** Infinity when unlimited (it travels to workers as null, which JSON has instead). */
+  maxBodyBytes: number
+  maxRequests: number
+  maxRequestsJitter: number
+  /** RSS in bytes past which a worker asks to be replaced; 0 never. */
+  maxMemoryBytes: number
+  trustedProxies: string[]
+  accessLog: boolean
+  logLevel: string
+  livezPath: string
+  readyzPath: string
+  pidfile: string
+}

@@ -13,7 +13,7 @@ import {
   severities,
   silencedVariable,
 } from '../security/checks.js'
-import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
+import { loadServeOptions, resolveShipshapeSettings, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_main.js'
 import { parseResolve, readCaFile } from './scan.js'
@@ -82,7 +82,7 @@ Options:
       if (positionals.length > 1)
         throw new ShipshapeError('SHIPSHAPE_E_BAD_OPTION', 'expected at most one app module')
       const env = process.env
-      const settings = loadShipshapeSettings({ env, configFile: values.config }).values
+      const settings = resolveShipshapeSettings({ env, configFile: values.config }).values
       const silenced = [
         ...(values.silence ?? []),
         // From the config file or SHIPSHAPE_SILENCED_CHECKS; read raw when the settings do not resolve.
@@ -115,7 +115,7 @@ async function checkContext(
   let serveProblem: string | undefined
   try {
     // The app module is not loaded by the checks; a placeholder stands in when none is named.
-    serve = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, { configFile: values.config })
+    serve = loadServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, { configFile: values.config })
   } catch (error) {
     if (!isShipshapeError(error)) throw error
     serveProblem = error.message

@@ -12,73 +12,7 @@ import { coerce, describe, stringLike } from './_coerce.js'
 import { type Declaration, type Entry, Group, type Infer, Setting, type Shape } from './_declare.js'
 import { type ConfigFile, parseDotenv, readConfigFile, readSecretFile, trackedByGit } from './_sources.js'
 import { closest } from './_text.js'
-
-export interface LoadOptions {
-  /** The environment to read. Default: `process.env`. */
-  env?: Record<string, string | undefined>
-  /** Where relative paths (config file, .env, default locations) start. Default: `process.cwd()`. */
-  cwd?: string
-  /** The config file, as given by `--config`. It must exist. */
-  file?: string
-  /** The environment variable that names the config file. Default: the prefix plus `CONFIG` (`DEMO_CONFIG`). */
-  fileEnv?: string
-  /** Config files tried in order when neither `file` nor `fileEnv` names one; none need exist. Default: none. */
-  files?: readonly string[]
-  /** A .env file read if it exists, below real environment variables; `false` reads none. Default: `.env`. */
-  dotenv?: string | false
-  /**
-   * A directory of secret files named after the variable (`DATABASE_URL`) or its lower case
-   * (`database_url`), as Docker and Kubernetes mount them; `false` reads none. Default: `/run/secrets`.
-   */
-  secretsDir?: string | false
-  /**
-   * Command-line values by dotted key (`server.timeout`), strings coerced like the environment's.
-   * The source shown is the setting's flag (`--timeout`), `--set <key>`, or the one given.
-   */
-  overrides?: Readonly<Record<string, string | { value: string; source: string }>>
-  /** Keys that must be set for this use even though the declaration does not require them. */
-  require?: readonly string[]
-  /** What to do with an unknown variable that has the declaration's prefix. Default: `error`. */
-  unknownEnv?: 'error' | 'warn'
-  /** Variables with the prefix that are not settings (used by something else), so not reported. */
-  allowEnv?: readonly string[]
-}
-
-export type SourceKind = 'default' | 'file' | 'dotenv' | 'env' | 'secret-file' | 'command-line' | 'unset'
-
-export interface Origin {
-  readonly kind: SourceKind
-  /** Where the value came from, as a reader would look for it: `SHIPSHAPE_TIMEOUT`, `config.yaml:4`. */
-  readonly label: string
-  /** The file the value was read from, if any. */
-  readonly file?: string
-}
-
-export interface Problem {
-  /** The setting (dotted key), or the unknown key or variable. */
-  readonly key: string
-  readonly source: string
-  readonly expected: string
-  readonly found: string
-  /** A did-you-mean or how to fix it. */
-  readonly hint?: string
-}
-
-export interface Resolution<T> {
-  /** The loaded settings, frozen, with secrets masked in JSON and util.inspect; undefined when there are problems. */
-  readonly values: T | undefined
-  readonly origins: ReadonlyMap<string, Origin>
-  /**
-   * Every setting that loaded valid, by dotted key, even when others did not: for a command that
-   * needs one setting (`reload` its pidfile) and should not fail on another's problem.
-   */
-  readonly settled: ReadonlyMap<string, unknown>
-  readonly problems: readonly Problem[]
-  /** Reported but not fatal: unknown prefixed variables when `unknownEnv` is `warn`. */
-  readonly warnings: readonly Problem[]
-  /** The config file read, if any. */
-  readonly file: string | undefined
-}
+import type { GroupCheck, LoadOptions, Origin, Problem, Resolution } from './types.js'
 
 export const secretMask = '[secret]'
 const shownLimit = 80
@@ -403,6 +337,26 @@ export function resolveConfig<T extends Shape>(
       expected,
       found: entry && secret(entry) ? secretMask : show(getPath(values, check.key.split('.'))),
     })
+  }
+
+  // 8. Each group's own rules, by the group's keys, reported as data.
+  for (const { path, check } of declaration.groupChecks) {
+    const keyOf = (key: string) => [...path, key].join('.')
+    if (check.uses.some((key) => invalid.has(keyOf(key)))) continue
+    const found = (check as GroupCheck<Record<string, unknown>>).problems(
+      getPath(values, path) as Record<string, unknown>,
+      { sourceOf: (key) => origins.get(keyOf(key))?.kind ?? 'unset' },
+    )
+    for (const problem of found) {
+      const key = keyOf(problem.key)
+      const entry = declaration.entry(key)
+      problems.push({
+        key,
+        source: origins.get(key)?.label ?? 'the default',
+        expected: problem.expected,
+        found: entry && secret(entry) ? secretMask : (problem.found ?? show(getPath(values, key.split('.')))),
+      })
+    }
   }
 
   const secretKeys = new Set(declaration.entries.filter(secret).map((entry) => entry.key))

@@ -9,12 +9,18 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, relative, resolve, sep } from 'node:path'
 import { isShipshapeError } from '../errors/index.js'
-import type { ServeOptions } from '../server/index.js'
 import { manifestName, readManifest } from '../static/index.js'
+import type { StaticServeOptions } from '../static/settings.js'
+import type { MediaServeOptions } from '../storage/settings.js'
+import type { ServerOptions } from '../types.js'
 import { lockfileFindings, mask, trackedSecretFindings } from './_check-files.js'
 import { isLoopbackName, loopbackHosts } from './_hosts.js'
 import { parseCsp } from './_observatory-csp.js'
 import type { SiteScan } from './_scan.js'
+import type { SecurityServeOptions } from './_settings.js'
+
+/** The options `shipshape serve` would run with, from each settings group's own type (none from server/). */
+type ServeOptions = ServerOptions & SecurityServeOptions & StaticServeOptions & MediaServeOptions
 
 export type Severity = 'error' | 'warning' | 'info'
 export const severities: readonly Severity[] = ['error', 'warning', 'info']

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../server/_test/harness.js'
-import { resolveServeOptions } from '../server/index.js'
+import { loadServeOptions } from '../server/index.js'
 import { type Certificate, makeCertificate, page, type Site, siteHost, startSite } from './_test/sites.js'
 import {
   type CheckContext,
@@ -52,7 +52,7 @@ function context(
   let serveProblem: string | undefined
   let serve: CheckContext['serve']
   try {
-    serve = resolveServeOptions('app.js', {}, { ...env }, { cwd })
+    serve = loadServeOptions('app.js', {}, { ...env }, { cwd })
   } catch (error) {
     serveProblem = (error as Error).message
   }

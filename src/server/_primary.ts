@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
-import type { ServeOptions } from './_options.js'
+import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */

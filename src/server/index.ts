@@ -3,12 +3,12 @@
  * and never runs app code; workers run the pipeline and the app. See docs/server.md.
  */
 export {
-  describeOptions,
-  loadShipshapeSettings,
-  loadShipshapeSettingsFor,
-  resolveServeOptions,
+  loadServeOptions,
+  loadSettingsOnly,
+  resolveShipshapeSettings,
   type ServeOptions,
+  type ShipshapeSettings,
   settingForFlag,
   shipshapeConfig,
-} from './_options.js'
+} from './_composed.js'
 export { serve, signalPrimary } from './_primary.js'

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
 import { fixture, get, ready, startServe } from './_test/harness.js'
-import { loadShipshapeSettingsFor, resolveServeOptions, type ServeOptions } from './index.js'
+import { loadServeOptions, loadSettingsOnly, type ServeOptions } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
@@ -17,7 +17,7 @@ function resolveIn(
   configFile?: string,
 ) {
   temp = tempDir(files)
-  return resolveServeOptions('app.js', flags, env, { cwd: temp.dir, configFile })
+  return loadServeOptions('app.js', flags, env, { cwd: temp.dir, configFile })
 }
 
 function failure(run: () => unknown): string {
@@ -133,7 +133,7 @@ describe('serve options', () => {
   it('know collectstatic’s variable too: SHIPSHAPE_STATIC_SOURCES is no unknown variable to serve', () => {
     temp = tempDir()
     const warnings: unknown[] = []
-    resolveServeOptions(
+    loadServeOptions(
       'app.js',
       {},
       { SHIPSHAPE_STATIC_SOURCES: 'assets,vendor', SHIPSHAPE_STATIC_NOPE: '1' },
@@ -171,13 +171,13 @@ describe('serve options', () => {
     temp.remove()
     temp = tempDir({ 'conf/serve.toml': '[server]\napp = "from-file.js"\nmax-requests = 5\n' })
     expect(
-      failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir, configFile: 'conf/serve.toml' })),
+      failure(() => loadServeOptions(undefined, {}, {}, { cwd: temp.dir, configFile: 'conf/serve.toml' })),
     ).toContain(
       'server.max-requests from conf/serve.toml:3: expected a key of server, found an unknown key (did you mean server.maxRequests?)',
     )
     temp.write('conf/serve.toml', '[server]\napp = "from-file.js"\nmaxRequests = 5\n')
     expect(
-      resolveServeOptions(undefined, {}, { SHIPSHAPE_CONFIG: 'conf/serve.toml' }, { cwd: temp.dir }),
+      loadServeOptions(undefined, {}, { SHIPSHAPE_CONFIG: 'conf/serve.toml' }, { cwd: temp.dir }),
     ).toMatchObject({
       app: 'from-file.js',
       maxRequests: 5,
@@ -216,7 +216,7 @@ describe('serve options', () => {
 
   it('need an app, check timeouts against each other, and a chosen static root must exist', () => {
     temp = tempDir()
-    expect(failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir }))).toContain(
+    expect(failure(() => loadServeOptions(undefined, {}, {}, { cwd: temp.dir }))).toContain(
       'server.app is not set: expected a value: set SHIPSHAPE_APP, or server.app in the config file',
     )
     expect(failure(() => resolveIn({}, { 'headers-timeout': '2m', 'body-timeout': '1m' }, {}))).toContain(
@@ -230,13 +230,11 @@ describe('serve options', () => {
   it('a command needing one setting reads it from every source, stopped only by its own problems', () => {
     temp = tempDir({ 'shipshape.toml': '[server]\npidfile = "run/app.pid"\nworkers = 0\n' })
     const options = { cwd: temp.dir, env: { SHIPSHAPE_TIMEOUT: 'soon' } }
-    expect(loadShipshapeSettingsFor(['server.pidfile'], options)).toEqual({ 'server.pidfile': 'run/app.pid' })
-    expect(loadShipshapeSettingsFor(['server.pidfile'], { ...options, flags: { pidfile: 'x.pid' } })).toEqual(
-      {
-        'server.pidfile': 'x.pid',
-      },
-    )
-    expect(() => loadShipshapeSettingsFor(['server.workers'], options)).toThrow(
+    expect(loadSettingsOnly(['server.pidfile'], options)).toEqual({ 'server.pidfile': 'run/app.pid' })
+    expect(loadSettingsOnly(['server.pidfile'], { ...options, flags: { pidfile: 'x.pid' } })).toEqual({
+      'server.pidfile': 'x.pid',
+    })
+    expect(() => loadSettingsOnly(['server.workers'], options)).toThrow(
       'server.workers from shipshape.toml:3: expected a whole number of 1 or more, found 0',
     )
   })

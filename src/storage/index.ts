@@ -10,6 +10,7 @@ export {
   configureStorages,
   defaultStorages,
   type StorageDefinition,
+  type StorageProblem,
   type StorageSettings,
   type Storages,
   storage,
