@@ -4,8 +4,8 @@ import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
-import { fixture, get, ready, startServe } from './_test/harness.js'
-import { loadServeOptions, loadSettingsOnly, type ServeOptions } from './index.js'
+import { fixture, get, ready, runCli, startServe } from './_test/harness.js'
+import { loadServeOptions, loadSettingsOnly, type ServeOptions, shipshapeConfig } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
@@ -237,6 +237,23 @@ describe('serve options', () => {
     expect(() => loadSettingsOnly(['server.workers'], options)).toThrow(
       'server.workers from shipshape.toml:3: expected a whole number of 1 or more, found 0',
     )
+  })
+
+  it('shipshape serve --help lists the flag of every setting that has one, with its variable and default', async () => {
+    const { status, stdout } = await runCli(['serve', '--help'])
+    expect(status).toBe(0)
+    const flagged = shipshapeConfig.entries.filter((entry) => entry.flag)
+    expect(flagged.map((entry) => entry.section)).toEqual(
+      expect.arrayContaining(['server', 'security', 'static', 'media']),
+    )
+    const lines = stdout.split('\n')
+    for (const entry of flagged) {
+      const at = lines.findIndex((line) => line.startsWith(`  --${entry.flag} <`))
+      expect(at, `--${entry.flag} is listed`).toBeGreaterThan(-1)
+      expect(lines[at + 2], `--${entry.flag}'s variable and default`).toMatch(
+        new RegExp(`^ {6}env ${entry.env}\\b.*; default `),
+      )
+    }
   })
 
   it('shipshape serve --config runs the app the file names, with the settings it gives', async () => {
