@@ -108,3 +108,16 @@ export interface ServerOptions {
   readyzPath: string
   pidfile: string
 }
+
+/**
+ * Where shipshape's own settings come from besides flags, the same for `serve`, every command and
+ * staticUrl() outside serve. Unknown SHIPSHAPE_ variables are warnings, not errors: the prefix is
+ * shared with shipshape's own process plumbing.
+ */
+export const shipshapeSources = {
+  envPrefix: 'SHIPSHAPE_',
+  /** Tried in order when neither --config nor SHIPSHAPE_CONFIG names the config file. */
+  files: ['shipshape.yaml', 'shipshape.yml', 'shipshape.json', 'shipshape.toml'],
+  unknownEnv: 'warn',
+  allowEnv: ['SHIPSHAPE_REQUIRE_SERVICES'],
+} as const

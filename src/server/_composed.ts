@@ -29,7 +29,7 @@ import {
   staticSettings,
 } from '../static/settings.js'
 import { type MediaServeOptions, mediaOptions, mediaSettings } from '../storage/settings.js'
-import type { ServerOptions } from '../types.js'
+import { type ServerOptions, shipshapeSources } from '../types.js'
 import { serverOptions, serverSettings } from './_settings.js'
 
 /** Every shipshape setting, by section: the key of each group is its section in the config file. */
@@ -41,7 +41,7 @@ export const shipshapeConfig = defineConfig(
     media: mediaSettings,
     checks: checksSettings,
   },
-  { envPrefix: 'SHIPSHAPE_' },
+  { envPrefix: shipshapeSources.envPrefix },
 )
 
 export type ShipshapeSettings = Infer<typeof shipshapeConfig.shape>
@@ -57,9 +57,6 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string): ServeOptions 
     ...mediaOptions(settings.media, cwd),
   }
 }
-
-/** Where shipshape looks for its config file when neither --config nor SHIPSHAPE_CONFIG names one. */
-const configFiles = ['shipshape.yaml', 'shipshape.yml', 'shipshape.json', 'shipshape.toml']
 
 export interface ShipshapeLoadOptions {
   /** Flag values keyed by flag name without `--` (`timeout`, `static-root`) or its camelCase (`maxBodySize`). */
@@ -77,9 +74,8 @@ export interface ShipshapeLoadOptions {
 }
 
 /**
- * Every setting from every source, with every problem and warning, and throws nothing: for
- * `shipshape config` and `check`, which show the problems themselves. Unknown SHIPSHAPE_
- * variables are warnings, not errors: the prefix is shared with shipshape's own process plumbing.
+ * Every setting from every source (shipshapeSources, flags), with every problem and warning, and
+ * throws nothing: for `shipshape config` and `check`, which show the problems themselves.
  */
 export function resolveShipshapeSettings(options: ShipshapeLoadOptions = {}): Resolution<ShipshapeSettings> {
   const overrides: Record<string, string | { value: string; source: string }> = {}
@@ -94,14 +90,12 @@ export function resolveShipshapeSettings(options: ShipshapeLoadOptions = {}): Re
   }
   if (options.app !== undefined) overrides['server.app'] = { value: options.app, source: 'the app argument' }
   return resolveConfig(shipshapeConfig, {
+    ...shipshapeSources,
     env: options.env ?? process.env,
     cwd: options.cwd,
     file: options.configFile,
-    files: configFiles,
     overrides,
     require: options.require,
-    unknownEnv: 'warn',
-    allowEnv: ['SHIPSHAPE_REQUIRE_SERVICES'],
   })
 }
 

@@ -5,7 +5,17 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { duration, group, type Infer, type SettingProblem, setting } from '../config/index.js'
+import {
+  configError,
+  defineConfig,
+  duration,
+  group,
+  type Infer,
+  resolveConfig,
+  type SettingProblem,
+  setting,
+} from '../config/index.js'
+import { shipshapeSources } from '../types.js'
 
 export const staticSettings = group(
   {
@@ -84,4 +94,26 @@ export function missingStaticRoot(root: string, cwd: string): SettingProblem[] {
   return root !== staticSettings.shape.root.options.default && !existsSync(resolve(cwd, root))
     ? [{ key: 'root', expected: 'an existing directory (run `shipshape collectstatic` first)' }]
     : []
+}
+
+/**
+ * The static settings from the sources `serve` reads (config file, .env, environment, secret
+ * files), for staticUrl() in a process that serves no static files (a script, a build step).
+ * Only a problem with a static setting or the config file stops it; the file's other sections
+ * belong to other groups.
+ */
+export function loadStaticSettings(cwd = process.cwd(), env = process.env): StaticSettings {
+  const resolution = resolveConfig(defineConfig({ static: staticSettings }, shipshapeSources), {
+    ...shipshapeSources,
+    cwd,
+    env,
+  })
+  const own = resolution.problems.filter(
+    (problem) => problem.key.startsWith('static.') || problem.key === '(config file)',
+  )
+  if (own.length > 0) throw configError(own, 'SHIPSHAPE_E_BAD_OPTION')
+  const keys = Object.keys(staticSettings.shape)
+  return Object.fromEntries(
+    keys.map((key) => [key, resolution.settled.get(`static.${key}`)]),
+  ) as StaticSettings
 }
