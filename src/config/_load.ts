@@ -6,16 +6,21 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { inspect } from 'node:util'
 import { ShipshapeError } from '../errors/index.js'
 import { coerce, describe, stringLike } from './_coerce.js'
-import { type Declaration, type Entry, Group, type Infer, Setting, type Shape } from './_declare.js'
-import { type ConfigFile, parseDotenv, readConfigFile, readSecretFile, trackedByGit } from './_sources.js'
+import type { Declaration, Entry, Infer, Shape } from './_declare.js'
+import {
+  type ConfigFile,
+  collectFileValues,
+  parseDotenv,
+  readConfigFile,
+  readSecretFile,
+  trackedByGit,
+} from './_sources.js'
 import { closest } from './_text.js'
+import { getPath, scrub, seal, secretMask, setPath, show } from './_values.js'
 import type { GroupCheck, LoadOptions, Origin, Problem, Resolution } from './types.js'
 
-export const secretMask = '[secret]'
-const shownLimit = 80
 // Range issues on numbers are covered by `describe` ("a whole number of 1 or more"); on strings and lists, zod's message says more.
 const ranged = new Set(['too_small', 'too_big'])
 
@@ -370,125 +375,6 @@ export function resolveConfig<T extends Shape>(
   }
 }
 
-/** Walks the file against the declaration: values by key, and unknown keys with a did-you-mean. */
-function collectFileValues(
-  declaration: Declaration,
-  file: ConfigFile,
-  label: string,
-  into: Map<string, unknown>,
-  problems: Problem[],
-) {
-  const where = (path: string[]) => {
-    const line = file.lineOf(path)
-    return `${label}${line ? `:${line}` : ''}`
-  }
-  const walk = (shape: Shape, data: Record<string, unknown>, path: string[]) => {
-    for (const [key, value] of Object.entries(data)) {
-      const childPath = [...path, key]
-      const child = shape[key]
-      // An empty key (`timeout:` in YAML, null in JSON) means unset, as in a sample not yet filled in.
-      if (value === null) continue
-      if (child instanceof Setting) {
-        into.set(childPath.join('.'), value)
-      } else if (child !== undefined) {
-        if (typeof value !== 'object' || Array.isArray(value)) {
-          problems.push({
-            key: childPath.join('.'),
-            source: where(childPath),
-            expected: 'a section of settings (a mapping)',
-            found: show(value),
-          })
-          continue
-        }
-        walk(
-          child instanceof Group ? child.shape : (child as Shape),
-          value as Record<string, unknown>,
-          childPath,
-        )
-      } else {
-        const sibling = closest(key, Object.keys(shape))
-        const elsewhere = declaration.entries.find(
-          (entry) => entry.path[entry.path.length - 1]?.toLowerCase() === key.toLowerCase(),
-        )
-        // A key written at the wrong level (`timeout` instead of `server.timeout`) beats a near miss.
-        const guess = elsewhere ? elsewhere.key : sibling ? [...path, sibling].join('.') : undefined
-        problems.push({
-          key: childPath.join('.'),
-          source: where(childPath),
-          expected: path.length ? `a key of ${path.join('.')}` : 'a known key',
-          found: 'an unknown key',
-          hint: guess ? `did you mean ${guess}?` : 'it is not a setting; `config docs` lists every key',
-        })
-      }
-    }
-  }
-  walk(declaration.shape, file.data, [])
-}
-
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
-}
-
-function show(value: unknown): string {
-  const text =
-    typeof value === 'string' ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, depth: 2 })
-  return text.length > shownLimit ? `${text.slice(0, shownLimit - 1)}…` : text
-}
-
-/** Removes a secret's text from a message (a custom refinement may quote its input). */
-function scrub(message: string, raw: unknown): string {
-  const text = typeof raw === 'string' ? raw : undefined
-  return text && text.length >= 3 ? message.split(text).join(secretMask) : message
-}
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown) {
-  let node = target
-  for (const segment of path.slice(0, -1)) {
-    node[segment] ??= {}
-    node = node[segment] as Record<string, unknown>
-  }
-  node[path[path.length - 1] as string] = value
-}
-
-function getPath(target: Record<string, unknown>, path: readonly string[]): unknown {
-  let node: unknown = target
-  for (const segment of path) node = (node as Record<string, unknown> | undefined)?.[segment]
-  return node
-}
-
-/**
- * Freezes the loaded tree, and gives each object in it a `toJSON` and a `util.inspect` view with
- * secrets masked, so logging or serialising the settings cannot leak them.
- */
-function seal(node: Record<string, unknown>, secretKeys: ReadonlySet<string>, prefix: string): unknown {
-  const masked = () => {
-    const copy: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(node)) {
-      const dotted = prefix + key
-      copy[key] =
-        secretKeys.has(dotted) && value !== undefined
-          ? secretMask
-          : isPlainObject(value) && !secretKeys.has(dotted)
-            ? ((value as { toJSON?: () => unknown }).toJSON?.() ?? value)
-            : value
-    }
-    return copy
-  }
-  for (const [key, value] of Object.entries(node)) {
-    if (isPlainObject(value) && !secretKeys.has(prefix + key)) {
-      node[key] = seal(value as Record<string, unknown>, secretKeys, `${prefix}${key}.`)
-    } else if (value !== null && typeof value === 'object') {
-      Object.freeze(value)
-    }
-  }
-  Object.defineProperty(node, 'toJSON', { value: masked, enumerable: false })
-  Object.defineProperty(node, inspect.custom, {
-    value: (_depth: number, options: object) => inspect(masked(), options),
-    enumerable: false,
-  })
-  return Object.freeze(node)
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
 }

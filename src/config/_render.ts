@@ -5,7 +5,7 @@
  */
 import { describe } from './_coerce.js'
 import type { Declaration, Entry } from './_declare.js'
-import { secretMask } from './_load.js'
+import { secretMask } from './_values.js'
 import type { Resolution } from './types.js'
 
 export type SampleFormat = 'env' | 'yaml' | 'json' | 'toml'

@@ -18,7 +18,7 @@ export {
   type Shape,
   setting,
 } from './_declare.js'
-export { configError, formatProblem, loadConfig, resolveConfig, secretMask } from './_load.js'
+export { configError, formatProblem, loadConfig, resolveConfig } from './_load.js'
 export {
   docsMarkdown,
   flagHelp,
@@ -33,6 +33,7 @@ export {
   showText,
 } from './_render.js'
 export { closest } from './_text.js'
+export { secretMask } from './_values.js'
 export type {
   Check,
   GroupCheck,
