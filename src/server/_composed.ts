@@ -4,13 +4,13 @@
  * folder (`<capability>/_settings.ts`: the settings, the group's own rules as data, and the options
  * it becomes); --help, docs/config-reference.md and `shipshape config` come from them.
  *
- * A capability added later declares its group in its own folder and adds one line here (in
- * `groups`, and its options in `serveOptionsOf` if workers need them), and nothing else.
+ * A capability added later declares its group in its own folder and adds it here: one line in
+ * `shipshapeConfig` and, if workers need its options, one in `serveOptionsOf`. Nothing else: the
+ * flags, --help, the config file section, the docs and the workers' options type follow.
  *
  * Precedence, lowest first: default < config file (shipshape.yaml|json|toml, or --config) < .env
  * < environment < secret file < command-line flag.
  */
-
 import { checksSettings } from '../checks/index.js'
 import {
   configError,
@@ -21,15 +21,10 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
-import { type SecurityServeOptions, securityOptions, securitySettings } from '../security/settings.js'
-import {
-  missingStaticRoot,
-  type StaticServeOptions,
-  staticOptions,
-  staticSettings,
-} from '../static/settings.js'
-import { type MediaServeOptions, mediaOptions, mediaSettings } from '../storage/settings.js'
-import { type ServerOptions, shipshapeSources } from '../types.js'
+import { securityOptions, securitySettings } from '../security/settings.js'
+import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
+import { mediaOptions, mediaSettings } from '../storage/settings.js'
+import { shipshapeSources } from '../types.js'
 import { serverOptions, serverSettings } from './_settings.js'
 
 /** Every shipshape setting, by section: the key of each group is its section in the config file. */
@@ -47,9 +42,7 @@ export const shipshapeConfig = defineConfig(
 export type ShipshapeSettings = Infer<typeof shipshapeConfig.shape>
 
 /** What every worker receives (as JSON, so plain values only): each group's options, side by side. */
-export type ServeOptions = ServerOptions & SecurityServeOptions & StaticServeOptions & MediaServeOptions
-
-function serveOptionsOf(settings: ShipshapeSettings, cwd: string): ServeOptions {
+function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
   return {
     ...serverOptions(settings.server, cwd),
     ...securityOptions(settings.security),
@@ -57,6 +50,9 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string): ServeOptions 
     ...mediaOptions(settings.media, cwd),
   }
 }
+
+/** The options of `shipshape serve`'s primary and workers: typed from what each group makes of its settings. */
+export type ServeOptions = ReturnType<typeof serveOptionsOf>
 
 export interface ShipshapeLoadOptions {
   /** Flag values keyed by flag name without `--` (`timeout`, `static-root`) or its camelCase (`maxBodySize`). */
