@@ -1,4 +1,5 @@
 /** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
+import { execFileSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -254,6 +255,19 @@ describe('serve options', () => {
         new RegExp(`^ {6}env ${entry.env}\\b.*; default `),
       )
     }
+  })
+
+  it('stay out of workers: what a worker imports loads no settings declaration and no zod', () => {
+    // zod v4 sets this global when it loads; importing the primary's side must set it, or the check proves nothing.
+    const loadsZod = (modules: string[]) => {
+      const urls = modules.map((name) => new URL(`../../dist/${name}`, import.meta.url).href)
+      const script = `for (const url of ${JSON.stringify(urls)}) await import(url); process.stdout.write(String('__zod_globalConfig' in globalThis))`
+      return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    }
+    expect(loadsZod(['server/_stack.js', 'server/_protocol.js', 'http/index.js', 'observe/index.js'])).toBe(
+      'false',
+    )
+    expect(loadsZod(['server/index.js'])).toBe('true')
   })
 
   it('shipshape serve --config runs the app the file names, with the settings it gives', async () => {

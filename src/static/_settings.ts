@@ -103,11 +103,14 @@ export function missingStaticRoot(root: string, cwd: string): SettingProblem[] {
  * belong to other groups.
  */
 export function loadStaticSettings(cwd = process.cwd(), env = process.env): StaticSettings {
-  const resolution = resolveConfig(defineConfig({ static: staticSettings }, shipshapeSources), {
-    ...shipshapeSources,
-    cwd,
-    env,
-  })
+  const resolution = resolveConfig(
+    defineConfig({ static: staticSettings }, { envPrefix: shipshapeSources.envPrefix }),
+    {
+      ...shipshapeSources,
+      cwd,
+      env,
+    },
+  )
   const own = resolution.problems.filter(
     (problem) => problem.key.startsWith('static.') || problem.key === '(config file)',
   )
