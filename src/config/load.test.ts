@@ -274,6 +274,43 @@ describe('errors: all at once, each with key, source, expected and found', () =>
     ).toEqual([{ key: 'max', source: 'R_MAX', expected: 'at least min (1)', found: '0' }])
   })
 
+  it("a group's own checks report by its own keys, under its section, once the keys they use are valid", () => {
+    const limits = group(
+      {
+        min: setting(z.int(), { default: 1, description: 'low' }),
+        max: setting(z.int(), { default: 5, description: 'high' }),
+        token: setting(z.string(), { secret: true, description: 't' }),
+      },
+      {
+        checks: [
+          {
+            uses: ['min', 'max'],
+            problems: ({ min, max }) =>
+              max < min ? [{ key: 'max', expected: `at least min (${min})` }] : [],
+          },
+          {
+            uses: ['token'],
+            problems: ({ token }, { sourceOf }) =>
+              token !== undefined && sourceOf('token') === 'env'
+                ? [{ key: 'token', expected: 'a secret file' }]
+                : [],
+          },
+        ],
+      },
+    )
+    const withGroup = defineConfig({ limits }, { envPrefix: 'R_' })
+    const problems = (env: Record<string, string>) =>
+      resolveConfig(withGroup, { env, dotenv: false, secretsDir: false }).problems
+    expect(problems({ R_LIMITS__MAX: '0', R_LIMITS__TOKEN: 'tok_live_1' })).toEqual([
+      { key: 'limits.max', source: 'R_LIMITS__MAX', expected: 'at least min (1)', found: '0' },
+      { key: 'limits.token', source: 'R_LIMITS__TOKEN', expected: 'a secret file', found: '[secret]' },
+    ])
+    // An invalid min blocks the rule that reads it, and only that one.
+    expect(problems({ R_LIMITS__MIN: 'x', R_LIMITS__MAX: '0' }).map((problem) => problem.key)).toEqual([
+      'limits.min',
+    ])
+  })
+
   it('two settings cannot share a variable', () => {
     expect(() =>
       defineConfig({
