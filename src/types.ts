@@ -85,3 +85,49 @@ export interface CommandEntry {
   readonly summary: string
   load(): Promise<{ command: Command }>
 }
+
+/**
+ * What the server settings group (src/server/_settings.ts) becomes for the primary and each
+ * worker: plain values (sent to workers as JSON), units in the names. Stated here, below every
+ * capability, so the deploy checks read it without importing server/.
+ */
+export interface ServerOptions {
+  app: string
+  kind: AppKind | 'auto'
+  host: string
+  port: number
+  /** The Unix socket to listen on instead of host and port ('' for TCP). */
+  socketPath: string
+  workers: number
+  timeoutMs: number
+  gracefulTimeoutMs: number
+  keepAliveMs: number
+  headersTimeoutMs: number
+  bodyTimeoutMs: number
+  maxHeaderBytes: number
+  /** Infinity when unlimited (it travels to workers as null, which JSON has instead). */
+  maxBodyBytes: number
+  maxRequests: number
+  maxRequestsJitter: number
+  /** RSS in bytes past which a worker asks to be replaced; 0 never. */
+  maxMemoryBytes: number
+  trustedProxies: string[]
+  accessLog: boolean
+  logLevel: string
+  livezPath: string
+  readyzPath: string
+  pidfile: string
+}
+
+/**
+ * Where shipshape's own settings come from besides flags, the same for `serve`, every command and
+ * staticUrl() outside serve. Unknown SHIPSHAPE_ variables are warnings, not errors: the prefix is
+ * shared with shipshape's own process plumbing.
+ */
+export const shipshapeSources = {
+  envPrefix: 'SHIPSHAPE_',
+  /** Tried in order when neither --config nor SHIPSHAPE_CONFIG names the config file. */
+  files: ['shipshape.yaml', 'shipshape.yml', 'shipshape.json', 'shipshape.toml'],
+  unknownEnv: 'warn',
+  allowEnv: ['SHIPSHAPE_REQUIRE_SERVICES'],
+} as const

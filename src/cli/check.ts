@@ -11,7 +11,7 @@ import {
 } from '../checks/index.js'
 import { isShipshapeError, ShipshapeError } from '../errors/index.js'
 import { probeStatus, type ScanOptions, scanSite } from '../scan/index.js'
-import { loadShipshapeSettings, resolveServeOptions, type ServeOptions } from '../server/index.js'
+import { loadServeOptions, resolveShipshapeSettings, type ServeOptions } from '../server/index.js'
 import type { Command } from '../types.js'
 import { describeFailure } from './_failure.js'
 import { parseResolve, readCaFile } from './scan.js'
@@ -80,7 +80,7 @@ Options:
           `unexpected argument ${positionals[1]}: check takes at most one app module`,
         )
       const env = process.env
-      const settings = loadShipshapeSettings({ env, configFile: values.config }).values
+      const settings = resolveShipshapeSettings({ env, configFile: values.config }).values
       const silenced = [
         ...(values.silence ?? []),
         // From the config file or SHIPSHAPE_SILENCED_CHECKS; read raw when the settings do not resolve.
@@ -113,7 +113,7 @@ async function checkContext(
   let settingsProblem: string | undefined
   try {
     // The app module is not loaded by the checks; a placeholder stands in when none is named.
-    settings = resolveServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, {
+    settings = loadServeOptions(app ?? (env.SHIPSHAPE_APP || 'app'), {}, env, {
       configFile: values.config,
     })
   } catch (error) {

@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { shownDefault } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
-import { loadShipshapeSettingsFor, settingForFlag } from '../server/index.js'
+import { loadSettingsOnly, settingForFlag } from '../server/index.js'
 import { collectStatic } from '../static/collect.js'
 import type { Command } from '../types.js'
 
@@ -65,7 +65,7 @@ Options:
     }
     // The same sources as `serve`, so collectstatic writes where the server reads.
     const flag = (entry: typeof root) => values[entry.flag as string] as string | undefined
-    const settings = loadShipshapeSettingsFor(['static.root', 'static.url', 'static.sources'], {
+    const settings = loadSettingsOnly(['static.root', 'static.url', 'static.sources'], {
       flags: Object.fromEntries(
         [root, url].flatMap((entry) => (flag(entry) ? [[entry.flag as string, flag(entry) as string]] : [])),
       ),

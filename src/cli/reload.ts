@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { loadShipshapeSettingsFor, reloadAndWait, settingForFlag } from '../server/index.js'
+import { loadSettingsOnly, reloadAndWait, settingForFlag } from '../server/index.js'
 import type { Command } from '../types.js'
 
 const pidfile = settingForFlag('pidfile')
@@ -28,7 +28,7 @@ Options:
       strict: true,
     })
     // The same sources as `serve`, so a pidfile set in the config file or .env is found too.
-    const { 'server.pidfile': path } = loadShipshapeSettingsFor(['server.pidfile'], {
+    const { 'server.pidfile': path } = loadSettingsOnly(['server.pidfile'], {
       flags: values.pidfile === undefined ? {} : { pidfile: values.pidfile },
       configFile: values.config,
     })

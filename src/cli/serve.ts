@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
-import { formatProblem } from '../config/index.js'
+import { flagHelp, formatProblem } from '../config/index.js'
 import { ShipshapeError } from '../errors/index.js'
-import { describeOptions, resolveServeOptions, serve as runServer, shipshapeConfig } from '../server/index.js'
+import { loadServeOptions, serve as runServer, shipshapeConfig } from '../server/index.js'
 import type { Command } from '../types.js'
 import { checkAppModule } from './_app-module.js'
 
@@ -28,14 +28,15 @@ once); SIGHUP reloads the code with no dropped request (also \`shipshape reload\
 Settings come from, lowest first: defaults < a config file < .env < environment variables <
 secret files (<VARIABLE>_FILE, /run/secrets) < flags. The config file is --config, else
 $SHIPSHAPE_CONFIG, else the first of shipshape.yaml, shipshape.yml, shipshape.json and
-shipshape.toml in the working directory; these options go in its \`server:\` and \`static:\`
-sections (\`shipshape config sample\` writes one). See docs/config.md.
+shipshape.toml in the working directory; each option goes in the section of its group
+(\`server:\`, \`security:\`, \`static:\`, \`media:\`; \`shipshape config sample\` writes one).
+See docs/config.md.
 
 Options:
   --config <file>
       A YAML, JSON or TOML file of settings.
       env SHIPSHAPE_CONFIG; default the first of shipshape.{yaml,yml,json,toml} that exists
-${describeOptions()}
+${flagHelp(shipshapeConfig.entries)}
 `,
   async run(args) {
     const { values, positionals } = parseArgs({
@@ -50,7 +51,7 @@ ${describeOptions()}
         `unexpected argument ${positionals[1]}: serve takes one app module, got ${positionals.join(' ')}`,
       )
     const { config, ...flags } = values
-    const options = resolveServeOptions(positionals[0], flags, process.env, {
+    const options = loadServeOptions(positionals[0], flags, process.env, {
       configFile: config,
       onWarning: (problem) => process.stderr.write(`shipshape serve: warning: ${formatProblem(problem)}\n`),
     })

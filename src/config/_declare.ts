@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod'
 import { ShipshapeError } from '../errors/index.js'
-import type { SourceKind } from './_load.js'
+import type { Check, GroupCheck } from './types.js'
 
 export interface SettingOptions<Input> {
   /** What the setting does, and what its default costs. Shown in docs, samples and --help. */
@@ -52,7 +52,7 @@ export interface Shape {
   readonly [key: string]: Setting<unknown, unknown> | Group<Shape> | Shape
 }
 
-export interface GroupOptions {
+export interface GroupOptions<T extends Shape = never> {
   /** One paragraph heading the group in docs and samples. */
   description?: string
   /**
@@ -62,6 +62,12 @@ export interface GroupOptions {
   envPrefix?: string
   /** When set, every setting in the group gets the flag `--<flagPrefix><kebab-key>`. */
   flagPrefix?: string
+  /**
+   * The group's own rules across its settings, each returning its problems as data. They run
+   * with every other problem, each once the settings it reads are valid, and need no knowledge of
+   * where the group sits in a declaration: keys are the group's own.
+   */
+  checks?: readonly GroupCheck<[T] extends [never] ? never : Infer<T>>[]
 }
 
 export class Group<T extends Shape = Shape> {
@@ -103,8 +109,8 @@ export function setting<S extends z.ZodType>(schema: S, options: SettingOptions<
   return new Setting(schema as z.ZodType<z.output<S>, z.input<S>>, options)
 }
 
-export function group<T extends Shape>(shape: T, options: GroupOptions = {}): Group<T> {
-  return new Group(shape, options)
+export function group<T extends Shape>(shape: T, options: GroupOptions<T> = {}): Group<T> {
+  return new Group(shape, options as GroupOptions)
 }
 
 /** One setting with everything its tree position decides: key, environment variable, flag. */
@@ -124,15 +130,6 @@ export interface Section {
   readonly description: string | undefined
 }
 
-export interface Check<T> {
-  /** The dotted key the problem is reported against (its source is shown). */
-  key: string
-  /** Other keys the test reads; it runs only when they and `key` are valid. Default: every key. */
-  uses?: readonly string[]
-  /** Says what is expected, or returns undefined when the values are fine. */
-  test(values: T, context: { sourceOf(key: string): SourceKind }): string | undefined
-}
-
 export interface DeclarationOptions<T> {
   /** Prefix of every environment variable (`DEMO_` → `DEMO_SITE_NAME`). Unknown variables with it are reported. */
   envPrefix?: string
@@ -146,6 +143,8 @@ export class Declaration<T extends Shape = Shape> {
   readonly entries: readonly Entry[]
   readonly sections: readonly Section[]
   readonly checks: readonly Check<Infer<T>>[]
+  /** Every group's own checks, with the path of the group they belong to. */
+  readonly groupChecks: readonly { readonly path: readonly string[]; readonly check: GroupCheck<never> }[]
   /** Every prefix that marks an environment variable as meant for this declaration. */
   readonly envPrefixes: readonly string[]
   /** Types the loaded value; never set. */
@@ -158,6 +157,7 @@ export class Declaration<T extends Shape = Shape> {
     const entries: Entry[] = []
     const sections: Section[] = [{ key: '', description: undefined }]
     const prefixes = new Set<string>(this.envPrefix ? [this.envPrefix] : [])
+    const groupChecks: { path: string[]; check: GroupCheck<never> }[] = []
     const walk = (node: Shape, path: string[], envPrefix: string, flagPrefix: string | undefined) => {
       for (const [name, child] of Object.entries(node)) {
         const childPath = [...path, name]
@@ -181,6 +181,7 @@ export class Declaration<T extends Shape = Shape> {
         const inner = (isGroup ? child.shape : child) as Shape
         const options: GroupOptions = isGroup ? child.options : {}
         if (options.envPrefix) prefixes.add(options.envPrefix)
+        for (const check of options.checks ?? []) groupChecks.push({ path: childPath, check })
         sections.push({ key: childPath.join('.'), description: options.description })
         walk(
           inner,
@@ -213,6 +214,7 @@ export class Declaration<T extends Shape = Shape> {
     )
     this.entries = entries
     this.sections = sections
+    this.groupChecks = groupChecks
     this.envPrefixes = [...prefixes]
   }
 

@@ -6,82 +6,21 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { inspect } from 'node:util'
 import { ShipshapeError } from '../errors/index.js'
 import { coerce, describe, stringLike } from './_coerce.js'
-import { type Declaration, type Entry, Group, type Infer, Setting, type Shape } from './_declare.js'
-import { type ConfigFile, parseDotenv, readConfigFile, readSecretFile, trackedByGit } from './_sources.js'
+import type { Declaration, Entry, Infer, Shape } from './_declare.js'
+import {
+  type ConfigFile,
+  collectFileValues,
+  parseDotenv,
+  readConfigFile,
+  readSecretFile,
+  trackedByGit,
+} from './_sources.js'
 import { closest } from './_text.js'
+import { getPath, scrub, seal, secretMask, setPath, show } from './_values.js'
+import type { GroupCheck, LoadOptions, Origin, Problem, Resolution } from './types.js'
 
-export interface LoadOptions {
-  /** The environment to read. Default: `process.env`. */
-  env?: Record<string, string | undefined>
-  /** Where relative paths (config file, .env, default locations) start. Default: `process.cwd()`. */
-  cwd?: string
-  /** The config file, as given by `--config`. It must exist. */
-  file?: string
-  /** The environment variable that names the config file. Default: the prefix plus `CONFIG` (`DEMO_CONFIG`). */
-  fileEnv?: string
-  /** Config files tried in order when neither `file` nor `fileEnv` names one; none need exist. Default: none. */
-  files?: readonly string[]
-  /** A .env file read if it exists, below real environment variables; `false` reads none. Default: `.env`. */
-  dotenv?: string | false
-  /**
-   * A directory of secret files named after the variable (`DATABASE_URL`) or its lower case
-   * (`database_url`), as Docker and Kubernetes mount them; `false` reads none. Default: `/run/secrets`.
-   */
-  secretsDir?: string | false
-  /**
-   * Command-line values by dotted key (`server.timeout`), strings coerced like the environment's.
-   * The source shown is the setting's flag (`--timeout`), `--set <key>`, or the one given.
-   */
-  overrides?: Readonly<Record<string, string | { value: string; source: string }>>
-  /** Keys that must be set for this use even though the declaration does not require them. */
-  require?: readonly string[]
-  /** What to do with an unknown variable that has the declaration's prefix. Default: `error`. */
-  unknownEnv?: 'error' | 'warn'
-  /** Variables with the prefix that are not settings (used by something else), so not reported. */
-  allowEnv?: readonly string[]
-}
-
-export type SourceKind = 'default' | 'file' | 'dotenv' | 'env' | 'secret-file' | 'command-line' | 'unset'
-
-export interface Origin {
-  readonly kind: SourceKind
-  /** Where the value came from, as a reader would look for it: `SHIPSHAPE_TIMEOUT`, `config.yaml:4`. */
-  readonly label: string
-  /** The file the value was read from, if any. */
-  readonly file?: string
-}
-
-export interface Problem {
-  /** The setting (dotted key), or the unknown key or variable. */
-  readonly key: string
-  readonly source: string
-  readonly expected: string
-  readonly found: string
-  /** A did-you-mean or how to fix it. */
-  readonly hint?: string
-}
-
-export interface Resolution<T> {
-  /** The loaded settings, frozen, with secrets masked in JSON and util.inspect; undefined when there are problems. */
-  readonly values: T | undefined
-  readonly origins: ReadonlyMap<string, Origin>
-  /**
-   * Every setting that loaded valid, by dotted key, even when others did not: for a command that
-   * needs one setting (`reload` its pidfile) and should not fail on another's problem.
-   */
-  readonly settled: ReadonlyMap<string, unknown>
-  readonly problems: readonly Problem[]
-  /** Reported but not fatal: unknown prefixed variables when `unknownEnv` is `warn`. */
-  readonly warnings: readonly Problem[]
-  /** The config file read, if any. */
-  readonly file: string | undefined
-}
-
-export const secretMask = '[secret]'
-const shownLimit = 80
 // Range issues on numbers are covered by `describe` ("a whole number of 1 or more"); on strings and lists, zod's message says more.
 const ranged = new Set(['too_small', 'too_big'])
 
@@ -237,6 +176,18 @@ export function resolveConfig<T extends Shape>(
       return { raw: undefined, fromString: true, origin }
     }
     const pointer = lookup(`${entry.env}_FILE`)
+    const own = lookup(entry.env)
+    if (pointer && own) {
+      // Which one was meant is anyone's guess (a stale variable, a half-done migration to secret
+      // files), so neither is used: Docker's official images refuse the pair the same way.
+      problems.push({
+        key: entry.key,
+        source: `${own.origin.label} and ${pointer.origin.label}`,
+        expected: `either ${entry.env} or ${entry.env}_FILE, not both`,
+        found: 'both set',
+      })
+      return { raw: undefined, fromString: true, origin: pointer.origin }
+    }
     if (pointer) {
       const path = resolve(cwd, pointer.value)
       return fromSecretFile(path, `${pointer.origin.label} → ${shown(path)}`)
@@ -244,7 +195,6 @@ export function resolveConfig<T extends Shape>(
     const secretName = [entry.env, entry.env.toLowerCase()].find((candidate) => secretFiles.has(candidate))
     if (secretsDir && secretName)
       return fromSecretFile(join(secretsDir, secretName), join(secretsDir, secretName))
-    const own = lookup(entry.env)
     if (own) return { raw: own.value, fromString: true, origin: own.origin }
     const fallback = entry.setting.options.envFallback
     if (fallback) {
@@ -394,6 +344,26 @@ export function resolveConfig<T extends Shape>(
     })
   }
 
+  // 8. Each group's own rules, by the group's keys, reported as data.
+  for (const { path, check } of declaration.groupChecks) {
+    const keyOf = (key: string) => [...path, key].join('.')
+    if (check.uses.some((key) => invalid.has(keyOf(key)))) continue
+    const found = (check as GroupCheck<Record<string, unknown>>).problems(
+      getPath(values, path) as Record<string, unknown>,
+      { sourceOf: (key) => origins.get(keyOf(key))?.kind ?? 'unset' },
+    )
+    for (const problem of found) {
+      const key = keyOf(problem.key)
+      const entry = declaration.entry(key)
+      problems.push({
+        key,
+        source: origins.get(key)?.label ?? 'the default',
+        expected: problem.expected,
+        found: entry && secret(entry) ? secretMask : (problem.found ?? show(getPath(values, key.split('.')))),
+      })
+    }
+  }
+
   const secretKeys = new Set(declaration.entries.filter(secret).map((entry) => entry.key))
   return {
     values: problems.length === 0 ? (seal(values, secretKeys, '') as Infer<T>) : undefined,
@@ -405,125 +375,6 @@ export function resolveConfig<T extends Shape>(
   }
 }
 
-/** Walks the file against the declaration: values by key, and unknown keys with a did-you-mean. */
-function collectFileValues(
-  declaration: Declaration,
-  file: ConfigFile,
-  label: string,
-  into: Map<string, unknown>,
-  problems: Problem[],
-) {
-  const where = (path: string[]) => {
-    const line = file.lineOf(path)
-    return `${label}${line ? `:${line}` : ''}`
-  }
-  const walk = (shape: Shape, data: Record<string, unknown>, path: string[]) => {
-    for (const [key, value] of Object.entries(data)) {
-      const childPath = [...path, key]
-      const child = shape[key]
-      // An empty key (`timeout:` in YAML, null in JSON) means unset, as in a sample not yet filled in.
-      if (value === null) continue
-      if (child instanceof Setting) {
-        into.set(childPath.join('.'), value)
-      } else if (child !== undefined) {
-        if (typeof value !== 'object' || Array.isArray(value)) {
-          problems.push({
-            key: childPath.join('.'),
-            source: where(childPath),
-            expected: 'a section of settings (a mapping)',
-            found: show(value),
-          })
-          continue
-        }
-        walk(
-          child instanceof Group ? child.shape : (child as Shape),
-          value as Record<string, unknown>,
-          childPath,
-        )
-      } else {
-        const sibling = closest(key, Object.keys(shape))
-        const elsewhere = declaration.entries.find(
-          (entry) => entry.path[entry.path.length - 1]?.toLowerCase() === key.toLowerCase(),
-        )
-        // A key written at the wrong level (`timeout` instead of `server.timeout`) beats a near miss.
-        const guess = elsewhere ? elsewhere.key : sibling ? [...path, sibling].join('.') : undefined
-        problems.push({
-          key: childPath.join('.'),
-          source: where(childPath),
-          expected: path.length ? `a key of ${path.join('.')}` : 'a known key',
-          found: 'an unknown key',
-          hint: guess ? `did you mean ${guess}?` : 'it is not a setting; `config docs` lists every key',
-        })
-      }
-    }
-  }
-  walk(declaration.shape, file.data, [])
-}
-
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
-}
-
-function show(value: unknown): string {
-  const text =
-    typeof value === 'string' ? JSON.stringify(value) : inspect(value, { breakLength: Infinity, depth: 2 })
-  return text.length > shownLimit ? `${text.slice(0, shownLimit - 1)}…` : text
-}
-
-/** Removes a secret's text from a message (a custom refinement may quote its input). */
-function scrub(message: string, raw: unknown): string {
-  const text = typeof raw === 'string' ? raw : undefined
-  return text && text.length >= 3 ? message.split(text).join(secretMask) : message
-}
-
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown) {
-  let node = target
-  for (const segment of path.slice(0, -1)) {
-    node[segment] ??= {}
-    node = node[segment] as Record<string, unknown>
-  }
-  node[path[path.length - 1] as string] = value
-}
-
-function getPath(target: Record<string, unknown>, path: readonly string[]): unknown {
-  let node: unknown = target
-  for (const segment of path) node = (node as Record<string, unknown> | undefined)?.[segment]
-  return node
-}
-
-/**
- * Freezes the loaded tree, and gives each object in it a `toJSON` and a `util.inspect` view with
- * secrets masked, so logging or serialising the settings cannot leak them.
- */
-function seal(node: Record<string, unknown>, secretKeys: ReadonlySet<string>, prefix: string): unknown {
-  const masked = () => {
-    const copy: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(node)) {
-      const dotted = prefix + key
-      copy[key] =
-        secretKeys.has(dotted) && value !== undefined
-          ? secretMask
-          : isPlainObject(value) && !secretKeys.has(dotted)
-            ? ((value as { toJSON?: () => unknown }).toJSON?.() ?? value)
-            : value
-    }
-    return copy
-  }
-  for (const [key, value] of Object.entries(node)) {
-    if (isPlainObject(value) && !secretKeys.has(prefix + key)) {
-      node[key] = seal(value as Record<string, unknown>, secretKeys, `${prefix}${key}.`)
-    } else if (value !== null && typeof value === 'object') {
-      Object.freeze(value)
-    }
-  }
-  Object.defineProperty(node, 'toJSON', { value: masked, enumerable: false })
-  Object.defineProperty(node, inspect.custom, {
-    value: (_depth: number, options: object) => inspect(masked(), options),
-    enumerable: false,
-  })
-  return Object.freeze(node)
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
 }

@@ -5,7 +5,8 @@
  */
 import { describe } from './_coerce.js'
 import type { Declaration, Entry } from './_declare.js'
-import { type Resolution, secretMask } from './_load.js'
+import { secretMask } from './_values.js'
+import type { Resolution } from './types.js'
 
 export type SampleFormat = 'env' | 'yaml' | 'json' | 'toml'
 export const sampleFormats: readonly SampleFormat[] = ['env', 'yaml', 'json', 'toml']
@@ -326,4 +327,26 @@ function tomlSample(declaration: Declaration, lines: Line[], header: string[]): 
     }
   }
   return `${out.join('\n')}\n`
+}
+
+/**
+ * `--help` text for the settings that have a flag: each flag with its type, what it does, its
+ * environment variables and its default, as `shipshape serve --help` lists them.
+ */
+export function flagHelp(entries: readonly Entry[]): string {
+  return entries
+    .filter((entry) => entry.flag)
+    .map((entry) => {
+      const env = [entry.env, ...(entry.setting.options.envFallback?.names ?? [])].join(', ')
+      return `  --${entry.flag} <${flagType(entry)}>\n      ${entry.setting.options.description}\n      env ${env}; default ${shownDefault(entry)}`
+    })
+    .join('\n')
+}
+
+/** `one of a, b` → `a|b`; `a duration` → `a-duration`. */
+function flagType(entry: Entry): string {
+  const { type } = describe(entry.setting.schema)
+  return type.startsWith('one of')
+    ? type.slice('one of '.length).split(', ').join('|')
+    : type.replace(/ /g, '-')
 }

@@ -6,7 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, dirname, extname } from 'node:path'
+import { type Declaration, Group, Setting, type Shape } from './_declare.js'
+import { closest } from './_text.js'
+import { show } from './_values.js'
 import { parseSimpleYaml } from './_yaml.js'
+import type { Problem } from './types.js'
 
 // Parsers load on first use and synchronously, so `loadConfig` stays synchronous and an app
 // without a YAML or TOML file never pays for importing their parser.
@@ -271,4 +275,59 @@ export function gitTrackedFiles(cwd: string, paths: readonly string[] = []): str
 export function trackedByGit(path: string): boolean {
   // Not tracked, not a repository, or no git: nothing is committed.
   return (gitTrackedFiles(dirname(path), [basename(path)])?.length ?? 0) > 0
+}
+
+/** Walks the file against the declaration: values by key, and unknown keys with a did-you-mean. */
+export function collectFileValues(
+  declaration: Declaration,
+  file: ConfigFile,
+  label: string,
+  into: Map<string, unknown>,
+  problems: Problem[],
+) {
+  const where = (path: string[]) => {
+    const line = file.lineOf(path)
+    return `${label}${line ? `:${line}` : ''}`
+  }
+  const walk = (shape: Shape, data: Record<string, unknown>, path: string[]) => {
+    for (const [key, value] of Object.entries(data)) {
+      const childPath = [...path, key]
+      const child = shape[key]
+      // An empty key (`timeout:` in YAML, null in JSON) means unset, as in a sample not yet filled in.
+      if (value === null) continue
+      if (child instanceof Setting) {
+        into.set(childPath.join('.'), value)
+      } else if (child !== undefined) {
+        if (typeof value !== 'object' || Array.isArray(value)) {
+          problems.push({
+            key: childPath.join('.'),
+            source: where(childPath),
+            expected: 'a section of settings (a mapping)',
+            found: show(value),
+          })
+          continue
+        }
+        walk(
+          child instanceof Group ? child.shape : (child as Shape),
+          value as Record<string, unknown>,
+          childPath,
+        )
+      } else {
+        const sibling = closest(key, Object.keys(shape))
+        const elsewhere = declaration.entries.find(
+          (entry) => entry.path[entry.path.length - 1]?.toLowerCase() === key.toLowerCase(),
+        )
+        // A key written at the wrong level (`timeout` instead of `server.timeout`) beats a near miss.
+        const guess = elsewhere ? elsewhere.key : sibling ? [...path, sibling].join('.') : undefined
+        problems.push({
+          key: childPath.join('.'),
+          source: where(childPath),
+          expected: path.length ? `a key of ${path.join('.')}` : 'a known key',
+          found: 'an unknown key',
+          hint: guess ? `did you mean ${guess}?` : 'it is not a setting; `config docs` lists every key',
+        })
+      }
+    }
+  }
+  walk(declaration.shape, file.data, [])
 }

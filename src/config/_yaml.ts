@@ -15,6 +15,8 @@ export interface SimpleYaml {
 
 const keyLine = /^( *)([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))?\s*$/
 const comment = /^\s*(?:#.*)?$/
+// After a value, a comment needs white space before its `#` (`"a"#b` is an error to YAML).
+const afterValue = /^(?:\s*|\s+#.*)$/
 const doubleQuoted = /^"((?:[^"\\\n]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)"/
 const singleQuoted = /^'((?:[^'\n]|'')*)'/
 const flowList = /^\[([^[\]{}"'#]*)\]/
@@ -41,6 +43,8 @@ export function parseSimpleYaml(text: string): SimpleYaml | undefined {
     if (!match) return undefined
     const indent = (match[1] as string).length
     const key = match[2] as string
+    // `null:`, `true:` are keys of another type to YAML (which then names them '' and 'true').
+    if (plain(key)?.value !== key) return undefined
     const rest = match[3]
     if (open) {
       if (indent > open.indent) {
@@ -70,7 +74,7 @@ export function parseSimpleYaml(text: string): SimpleYaml | undefined {
 function scalarOrList(text: string): { value: unknown } | undefined {
   const quoted = doubleQuoted.exec(text) ?? singleQuoted.exec(text)
   if (quoted) {
-    if (!comment.test(text.slice(quoted[0].length))) return undefined
+    if (!afterValue.test(text.slice(quoted[0].length))) return undefined
     const value = text.startsWith('"')
       ? (JSON.parse(`"${quoted[1]}"`) as string)
       : (quoted[1] as string).replaceAll("''", "'")
@@ -78,7 +82,7 @@ function scalarOrList(text: string): { value: unknown } | undefined {
   }
   const list = flowList.exec(text)
   if (list) {
-    if (!comment.test(text.slice(list[0].length))) return undefined
+    if (!afterValue.test(text.slice(list[0].length))) return undefined
     const inner = (list[1] as string).trim()
     if (inner === '') return { value: [] }
     const items: unknown[] = []

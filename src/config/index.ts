@@ -5,7 +5,6 @@
  */
 export { bytes, type Description, describe, duration, parseBytes, parseDuration } from './_coerce.js'
 export {
-  type Check,
   Declaration,
   type DeclarationOptions,
   defineConfig,
@@ -19,20 +18,10 @@ export {
   type Shape,
   setting,
 } from './_declare.js'
-export {
-  configError,
-  formatProblem,
-  type LoadOptions,
-  loadConfig,
-  type Origin,
-  type Problem,
-  type Resolution,
-  resolveConfig,
-  type SourceKind,
-  secretMask,
-} from './_load.js'
+export { configError, formatProblem, loadConfig, resolveConfig } from './_load.js'
 export {
   docsMarkdown,
+  flagHelp,
   formatBytes,
   formatDuration,
   requiredMarker,
@@ -45,3 +34,14 @@ export {
 } from './_render.js'
 export { gitTrackedFiles, parseDotenv } from './_sources.js'
 export { closest } from './_text.js'
+export { secretMask } from './_values.js'
+export type {
+  Check,
+  GroupCheck,
+  LoadOptions,
+  Origin,
+  Problem,
+  Resolution,
+  SettingProblem,
+  SourceKind,
+} from './types.js'

@@ -1,34 +1,14 @@
-import { execFileSync } from 'node:child_process'
-import { join } from 'node:path'
-import { inspect } from 'node:util'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { isShipshapeError } from '../errors/index.js'
-import { declaration, requiredEnv } from './_test/declaration.js'
+import { dbPassword, declaration, loadIn, requiredEnv, thrown } from './_test/declaration.js'
 import { tempDir } from './_test/temp.js'
-import { defineConfig, group, loadConfig, type Problem, resolveConfig, setting } from './index.js'
+import { defineConfig, group, type LoadOptions, loadConfig, resolveConfig, setting } from './index.js'
 
-const dbPassword = 'hunter2hunter2'
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
 
-function load(env: Record<string, string>, options: Parameters<typeof resolveConfig>[1] = {}) {
-  return resolveConfig(declaration, {
-    cwd: temp.dir,
-    env: { ...requiredEnv, ...env },
-    secretsDir: false,
-    ...options,
-  })
-}
-
-function thrown(run: () => unknown): Error & { problems: Problem[] } {
-  try {
-    run()
-  } catch (error) {
-    return error as Error & { problems: Problem[] }
-  }
-  throw new Error('expected a throw')
-}
+const load = (env: Record<string, string>, options: LoadOptions = {}) => loadIn(temp.dir, env, options)
 
 describe('precedence: default < file < .env < environment < secret file < command line', () => {
   const sources = ['command-line', 'secret-file', 'env', 'dotenv', 'file'] as const
@@ -44,12 +24,13 @@ describe('precedence: default < file < .env < environment < secret file < comman
     temp = tempDir({
       'app.yaml': 'siteName: from-file\n',
       '.env': 'APP_SITE_NAME=from-dotenv\n',
-      'secret.txt': 'from-secret-file\n',
+      'secrets/APP_SITE_NAME': 'from-secret-file\n',
     })
     const env: Record<string, string> = {}
     if (present.has('env')) env.APP_SITE_NAME = 'from-env'
-    if (present.has('secret-file')) env.APP_SITE_NAME_FILE = join(temp.dir, 'secret.txt')
+    // From the secrets directory: APP_SITE_NAME_FILE beside APP_SITE_NAME is an error (below).
     const result = load(env, {
+      secretsDir: present.has('secret-file') ? 'secrets' : false,
       file: present.has('file') ? 'app.yaml' : undefined,
       dotenv: present.has('dotenv') ? '.env' : false,
       overrides: present.has('command-line') ? { siteName: 'from-command-line' } : {},
@@ -293,6 +274,43 @@ describe('errors: all at once, each with key, source, expected and found', () =>
     ).toEqual([{ key: 'max', source: 'R_MAX', expected: 'at least min (1)', found: '0' }])
   })
 
+  it("a group's own checks report by its own keys, under its section, once the keys they use are valid", () => {
+    const limits = group(
+      {
+        min: setting(z.int(), { default: 1, description: 'low' }),
+        max: setting(z.int(), { default: 5, description: 'high' }),
+        token: setting(z.string(), { secret: true, description: 't' }),
+      },
+      {
+        checks: [
+          {
+            uses: ['min', 'max'],
+            problems: ({ min, max }) =>
+              max < min ? [{ key: 'max', expected: `at least min (${min})` }] : [],
+          },
+          {
+            uses: ['token'],
+            problems: ({ token }, { sourceOf }) =>
+              token !== undefined && sourceOf('token') === 'env'
+                ? [{ key: 'token', expected: 'a secret file' }]
+                : [],
+          },
+        ],
+      },
+    )
+    const withGroup = defineConfig({ limits }, { envPrefix: 'R_' })
+    const problems = (env: Record<string, string>) =>
+      resolveConfig(withGroup, { env, dotenv: false, secretsDir: false }).problems
+    expect(problems({ R_LIMITS__MAX: '0', R_LIMITS__TOKEN: 'tok_live_1' })).toEqual([
+      { key: 'limits.max', source: 'R_LIMITS__MAX', expected: 'at least min (1)', found: '0' },
+      { key: 'limits.token', source: 'R_LIMITS__TOKEN', expected: 'a secret file', found: '[secret]' },
+    ])
+    // An invalid min blocks the rule that reads it, and only that one.
+    expect(problems({ R_LIMITS__MIN: 'x', R_LIMITS__MAX: '0' }).map((problem) => problem.key)).toEqual([
+      'limits.min',
+    ])
+  })
+
   it('two settings cannot share a variable', () => {
     expect(() =>
       defineConfig({
@@ -300,138 +318,6 @@ describe('errors: all at once, each with key, source, expected and found', () =>
         b: setting(z.string(), { env: 'SAME', description: 'b' }),
       }),
     ).toThrow(/SAME/)
-  })
-})
-
-describe('secrets', () => {
-  it('a secret is never shown in a problem, its expectation, or the thrown error and its cause', () => {
-    temp = tempDir()
-    const secretCheck = defineConfig({
-      token: setting(
-        z.string().refine((value) => value.startsWith('tok_'), {
-          error: (issue) => `a token, not ${String(issue.input)}`,
-        }),
-        { secret: true, description: 't' },
-      ),
-      key: setting(z.int(), { secret: true, description: 'k' }),
-    })
-    const error = thrown(() =>
-      loadConfig(secretCheck, {
-        env: { TOKEN: 'sup3rsecretvalue', KEY: 'sup3rsecretkey' },
-        dotenv: false,
-        secretsDir: false,
-      }),
-    )
-    const everything = `${error.message} ${JSON.stringify(error.problems)} ${inspect(error, { depth: 5 })} ${String(error.cause)}`
-    expect(everything).not.toContain('sup3rsecret')
-    expect(error.problems.map((problem) => problem.found)).toEqual([
-      '[secret] (a secret is never shown)',
-      '[secret] (a secret is never shown)',
-    ])
-  })
-
-  it('JSON.stringify, util.inspect and a pino log line mask secrets at every level; the values stay usable', async () => {
-    temp = tempDir()
-    const settings = loadConfig(declaration, {
-      cwd: temp.dir,
-      env: { ...requiredEnv, SMTP_PASSWORD: 'mail-password-1' },
-      secretsDir: false,
-    })
-    expect(settings.database.url).toBe(requiredEnv.APP_DATABASE__URL)
-    expect(settings.mail.password).toBe('mail-password-1')
-    const { pino } = await import('pino')
-    const lines: string[] = []
-    const logger = pino({}, { write: (line: string) => lines.push(line) })
-    logger.info({ settings }, 'loaded')
-    logger.info({ database: settings.database }, 'db')
-    const outputs = [
-      JSON.stringify(settings),
-      JSON.stringify(settings.database),
-      JSON.stringify({ nested: { settings } }),
-      inspect(settings),
-      inspect(settings.mail),
-      inspect({ settings }, { depth: 10 }),
-      `${lines.join('')}`,
-    ]
-    for (const output of outputs) {
-      expect(output).not.toContain(dbPassword)
-      expect(output).not.toContain('mail-password-1')
-      expect(output).toContain('[secret]')
-    }
-    expect(JSON.parse(JSON.stringify(settings)).siteName).toBe('demo')
-  })
-
-  it('the loaded settings are frozen at every level', () => {
-    temp = tempDir()
-    const settings = loadConfig(declaration, { cwd: temp.dir, env: requiredEnv, secretsDir: false })
-    expect(
-      Object.isFrozen(settings) && Object.isFrozen(settings.database) && Object.isFrozen(settings.hosts),
-    ).toBe(true)
-    expect(() => {
-      ;(settings as { siteName: string }).siteName = 'changed'
-    }).toThrow(TypeError)
-  })
-
-  it('<NAME>_FILE reads a secret file and trims its one trailing newline', () => {
-    temp = tempDir({ 'db-url': `postgres://app:${dbPassword}@db/app\n`, crlf: 'mail-secret-2\r\n' })
-    const result = load({
-      APP_DATABASE__URL: '',
-      APP_DATABASE__URL_FILE: join(temp.dir, 'db-url'),
-      SMTP_PASSWORD_FILE: 'crlf',
-    })
-    expect(result.problems).toEqual([])
-    expect(result.values?.database.url).toBe(`postgres://app:${dbPassword}@db/app`)
-    expect(result.values?.mail.password).toBe('mail-secret-2')
-    expect(result.origins.get('mail.password')?.label).toBe('SMTP_PASSWORD_FILE → crlf')
-  })
-
-  it('a missing or unreadable secret file is a clear error', () => {
-    temp = tempDir({ 'dir/x': '' })
-    const result = load({ SMTP_PASSWORD_FILE: 'nope.txt', APP_DATABASE__URL_FILE: 'dir' })
-    expect(result.problems).toEqual([
-      {
-        key: 'database.url',
-        source: `APP_DATABASE__URL_FILE → dir`,
-        expected: 'a readable secret file',
-        found: 'a file that is a directory',
-      },
-      {
-        key: 'mail.password',
-        source: 'SMTP_PASSWORD_FILE → nope.txt',
-        expected: 'a readable secret file',
-        found: 'a file that does not exist',
-      },
-    ])
-  })
-
-  it('a secrets directory provides files named like the variable or its lower case', () => {
-    temp = tempDir({
-      'secrets/smtp_password': 'from-dir-secret\n',
-      'secrets/APP_SITE_NAME': 'Site\n',
-      'secrets/unrelated': 'x',
-    })
-    const result = load({ SMTP_PASSWORD: 'from-env-value' }, { secretsDir: 'secrets' })
-    expect(result.values?.mail.password).toBe('from-dir-secret')
-    expect(result.values?.siteName).toBe('Site')
-    expect(result.origins.get('mail.password')?.label).toBe(join(temp.dir, 'secrets/smtp_password'))
-  })
-
-  it('a secret whose value comes from a file git tracks is a problem; an untracked one is not', () => {
-    temp = tempDir({
-      'app.yaml': `mail:\n  password: committed-secret\n`,
-      '.env': `SMTP_PASSWORD=dotenv-secret\n`,
-    })
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: temp.dir })
-    git('init', '-q')
-    expect(load({}, { file: 'app.yaml', dotenv: false }).problems).toEqual([])
-    git('add', 'app.yaml', '.env')
-    git('commit', '-qm', 'oops')
-    for (const options of [{ file: 'app.yaml', dotenv: false as const }, {}]) {
-      const problems = load({}, options).problems
-      expect(problems).toMatchObject([{ key: 'mail.password', found: 'a value in a file git tracks' }])
-      expect(JSON.stringify(problems)).not.toContain('secret"')
-    }
   })
 })
 

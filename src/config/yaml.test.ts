@@ -34,6 +34,11 @@ const outsideSubset = [
   'a: !!str 1\n',
   'a: "unterminated\n',
   'a: x # c\n  b: 1\n',
+  // Found by yaml-fuzz.test.ts: keys YAML reads as null or a boolean, a comment with no space before it.
+  'null: 1\n',
+  'true: 1\n',
+  'a: ""#c\n',
+  'a: [b]#c\n',
 ]
 
 describe('YAML fast path', () => {

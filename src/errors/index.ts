@@ -235,12 +235,15 @@ export class ShipshapeError extends Error {
   readonly code: ErrorCode
   readonly status: number
   readonly fix: string
+  /** What this occurrence adds to the catalogue's message, for code that reports it elsewhere. */
+  readonly detail: string | undefined
 
   constructor(code: ErrorCode, detail?: string, options?: ErrorOptions) {
     const entry = catalogue[code]
     super(detail ? `${entry.message}: ${detail}` : entry.message, options)
     this.name = 'ShipshapeError'
     this.code = code
+    this.detail = detail || undefined
     this.status = entry.status
     this.fix = entry.fix
   }

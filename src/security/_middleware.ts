@@ -25,7 +25,7 @@ export interface SecurityOptions extends HeaderOptions {
   crossSiteProtection: boolean
 }
 
-/** Every default, documented with its reason in src/server/_options.ts and docs/security.md. */
+/** Every default, documented with its reason in src/security/_settings.ts and docs/security.md. */
 export const securityDefaults: SecurityOptions = {
   allowedHosts: [...loopbackHosts],
   httpsRedirect: 'auto',

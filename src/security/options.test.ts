@@ -1,8 +1,8 @@
 /** The security settings of `shipshape serve`: defaults that run the demo locally, and bad values stopping start-up. */
 import { describe, expect, it } from 'vitest'
-import { resolveServeOptions } from '../server/index.js'
+import { loadServeOptions } from '../server/index.js'
 
-const resolve = (env: Record<string, string>, flags = {}) => resolveServeOptions('app.js', flags, env)
+const resolve = (env: Record<string, string>, flags = {}) => loadServeOptions('app.js', flags, env)
 
 describe('security options', () => {
   it('default to the strict policy, served on this machine only', () => {

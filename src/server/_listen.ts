@@ -5,7 +5,7 @@
 import { chmodSync, lstatSync, rmSync } from 'node:fs'
 import { connect, type Server } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
-import type { ServeOptions } from './_options.js'
+import type { ServeOptions } from './_composed.js'
 
 export function listen(server: Server, { host, port }: { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -8,9 +8,9 @@ import type { Server, Socket } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
+import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
 import { reclaimConnections } from './_handoff.js'
-import type { ServeOptions } from './_options.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */

@@ -1,6 +1,6 @@
 /** Messages between the primary and its workers over the fork IPC channel. */
 import type { RequestSummary } from '../types.js'
-import type { ServeOptions } from './_options.js'
+import type { ServeOptions } from './_composed.js'
 
 /** How often a worker proves its event loop runs. The watchdog and routing both read it. */
 export const heartbeatMs = 250

@@ -6,9 +6,9 @@ import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { createLogger } from '../observe/index.js'
+import type { ServeOptions } from './_composed.js'
 import { claimPidfile, reloadLogFor } from './_control.js'
 import { listen, listenOnPath, tcpUrl } from './_listen.js'
-import type { ServeOptions } from './_options.js'
 import { Supervisor } from './_primary.js'
 
 export async function serve(options: ServeOptions): Promise<number> {

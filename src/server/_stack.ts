@@ -8,8 +8,8 @@ import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
 import { configureStorages, mediaFiles } from '../storage/index.js'
 import type { Middleware } from '../types.js'
-// Types only: _options.js holds the zod declarations (~19 MB resident) that only the primary needs.
-import type { ServeOptions } from './_options.js'
+// Types only: _composed.js loads every group's zod declarations (~19 MB resident): the primary's alone.
+import type { ServeOptions } from './_composed.js'
 
 /** `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on first use. */
 export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {

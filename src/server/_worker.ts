@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
-import type { ServeOptions } from './_options.js'
+import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { defaultMiddleware } from './_stack.js'
 

@@ -3,14 +3,14 @@
  * and never runs app code; workers run the pipeline and the app. See docs/server.md.
  */
 
-export { reloadAndWait } from './_control.js'
 export {
-  describeOptions,
-  loadShipshapeSettings,
-  loadShipshapeSettingsFor,
-  resolveServeOptions,
+  loadServeOptions,
+  loadSettingsOnly,
+  resolveShipshapeSettings,
   type ServeOptions,
+  type ShipshapeSettings,
   settingForFlag,
   shipshapeConfig,
-} from './_options.js'
+} from './_composed.js'
+export { reloadAndWait } from './_control.js'
 export { serve } from './_serve.js'

@@ -1,9 +1,9 @@
 /** The media options of `shipshape serve`: defaults, S3 settings, and problems named by option. */
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { resolveServeOptions } from './index.js'
+import { loadServeOptions } from './index.js'
 
-const resolveWith = (env: Record<string, string>, flags = {}) => resolveServeOptions('app.js', flags, env)
+const resolveWith = (env: Record<string, string>, flags = {}) => loadServeOptions('app.js', flags, env)
 
 describe('media options', () => {
   it('default to local storage under ./media, served at /media/, with no key configured', () => {

@@ -1,11 +1,12 @@
 /** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
+import { execFileSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
-import { fixture, get, ready, startServe } from './_test/harness.js'
-import { loadShipshapeSettingsFor, resolveServeOptions, type ServeOptions } from './index.js'
+import { fixture, get, ready, runCli, startServe } from './_test/harness.js'
+import { loadServeOptions, loadSettingsOnly, type ServeOptions, shipshapeConfig } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
@@ -17,7 +18,7 @@ function resolveIn(
   configFile?: string,
 ) {
   temp = tempDir(files)
-  return resolveServeOptions('app.js', flags, env, { cwd: temp.dir, configFile })
+  return loadServeOptions('app.js', flags, env, { cwd: temp.dir, configFile })
 }
 
 function failure(run: () => unknown): string {
@@ -133,7 +134,7 @@ describe('serve options', () => {
   it('know collectstatic’s variable too: SHIPSHAPE_STATIC_SOURCES is no unknown variable to serve', () => {
     temp = tempDir()
     const warnings: unknown[] = []
-    resolveServeOptions(
+    loadServeOptions(
       'app.js',
       {},
       { SHIPSHAPE_STATIC_SOURCES: 'assets,vendor', SHIPSHAPE_STATIC_NOPE: '1' },
@@ -171,13 +172,13 @@ describe('serve options', () => {
     temp.remove()
     temp = tempDir({ 'conf/serve.toml': '[server]\napp = "from-file.js"\nmax-requests = 5\n' })
     expect(
-      failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir, configFile: 'conf/serve.toml' })),
+      failure(() => loadServeOptions(undefined, {}, {}, { cwd: temp.dir, configFile: 'conf/serve.toml' })),
     ).toContain(
       'server.max-requests from conf/serve.toml:3: expected a key of server, found an unknown key (did you mean server.maxRequests?)',
     )
     temp.write('conf/serve.toml', '[server]\napp = "from-file.js"\nmaxRequests = 5\n')
     expect(
-      resolveServeOptions(undefined, {}, { SHIPSHAPE_CONFIG: 'conf/serve.toml' }, { cwd: temp.dir }),
+      loadServeOptions(undefined, {}, { SHIPSHAPE_CONFIG: 'conf/serve.toml' }, { cwd: temp.dir }),
     ).toMatchObject({
       app: 'from-file.js',
       maxRequests: 5,
@@ -216,7 +217,7 @@ describe('serve options', () => {
 
   it('need an app, check timeouts against each other, and a chosen static root must exist', () => {
     temp = tempDir()
-    expect(failure(() => resolveServeOptions(undefined, {}, {}, { cwd: temp.dir }))).toContain(
+    expect(failure(() => loadServeOptions(undefined, {}, {}, { cwd: temp.dir }))).toContain(
       'server.app is not set: expected a value: set SHIPSHAPE_APP, or server.app in the config file',
     )
     expect(failure(() => resolveIn({}, { 'headers-timeout': '2m', 'body-timeout': '1m' }, {}))).toContain(
@@ -230,15 +231,43 @@ describe('serve options', () => {
   it('a command needing one setting reads it from every source, stopped only by its own problems', () => {
     temp = tempDir({ 'shipshape.toml': '[server]\npidfile = "run/app.pid"\nworkers = 0\n' })
     const options = { cwd: temp.dir, env: { SHIPSHAPE_TIMEOUT: 'soon' } }
-    expect(loadShipshapeSettingsFor(['server.pidfile'], options)).toEqual({ 'server.pidfile': 'run/app.pid' })
-    expect(loadShipshapeSettingsFor(['server.pidfile'], { ...options, flags: { pidfile: 'x.pid' } })).toEqual(
-      {
-        'server.pidfile': 'x.pid',
-      },
-    )
-    expect(() => loadShipshapeSettingsFor(['server.workers'], options)).toThrow(
+    expect(loadSettingsOnly(['server.pidfile'], options)).toEqual({ 'server.pidfile': 'run/app.pid' })
+    expect(loadSettingsOnly(['server.pidfile'], { ...options, flags: { pidfile: 'x.pid' } })).toEqual({
+      'server.pidfile': 'x.pid',
+    })
+    expect(() => loadSettingsOnly(['server.workers'], options)).toThrow(
       'server.workers from shipshape.toml:3: expected a whole number of 1 or more, found 0',
     )
+  })
+
+  it('shipshape serve --help lists the flag of every setting that has one, with its variable and default', async () => {
+    const { status, stdout } = await runCli(['serve', '--help'])
+    expect(status).toBe(0)
+    const flagged = shipshapeConfig.entries.filter((entry) => entry.flag)
+    expect(flagged.map((entry) => entry.section)).toEqual(
+      expect.arrayContaining(['server', 'security', 'static', 'media']),
+    )
+    const lines = stdout.split('\n')
+    for (const entry of flagged) {
+      const at = lines.findIndex((line) => line.startsWith(`  --${entry.flag} <`))
+      expect(at, `--${entry.flag} is listed`).toBeGreaterThan(-1)
+      expect(lines[at + 2], `--${entry.flag}'s variable and default`).toMatch(
+        new RegExp(`^ {6}env ${entry.env}\\b.*; default `),
+      )
+    }
+  })
+
+  it('stay out of workers: what a worker imports loads no settings declaration and no zod', () => {
+    // zod v4 sets this global when it loads; importing the primary's side must set it, or the check proves nothing.
+    const loadsZod = (modules: string[]) => {
+      const urls = modules.map((name) => new URL(`../../dist/${name}`, import.meta.url).href)
+      const script = `for (const url of ${JSON.stringify(urls)}) await import(url); process.stdout.write(String('__zod_globalConfig' in globalThis))`
+      return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    }
+    expect(loadsZod(['server/_stack.js', 'server/_protocol.js', 'http/index.js', 'observe/index.js'])).toBe(
+      'false',
+    )
+    expect(loadsZod(['server/index.js'])).toBe('true')
   })
 
   it('shipshape serve --config runs the app the file names, with the settings it gives', async () => {

@@ -3,6 +3,7 @@
  * it. The manifest is a dotfile, so the server never sends it to clients.
  */
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 
@@ -54,15 +55,18 @@ export function useManifest(root: string, prefix: string, manifest: Manifest | u
   active = { root, prefix, manifest }
 }
 
-/** Without a middleware in this process, the manifest is found as the server would find it. */
+/**
+ * Without a middleware in this process, the manifest is found as the server would find it: from
+ * the static settings, read from the same sources as `serve` reads them. They are required here,
+ * on first use, so that workers and apps, which import this module, never load zod and the
+ * declarations for it (require() of an ES module: Node 20.19 and 22.12 on).
+ */
 function resolver(): Resolver {
   if (active === undefined) {
-    const root = resolve(process.env.SHIPSHAPE_STATIC_ROOT || defaultRoot)
-    active = {
-      root,
-      prefix: normalisePrefix(process.env.SHIPSHAPE_STATIC_URL || defaultPrefix),
-      manifest: readManifest(root),
-    }
+    const settings = createRequire(import.meta.url)('./_settings.js') as typeof import('./_settings.js')
+    const { root, url } = settings.loadStaticSettings()
+    const directory = resolve(root)
+    active = { root: directory, prefix: url, manifest: readManifest(directory) }
   }
   return active
 }

@@ -80,51 +80,76 @@ export interface Storages {
 
 const storageName = /^[a-z0-9][a-z0-9_-]{0,62}$/
 
-/** Every problem with the settings, as sentences; empty when they are usable. */
-export function storageProblems(settings: StorageSettings): string[] {
-  const problems: string[] = []
+/** One problem with storage settings, by the field of StorageSettings it is about. */
+export interface StorageProblem {
+  field: keyof StorageSettings
+  problem: string
+}
+
+/** Every problem with the settings, each with its field; empty when they are usable. */
+export function storageProblems(settings: StorageSettings): StorageProblem[] {
+  const problems: StorageProblem[] = []
   const urlPrefix = settings.urlPrefix ?? '/media/'
   if (!/^\/([^/?#\s]+\/)*$/.test(urlPrefix)) {
-    problems.push(`urlPrefix must be a path starting and ending with /, got ${JSON.stringify(urlPrefix)}`)
+    problems.push({
+      field: 'urlPrefix',
+      problem: `urlPrefix must be a path starting and ending with /, got ${JSON.stringify(urlPrefix)}`,
+    })
   }
   const definitions = settings.storages ?? defaultStorages
   const defaultDriver = settings.driver ?? 'local'
   if (defaultDriver !== 'local' && defaultDriver !== 's3') {
-    problems.push(`driver must be local or s3, got ${JSON.stringify(defaultDriver)}`)
+    problems.push({
+      field: 'driver',
+      problem: `driver must be local or s3, got ${JSON.stringify(defaultDriver)}`,
+    })
   }
   for (const [name, definition] of Object.entries(definitions)) {
     const where = `storage ${JSON.stringify(name)}`
-    if (!storageName.test(name)) problems.push(`${where}: names are a-z, 0-9, _ and -, up to 63 characters`)
+    if (!storageName.test(name))
+      problems.push({
+        field: 'storages',
+        problem: `${where}: names are a-z, 0-9, _ and -, up to 63 characters`,
+      })
     if (definition.visibility !== 'public' && definition.visibility !== 'private') {
-      problems.push(`${where}: visibility must be public or private`)
+      problems.push({ field: 'storages', problem: `${where}: visibility must be public or private` })
     }
     const driver = definition.driver ?? defaultDriver
     if (definition.visibility === 'private' && definition.publicUrl) {
-      problems.push(
-        `${where}: a private storage cannot use publicUrl (a CDN or custom domain would hand out links without S3's signature); serve private files through presigned S3 URLs, or set s3.endpoint to a domain that forwards requests to S3 unchanged`,
-      )
+      problems.push({
+        field: 'storages',
+        problem: `${where}: a private storage cannot use publicUrl (a CDN or custom domain would hand out links without S3's signature); serve private files through presigned S3 URLs, or set s3.endpoint to a domain that forwards requests to S3 unchanged`,
+      })
     }
     if (definition.visibility === 'private' && definition.publicReadAcl) {
-      problems.push(`${where}: a private storage cannot write objects with a public ACL`)
+      problems.push({
+        field: 'storages',
+        problem: `${where}: a private storage cannot write objects with a public ACL`,
+      })
     }
     if ((definition.publicUrl || definition.publicReadAcl) && driver !== 's3') {
-      problems.push(`${where}: publicUrl and publicReadAcl apply to the S3 driver only`)
+      problems.push({
+        field: 'storages',
+        problem: `${where}: publicUrl and publicReadAcl apply to the S3 driver only`,
+      })
     }
   }
   if (settings.origin !== undefined && !isOrigin(settings.origin)) {
-    problems.push(
-      `origin must be an origin (https://host or http://host:port, no path), got ${JSON.stringify(settings.origin)}`,
-    )
+    problems.push({
+      field: 'origin',
+      problem: `origin must be an origin (https://host or http://host:port, no path), got ${JSON.stringify(settings.origin)}`,
+    })
   }
   const usesS3 = Object.values(definitions).some(
     (definition) => (definition.driver ?? defaultDriver) === 's3',
   )
-  if (usesS3 && !settings.s3?.bucket) problems.push('the S3 driver needs s3.bucket')
+  if (usesS3 && !settings.s3?.bucket) problems.push({ field: 's3', problem: 'the S3 driver needs s3.bucket' })
   for (const key of settings.signingKeys ?? []) {
     if (key.length < minSigningKeyLength) {
-      problems.push(
-        `a media signing key is ${key.length} characters long; each needs at least ${minSigningKeyLength}`,
-      )
+      problems.push({
+        field: 'signingKeys',
+        problem: `a media signing key is ${key.length} characters long; each needs at least ${minSigningKeyLength}`,
+      })
     }
   }
   return problems
@@ -175,7 +200,8 @@ function isOrigin(value: string): boolean {
 export function buildStorages(settings: StorageSettings = {}): Storages {
   const problems = storageProblems(settings)
   if (problems.length > 0) {
-    throw new ShipshapeError('SHIPSHAPE_E_STORAGE_CONFIG', `\n  - ${problems.join('\n  - ')}`)
+    const list = problems.map(({ problem }) => problem)
+    throw new ShipshapeError('SHIPSHAPE_E_STORAGE_CONFIG', `\n  - ${list.join('\n  - ')}`)
   }
   const root = resolve(settings.root ?? 'media')
   const urlPrefix = settings.urlPrefix ?? '/media/'

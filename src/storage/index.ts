@@ -12,6 +12,7 @@ export {
   type MediaDirectory,
   mediaDirectories,
   type StorageDefinition,
+  type StorageProblem,
   type StorageSettings,
   type Storages,
   storage,

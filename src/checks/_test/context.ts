@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { resolveServeOptions } from '../../server/index.js'
+import { loadServeOptions } from '../../server/index.js'
 import { type CheckContext, type DeployCheck, deployChecks, Skip } from '../index.js'
 
 const directories: string[] = []
@@ -49,7 +49,7 @@ export function context(
   let settingsProblem: string | undefined
   let settings: CheckContext['settings']
   try {
-    settings = resolveServeOptions('app.js', {}, { ...env }, { cwd })
+    settings = loadServeOptions('app.js', {}, { ...env }, { cwd })
   } catch (error) {
     settingsProblem = (error as Error).message
   }

@@ -1,6 +1,15 @@
 /** A declaration using every kind of setting, shared by the config tests. */
 import { z } from 'zod'
-import { bytes, defineConfig, duration, group, setting } from '../index.js'
+import {
+  bytes,
+  defineConfig,
+  duration,
+  group,
+  type LoadOptions,
+  type Problem,
+  resolveConfig,
+  setting,
+} from '../index.js'
 
 export const declaration = defineConfig(
   {
@@ -47,4 +56,26 @@ export const declaration = defineConfig(
   { envPrefix: 'APP_' },
 )
 
-export const requiredEnv = { APP_DATABASE__URL: 'postgres://app:hunter2hunter2@db:5432/app' }
+/** The password inside requiredEnv's database URL: a secret no output may show. */
+export const dbPassword = 'hunter2hunter2'
+export const requiredEnv = { APP_DATABASE__URL: `postgres://app:${dbPassword}@db:5432/app` }
+
+/** Loads the shared declaration from `dir`, with the required variables set and no secrets directory. */
+export function loadIn(dir: string, env: Record<string, string>, options: LoadOptions = {}) {
+  return resolveConfig(declaration, {
+    cwd: dir,
+    env: { ...requiredEnv, ...env },
+    secretsDir: false,
+    ...options,
+  })
+}
+
+/** The error `run` throws, with its problems. */
+export function thrown(run: () => unknown): Error & { problems: Problem[] } {
+  try {
+    run()
+  } catch (error) {
+    return error as Error & { problems: Problem[] }
+  }
+  throw new Error('expected a throw')
+}

@@ -1,0 +1,12 @@
+/**
+ * The security settings group of `shipshape serve` (hosts, HTTPS, headers, cross-site requests,
+ * direct TLS) and the options it becomes. Apart from shipshape/security, as shipshape/security/checks
+ * is, so that apps and workers, which import the runtime, never load zod and the declarations.
+ */
+export {
+  type SecurityServeOptions,
+  type SecuritySettings,
+  securityOptions,
+  securitySettings,
+  type TlsFiles,
+} from './_settings.js'

@@ -1,0 +1,202 @@
+/**
+ * The server's settings group: how `shipshape serve` runs the app (workers, timeouts, limits,
+ * health checks, logs), and how the loaded settings become the options the primary and each
+ * worker receive. Flags have no prefix (`--timeout`), variables keep their short names
+ * (`SHIPSHAPE_TIMEOUT`).
+ */
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { z } from 'zod'
+import { bytes, duration, group, type Infer, setting } from '../config/index.js'
+import type { ServerOptions } from '../types.js'
+
+const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
+const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/
+const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000) or unix:PATH'
+const urlPath = z
+  .string()
+  .refine((value) => value.startsWith('/') && !/\s/.test(value), { error: 'a path starting with /' })
+// Gunicorn's convention: a bare number of seconds, so `--timeout 30` means 30 s.
+const seconds = () => duration({ bareUnit: 's' })
+
+export const serverSettings = group(
+  {
+    app: setting(z.string().min(1), {
+      env: 'SHIPSHAPE_APP',
+      flag: false,
+      description:
+        'The module exporting your app (a node:http listener, an Express, Connect, Koa or Fastify app, or { fetch }). Given as the argument of `shipshape serve`.',
+      example: 'app.js',
+    }),
+    kind: setting(z.enum(kinds), {
+      default: 'auto',
+      description:
+        'What the app module exports: auto (detected), node, express, connect, koa, fastify or fetch.',
+    }),
+    bind: setting(
+      z.string().refine((value) => parseBind(value) !== undefined, { error: bindExpected }),
+      {
+        default: '127.0.0.1:8000',
+        shownDefault: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set (HOST overrides the host)',
+        envFallback: {
+          names: ['PORT', 'HOST'],
+          read: ({ PORT: port, HOST: host = '0.0.0.0' }) =>
+            port ? `${host.includes(':') ? `[${host}]` : host}:${port}` : undefined,
+        },
+        description:
+          'host:port to listen on, or unix:PATH for a Unix socket a proxy on the same machine connects to. Loopback by default, so nothing is exposed until you choose to; platforms that set PORT get every interface.',
+      },
+    ),
+    workers: setting(z.int().min(1), {
+      default: () => availableParallelism(),
+      shownDefault: 'the number of CPUs available',
+      description:
+        'Worker processes. One per CPU uses the machine; each costs the memory of one copy of your app.',
+    }),
+    timeout: setting(seconds(), {
+      default: '30s',
+      description:
+        'A request still running after this gets a 503 and its AbortSignal fires; a worker whose event loop is blocked this long is killed and replaced. About 5s suits most web pages; 0 turns both off.',
+    }),
+    gracefulTimeout: setting(seconds(), {
+      default: '30s',
+      description:
+        'On shutdown or reload, how long in-flight requests may take to finish before their worker is killed.',
+    }),
+    keepAlive: setting(seconds(), {
+      default: '75s',
+      description:
+        "How long an idle keep-alive connection stays open. Keep it above your load balancer's idle timeout (AWS ALB: 60s), or clients see occasional 502s.",
+    }),
+    headersTimeout: setting(seconds(), {
+      default: '10s',
+      description: 'Time a client has to send its request headers (408 after): cuts off slowloris clients.',
+    }),
+    bodyTimeout: setting(seconds(), {
+      default: '5m',
+      description:
+        'Time a client has to send its whole request, body included (408 after). Long enough for a large upload on a slow line.',
+    }),
+    maxHeaderSize: setting(bytes(), {
+      default: '16KiB',
+      description: 'Largest request line plus headers (431 beyond it).',
+    }),
+    maxBodySize: setting(bytes(), {
+      default: '10MB',
+      description:
+        'Largest request body (413 beyond it, before your app runs). Raise it for large uploads; 0 turns the limit off.',
+    }),
+    maxRequests: setting(z.int().min(0), {
+      default: 0,
+      description:
+        'Replace a worker after it has answered this many requests, to contain slow memory leaks; 0 never does.',
+    }),
+    maxRequestsJitter: setting(z.int().min(0), {
+      default: 0,
+      description:
+        'Adds a random 0..N to --max-requests per worker, so workers are not all replaced at the same moment.',
+    }),
+    maxMemory: setting(bytes(), {
+      default: 0,
+      description:
+        "Replace a worker whose resident memory (RSS) has grown past this, as --max-requests does: for apps that leak, or that grow under a burst of load and keep it. Set it above a worker's size under normal load (docs/server.md, Memory); 0 never does.",
+    }),
+    trustedProxies: setting(z.array(z.string().min(1)), {
+      default: [],
+      shownDefault: 'none',
+      description:
+        'Comma-separated addresses, CIDR ranges, or loopback/private/linklocal, whose X-Forwarded-For and X-Forwarded-Proto are believed; unix for a proxy connecting over the socket of --bind unix:PATH.',
+      example: ['loopback', '10.0.0.0/8'],
+    }),
+    accessLog: setting(z.boolean(), {
+      default: true,
+      description: 'One JSON line per request answered (health checks excepted).',
+    }),
+    logLevel: setting(z.enum(levels), {
+      default: 'info',
+      env: 'LOG_LEVEL',
+      description: 'Lowest log level written: trace, debug, info, warn, error or fatal.',
+    }),
+    livezPath: setting(urlPath, {
+      default: '/livez',
+      description: 'Liveness check: 200 while the worker runs. Answered by shipshape, never by your app.',
+    }),
+    readyzPath: setting(urlPath, {
+      default: '/readyz',
+      description: 'Readiness check: 200, or 503 while a worker drains, so the load balancer moves on.',
+    }),
+    pidfile: setting(z.string().min(1), {
+      default: '.shipshape/serve.pid',
+      description:
+        'Where the primary writes its process id, for `shipshape reload`; relative to the working directory.',
+    }),
+  },
+  {
+    envPrefix: 'SHIPSHAPE_',
+    flagPrefix: '',
+    description: 'How `shipshape serve` runs your app: workers, timeouts, limits, health checks, logs.',
+    checks: [
+      {
+        uses: ['headersTimeout', 'bodyTimeout'],
+        problems: ({ headersTimeout, bodyTimeout }) =>
+          bodyTimeout > 0 && headersTimeout > bodyTimeout
+            ? [{ key: 'headersTimeout', expected: `no longer than server.bodyTimeout (${bodyTimeout} ms)` }]
+            : [],
+      },
+    ],
+  },
+)
+
+export type ServerSettings = Infer<typeof serverSettings.shape>
+
+/** The server's options from its settings; relative paths start at `cwd`. */
+export function serverOptions(settings: ServerSettings, cwd: string): ServerOptions {
+  const { host, port, socketPath } = parseBind(settings.bind) as Bind
+  return {
+    app: settings.app ?? '',
+    kind: settings.kind,
+    host,
+    port,
+    socketPath: socketPath && resolve(cwd, socketPath),
+    workers: settings.workers,
+    timeoutMs: settings.timeout,
+    gracefulTimeoutMs: settings.gracefulTimeout,
+    keepAliveMs: settings.keepAlive,
+    headersTimeoutMs: settings.headersTimeout,
+    bodyTimeoutMs: settings.bodyTimeout,
+    maxHeaderBytes: settings.maxHeaderSize,
+    // 0 turns the limit off.
+    maxBodyBytes: settings.maxBodySize || Number.POSITIVE_INFINITY,
+    maxRequests: settings.maxRequests,
+    maxRequestsJitter: settings.maxRequestsJitter,
+    maxMemoryBytes: settings.maxMemory,
+    trustedProxies: [...settings.trustedProxies],
+    accessLog: settings.accessLog,
+    logLevel: settings.logLevel,
+    livezPath: settings.livezPath,
+    readyzPath: settings.readyzPath,
+    pidfile: settings.pidfile,
+  }
+}
+
+interface Bind {
+  host: string
+  port: number
+  socketPath: string
+}
+
+/** `host:port`, `[v6]:port`, `:port` (every interface), or `unix:PATH`. */
+function parseBind(value: string): Bind | undefined {
+  if (value.startsWith('unix:')) {
+    const socketPath = value.slice('unix:'.length)
+    // The kernel's limit on a socket's path (sun_path) is 108 bytes, its terminating NUL included.
+    if (socketPath === '' || socketPath.includes('\0') || Buffer.byteLength(socketPath) > 107)
+      return undefined
+    return { host: '', port: 0, socketPath }
+  }
+  const match = bindPattern.exec(value)
+  const port = Number(match?.[3])
+  if (!match || port > 65535) return undefined
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port, socketPath: '' }
+}

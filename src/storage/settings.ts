@@ -1,0 +1,6 @@
+/**
+ * The media settings group of `shipshape serve` (the public and private storages, local or S3)
+ * and the StorageSettings it becomes. Apart from shipshape/storage so that apps and workers,
+ * which import the runtime, never load zod and the declarations.
+ */
+export { type MediaServeOptions, type MediaSettings, mediaOptions, mediaSettings } from './_settings.js'
