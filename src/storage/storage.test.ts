@@ -210,7 +210,13 @@ describe.each(drivers)('%s driver', (driverName, make) => {
   })
 
   it('refuses a put of something that is not bytes', async () => {
-    await expect(pub.put('x.txt', 42 as unknown as string)).rejects.toThrow(TypeError)
-    await expect(pub.put('x.txt', null as unknown as string)).rejects.toThrow(TypeError)
+    await expect(pub.put('x.txt', 42 as unknown as string)).rejects.toMatchObject({
+      code: 'SHIPSHAPE_E_ARGUMENT',
+      message: expect.stringContaining('got number'),
+    })
+    await expect(pub.put('x.txt', null as unknown as string)).rejects.toMatchObject({
+      code: 'SHIPSHAPE_E_ARGUMENT',
+      message: expect.stringContaining('got null'),
+    })
   })
 })
