@@ -1,6 +1,6 @@
 /**
  * The security settings group of `shipshape serve` (hosts, HTTPS, headers, cross-site requests,
- * direct TLS) and the options it becomes. Apart from shipshape/security, as shipshape/security/checks
+ * direct TLS) and the options it becomes. Apart from shipshape/security, as shipshape/static/collect
  * is, so that apps and workers, which import the runtime, never load zod and the declarations.
  */
 export {
