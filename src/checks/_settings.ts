@@ -23,5 +23,3 @@ export const checksSettings = group(
       '`shipshape check --deploy`, the deploy checklist. See [deploy-checks.md](deploy-checks.md).',
   },
 )
-
-export type ChecksSettings = Infer<typeof checksSettings.shape>

@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url)
 type YamlModule = typeof import('yaml')
 type TomlModule = typeof import('smol-toml')
 
-export type Format = 'yaml' | 'json' | 'toml'
+type Format = 'yaml' | 'json' | 'toml'
 
 export interface ConfigFile {
   readonly path: string

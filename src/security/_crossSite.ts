@@ -17,8 +17,8 @@ import { parseHost } from './_hosts.js'
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /** The form field and header that carry the fallback token. */
-export const tokenField = 'csrf_token'
-export const tokenHeader = 'x-csrf-token'
+const tokenField = 'csrf_token'
+const tokenHeader = 'x-csrf-token'
 const tokenCookie = 'shipshape-csrf'
 const tokenPattern = /^[A-Za-z0-9_-]{43}$/
 

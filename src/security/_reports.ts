@@ -84,7 +84,7 @@ async function readLimited(stream: AsyncIterable<Buffer>, limit: number): Promis
   return Buffer.concat(chunks)
 }
 
-export interface Violation {
+interface Violation {
   documentUrl?: string
   blockedUrl?: string
   directive?: string
@@ -100,7 +100,7 @@ export interface Violation {
  * the Reporting API posts `[{"type": "csp-violation", "body": {...}}]` (application/reports+json).
  * Undefined when the body is neither.
  */
-export function parseReports(body: Buffer): Violation[] | undefined {
+function parseReports(body: Buffer): Violation[] | undefined {
   let json: unknown
   try {
     json = JSON.parse(body.toString('utf8'))

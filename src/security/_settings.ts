@@ -135,7 +135,7 @@ export const securitySettings = group(
 export type SecuritySettings = Infer<typeof securitySettings.shape>
 
 /** The certificate and key a worker serves HTTPS with, read when it starts; both or neither. */
-export interface TlsFiles {
+interface TlsFiles {
   tlsCertFile: string | undefined
   tlsKeyFile: string | undefined
 }

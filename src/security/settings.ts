@@ -4,9 +4,6 @@
  * is, so that apps and workers, which import the runtime, never load zod and the declarations.
  */
 export {
-  type SecurityServeOptions,
-  type SecuritySettings,
   securityOptions,
   securitySettings,
-  type TlsFiles,
 } from './_settings.js'

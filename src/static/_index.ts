@@ -29,7 +29,7 @@ export interface DirectoryRedirect {
   readonly redirect: string
 }
 
-export const immutableCacheControl = 'public, max-age=31536000, immutable'
+const immutableCacheControl = 'public, max-age=31536000, immutable'
 
 /**
  * Dotfiles and dot-directories are never served (`.env`, `.git/`, the manifest), except under a

@@ -101,7 +101,8 @@ export function missingStaticRoot(root: string, cwd: string): SettingProblem[] {
  * The static settings from the sources `serve` reads (config file, .env, environment, secret
  * files), for staticUrl() in a process that serves no static files (a script, a build step).
  * Only a problem with a static setting or the config file stops it; the file's other sections
- * belong to other groups.
+ * belong to other groups. (@public: static/_manifest.ts loads it with require() on first use, so
+ * that workers never load zod; knip cannot see that call.)
  */
 export function loadStaticSettings(cwd = process.cwd(), env = process.env): StaticSettings {
   const resolution = resolveConfig(

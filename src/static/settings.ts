@@ -5,8 +5,6 @@
  */
 export {
   missingStaticRoot,
-  type StaticServeOptions,
-  type StaticSettings,
   staticOptions,
   staticSettings,
 } from './_settings.js'

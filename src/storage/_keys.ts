@@ -47,7 +47,7 @@ function keyProblem(key: string): string | undefined {
 }
 
 /** True when `key` passes `checkKey` (for request paths, where a bad key is simply not found). */
-export function isValidKey(key: string): boolean {
+function isValidKey(key: string): boolean {
   return keyProblem(key) === undefined && key === key.normalize('NFC')
 }
 

@@ -3,4 +3,4 @@
  * and the StorageSettings it becomes. Apart from shipshape/storage so that apps and workers,
  * which import the runtime, never load zod and the declarations.
  */
-export { type MediaServeOptions, type MediaSettings, mediaOptions, mediaSettings } from './_settings.js'
+export { mediaOptions, mediaSettings } from './_settings.js'
