@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import mime from 'mime'
+import { plainAnswer } from '../http/index.js'
 
 /** One stored form of an entity's bytes: the original, or its brotli or gzip copy. */
 export interface Representation {
@@ -55,7 +56,7 @@ const fullAnswers = new WeakMap<Representation, (string | number)[]>()
 export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: Entity): void {
   const method = req.method
   if (method !== 'GET' && method !== 'HEAD') {
-    plain(res, 405, 'Method Not Allowed\n', { Allow: allow })
+    plainAnswer(res, 405, 'Method Not Allowed\n', { Allow: allow })
     return
   }
   const headers = req.headers
@@ -166,26 +167,10 @@ function streamFile(
     stream.pipe(res)
   })
   stream.once('error', () => {
-    if (!res.headersSent) plain(res, 404, 'Not Found\n')
+    if (!res.headersSent) plainAnswer(res, 404, 'Not Found\n')
     else res.destroy()
   })
   res.once('close', () => stream.destroy())
-}
-
-/** A short plain-text answer of shipshape's own (404, 405, 400). */
-export function plain(
-  res: ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    ...headers,
-  })
-  res.end(body)
 }
 
 /**

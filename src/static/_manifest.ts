@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
+import { getContext } from '../http/index.js'
 
 export const manifestName = '.shipshape-manifest.json'
 
@@ -41,30 +42,35 @@ export function readManifest(root: string): Manifest | undefined {
   }
 }
 
-interface Resolver {
-  prefix: string
-  manifest: Manifest | undefined
-  root: string
+/** What `staticUrl()` needs: where the files are, the URL they are served under, and the manifest. */
+export interface StaticLinks {
+  readonly root: string
+  readonly prefix: string
+  readonly manifest: Manifest | undefined
 }
 
-let active: Resolver | undefined
-
-/** Called by the static files middleware, so `staticUrl()` answers from the directory it serves. */
-export function useManifest(root: string, prefix: string, manifest: Manifest | undefined): void {
-  active = { root, prefix, manifest }
-}
-
-/** Without a middleware in this process, the manifest is found as the server would find it. */
-function resolver(): Resolver {
-  if (active === undefined) {
-    const root = resolve(process.env.SHIPSHAPE_STATIC_ROOT || defaultRoot)
-    active = {
-      root,
-      prefix: normalisePrefix(process.env.SHIPSHAPE_STATIC_URL || defaultPrefix),
-      manifest: readManifest(root),
-    }
+declare module '../types.js' {
+  interface WorkerState {
+    /** The manifest and prefix of the worker's static files middleware. */
+    readonly staticFiles?: StaticLinks
   }
-  return active
+}
+
+/** Outside a request (a script, a build step) the manifest is read once per directory and prefix. */
+let outsideServe: (StaticLinks & { key: string }) | undefined
+
+/**
+ * The links in force: inside a request, those of the worker's static files middleware; without
+ * one (a script, or a worker that serves no static files) the settings' directory and prefix.
+ */
+function linksInForce(): StaticLinks {
+  const own = getContext()?.worker.staticFiles
+  if (own !== undefined) return own
+  const root = resolve(process.env.SHIPSHAPE_STATIC_ROOT || defaultRoot)
+  const prefix = normalisePrefix(process.env.SHIPSHAPE_STATIC_URL || defaultPrefix)
+  const key = `${root}\n${prefix}`
+  if (outsideServe?.key !== key) outsideServe = { key, root, prefix, manifest: readManifest(root) }
+  return outsideServe
 }
 
 /**
@@ -74,7 +80,7 @@ function resolver(): Resolver {
  * in development it falls back to the unhashed URL.
  */
 export function staticUrl(name: string): string {
-  const { prefix, manifest, root } = resolver()
+  const { prefix, manifest, root } = linksInForce()
   const key = name.replace(/^\/+/, '')
   const hashed = manifest?.paths[key]
   if (hashed !== undefined) return prefix + encodePath(hashed)
