@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { getContext } from 'shipshape'
 
-process.env.SHIPSHAPE_CONFORMANCE_DIR ??= mkdtempSync(join(tmpdir(), 'shipshape-conformance-'))
-const records = process.env.SHIPSHAPE_CONFORMANCE_DIR
+process.env.CONFORMANCE_RECORDS ??= mkdtempSync(join(tmpdir(), 'shipshape-conformance-'))
+const records = process.env.CONFORMANCE_RECORDS
 
 /** A record of `what` happening to the request with this id. */
 function note(what: string, id: string): void {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppKind } from '../../types.js'
 import { detectKind } from '../_adapters.js'
 import { aborted, bigBytes, hello, noted, release, thrown } from './_shared.js'
-import { eventually } from './harness.js'
+import { eventually, type LogLine } from './harness.js'
 import type { Layer, Target } from './layers.js'
 
 const fixtures: { name: string; kind: AppKind }[] = [
@@ -203,7 +203,9 @@ export function conformance(layer: Layer): void {
       expect(response.headers.get('x-request-id')).toBe(id)
       expect(await response.text()).toContain('timed out')
       await eventually(() => aborted.has(id), 'the handler’s signal to fire')
-      const lines = server.logs.filter((line) => line.msg === 'request timed out' && line.requestId === id)
+      const timedOut = (line: LogLine) => line.msg === 'request timed out' && line.requestId === id
+      await eventually(() => server.logs.some(timedOut), 'the timeout’s log line') // serve's log comes through a pipe
+      const lines = server.logs.filter(timedOut)
       expect(lines).toHaveLength(1)
       expect(lines[0]).toMatchObject({ method: 'GET', path: '/hang', requestId: id })
       expect(lines[0]?.elapsedMs).toBeGreaterThanOrEqual(600)

@@ -5,14 +5,16 @@
  * modules too (dist/), so the app's `import { getContext } from 'shipshape'` finds the same
  * request context in all three.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { createHttpServer, createPipeline, loadApp } from 'shipshape/http'
 import { metricsRegistry } from 'shipshape/observe'
 import { securityDefaults } from 'shipshape/security'
+import ts from 'typescript'
 // The stack every worker runs; a private module of the build, which only tests reach into.
 import { defaultMiddleware } from '../../../dist/server/_stack.js'
 import { ready, startServe } from '../../server/_test/harness.js'
@@ -105,12 +107,33 @@ export const defaultStack: Layer = {
     }),
 }
 
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+
+/**
+ * `serve` runs the fixture as production runs an app: compiled to JavaScript (and Node 20 has
+ * no type stripping). Written under node_modules/.cache so `express`, `koa`… resolve as from the
+ * fixture; `shipshape` is pointed at the build, which the worker runs too.
+ */
+function compiled(entry: string): string {
+  const out = join(repo, 'node_modules', '.cache', 'shipshape-conformance')
+  mkdirSync(out, { recursive: true })
+  const shipshape = new URL('dist/index.js', `file://${repo}`).href
+  for (const file of [entry, join(dirname(entry), '_shared.ts')]) {
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    })
+    const js = outputText.replaceAll("from 'shipshape'", `from '${shipshape}'`)
+    writeFileSync(join(out, basename(file).replace(/\.ts$/, '.js')), js)
+  }
+  return join(out, basename(entry).replace(/\.ts$/, '.js'))
+}
+
 export const serveLayer: Layer = {
   name: 'shipshape serve',
   defaultStack: true,
   async start(entry, { timeoutMs, maxBodyBytes }) {
     const running = await startServe([
-      entry,
+      compiled(entry),
       '--workers',
       '1',
       '--timeout',
