@@ -5,7 +5,7 @@
  * are files in one directory, so the suite reads them the same way whether the app runs in the
  * test process or in a worker of `shipshape serve` (which inherits the directory's variable).
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -14,9 +14,14 @@ import { getContext } from 'shipshape'
 process.env.CONFORMANCE_RECORDS ??= mkdtempSync(join(tmpdir(), 'shipshape-conformance-'))
 const records = process.env.CONFORMANCE_RECORDS
 
-/** A record of `what` happening to the request with this id. */
-function note(what: string, id: string): void {
-  writeFileSync(join(records, `${what}-${encodeURIComponent(id)}`), '')
+/** A record of `what` happening to the request with this id, with a detail. */
+function note(what: string, id: string, detail = ''): void {
+  writeFileSync(join(records, `${what}-${encodeURIComponent(id)}`), detail)
+}
+
+/** The detail recorded with `what` (how many chunks a cancelled stream had given). */
+export function detail(what: 'cancelled', id: string): string {
+  return readFileSync(join(records, `${what}-${encodeURIComponent(id)}`), 'utf8')
 }
 
 export function noted(what: 'aborted' | 'cancelled', id: string): boolean {
@@ -98,12 +103,14 @@ export function bigWebStream(): ReadableStream<Uint8Array> {
 
 /** A body that never ends; its cancellation (the client went away, or HEAD) is recorded. */
 export function endlessWebStream(id: string): ReadableStream<Uint8Array> {
+  let given = 0
   return new ReadableStream({
     pull(controller) {
+      given++
       controller.enqueue(chunk)
     },
     cancel() {
-      note('cancelled', id)
+      note('cancelled', id, String(given))
     },
   })
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AppKind } from '../../types.js'
 import { detectKind } from '../_adapters.js'
-import { aborted, bigBytes, hello, noted, release, thrown } from './_shared.js'
+import { aborted, bigBytes, detail, hello, noted, release, thrown } from './_shared.js'
 import { eventually, type LogLine } from './harness.js'
 import type { Layer, Target } from './layers.js'
 
@@ -274,6 +274,17 @@ export function conformance(layer: Layer): void {
         expect(response.status).toBe(200)
         expect(await response.text()).toBe('')
         await eventually(() => noted('cancelled', id), 'the endless stream to be cancelled')
+        // Cancelled unread by the HEAD answer itself (the stream fills its one-chunk queue at
+        // most), not read until the request timeout cuts it off.
+        expect(Number(detail('cancelled', id))).toBeLessThanOrEqual(2)
+        const line = await eventually(
+          () => server.logs.find((entry) => entry.msg === 'request' && entry.requestId === id),
+          'the access line',
+        )
+        expect(line.status).toBe(200)
+        expect(
+          server.logs.filter((entry) => entry.msg === 'request timed out' && entry.requestId === id),
+        ).toEqual([])
       },
     )
 
