@@ -51,13 +51,18 @@ export class Context implements RequestContext {
   private ip: string | undefined
   private scheme: 'http' | 'https' | undefined
 
-  constructor(
-    private readonly shared: Shared,
-    readonly id: string,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly path: string,
-  ) {
+  private readonly shared: Shared
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly path: string
+
+  constructor(shared: Shared, id: string, req: IncomingMessage, res: ServerResponse, path: string) {
+    this.shared = shared
+    this.id = id
+    this.req = req
+    this.res = res
+    this.path = path
     this.method = req.method ?? 'GET'
     this.bytesAtStart = req.socket.bytesWritten
   }
