@@ -26,11 +26,11 @@ export type AppKind = (typeof appKinds)[number]
  * }
  * ```
  *
- * Slots today, besides `answerHeaders` below: `hosts` (security: the Host allow-list, read by `isAllowedHost()` and
- * `absoluteUrl()`), `staticFiles` (static: the manifest and
- * prefix `staticUrl()` reads) and `storages` (storage: what `storage()` returns). A capability
- * added later (the db pool, the cache, the error reporter) adds its slot the same way. Code
- * outside a request has no worker state: each helper documents what it falls back to there.
+ * Slots today, besides `answerHeaders` below: `hosts` (security: the Host allow-list, read by
+ * `isAllowedHost()` and `absoluteUrl()`), `staticFiles` (static: the manifest and prefix
+ * `staticUrl()` reads) and `storages` (storage: what `storage()` returns). A capability added
+ * later (the db pool, the cache, the error reporter) adds its slot the same way. Code outside a
+ * request has no worker state: each helper documents what it falls back to there.
  */
 export interface WorkerState {
   /**
