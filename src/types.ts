@@ -4,8 +4,43 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-/** The kinds of app `shipshape serve` can wrap. `auto` detects the kind from the module's export. */
-export type AppKind = 'node' | 'express' | 'connect' | 'koa' | 'fastify' | 'fetch'
+/**
+ * The kinds of app `shipshape serve` can wrap, listed once: the adapters, `--kind` and its help
+ * read this list (`auto`, which detects the kind from the module's export, comes on top).
+ */
+export const appKinds = ['node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+export type AppKind = (typeof appKinds)[number]
+
+/**
+ * What one worker holds for its whole life: built once, when its pipeline is built at start-up,
+ * then shared by every request it serves as `ctx.worker`. Nothing here is module-level state, so
+ * two pipelines in one process (tests, an app embedding shipshape twice) never see each other's.
+ *
+ * Each capability declares its own slot from its own folder, by declaration merging, and fills
+ * it through the middleware it provides (`Middleware.provides`) or the pipeline's `worker`
+ * option:
+ *
+ * ```ts
+ * declare module '../types.js' {
+ *   interface WorkerState { hosts?: HostRules }
+ * }
+ * ```
+ *
+ * Slots today, besides `answerHeaders` below: `hosts` (security: the Host allow-list, read by
+ * `isAllowedHost()` and `absoluteUrl()`), `staticFiles` (static: the manifest and prefix
+ * `staticUrl()` reads) and `storages` (storage: what `storage()` returns). A capability added
+ * later (the db pool, the cache, the error reporter) adds its slot the same way. Code outside a
+ * request has no worker state: each helper documents what it falls back to there.
+ */
+export interface WorkerState {
+  /**
+   * The headers every answer of this worker carries, shipshape's own short answers included,
+   * even those given before any middleware ran (a repeated Host, a body over the limit, a
+   * request node:http could not parse). The security middleware provides its headers here;
+   * `https` adds the ones sent over HTTPS only (HSTS).
+   */
+  readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
+}
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */
 export interface RequestContext {
@@ -26,13 +61,30 @@ export interface RequestContext {
   readonly protocol: 'http' | 'https'
   /** Values middleware hands on to later middleware and to the app (a CSP nonce, a user). */
   readonly state: Record<string, unknown>
+  /** The state of the worker serving this request (host rules, manifest, storages): see WorkerState. */
+  readonly worker: WorkerState
+  /**
+   * Logs an error the app's framework answered itself (Koa's and Fastify's own 500s), with its
+   * stack and the request id, like an error the pipeline caught. Adapters call it.
+   */
+  reportError(error: unknown): void
 }
+
+export type Next = () => Promise<void>
 
 /**
  * A middleware is made once at start-up by a factory (`staticFiles(options)`), which returns a
  * named function. It either answers the request itself or awaits `next()`.
  */
-export type Middleware = (ctx: RequestContext, next: () => Promise<void>) => Promise<void> | void
+export interface Middleware {
+  (ctx: RequestContext, next: Next): Promise<void> | void
+  /**
+   * What this middleware adds to the worker's state (`securityMiddleware()` its host rules,
+   * `staticFiles()` its manifest), merged once when the pipeline is built. Two middleware
+   * providing the same slot stop the build: which one a helper read would be an accident.
+   */
+  readonly provides?: WorkerState
+}
 
 /** The user's app after adaptation. Resolves once the response has been handed to the socket. */
 export type AppHandler = (ctx: RequestContext) => Promise<void>
@@ -48,6 +100,8 @@ export interface RequestSummary {
 
 /** The per-worker request pipeline: built once at start-up, then used for every request. */
 export interface Pipeline {
+  /** The state shared by every request through this pipeline (see WorkerState). */
+  readonly worker: WorkerState
   /** The node:http `request` listener. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void
   /** Requests in flight, oldest first. */

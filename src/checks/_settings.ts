@@ -2,7 +2,7 @@
  * The deploy checklist's settings group: the checks `shipshape check --deploy` skips.
  */
 import { z } from 'zod'
-import { group, type Infer, setting } from '../config/index.js'
+import { group, setting } from '../config/index.js'
 
 export const checksSettings = group(
   {

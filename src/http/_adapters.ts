@@ -9,17 +9,16 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { ShipshapeError } from '../errors/index.js'
-import type { AppHandler, AppKind, RequestContext } from '../types.js'
+import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
+import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
 
-export const appKinds: readonly AppKind[] = ['node', 'express', 'connect', 'koa', 'fastify', 'fetch']
-
 /** Imports `entry`, finds its app (default export, else a named `app` export) and adapts it. */
 export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<AppHandler> {
-  if (kind !== 'auto' && !appKinds.includes(kind)) {
+  if (kind !== 'auto' && !(appKinds as readonly string[]).includes(kind)) {
     throw new ShipshapeError(
       'SHIPSHAPE_E_APP_KIND',
       `unknown kind "${kind}"; use auto, ${appKinds.join(', ')}`,
@@ -185,8 +184,9 @@ function koaAdapter(app: Any): AppHandler {
 }
 
 async function fastifyAdapter(app: Any): Promise<AppHandler> {
-  // Fastify never listens: it is made ready, then handed requests through the handler it
-  // attached to its own (unused) server. Its 500s carry the message but never the stack.
+  // Fastify never listens: it is made ready, then handed requests through `routing`, the
+  // public name of the handler it attaches to its own (unused) server. Its 500s carry the
+  // message but never the stack.
   const addHook = app.addHook as (name: string, fn: (...args: never[]) => void) => void
   addHook.call(
     app,
@@ -198,10 +198,7 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
     },
   )
   await (app.ready as () => Promise<unknown>).call(app)
-  const server = app.server as { listeners(event: string): RequestListener[] }
-  const handle = server.listeners('request')[0]
-  if (handle === undefined)
-    throw new ShipshapeError('SHIPSHAPE_E_APP_KIND', 'the Fastify instance has no request handler')
+  const handle = app.routing as unknown as RequestListener
   return async ({ req, res }) => {
     handle(req, res)
     await settled(res)
@@ -235,7 +232,11 @@ function toRequest(ctx: RequestContext): Request {
 }
 
 async function send(response: Response, res: ServerResponse): Promise<void> {
-  if (res.headersSent) return
+  const body = response.body
+  if (res.headersSent) {
+    await body?.cancel().catch(ignore)
+    return
+  }
   const headers: Record<string, string | string[]> = {}
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie') headers[name] = value
@@ -243,30 +244,51 @@ async function send(response: Response, res: ServerResponse): Promise<void> {
   const cookies = response.headers.getSetCookie()
   if (cookies.length > 0) headers['set-cookie'] = cookies
   res.writeHead(response.status, response.statusText || undefined, headers)
-  if (response.body === null) {
+  if (body === null || res.req.method === 'HEAD') {
     res.end()
+    // A HEAD answer has no body: the stream is cancelled, never read (an endless one never ends).
+    await body?.cancel().catch(ignore)
     return settled(res)
   }
-  const reader = response.body.getReader()
-  const stop = () => reader.cancel().catch(() => {})
-  res.once('close', stop)
+  const reader = body.getReader()
+  // One 'drain' and one 'close' listener for the whole body, not one per stall: a slow reader
+  // stalls the stream thousands of times.
+  let resume: (() => void) | undefined
+  const wake = () => {
+    const go = resume
+    resume = undefined
+    go?.()
+  }
+  const stop = () => {
+    reader.cancel().catch(ignore)
+    wake()
+  }
+  res.on('drain', wake)
+  res.on('close', stop)
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (done || res.destroyed) break
+      if (done) break
+      if (res.destroyed) {
+        stop()
+        break
+      }
       // Respect backpressure: a slow client must not make the worker buffer the whole body.
-      if (!res.write(value))
-        await new Promise((go) => (res.destroyed ? go(null) : res.once('drain', go).once('close', go)))
+      if (!res.write(value) && !res.destroyed)
+        await new Promise<void>((go) => {
+          resume = go
+        })
     }
   } finally {
+    res.off('drain', wake)
     res.off('close', stop)
   }
   if (!res.destroyed) res.end()
   await settled(res)
 }
 
+function ignore(): void {}
+
 function notFound(res: ServerResponse): void {
-  const body = 'Not Found\n'
-  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length })
-  res.end(body)
+  plainAnswer(res, 404, 'Not Found\n')
 }

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { RequestContext } from '../types.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RequestContext, WorkerState } from '../types.js'
+import { clientAddress, forwardedProtocol, type ProxyTrust } from './_proxy.js'
 
 export const contextStorage = new AsyncLocalStorage<RequestContext>()
 
@@ -13,7 +15,99 @@ export function getContext(): RequestContext | undefined {
  * logged with its stack and request id like an error the pipeline caught itself.
  */
 export function reportAppError(ctx: RequestContext | undefined, error: unknown): void {
-  const report = (ctx as { reportError?: (error: unknown) => void } | undefined)?.reportError
-  if (report) report.call(ctx, error)
+  if (ctx) ctx.reportError(error)
   else console.error(error)
+}
+
+/** What every context of one pipeline shares. */
+export interface Shared {
+  readonly trust: ProxyTrust
+  readonly worker: WorkerState
+  logError(ctx: Context, error: unknown): void
+}
+
+/** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
+export function protocolOf(req: IncomingMessage, trust: ProxyTrust): 'http' | 'https' {
+  const socket = req.socket as { encrypted?: boolean; remoteAddress?: string }
+  const proto = req.headers['x-forwarded-proto']
+  return forwardedProtocol(
+    socket.remoteAddress ?? '',
+    socket.encrypted === true,
+    Array.isArray(proto) ? proto[0] : proto,
+    trust,
+  )
+}
+
+export class Context implements RequestContext {
+  readonly method: string
+  readonly startedAt = performance.now()
+  /** The socket's byte count on arrival: a keep-alive socket carries earlier responses too. */
+  readonly bytesAtStart: number
+  /** The pipeline answered on the app's behalf (timeout, body too large); the app's later errors are expected. */
+  answered = false
+  private controller: AbortController | undefined
+  private abortReason: unknown
+  private bag: Record<string, unknown> | undefined
+  private ip: string | undefined
+  private scheme: 'http' | 'https' | undefined
+
+  private readonly shared: Shared
+  readonly id: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly path: string
+
+  constructor(shared: Shared, id: string, req: IncomingMessage, res: ServerResponse, path: string) {
+    this.shared = shared
+    this.id = id
+    this.req = req
+    this.res = res
+    this.path = path
+    this.method = req.method ?? 'GET'
+    this.bytesAtStart = req.socket.bytesWritten
+  }
+
+  get worker(): WorkerState {
+    return this.shared.worker
+  }
+
+  // The signal, the client address and the state bag are made on first use: most requests
+  // never ask, and an AbortController per request is a measurable share of a small response.
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason)
+    }
+    return this.controller.signal
+  }
+
+  get clientIp(): string {
+    const forwarded = this.req.headers['x-forwarded-for']
+    this.ip ??= clientAddress(
+      this.req.socket.remoteAddress ?? '',
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      this.shared.trust,
+    )
+    return this.ip
+  }
+
+  get protocol(): 'http' | 'https' {
+    this.scheme ??= protocolOf(this.req, this.shared.trust)
+    return this.scheme
+  }
+
+  get state(): Record<string, unknown> {
+    this.bag ??= {}
+    return this.bag
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return
+    this.abortReason = reason
+    this.controller?.abort(reason)
+  }
+
+  reportError(error: unknown): void {
+    this.shared.logError(this, error)
+  }
 }

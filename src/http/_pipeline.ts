@@ -3,14 +3,14 @@
  * the proxy list, the timeout sweep interval); a request only allocates its context. The order a
  * request goes through is documented step by step in docs/lifecycle.md: keep the two in step.
  */
-import { randomUUID } from 'node:crypto'
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
-import type { AppHandler, Middleware, Pipeline, RequestContext, RequestSummary } from '../types.js'
-import { contextStorage } from './_context.js'
+import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
+import { answerPlain, contextOfResponse, requestIdOf, tagResponse } from './_answer.js'
+import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
-import { clientAddress, forwardedProtocol, type ProxyTrust, proxyTrust } from './_proxy.js'
+import { proxyTrust } from './_proxy.js'
 
 export interface PipelineOptions {
   /** Milliseconds a request may run before it is answered 503 and its signal fires; 0 turns the timeout off. */
@@ -30,106 +30,8 @@ export interface PipelineOptions {
    * uses it to tell the primary which requests it holds in time, should the app then block.
    */
   onAdmit?: () => void
-}
-
-/**
- * An inbound X-Request-Id is reused (so one id follows a request through proxies and services)
- * only when it is short and plain: it ends up in logs and headers, so nothing that could forge a
- * log line or smuggle a header.
- */
-const inboundRequestId = /^[A-Za-z0-9._:+=@/-]{1,128}$/
-
-/** Headers describing the body the app meant to send; dropped when shipshape answers instead. */
-const bodyHeaders = [
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'content-range',
-  'content-disposition',
-  'etag',
-  'last-modified',
-  'transfer-encoding',
-]
-
-const contextKey = Symbol('shipshape.context')
-type Tagged = ServerResponse & { [contextKey]?: Context }
-
-interface Shared {
-  trust: ProxyTrust
-  logError(ctx: Context, error: unknown): void
-}
-
-class Context implements RequestContext {
-  readonly method: string
-  readonly startedAt = performance.now()
-  /** The socket's byte count on arrival: a keep-alive socket carries earlier responses too. */
-  readonly bytesAtStart: number
-  /** The pipeline answered on the app's behalf (timeout, body too large); the app's later errors are expected. */
-  answered = false
-  private controller: AbortController | undefined
-  private abortReason: unknown
-  private bag: Record<string, unknown> | undefined
-  private ip: string | undefined
-  private scheme: 'http' | 'https' | undefined
-
-  constructor(
-    private readonly shared: Shared,
-    readonly id: string,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly path: string,
-  ) {
-    this.method = req.method ?? 'GET'
-    this.bytesAtStart = req.socket.bytesWritten
-  }
-
-  // The signal, the client address and the state bag are made on first use: most requests
-  // never ask, and an AbortController per request is a measurable share of a small response.
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController()
-      if (this.abortReason !== undefined) this.controller.abort(this.abortReason)
-    }
-    return this.controller.signal
-  }
-
-  get clientIp(): string {
-    const forwarded = this.req.headers['x-forwarded-for']
-    this.ip ??= clientAddress(
-      this.req.socket.remoteAddress ?? '',
-      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-      this.shared.trust,
-    )
-    return this.ip
-  }
-
-  get protocol(): 'http' | 'https' {
-    const socket = this.req.socket as { encrypted?: boolean; remoteAddress?: string }
-    const proto = this.req.headers['x-forwarded-proto']
-    this.scheme ??= forwardedProtocol(
-      socket.remoteAddress ?? '',
-      socket.encrypted === true,
-      Array.isArray(proto) ? proto[0] : proto,
-      this.shared.trust,
-    )
-    return this.scheme
-  }
-
-  get state(): Record<string, unknown> {
-    this.bag ??= {}
-    return this.bag
-  }
-
-  abort(reason: unknown): void {
-    if (this.abortReason !== undefined) return
-    this.abortReason = reason
-    this.controller?.abort(reason)
-  }
-
-  /** Called by adapters whose framework answers its own errors (see reportAppError). */
-  reportError(error: unknown): void {
-    this.shared.logError(this, error)
-  }
+  /** Worker state that comes from no middleware (a db pool the worker opened); default none. */
+  worker?: WorkerState
 }
 
 /** Builds the pipeline once: built-in steps, then `middleware` in order, then the app. */
@@ -151,8 +53,11 @@ export function createPipeline(
   const sweepEveryMs = Math.min(1000, Math.max(10, Math.floor(timeoutMs / 20)))
   let sweeper: NodeJS.Timeout | undefined
 
+  const trust = proxyTrust(options.trustedProxies)
+  const worker = workerState(options.worker, middleware)
   const shared: Shared = {
-    trust: proxyTrust(options.trustedProxies),
+    trust,
+    worker,
     logError(ctx, error) {
       logger.error(
         { err: error, requestId: ctx.id, method: ctx.method, path: ctx.path },
@@ -161,32 +66,33 @@ export function createPipeline(
     },
   }
 
+  /** An answer before any context exists: health checks and requests refused on their framing. */
+  function early(res: ServerResponse, status: number, text: string, close = false): void {
+    answerPlain(res, status, text, { worker, https: protocolOf(res.req, trust) === 'https', close })
+  }
+
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
-    if (repeatsHost(req.rawHeaders)) {
-      // Two Host headers are how request smuggling and cache poisoning start: a proxy in front
-      // may route by one while node:http keeps the other. RFC 9112 §3.2: refuse with a 400.
-      answer(res, 400, 'Bad Request: more than one Host header\n', true)
+    const refused = refusedFraming(req)
+    if (refused !== undefined) {
+      early(res, 400, `Bad Request: ${refused}\n`, true)
       return
     }
     if (path === livezPath || path === readyzPath) {
-      if (path === livezPath) answer(res, 200, 'ok\n')
-      else if (draining) answer(res, 503, 'draining\n', true)
-      else answer(res, 200, 'ready\n')
+      if (path === livezPath) early(res, 200, 'ok\n')
+      else if (draining) early(res, 503, 'draining\n', true)
+      else early(res, 200, 'ready\n')
       return
     }
 
-    const inbound = req.headers['x-request-id']
-    const id =
-      inbound !== undefined && inboundRequestId.test(inbound as string) ? (inbound as string) : randomUUID()
-    const ctx = new Context(shared, id, req, res, path)
-    res.setHeader('X-Request-Id', id)
+    const ctx = new Context(shared, requestIdOf(req), req, res, path)
+    res.setHeader('X-Request-Id', ctx.id)
     if (draining) res.setHeader('Connection', 'close')
     inflight.add(ctx)
     trackInflight(1)
-    ;(res as Tagged)[contextKey] = ctx
+    tagResponse(res, ctx)
     res.on('close', onClose)
     if (timeoutMs > 0 && sweeper === undefined) sweeper = setInterval(sweep, sweepEveryMs).unref()
 
@@ -204,6 +110,11 @@ export function createPipeline(
     contextStorage.run(ctx, run, ctx)
   }
 
+  /** shipshape's own answer to a request in flight (500, 503, 413), keeping what middleware set. */
+  function answer(ctx: Context, status: number, text: string, close: boolean): void {
+    answerPlain(ctx.res, status, text, { worker, https: ctx.protocol === 'https', close })
+  }
+
   async function run(ctx: Context): Promise<void> {
     try {
       await chain(ctx)
@@ -215,7 +126,7 @@ export function createPipeline(
   // One listener function for every response, finding its context on the response, instead of
   // a closure per request: 'close' is emitted once per response.
   function onClose(this: ServerResponse): void {
-    finish((this as Tagged)[contextKey] as Context)
+    finish(contextOfResponse(this) as Context)
   }
 
   function failed(ctx: Context, error: unknown): void {
@@ -235,11 +146,11 @@ export function createPipeline(
       return
     }
     if (status === undefined) {
-      answer(ctx.res, 500, `Internal Server Error (request id ${ctx.id})\n`)
+      answer(ctx, 500, `Internal Server Error (request id ${ctx.id})\n`, false)
     } else {
       setErrorHeaders(res, (error as { headers?: unknown }).headers)
       // The body may be unread or half read: the connection closes rather than read on.
-      answer(ctx.res, status, `${STATUS_CODES[status] ?? 'Error'} (request id ${ctx.id})\n`, true)
+      answer(ctx, status, `${STATUS_CODES[status] ?? 'Error'} (request id ${ctx.id})\n`, true)
     }
   }
 
@@ -292,7 +203,7 @@ export function createPipeline(
     )
     // Answer first, then abort: an app reacting to the signal synchronously must not win the race.
     if (!ctx.res.headersSent) {
-      answer(ctx.res, 503, `Service Unavailable: the request timed out (request id ${ctx.id})\n`, true)
+      answer(ctx, 503, `Service Unavailable: the request timed out (request id ${ctx.id})\n`, true)
     } else {
       ctx.res.destroy()
     }
@@ -302,12 +213,7 @@ export function createPipeline(
   function tooLarge(ctx: Context): void {
     ctx.answered = true
     if (!ctx.res.headersSent) {
-      answer(
-        ctx.res,
-        413,
-        `Payload Too Large: the limit is ${maxBodyBytes} bytes (request id ${ctx.id})\n`,
-        true,
-      )
+      answer(ctx, 413, `Payload Too Large: the limit is ${maxBodyBytes} bytes (request id ${ctx.id})\n`, true)
     } else {
       ctx.res.destroy()
     }
@@ -339,6 +245,7 @@ export function createPipeline(
   }
 
   return {
+    worker,
     listener,
     inflight(): RequestSummary[] {
       const now = performance.now()
@@ -384,36 +291,51 @@ function compose(middleware: Middleware[], app: AppHandler): AppHandler {
   return chain
 }
 
-/** More than one Host header among the raw ones (node:http keeps only the first in req.headers). */
-function repeatsHost(raw: string[]): boolean {
+/** The worker's state: the pipeline's own part, then what each middleware provides. */
+function workerState(own: WorkerState | undefined, middleware: Middleware[]): WorkerState {
+  const state: Record<string, unknown> = { ...own }
+  for (const step of middleware) {
+    for (const [slot, value] of Object.entries(step.provides ?? {})) {
+      if (slot in state) {
+        throw new ShipshapeError(
+          'SHIPSHAPE_E_BAD_OPTION',
+          `two parts of the pipeline provide the worker's ${slot} (the second is ${step.name || 'a middleware'}); keep one`,
+        )
+      }
+      state[slot] = value
+    }
+  }
+  return Object.freeze(state) as WorkerState
+}
+
+/**
+ * Why a request whose framing cannot be trusted is refused before anything runs (400, connection
+ * closed), or undefined. Two Host headers are how request smuggling and cache poisoning start:
+ * a proxy in front may route by one while node:http keeps the other (RFC 9112 §3.2). A
+ * Transfer-Encoding whose last coding is not chunked leaves the body's length unknowable, and a
+ * proxy may frame it otherwise: RFC 9112 §6.3 says refuse it and close the connection.
+ */
+function refusedFraming(req: IncomingMessage): string | undefined {
+  const coding = req.headers['transfer-encoding']
+  if (
+    coding !== undefined &&
+    coding
+      .slice(coding.lastIndexOf(',') + 1)
+      .trim()
+      .toLowerCase() !== 'chunked'
+  )
+    return 'the last Transfer-Encoding must be chunked'
+  const raw = req.rawHeaders
   let seen = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true
+      if (seen) return 'more than one Host header'
       seen = true
     }
   }
-  return false
+  return undefined
 }
-
-/**
- * shipshape's own short answer (health checks, 400, 413, 500, 503), keeping headers middleware
- * set such as the request id and CSP.
- */
-function answer(res: ServerResponse, status: number, body: string, close = false): void {
-  // The app may still try to write after this; those writes fail quietly instead of crashing the worker.
-  res.on('error', ignore)
-  for (const name of bodyHeaders) res.removeHeader(name)
-  res.statusCode = status
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8')
-  res.setHeader('Content-Length', Buffer.byteLength(body))
-  res.setHeader('Cache-Control', 'no-store')
-  if (close) res.setHeader('Connection', 'close')
-  res.end(body)
-}
-
-function ignore(): void {}
 
 /** The 4xx or 5xx an error asks for, by the `status` / `statusCode` convention of http-errors. */
 function httpStatusOf(error: unknown): number | undefined {

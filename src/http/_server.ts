@@ -4,11 +4,12 @@
  * With TLS options it is an https server: the handed-over raw TCP socket is wrapped in TLS here.
  */
 import { readFileSync } from 'node:fs'
-import { createServer, type Server, STATUS_CODES } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { ShipshapeError } from '../errors/index.js'
-import type { Pipeline } from '../types.js'
+import type { Pipeline, WorkerState } from '../types.js'
+import { plainAnswerBytes } from './_answer.js'
 
 export interface HttpServerOptions {
   /** Time allowed to receive the request headers; a slowloris client is cut off after it (408). */
@@ -57,9 +58,12 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
           options.tls,
           pipeline.listener,
         )
-  server.on('clientError', answerClientError)
+  const { worker } = pipeline
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(error, socket, worker),
+  )
   // A CONNECT (a request to open a tunnel) would otherwise have its socket dropped without a word.
-  server.on('connect', (_req: unknown, socket: Duplex) => refuseOnSocket(socket, 400))
+  server.on('connect', (_req: unknown, socket: Duplex) => refuseOnSocket(socket, 400, worker))
   // node:http starts tracking connections, and enforcing the header and request timeouts on
   // them, only when the server emits 'listening'. A worker's server never listens (connections
   // arrive from the primary), so without this, slow clients would never be cut off and
@@ -100,7 +104,7 @@ function createTlsServer(
  * A request node:http could not parse never reaches the pipeline or the app: it gets a plain
  * answer (431 for oversized headers, 408 for a timeout, 400 otherwise) and the connection closes.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, worker: WorkerState): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return
@@ -108,15 +112,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   refuseOnSocket(
     socket,
     error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400,
+    worker,
   )
 }
 
-function refuseOnSocket(socket: Duplex, status: number): void {
-  const body = `${STATUS_CODES[status]}\n`
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-  )
+/** The same headers as every other answer of shipshape's own (see plainAnswer), written raw. */
+function refuseOnSocket(socket: Duplex, status: number, worker: WorkerState): void {
+  socket.end(plainAnswerBytes(status, worker, (socket as { encrypted?: boolean }).encrypted === true))
 }
 
 // node:https (and with it node:tls) is loaded only when the worker terminates TLS itself: most

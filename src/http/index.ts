@@ -2,7 +2,9 @@
  * shipshape/http: the request pipeline and the adapters for every kind of app. The server
  * (src/server) loads the app, builds one pipeline per worker and feeds it connections.
  */
+export { appKinds } from '../types.js'
 export { loadApp } from './_adapters.js'
+export { plainAnswer } from './_answer.js'
 export { getContext } from './_context.js'
 export { createPipeline, type PipelineOptions } from './_pipeline.js'
 export { createHttpServer, type HttpServerOptions } from './_server.js'

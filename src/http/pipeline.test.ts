@@ -1,14 +1,17 @@
 /** The pipeline's own steps and the worker's http server, through real sockets. */
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
 import { metricsRegistry } from '../observe/index.js'
+import { securityMiddleware } from '../security/index.js'
 import type { Middleware } from '../types.js'
 import { loadApp } from './_adapters.js'
+import { createPipeline } from './_pipeline.js'
 import { clientAddress, proxyTrust } from './_proxy.js'
 import { release } from './_test/_shared.js'
-import { eventually, raw, serve } from './_test/harness.js'
+import { eventually, pipelineDefaults, raw, serve } from './_test/harness.js'
 
 const fixture = (name: string) => fileURLToPath(new URL(`./_test/${name}.ts`, import.meta.url))
 let open: Awaited<ReturnType<typeof serve>>[] = []
@@ -197,6 +200,74 @@ describe('timeouts and limits', () => {
     const tunnel = await raw(server.port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n')
     expect(tunnel).toMatch(/^HTTP\/1\.1 400 Bad Request/)
     expect(server.logs.filter((line) => line.msg === 'request')).toHaveLength(0)
+  })
+
+  it('refuses a Transfer-Encoding whose last coding is not chunked with a 400 before the app, and closes', async () => {
+    const server = await start()
+    for (const coding of ['gzip', 'chunked, gzip']) {
+      const answer = await raw(
+        server.port,
+        `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`,
+      )
+      expect(answer, coding).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+      expect(answer, coding).toContain('Connection: close')
+      // node:http refuses `chunked, gzip` itself; `gzip` alone it would hand to the app.
+      if (coding === 'gzip') expect(answer).toContain('the last Transfer-Encoding must be chunked')
+    }
+    // Chunked last is how a body of unknown length is framed: it reaches the app.
+    const fine = await raw(
+      server.port,
+      'POST /read-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+    )
+    expect(fine).toMatch(/^HTTP\/1\.1 200/)
+    expect(server.logs.filter((line) => line.msg === 'request')).toHaveLength(1)
+  })
+
+  it('gives every answer of its own the security headers, a request id, no-store and nosniff, even before any middleware ran', async () => {
+    const server = await start({ maxBodyBytes: 10 }, [securityMiddleware({ httpsRedirect: 'off' })], {
+      maxHeaderBytes: 2048,
+    })
+    const answers = {
+      'two Host headers': await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nhost: evil.example\r\n\r\n'),
+      'a body over the limit': await raw(
+        server.port,
+        'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\nhello world',
+      ),
+      'a gzip body': await raw(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'),
+      'a health check': await raw(server.port, 'GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      'a malformed request': await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'),
+      'oversized headers': await raw(
+        server.port,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(4096)}\r\n\r\n`,
+      ),
+      'a refused Host': await raw(
+        server.port,
+        'GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
+      ),
+    }
+    for (const [what, answer] of Object.entries(answers)) {
+      const head = answer.slice(0, answer.indexOf('\r\n\r\n')).toLowerCase()
+      expect(head, what).toContain('\r\nx-frame-options: deny')
+      expect(head, what).toContain("\r\ncontent-security-policy: default-src 'self'")
+      expect(head, what).toContain('\r\nx-content-type-options: nosniff')
+      expect(head.match(/\r\nx-content-type-options:/g), what).toHaveLength(1)
+      expect(head, what).toContain('\r\ncache-control: no-store')
+      expect(head, what).toMatch(/\r\nx-request-id: [0-9a-f-]{36}/)
+    }
+    // HEAD gets the same headers and no body.
+    const head = await raw(server.port, 'HEAD / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 400/)
+    expect(head.toLowerCase()).toContain('\r\ncontent-length: ')
+    expect(head.endsWith('\r\n\r\n')).toBe(true)
+  })
+
+  it('stops the build when two middleware provide the same part of the worker state', () => {
+    expect(() =>
+      createPipeline(async () => {}, pipelineDefaults, pino({ level: 'silent' }), [
+        securityMiddleware(),
+        securityMiddleware(),
+      ]),
+    ).toThrow(/two parts of the pipeline provide the worker's hosts/)
   })
 
   it('answers oversized headers with 431', async () => {

@@ -55,7 +55,7 @@ const permissionsPolicy = [
   'xr-spatial-tracking=()',
 ].join(', ')
 
-export type Directives = Map<string, string[]>
+type Directives = Map<string, string[]>
 
 /** CSP Level 3 directive names: a name outside this list is a typo, which browsers would ignore silently. */
 const knownDirectives = new Set([
@@ -88,7 +88,7 @@ const knownDirectives = new Set([
 ])
 
 export interface HeaderPolicy {
-  /** Headers every response gets, as frozen [name, value] pairs. */
+  /** Headers every response gets, as [name, value] pairs (frozen: each response gets copies). */
   readonly fixed: readonly (readonly [string, string])[]
   /** Their lower-cased names, as node:http keys them. */
   readonly fixedKeys: readonly string[]
@@ -161,7 +161,7 @@ export function headerPolicy(options: HeaderOptions): HeaderPolicy {
  * Parses `name source source; name …`. A directive listed here replaces the built-in one of the
  * same name; one without sources (`upgrade-insecure-requests`) is kept as a bare directive.
  */
-export function parseDirectives(text: string): Directives {
+function parseDirectives(text: string): Directives {
   const directives: Directives = new Map()
   for (const part of text.split(';')) {
     const [name, ...sources] = part.trim().split(/\s+/)
@@ -226,16 +226,17 @@ const partsKey = Symbol('shipshape.security.cspParts')
 
 /**
  * Node keeps a response's headers in an object under an internal symbol, as `lower-cased name →
- * [name, value]`. The policy's headers are stored there directly, as frozen pairs shared by every
- * response: setHeader would validate the same constant strings and allocate a pair for each
- * header on every request (measured: most of this middleware's cost). Validation happened once,
- * when the policy was built; freezing makes any attempt to change a shared pair throw instead of
- * leaking into other responses. Where the symbol is not found, setHeader is used.
+ * [name, value]`. The policy's headers are stored there directly: setHeader would validate the
+ * same constant strings again on every request (measured: most of this middleware's cost).
+ * Validation happened once, when the policy was built. Each response gets pairs of its own, as
+ * setHeader would make them: node changes a pair in place (`appendHeader()` turns its value
+ * into a list), so a pair shared by every response would carry one response's change into all
+ * the others. Where the symbol is not found, setHeader is used.
  */
 const outHeaders = Object.getOwnPropertySymbols(new OutgoingMessage()).find(
   (symbol) => symbol.description === 'kOutHeaders',
 )
-type HeaderStore = Record<string, readonly [string, string]>
+type HeaderStore = Record<string, [string, string | string[]]>
 type Tagged = ServerResponse & {
   [policyKey]?: HeaderPolicy
   [nonceKey]?: string
@@ -249,11 +250,23 @@ function put(
   pair: readonly [string, string],
 ): void {
   if (store === undefined) res.setHeader(pair[0], pair[1])
-  else store[key] = pair
+  else store[key] = [pair[0], pair[1]]
 }
 
 /** `ctx.state.cspNonce` reads cspNonce(): the nonce is made when first asked for. */
 const nonceProperty: PropertyDescriptor = { get: cspNonce, enumerable: true, configurable: true }
+
+/**
+ * The headers shipshape's own answers carry when they come before this middleware ran (a
+ * repeated Host, a body over the limit): the policy's, with the CSP that allows nothing inline.
+ */
+export function answerHeaders(
+  policy: HeaderPolicy,
+): (https: boolean) => readonly (readonly [string, string])[] {
+  const plain = policy.cspPlain === undefined ? [...policy.fixed] : [...policy.fixed, policy.cspPlain]
+  const secure = policy.hsts === undefined ? plain : [...plain, policy.hsts]
+  return (https) => (https ? secure : plain)
+}
 
 /**
  * Sets the policy's headers on the response before the app runs, and strips revealing ones at
@@ -273,7 +286,8 @@ export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
       headers[outHeaders] = store
     }
     for (let i = 0; i < policy.fixed.length; i++) {
-      store[policy.fixedKeys[i] as string] = policy.fixed[i] as readonly [string, string]
+      const pair = policy.fixed[i] as readonly [string, string]
+      store[policy.fixedKeys[i] as string] = [pair[0], pair[1]]
     }
   }
   if (policy.hsts !== undefined && ctx.protocol === 'https')

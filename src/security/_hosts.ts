@@ -100,17 +100,30 @@ export function hostRules(entries: readonly string[]): HostRules {
   }
 }
 
-/** The allowed-host rules of this process's security middleware (one stack per worker). */
-let processRules: HostRules | undefined
+declare module '../types.js' {
+  interface WorkerState {
+    /** The Host allow-list of the worker's security middleware. */
+    readonly hosts?: HostRules
+  }
+}
 
-export function useHostRules(rules: HostRules): void {
-  processRules = rules
+/**
+ * The rules in force: the worker's, inside a request that went through the security
+ * middleware. Outside a request (a script, a timer in the app) there is no worker to ask, so
+ * they come from SHIPSHAPE_ALLOWED_HOSTS as `serve` reads it (comma-separated), else the
+ * loopback names `serve` allows by default.
+ */
+function rulesInForce(): HostRules {
+  const own = getContext()?.worker.hosts
+  if (own !== undefined) return own
+  const listed = process.env.SHIPSHAPE_ALLOWED_HOSTS
+  return hostRules(listed ? listed.split(',') : loopbackHosts)
 }
 
 /** True when `host` (a Host header value, port allowed) is one the site answers to. */
 export function isAllowedHost(host: string): boolean {
   const parsed = parseHost(host)
-  return parsed !== undefined && (processRules ?? hostRules(loopbackHosts)).allows(parsed.name)
+  return parsed !== undefined && rulesInForce().allows(parsed.name)
 }
 
 /**
@@ -125,7 +138,7 @@ export function absoluteUrl(path: string): string {
       `absoluteUrl() takes a path on this site starting with one "/", got ${JSON.stringify(path)}`,
     )
   }
-  const rules = processRules ?? hostRules(loopbackHosts)
+  const rules = rulesInForce()
   const ctx = getContext()
   const parsed = parseHost(ctx?.req.headers.host)
   if (ctx !== undefined && parsed !== undefined && rules.allows(parsed.name)) {

@@ -5,11 +5,12 @@
  * One middleware rather than five: each step is a few comparisons, and a separate middleware
  * would cost more in composition than the step itself.
  */
+import { plainAnswer } from '../http/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
 import type { Middleware, RequestContext } from '../types.js'
 import { crossSiteVerdict, tokenMatches } from './_crossSite.js'
-import { applyHeaders, type HeaderOptions, headerPolicy } from './_headers.js'
-import { hostRules, isLoopbackName, loopbackHosts, parseHost, useHostRules } from './_hosts.js'
+import { answerHeaders, applyHeaders, type HeaderOptions, headerPolicy } from './_headers.js'
+import { hostRules, isLoopbackName, loopbackHosts, parseHost } from './_hosts.js'
 import { refuse } from './_refuse.js'
 import { cspReportEndpoint } from './_reports.js'
 
@@ -56,7 +57,6 @@ export function checkSecurityOptions(options: Partial<SecurityOptions>): void {
 export function securityMiddleware(options: Partial<SecurityOptions> = {}, logger?: Logger): Middleware {
   const settings: SecurityOptions = { ...securityDefaults, ...options }
   const hosts = hostRules(settings.allowedHosts)
-  useHostRules(hosts)
   const headers = headerPolicy(settings)
   const log = () => {
     logger ??= createLogger()
@@ -85,31 +85,37 @@ export function securityMiddleware(options: Partial<SecurityOptions> = {}, logge
     return verdict
   }
 
-  return function security(ctx: RequestContext, next) {
-    applyHeaders(ctx, headers)
-    const host = judge(ctx.req.headers.host)
-    if (!host.allowed) return refuse(ctx, 'SHIPSHAPE_E_HOST_NOT_ALLOWED')
-    const target = ctx.req.url ?? ''
-    // Origin-form only (`/path?query`): an absolute-form target (`http://other/`) or `*` is for proxies.
-    if (target.charCodeAt(0) !== 47) return refuse(ctx, 'SHIPSHAPE_E_REQUEST_TARGET')
-    if (host.redirect && ctx.protocol === 'http') {
-      if (!warnedAboutProxy && ctx.req.headers['x-forwarded-proto'] !== undefined) {
-        warnedAboutProxy = true
-        log().warn(
-          { peer: ctx.req.socket.remoteAddress },
-          'X-Forwarded-Proto came from a peer that is not a trusted proxy, so it was ignored and the request redirected to https; behind a TLS-terminating proxy, set --trusted-proxies or every request loops',
-        )
+  // The worker's state, not the process's: isAllowedHost() and absoluteUrl() read these rules
+  // from the request, and shipshape's own answers carry these headers.
+  const provides = { hosts, answerHeaders: answerHeaders(headers) }
+  return Object.assign(
+    function security(ctx: RequestContext, next: () => Promise<void>) {
+      applyHeaders(ctx, headers)
+      const host = judge(ctx.req.headers.host)
+      if (!host.allowed) return refuse(ctx, 'SHIPSHAPE_E_HOST_NOT_ALLOWED')
+      const target = ctx.req.url ?? ''
+      // Origin-form only (`/path?query`): an absolute-form target (`http://other/`) or `*` is for proxies.
+      if (target.charCodeAt(0) !== 47) return refuse(ctx, 'SHIPSHAPE_E_REQUEST_TARGET')
+      if (host.redirect && ctx.protocol === 'http') {
+        if (!warnedAboutProxy && ctx.req.headers['x-forwarded-proto'] !== undefined) {
+          warnedAboutProxy = true
+          log().warn(
+            { peer: ctx.req.socket.remoteAddress },
+            'X-Forwarded-Proto came from a peer that is not a trusted proxy, so it was ignored and the request redirected to https; behind a TLS-terminating proxy, set --trusted-proxies or every request loops',
+          )
+        }
+        return redirectToHttps(ctx, host.name, target)
       }
-      return redirectToHttps(ctx, host.name, target)
-    }
-    if (reports !== undefined && ctx.path === reportPath) return reports(ctx)
-    if (settings.crossSiteProtection) {
-      const verdict = crossSiteVerdict(ctx)
-      if (verdict === 'refuse') return refuse(ctx, 'SHIPSHAPE_E_CROSS_SITE')
-      if (verdict === 'token') return checkToken(ctx, next)
-    }
-    return next()
-  }
+      if (reports !== undefined && ctx.path === reportPath) return reports(ctx)
+      if (settings.crossSiteProtection) {
+        const verdict = crossSiteVerdict(ctx)
+        if (verdict === 'refuse') return refuse(ctx, 'SHIPSHAPE_E_CROSS_SITE')
+        if (verdict === 'token') return checkToken(ctx, next)
+      }
+      return next()
+    },
+    { provides },
+  )
 }
 
 async function checkToken(ctx: RequestContext, next: () => Promise<void>): Promise<void> {
@@ -125,13 +131,7 @@ async function checkToken(ctx: RequestContext, next: () => Promise<void>): Promi
  */
 function redirectToHttps(ctx: RequestContext, name: string, target: string): void {
   const location = `https://${name}${target.replace(/[^\x21-\x7e]/g, percentEncode)}`
-  const body = 'Moved Permanently\n'
-  ctx.res.writeHead(301, {
-    Location: location,
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': body.length,
-  })
-  ctx.res.end(body)
+  plainAnswer(ctx.res, 301, 'Moved Permanently\n', { Location: location })
 }
 
 function percentEncode(char: string): string {

@@ -98,10 +98,38 @@ describe('allowed hosts', () => {
     const { port } = await start({ allowedHosts: ['app.example', '.example.net'], httpsRedirect: 'off' })
     const inRequest = await send(port, { path: '/absolute', headers: { host: 'shop.example.net:8443' } })
     expect(JSON.parse(inRequest.body).url).toBe('http://shop.example.net:8443/reset?token=1')
-    expect(absoluteUrl('/x')).toBe('https://app.example/x')
+    // Outside a request there is no worker to ask: the allowed hosts come from the environment, as serve reads them.
+    const saved = process.env.SHIPSHAPE_ALLOWED_HOSTS
+    try {
+      process.env.SHIPSHAPE_ALLOWED_HOSTS = 'app.example,.example.net'
+      expect(absoluteUrl('/x')).toBe('https://app.example/x')
+      delete process.env.SHIPSHAPE_ALLOWED_HOSTS
+      expect(absoluteUrl('/x')).toBe('https://localhost/x')
+    } finally {
+      if (saved !== undefined) process.env.SHIPSHAPE_ALLOWED_HOSTS = saved
+    }
     for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'x']) {
       expect(() => absoluteUrl(bad), bad).toThrow(TypeError)
     }
+  })
+})
+
+describe('the worker’s host rules', () => {
+  it('belong to each pipeline: two security stacks in one process do not interfere', async () => {
+    const first = await start({ allowedHosts: ['one.example'], httpsRedirect: 'off' })
+    const second = await start({ allowedHosts: ['two.example'], httpsRedirect: 'off' })
+    const ask = async (port: number, host: string, other: string) =>
+      JSON.parse((await send(port, { path: `/absolute?other=${other}`, headers: { host } })).body)
+    expect(await ask(first.port, 'one.example', 'two.example')).toEqual({
+      url: 'http://one.example/reset?token=1',
+      otherAllowed: false,
+    })
+    expect(await ask(second.port, 'two.example', 'one.example')).toEqual({
+      url: 'http://two.example/reset?token=1',
+      otherAllowed: false,
+    })
+    expect(await ask(first.port, 'one.example', 'one.example')).toMatchObject({ otherAllowed: true })
+    expect((await send(first.port, { headers: { host: 'two.example' } })).status).toBe(400)
   })
 })
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
-import { configureStorages, mediaFiles } from '../storage/index.js'
+import { mediaFiles, storagesOver } from '../storage/index.js'
 import type { Middleware } from '../types.js'
 // Types only: _composed.js loads every group's zod declarations (~19 MB resident): the primary's alone.
 import type { ServeOptions } from './_composed.js'
@@ -27,8 +27,7 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
     )
   }
   // Media needs no setup: local storages live under --media-root, created on the first upload.
-  // Configured here, in every worker, so the app's storage() calls use the same settings.
-  configureStorages(options.media)
-  middleware.push(mediaFiles())
+  // They become the worker's, so the app's storage() calls during a request use them too.
+  middleware.push(mediaFiles({ storages: storagesOver(options.media) }))
   return middleware
 }

@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Mime } from 'mime/lite'
 import standardTypes from 'mime/types/standard.js'
+import { plainAnswer } from '../http/index.js'
 
 /** One stored form of an entity's bytes: the original, or its brotli or gzip copy. */
 export interface Representation {
@@ -65,7 +66,7 @@ const fullAnswers = new WeakMap<Representation, (string | number)[]>()
 export function sendEntity(req: IncomingMessage, res: ServerResponse, entity: Entity): void {
   const method = req.method
   if (method !== 'GET' && method !== 'HEAD') {
-    plain(res, 405, 'Method Not Allowed\n', { Allow: allow })
+    plainAnswer(res, 405, 'Method Not Allowed\n', { Allow: allow })
     return
   }
   const headers = req.headers
@@ -176,26 +177,10 @@ function streamFile(
     stream.pipe(res)
   })
   stream.once('error', () => {
-    if (!res.headersSent) plain(res, 404, 'Not Found\n')
+    if (!res.headersSent) plainAnswer(res, 404, 'Not Found\n')
     else res.destroy()
   })
   res.once('close', () => stream.destroy())
-}
-
-/** A short plain-text answer of shipshape's own (404, 405, 400). */
-export function plain(
-  res: ServerResponse,
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    ...headers,
-  })
-  res.end(body)
 }
 
 /**
@@ -203,7 +188,7 @@ export function plain(
  * explicit `br` or `gzip` with a non-zero q-value selects a copy (`*` does not: a client that
  * names no encoding gets the original); the higher q-value wins, and brotli wins a tie.
  */
-export function negotiate(
+function negotiate(
   accept: string | undefined,
   br: Representation | undefined,
   gzip: Representation | undefined,
@@ -278,7 +263,7 @@ function ifRangeHolds(header: string | undefined, etag: string, lastModified: st
  * when the header should be ignored (malformed, another unit, several ranges: the full body is
  * sent), `unsatisfiable` for a 416.
  */
-export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | undefined {
+function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | undefined {
   const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header)
   if (match === null) return undefined
   const [, first = '', last = ''] = match

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
+import { getContext } from '../http/index.js'
 
 export const manifestName = '.shipshape-manifest.json'
 
@@ -42,33 +43,40 @@ export function readManifest(root: string): Manifest | undefined {
   }
 }
 
-interface Resolver {
-  prefix: string
-  manifest: Manifest | undefined
-  root: string
+/** What `staticUrl()` needs: where the files are, the URL they are served under, and the manifest. */
+interface StaticLinks {
+  readonly root: string
+  readonly prefix: string
+  readonly manifest: Manifest | undefined
 }
 
-let active: Resolver | undefined
-
-/** Called by the static files middleware, so `staticUrl()` answers from the directory it serves. */
-export function useManifest(root: string, prefix: string, manifest: Manifest | undefined): void {
-  active = { root, prefix, manifest }
+declare module '../types.js' {
+  interface WorkerState {
+    /** The manifest and prefix of the worker's static files middleware. */
+    readonly staticFiles?: StaticLinks
+  }
 }
+
+/** Outside a request (a script, a build step): the settings' links, read once, on first use. */
+let outsideServe: StaticLinks | undefined
 
 /**
- * Without a middleware in this process, the manifest is found as the server would find it: from
- * the static settings, read from the same sources as `serve` reads them. They are required here,
- * on first use, so that workers and apps, which import this module, never load zod and the
- * declarations for it (require() of an ES module: Node 20.19 and 22.12 on).
+ * The links in force: inside a request, those of the worker's static files middleware; without
+ * one (a script, or a worker that serves no static files), the static settings, read from the
+ * same sources as `serve` reads them. Those are required here, on first use, so that workers and
+ * apps, which import this module, never load zod and the declarations (require() of an ES module:
+ * Node 20.19 and 22.12 on).
  */
-function resolver(): Resolver {
-  if (active === undefined) {
+function linksInForce(): StaticLinks {
+  const own = getContext()?.worker.staticFiles
+  if (own !== undefined) return own
+  if (outsideServe === undefined) {
     const settings = createRequire(import.meta.url)('./_settings.js') as typeof import('./_settings.js')
     const { root, url } = settings.loadStaticSettings()
     const directory = resolve(root)
-    active = { root: directory, prefix: url, manifest: readManifest(directory) }
+    outsideServe = { root: directory, prefix: url, manifest: readManifest(directory) }
   }
-  return active
+  return outsideServe
 }
 
 /**
@@ -78,7 +86,7 @@ function resolver(): Resolver {
  * in development it falls back to the unhashed URL.
  */
 export function staticUrl(name: string): string {
-  const { prefix, manifest, root } = resolver()
+  const { prefix, manifest, root } = linksInForce()
   const key = name.replace(/^\/+/, '')
   const hashed = manifest?.paths[key]
   if (hashed !== undefined) return prefix + encodePath(hashed)

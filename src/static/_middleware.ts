@@ -6,17 +6,11 @@
 import { existsSync, readFile } from 'node:fs'
 import { resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
-import type { Middleware } from '../types.js'
-import { type Entity, plain, type Representation, readNoFollow, sendEntity } from './_entity.js'
+import { plainAnswer } from '../http/index.js'
+import type { Middleware, Next, RequestContext } from '../types.js'
+import { type Entity, type Representation, readNoFollow, sendEntity } from './_entity.js'
 import { buildIndex, type DirectoryRedirect, type StaticFile } from './_index.js'
-import {
-  defaultPrefix,
-  defaultRoot,
-  normalisePrefix,
-  prefixPath,
-  readManifest,
-  useManifest,
-} from './_manifest.js'
+import { defaultPrefix, defaultRoot, normalisePrefix, prefixPath, readManifest } from './_manifest.js'
 
 export interface StaticFilesOptions {
   /** The directory collectstatic wrote. Default: `staticfiles` in the working directory. */
@@ -53,7 +47,6 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
   if (!existsSync(root)) throw new ShipshapeError('SHIPSHAPE_E_STATIC_ROOT', root)
   const prefix = normalisePrefix(options.prefix ?? defaultPrefix)
   const manifest = readManifest(root)
-  useManifest(root, prefix, manifest)
   const pathPrefix = prefixPath(prefix)
   const index = buildIndex(root, manifest, {
     maxAgeSeconds: options.maxAge ?? 60,
@@ -75,30 +68,35 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
     }
   }
 
-  return function serveStaticFiles(ctx, next) {
-    const path = ctx.path
-    if (!path.startsWith(pathPrefix)) return next()
-    let name = path.slice(pathPrefix.length)
-    if (name.length > maxPathLength) return plain(ctx.res, 400, 'Bad Request: path too long\n')
-    if (!plainPath.test(name)) {
-      const decoded = decodePath(name)
-      if (decoded === undefined) return plain(ctx.res, 400, 'Bad Request: malformed path\n')
-      name = decoded
-    }
-    const found = index.get(name)
-    if (found === undefined) {
-      // At the root prefix the app owns every other URL; under a sub-path the prefix is ours.
-      if (pathPrefix === '/') return next()
-      return plain(ctx.res, 404, 'Not Found\n')
-    }
-    if ((found as DirectoryRedirect).redirect !== undefined) {
-      const location = pathPrefix + encodeURI((found as DirectoryRedirect).redirect)
-      return plain(ctx.res, 301, `Moved Permanently: ${location}\n`, { Location: location })
-    }
-    const entity = found as Entity
-    if (!loaded.has(entity)) keepInMemory(entity)
-    sendEntity(ctx.req, ctx.res, entity)
-  }
+  // The worker's state, not the process's: staticUrl() reads this manifest from the request.
+  const provides = { staticFiles: { root, prefix, manifest } }
+  return Object.assign(
+    function serveStaticFiles(ctx: RequestContext, next: Next) {
+      const path = ctx.path
+      if (!path.startsWith(pathPrefix)) return next()
+      let name = path.slice(pathPrefix.length)
+      if (name.length > maxPathLength) return plainAnswer(ctx.res, 400, 'Bad Request: path too long\n')
+      if (!plainPath.test(name)) {
+        const decoded = decodePath(name)
+        if (decoded === undefined) return plainAnswer(ctx.res, 400, 'Bad Request: malformed path\n')
+        name = decoded
+      }
+      const found = index.get(name)
+      if (found === undefined) {
+        // At the root prefix the app owns every other URL; under a sub-path the prefix is ours.
+        if (pathPrefix === '/') return next()
+        return plainAnswer(ctx.res, 404, 'Not Found\n')
+      }
+      if ((found as DirectoryRedirect).redirect !== undefined) {
+        const location = pathPrefix + encodeURI((found as DirectoryRedirect).redirect)
+        return plainAnswer(ctx.res, 301, `Moved Permanently: ${location}\n`, { Location: location })
+      }
+      const entity = found as Entity
+      if (!loaded.has(entity)) keepInMemory(entity)
+      sendEntity(ctx.req, ctx.res, entity)
+    },
+    { provides },
+  )
 }
 
 /** Percent-decodes a path; `undefined` for non-UTF-8, raw non-ASCII, control characters or backslashes. */

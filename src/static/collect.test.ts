@@ -279,13 +279,15 @@ describe('serving the collected files', () => {
   it('caches hashed names for a year, originals briefly, and links through staticUrl', async () => {
     const server = await serve([staticFiles({ root: output })])
     try {
-      const hashed = await get(server.port, staticUrl('css/app.css'), { 'Accept-Encoding': 'br' })
-      expect(staticUrl('css/app.css')).toBe(`/static/${named('css/app.css')}`)
+      const link = async (name: string) =>
+        (await get(server.port, `/link?name=${encodeURIComponent(name)}`)).body.toString()
+      expect(await link('css/app.css')).toBe(`/static/${named('css/app.css')}`)
+      const hashed = await get(server.port, await link('css/app.css'), { 'Accept-Encoding': 'br' })
       expect(hashed.status).toBe(200)
       expect(hashed.headers['content-encoding']).toBe('br')
       expect(hashed.headers['cache-control']).toBe('public, max-age=31536000, immutable')
       expect(hashed.headers['content-type']).toBe('text/css; charset=utf-8')
-      const vite = await get(server.port, staticUrl('build/main.ts'))
+      const vite = await get(server.port, await link('build/main.ts'))
       expect(vite.headers['cache-control']).toBe('public, max-age=31536000, immutable')
       const original = await get(server.port, '/static/css/app.css')
       expect(original.headers['cache-control']).toBe('public, max-age=60')
@@ -295,17 +297,37 @@ describe('serving the collected files', () => {
     }
   })
 
-  it('staticUrl throws in production for a name the manifest lacks, and falls back in development', () => {
-    staticFiles({ root: output, prefix: '/assets' })
-    const environment = process.env.NODE_ENV
+  it('links from each pipeline’s own manifest and prefix: two stacks in one process do not interfere', async () => {
+    const other = join(base, 'other')
+    write(other, { 'css/app.css': 'body { color: blue }' })
+    await collectStatic({ sources: [other], output: join(base, 'other-out') })
+    const first = await serve([staticFiles({ root: output, prefix: '/assets' })])
+    const second = await serve([staticFiles({ root: join(base, 'other-out'), prefix: '/files/' })])
     try {
+      const link = async (port: number) => (await get(port, '/link?name=css/app.css')).body.toString()
+      expect(await link(first.port)).toBe(`/assets/${named('css/app.css')}`)
+      expect(await link(second.port)).toMatch(/^\/files\/css\/app\.[0-9a-f]{12}\.css$/)
+      expect(await link(second.port)).not.toBe(`/files/${named('css/app.css')}`)
+      expect(await link(first.port)).toBe(`/assets/${named('css/app.css')}`) // unchanged by the second
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  })
+
+  it('staticUrl throws in production for a name the manifest lacks, and falls back in development', () => {
+    // Outside a request (a script), staticUrl() reads the directory and prefix serve would use.
+    const saved = { ...process.env }
+    try {
+      process.env.SHIPSHAPE_STATIC_ROOT = output
+      process.env.SHIPSHAPE_STATIC_URL = '/assets'
       process.env.NODE_ENV = 'production'
       expect(staticUrl('js/main.js')).toBe(`/assets/${named('js/main.js')}`)
       expect(() => staticUrl('js/typo.js')).toThrow(/js\/typo\.js/)
       process.env.NODE_ENV = 'development'
       expect(staticUrl('js/typo.js')).toBe('/assets/js/typo.js')
     } finally {
-      process.env.NODE_ENV = environment
+      process.env = saved
     }
   })
 })

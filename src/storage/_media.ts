@@ -5,17 +5,20 @@
  * so media and static files answer every client the same way.
  */
 
-import type { ServerResponse } from 'node:http'
 import { create as contentDisposition } from 'content-disposition'
+import { plainAnswer } from '../http/index.js'
 import { contentTypeFor, fileEntity, sendEntity } from '../static/index.js'
-import type { Middleware } from '../types.js'
+import type { Middleware, Next, RequestContext } from '../types.js'
 import { fallbackType, runsOrApplies, typeOfKey } from './_content-type.js'
 import { pathToKey } from './_keys.js'
 import { confinedPath } from './_local.js'
 import { storages as registry, type Storages } from './_registry.js'
 
 export interface MediaFilesOptions {
-  /** The storages to serve. Default: the process's (configureStorages), looked up per request. */
+  /**
+   * The storages to serve; they become the worker's, so `storage()` in the app returns them
+   * during a request. Default: the process's (configureStorages), looked up per request.
+   */
   storages?: Storages
   /**
    * Browser cache lifetime of public files, in seconds. Default 3600: keys are unique, but a
@@ -36,69 +39,63 @@ export function mediaFiles(options: MediaFilesOptions = {}): Middleware {
   // (conditional requests still save the body) so an expired link stops working.
   const privateCache = 'private, no-cache'
 
-  return async function mediaFiles(ctx, next) {
-    const served = options.storages ?? registry()
-    const prefix = served.urlPrefix
-    if (!ctx.path.startsWith(prefix)) return next()
-    const rest = ctx.path.slice(prefix.length)
-    const slash = rest.indexOf('/')
-    const local = slash > 0 ? served.local(rest.slice(0, slash)) : undefined
-    if (!local) return next()
+  const provides = options.storages === undefined ? {} : { storages: options.storages }
+  return Object.assign(
+    async function mediaFiles(ctx: RequestContext, next: Next) {
+      const served = options.storages ?? registry()
+      const prefix = served.urlPrefix
+      if (!ctx.path.startsWith(prefix)) return next()
+      const rest = ctx.path.slice(prefix.length)
+      const slash = rest.indexOf('/')
+      const local = slash > 0 ? served.local(rest.slice(0, slash)) : undefined
+      if (!local) return next()
 
-    const { storage, directory, signer } = local
-    const key = pathToKey(rest.slice(slash + 1))
-    if (storage.visibility === 'private') {
-      const url = ctx.req.url ?? ''
-      const question = url.indexOf('?')
-      const query = question === -1 ? '' : url.slice(question + 1)
-      // Unsigned, tampered, expired or for a bad key: the same 403, whether the file exists or
-      // not, so a guess learns nothing.
-      if (key === undefined || !signer.verify(storage.name, key, query)) {
-        answer(ctx.res, 403, 'Forbidden\n')
+      const { storage, directory, signer } = local
+      const key = pathToKey(rest.slice(slash + 1))
+      if (storage.visibility === 'private') {
+        const url = ctx.req.url ?? ''
+        const question = url.indexOf('?')
+        const query = question === -1 ? '' : url.slice(question + 1)
+        // Unsigned, tampered, expired or for a bad key: the same 403, whether the file exists or
+        // not, so a guess learns nothing.
+        if (key === undefined || !signer.verify(storage.name, key, query)) {
+          plainAnswer(ctx.res, 403, 'Forbidden\n')
+          return
+        }
+      } else if (key === undefined) {
+        plainAnswer(ctx.res, 404, 'Not Found\n')
         return
       }
-    } else if (key === undefined) {
-      answer(ctx.res, 404, 'Not Found\n')
-      return
-    }
-    const type = typeOfKey(key)
-    // Only on the separate media origin may a browser get a type it runs or applies.
-    const onMediaOrigin =
-      served.originHost !== undefined && ctx.req.headers.host?.toLowerCase() === served.originHost
-    const path = await confinedPath(directory, key).catch(() => undefined)
-    const entity =
-      path === undefined
-        ? undefined
-        : await fileEntity(path, {
-            contentType: onMediaOrigin || !runsOrApplies(type) ? contentTypeFor(key) : fallbackType,
-            cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
-            headers: {
-              // RFC 6266, with an RFC 8187 filename* for names beyond ASCII. The key rules keep
-              // control, format and bidirectional characters out of the name.
-              'Content-Disposition': contentDisposition(key.slice(key.lastIndexOf('/') + 1), {
-                type: storage.disposition(type),
-              }),
-              'X-Content-Type-Options': 'nosniff',
-              'Content-Security-Policy': sandbox,
-              // The site's pages embed what its media origin serves; the security headers'
-              // same-origin default would block every <img> there.
-              ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
-            },
-          }).catch(() => undefined)
-    if (entity === undefined) {
-      answer(ctx.res, 404, 'Not Found\n')
-      return
-    }
-    sendEntity(ctx.req, ctx.res, entity)
-  }
-}
-
-function answer(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  })
-  res.end(res.req.method === 'HEAD' ? undefined : body)
+      const type = typeOfKey(key)
+      // Only on the separate media origin may a browser get a type it runs or applies.
+      const onMediaOrigin =
+        served.originHost !== undefined && ctx.req.headers.host?.toLowerCase() === served.originHost
+      const path = await confinedPath(directory, key).catch(() => undefined)
+      const entity =
+        path === undefined
+          ? undefined
+          : await fileEntity(path, {
+              contentType: onMediaOrigin || !runsOrApplies(type) ? contentTypeFor(key) : fallbackType,
+              cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
+              headers: {
+                // RFC 6266, with an RFC 8187 filename* for names beyond ASCII. The key rules keep
+                // control, format and bidirectional characters out of the name.
+                'Content-Disposition': contentDisposition(key.slice(key.lastIndexOf('/') + 1), {
+                  type: storage.disposition(type),
+                }),
+                'X-Content-Type-Options': 'nosniff',
+                'Content-Security-Policy': sandbox,
+                // The site's pages embed what its media origin serves; the security headers'
+                // same-origin default would block every <img> there.
+                ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
+              },
+            }).catch(() => undefined)
+      if (entity === undefined) {
+        plainAnswer(ctx.res, 404, 'Not Found\n')
+        return
+      }
+      sendEntity(ctx.req, ctx.res, entity)
+    },
+    { provides },
+  )
 }

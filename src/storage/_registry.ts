@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
+import { getContext } from '../http/index.js'
 import { localDriver } from './_local.js'
 import { type S3Settings, s3Driver } from './_s3.js'
 import { createSigner, minSigningKeyLength, type Signer } from './_signing.js'
@@ -307,6 +308,15 @@ function generateKey(root: string, file: string): string {
   return readFileSync(file, 'utf8').trim()
 }
 
+declare module '../types.js' {
+  interface WorkerState {
+    /** The storages the worker's media middleware serves, which `storage()` returns during a request. */
+    readonly storages?: Storages
+  }
+}
+
+// The process's storages, for code outside `serve` and for apps that configure their own: set
+// by the app's (or script's) configureStorages() call, never by a middleware factory.
 let settingsInUse: StorageSettings = {}
 let current: Storages | undefined
 
@@ -329,13 +339,28 @@ export function storages(): Storages {
 }
 
 /**
+ * Builds storages from `settings` over what the app declared with configureStorages(), without
+ * changing the process's: how `serve` makes each worker's, so an app can declare its storages
+ * while serve supplies the root, URL, keys and S3 settings.
+ */
+export function storagesOver(settings: StorageSettings): Storages {
+  return buildStorages({ ...settingsInUse, ...settings })
+}
+
+/** The storages in force: the worker's during a request, otherwise the process's. */
+function storagesInForce(): Storages {
+  return getContext()?.worker.storages ?? storages()
+}
+
+/**
  * The named storage: `storage()` is `public`, `storage('private')` the private one. It follows
- * the configuration in use at each call, so a module may take it at import time, before
- * `shipshape serve` has configured storage from its options.
+ * the storages in force at each call: during a request the worker's (those `serve` built from
+ * its options), elsewhere the process's (configureStorages), so a module may take it at import
+ * time, before any request.
  */
 export function storage(name = 'public'): Storage {
-  if (current) current.get(name) // an unknown name fails here, not at first use
-  const target = () => storages().get(name)
+  ;(getContext()?.worker.storages ?? current)?.get(name) // an unknown name fails here, not at first use
+  const target = () => storagesInForce().get(name)
   return {
     name,
     get visibility() {

@@ -18,6 +18,7 @@ export {
   storage,
   storageProblems,
   storages,
+  storagesOver,
 } from './_registry.js'
 export type { S3Settings } from './_s3.js'
 export { defaultExpiresIn, maxExpiresIn } from './_signing.js'

@@ -5,8 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { get, serve } from '../static/_test/server.js'
+import type { AppHandler } from '../types.js'
 import { buildStorages } from './_registry.js'
-import { configureStorages, mediaDirectories, storage } from './index.js'
+import { configureStorages, mediaDirectories, mediaFiles, storage, storagesOver } from './index.js'
 
 let first: string
 let second: string
@@ -78,5 +80,33 @@ describe('mediaDirectories', () => {
       { name: 'public', visibility: 'public', driver: 'local', directory: '/srv/app/media/public' },
       { name: 'private', visibility: 'private', driver: 'local', directory: '/srv/app/media/private' },
     ])
+  })
+})
+
+describe('the worker storages', () => {
+  it('are what storage() returns during a request: two stacks in one process do not interfere', async () => {
+    // The app takes its storage once, at import time, as apps do; each request finds its worker's.
+    const avatars = storage('public')
+    const app: AppHandler = async ({ res }) => {
+      res.end(`${avatars.url('a.png')} ${storage('invoices').visibility}`)
+    }
+    const uploads = await serve(
+      [mediaFiles({ storages: storagesOver({ root: first, urlPrefix: '/uploads/' }) })],
+      app,
+    )
+    const files = await serve(
+      [mediaFiles({ storages: storagesOver({ root: second, urlPrefix: '/files/' }) })],
+      app,
+    )
+    try {
+      expect((await get(uploads.port, '/')).body.toString()).toBe('/uploads/public/a.png private')
+      expect((await get(files.port, '/')).body.toString()).toBe('/files/public/a.png private')
+      expect((await get(uploads.port, '/')).body.toString()).toBe('/uploads/public/a.png private')
+      // Outside a request: the process's storages, which neither stack changed.
+      expect(avatars.url('a.png')).toBe('/media/public/a.png')
+    } finally {
+      await uploads.close()
+      await files.close()
+    }
   })
 })

@@ -1,6 +1,15 @@
 import connect from 'connect'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigStream,
+  clientError,
+  endlessStream,
+  gatedStream,
+  hello,
+  thrown,
+} from './_shared.js'
 
 const app = connect()
 app.use((req, res, next) => {
@@ -21,6 +30,15 @@ app.use((req, res, next) => {
   } else if (path === '/stream') {
     res.writeHead(200, { 'Content-Type': 'text/plain' })
     gatedStream(id).pipe(res)
+  } else if (path === '/big') {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+    bigStream().pipe(res)
+  } else if (path === '/endless') {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+    endlessStream(id).pipe(res)
+  } else if (path === '/append') {
+    appendToPolicy()
+    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('appended\n')
   } else if (path === '/context') {
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: getContext()?.id }))
   } else if (path === '/refuse') {

@@ -1,6 +1,15 @@
 import express from 'express'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigStream,
+  clientError,
+  endlessStream,
+  gatedStream,
+  hello,
+  thrown,
+} from './_shared.js'
 
 const app = express()
 app.get('/', (_req, res) => {
@@ -15,6 +24,18 @@ app.get('/created', (_req, res) => {
 app.get('/stream', (req, res) => {
   res.type('text/plain')
   gatedStream(String(req.get('x-request-id'))).pipe(res)
+})
+app.get('/big', (_req, res) => {
+  res.type('application/octet-stream')
+  bigStream().pipe(res)
+})
+app.get('/endless', (req, res) => {
+  res.type('application/octet-stream')
+  endlessStream(String(req.get('x-request-id'))).pipe(res)
+})
+app.get('/append', (_req, res) => {
+  appendToPolicy()
+  res.type('text/plain').send('appended\n')
 })
 app.get('/context', (_req, res) => {
   res.json({ id: getContext()?.id })

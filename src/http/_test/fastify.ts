@@ -1,6 +1,15 @@
 import Fastify from 'fastify'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigStream,
+  clientError,
+  endlessStream,
+  gatedStream,
+  hello,
+  thrown,
+} from './_shared.js'
 
 const app = Fastify()
 app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
@@ -19,6 +28,19 @@ app.get('/created', async (_request, reply) => {
 app.get('/stream', async (request, reply) => {
   reply.type('text/plain')
   return reply.send(gatedStream(String(request.headers['x-request-id'])))
+})
+app.get('/big', async (_request, reply) => {
+  reply.type('application/octet-stream')
+  return reply.send(bigStream())
+})
+app.get('/endless', async (request, reply) => {
+  reply.type('application/octet-stream')
+  return reply.send(endlessStream(String(request.headers['x-request-id'])))
+})
+app.get('/append', async (_request, reply) => {
+  appendToPolicy()
+  reply.type('text/plain')
+  return 'appended\n'
 })
 app.get('/context', async () => ({ id: getContext()?.id }))
 app.get('/refuse', async () => {

@@ -1,5 +1,15 @@
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedWebStream, held, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigWebStream,
+  clientError,
+  endlessWebStream,
+  gatedWebStream,
+  held,
+  hello,
+  thrown,
+} from './_shared.js'
 
 /** A bare fetch function: one parameter, so it is detected as a fetch handler. */
 export default async function fetch(request: Request): Promise<Response> {
@@ -19,6 +29,13 @@ export default async function fetch(request: Request): Promise<Response> {
     }
     case '/stream':
       return new Response(gatedWebStream(id), { headers: { 'Content-Type': 'text/plain' } })
+    case '/big':
+      return new Response(bigWebStream(), { headers: { 'Content-Type': 'application/octet-stream' } })
+    case '/endless':
+      return new Response(endlessWebStream(id), { headers: { 'Content-Type': 'application/octet-stream' } })
+    case '/append':
+      appendToPolicy()
+      return new Response('appended\n', { headers: { 'Content-Type': 'text/plain' } })
     case '/context':
       return Response.json({ id: getContext()?.id })
     case '/refuse':

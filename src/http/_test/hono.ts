@@ -1,6 +1,16 @@
 import { Hono } from 'hono'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedWebStream, held, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigWebStream,
+  clientError,
+  endlessWebStream,
+  gatedWebStream,
+  held,
+  hello,
+  thrown,
+} from './_shared.js'
 
 const app = new Hono()
 // Hono answers errors itself and prints them to the console; rethrowing hands them to shipshape,
@@ -21,6 +31,16 @@ app.get('/created', (c) => {
 app.get('/stream', (c) =>
   c.body(gatedWebStream(String(c.req.header('x-request-id'))), 200, { 'Content-Type': 'text/plain' }),
 )
+app.get('/big', (c) => c.body(bigWebStream(), 200, { 'Content-Type': 'application/octet-stream' }))
+app.get('/endless', (c) =>
+  c.body(endlessWebStream(String(c.req.header('x-request-id'))), 200, {
+    'Content-Type': 'application/octet-stream',
+  }),
+)
+app.get('/append', (c) => {
+  appendToPolicy()
+  return c.text('appended\n')
+})
 app.get('/context', (c) => c.json({ id: getContext()?.id }))
 app.get('/refuse', () => {
   throw clientError()

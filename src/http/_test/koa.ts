@@ -1,6 +1,15 @@
 import Koa from 'koa'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigStream,
+  clientError,
+  endlessStream,
+  gatedStream,
+  hello,
+  thrown,
+} from './_shared.js'
 
 const app = new Koa()
 app.use(async (ctx) => {
@@ -28,6 +37,19 @@ app.use(async (ctx) => {
     case '/stream':
       ctx.type = 'text/plain'
       ctx.body = gatedStream(id)
+      return
+    case '/big':
+      ctx.type = 'application/octet-stream'
+      ctx.body = bigStream()
+      return
+    case '/endless':
+      ctx.type = 'application/octet-stream'
+      ctx.body = endlessStream(id)
+      return
+    case '/append':
+      appendToPolicy()
+      ctx.type = 'text/plain'
+      ctx.body = 'appended\n'
       return
     case '/context':
       ctx.body = { id: getContext()?.id }

@@ -1,6 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { getContext } from '../_context.js'
-import { aborted, clientError, gatedStream, hello, thrown } from './_shared.js'
+import { getContext } from 'shipshape'
+import {
+  aborted,
+  appendToPolicy,
+  bigStream,
+  clientError,
+  endlessStream,
+  gatedStream,
+  hello,
+  thrown,
+} from './_shared.js'
 
 export default async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = getContext()
@@ -23,6 +32,18 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
     case '/stream':
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       gatedStream(id).pipe(res)
+      return
+    case '/big':
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+      bigStream().pipe(res)
+      return
+    case '/endless':
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
+      endlessStream(id).pipe(res)
+      return
+    case '/append':
+      appendToPolicy()
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('appended\n')
       return
     case '/context':
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: ctx?.id }))

@@ -7,6 +7,7 @@ import {
   cspNonce,
   csrfField,
   csrfToken,
+  isAllowedHost,
   readCookie,
   setCookie,
 } from '../index.js'
@@ -74,8 +75,12 @@ app.post('/json', express.json(), (req, res) => {
 app.put('/thing', (_req, res) => {
   res.send('changed')
 })
-app.get('/absolute', (_req, res) => {
-  res.json({ url: absoluteUrl('/reset?token=1') })
+app.get('/absolute', (req, res) => {
+  const other = req.query.other
+  res.json({
+    url: absoluteUrl('/reset?token=1'),
+    ...(typeof other === 'string' ? { otherAllowed: isAllowedHost(other) } : {}),
+  })
 })
 
 export default app
