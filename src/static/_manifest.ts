@@ -57,8 +57,11 @@ declare module '../types.js' {
   }
 }
 
-/** Outside a request (a script, a build step): the settings' links, read once, on first use. */
-let outsideServe: StaticLinks | undefined
+/**
+ * Outside a request (a script, a build step): the settings' links, read again only when the
+ * working directory or a SHIPSHAPE_STATIC_* variable changes (the config file is read once).
+ */
+let outsideServe: (StaticLinks & { key: string }) | undefined
 
 /**
  * The links in force: inside a request, those of the worker's static files middleware; without
@@ -70,11 +73,13 @@ let outsideServe: StaticLinks | undefined
 function linksInForce(): StaticLinks {
   const own = getContext()?.worker.staticFiles
   if (own !== undefined) return own
-  if (outsideServe === undefined) {
+  const variables = Object.entries(process.env).filter(([name]) => name.startsWith('SHIPSHAPE_STATIC_'))
+  const key = JSON.stringify([process.cwd(), variables])
+  if (outsideServe?.key !== key) {
     const settings = createRequire(import.meta.url)('./_settings.js') as typeof import('./_settings.js')
     const { root, url } = settings.loadStaticSettings()
     const directory = resolve(root)
-    outsideServe = { root: directory, prefix: url, manifest: readManifest(directory) }
+    outsideServe = { key, root: directory, prefix: url, manifest: readManifest(directory) }
   }
   return outsideServe
 }

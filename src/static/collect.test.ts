@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isShipshapeError } from '../errors/index.js'
 import { runCli } from '../server/_test/harness.js'
 import { get, serve } from './_test/server.js'
+import { staticUrlIn } from './_test/static-url.js'
 import { collectStatic } from './collect.js'
 import { type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
 
@@ -317,18 +318,10 @@ describe('serving the collected files', () => {
 
   it('staticUrl throws in production for a name the manifest lacks, and falls back in development', () => {
     // Outside a request (a script), staticUrl() reads the directory and prefix serve would use.
-    const saved = { ...process.env }
-    try {
-      process.env.SHIPSHAPE_STATIC_ROOT = output
-      process.env.SHIPSHAPE_STATIC_URL = '/assets'
-      process.env.NODE_ENV = 'production'
-      expect(staticUrl('js/main.js')).toBe(`/assets/${named('js/main.js')}`)
-      expect(() => staticUrl('js/typo.js')).toThrow(/js\/typo\.js/)
-      process.env.NODE_ENV = 'development'
-      expect(staticUrl('js/typo.js')).toBe('/assets/js/typo.js')
-    } finally {
-      process.env = saved
-    }
+    const env = { SHIPSHAPE_STATIC_ROOT: output, SHIPSHAPE_STATIC_URL: '/assets' }
+    expect(staticUrlIn(base, 'js/main.js', env)).toBe(`/assets/${named('js/main.js')}`)
+    expect(() => staticUrlIn(base, 'js/typo.js', env)).toThrow(/js\/typo\.js/)
+    expect(staticUrlIn(base, 'js/typo.js', { ...env, NODE_ENV: 'development' })).toBe('/assets/js/typo.js')
   })
 })
 

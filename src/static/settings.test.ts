@@ -1,24 +1,15 @@
 /** staticUrl() in a process that serves no static files reads the static settings as `serve` does. */
-import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../config/_test/temp.js'
+import { staticUrlIn as staticUrlInDir } from './_test/static-url.js'
 
-const staticIndex = new URL('../../dist/static/index.js', import.meta.url).pathname
 const manifest = JSON.stringify({ version: 1, paths: { 'app.css': 'app.0123abcd.css' }, hashed: {} })
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
 
-/** staticUrl(name) in a fresh Node process (no middleware in it), run in the temp directory. */
-function staticUrlIn(name: string, env: Record<string, string> = {}): string {
-  const script = `const { staticUrl } = await import(${JSON.stringify(staticIndex)}); process.stdout.write(staticUrl(${JSON.stringify(name)}))`
-  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: temp.dir,
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-}
+/** staticUrl(name) in a fresh Node process, run in the temp directory. */
+const staticUrlIn = (name: string, env: Record<string, string> = {}) => staticUrlInDir(temp.dir, name, env)
 
 describe('staticUrl() outside serve', () => {
   it('reads static.root and static.url from the config file, as serve does', () => {

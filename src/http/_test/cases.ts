@@ -262,10 +262,10 @@ export function conformance(layer: Layer): void {
       expect(await response.text()).toBe('')
     })
 
-    it.runIf(name === 'fetch')(
-      // Hono answers HEAD itself, by dropping the body of its GET answer (uncancelled).
-      'cancels an endless body on HEAD instead of reading it to its end',
-      async () => {
+    // Registered only where it applies, so no case is reported as skipped.
+    if (name === 'fetch')
+      it(// Hono answers HEAD itself, by dropping the body of its GET answer (uncancelled).
+      'cancels an endless body on HEAD instead of reading it to its end', async () => {
         const id = tag('head-endless')
         const response = await fetch(`${server.url}/endless`, {
           method: 'HEAD',
@@ -285,8 +285,7 @@ export function conformance(layer: Layer): void {
         expect(
           server.logs.filter((entry) => entry.msg === 'request timed out' && entry.requestId === id),
         ).toEqual([])
-      },
-    )
+      })
 
     it('stops an endless body when the client hangs up, and logs it as 499', async () => {
       const id = tag('cut')
@@ -314,20 +313,21 @@ export function conformance(layer: Layer): void {
       await next.arrayBuffer()
     })
 
-    it.runIf(layer.defaultStack)('carries the security headers on every answer of its own', async () => {
-      for (const path of ['/livez', '/no/such/page', '/hang']) {
-        const response = await fetch(`${server.url}${path}`)
-        if (path === '/no/such/page' && !['express', 'connect'].includes(name)) {
+    if (layer.defaultStack)
+      it('carries the security headers on every answer of its own', async () => {
+        for (const path of ['/livez', '/no/such/page', '/hang']) {
+          const response = await fetch(`${server.url}${path}`)
+          if (path === '/no/such/page' && !['express', 'connect'].includes(name)) {
+            await response.arrayBuffer()
+            continue // the app's own 404
+          }
+          expect(response.headers.get('x-frame-options'), path).toBe('DENY')
+          expect(response.headers.get('content-security-policy'), path).toContain("default-src 'self'")
+          expect(response.headers.get('x-content-type-options'), path).toBe('nosniff')
+          expect(response.headers.get('cache-control'), path).toBe('no-store')
+          expect(response.headers.get('x-request-id'), path).toBeTruthy()
           await response.arrayBuffer()
-          continue // the app's own 404
         }
-        expect(response.headers.get('x-frame-options'), path).toBe('DENY')
-        expect(response.headers.get('content-security-policy'), path).toContain("default-src 'self'")
-        expect(response.headers.get('x-content-type-options'), path).toBe('nosniff')
-        expect(response.headers.get('cache-control'), path).toBe('no-store')
-        expect(response.headers.get('x-request-id'), path).toBeTruthy()
-        await response.arrayBuffer()
-      }
-    })
+      })
   })
 }
