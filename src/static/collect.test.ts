@@ -19,7 +19,7 @@ import { runCli } from '../server/_test/harness.js'
 import { get, serve } from './_test/server.js'
 import { staticUrlIn } from './_test/static-url.js'
 import { collectStatic } from './collect.js'
-import { type Manifest, manifestName, staticFiles, staticUrl } from './index.js'
+import { type Manifest, manifestName, staticFiles } from './index.js'
 
 const depth = 8
 // Spelled in two parts so the test runner does not take them for this file's own source maps.
