@@ -5,6 +5,7 @@
  * limit, a malformed body, the client going away) deletes every file the request had stored,
  * so an upload is kept whole or not at all.
  */
+import { AsyncResource } from 'node:async_hooks'
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, Transform } from 'node:stream'
 import type { BusboyHeaders, BusboyInstance } from '@fastify/busboy'
@@ -105,6 +106,9 @@ export async function receiveUpload(
     parsed()
   }
 
+  // The parser's events run in the socket's async context, not the request's: the write is bound
+  // to the request's, so storage('name') finds the worker's storages there (not the process's).
+  const put = AsyncResource.bind((...args: Parameters<Storage['put']>) => storage.put(...args))
   parser.on('file', (field, source, clientName) => {
     if (failure) {
       source.resume()
@@ -121,7 +125,7 @@ export async function receiveUpload(
     source.pipe(body)
     const filename = safeFileName(clientName ?? '')
     writes.push(
-      storage.put(prefix + filename, body, { signal: options.signal }).then(
+      put(prefix + filename, body, { signal: options.signal }).then(
         (stored) => {
           open.delete(body)
           files.push({ ...stored, field, filename })
