@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Running, ready, runCli, startServe } from '../../src/_test/cli.js'
+import { type Certificate, makeCertificate, siteHost } from '../../src/_test/sites.js'
 import { type SiteScan, scanSite } from '../../src/scan/index.ts'
-import { type Certificate, makeCertificate, siteHost } from '../../src/security/_test/sites.ts'
-import { type Running, ready, runCli, startServe } from '../../src/server/_test/harness.ts'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runCli } from '../server/_test/harness.js'
+import { runCli } from '../_test/cli.js'
 import {
   context,
   findings,

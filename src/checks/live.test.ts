@@ -3,15 +3,8 @@
  * servers: a site with strong headers passes, one without fails each, saying what the Observatory saw.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Certificate, makeCertificate, page, type Site, siteHost, startSite } from '../_test/sites.js'
 import { probeStatus, scanSite } from '../scan/index.js'
-import {
-  type Certificate,
-  makeCertificate,
-  page,
-  type Site,
-  siteHost,
-  startSite,
-} from '../security/_test/sites.js'
 import { context, findings, production, project, removeProjects, skipped } from './_test/context.js'
 import type { CheckContext } from './index.js'
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../config/_test/temp.js'
-import { runCli } from '../server/_test/harness.js'
+import { runCli } from '../_test/cli.js'
+import { tempDir } from '../_test/temp.js'
 import { shipshapeReference } from './config.js'
 
 const root = new URL('../..', import.meta.url).pathname

@@ -183,7 +183,7 @@ describe('values from files are typed already; strings in them are coerced like 
       size: setting(bytes(), { default: 0, description: 's' }),
       on: setting(z.boolean(), { default: false, description: 'o' }),
     })
-    const { tempDir } = await import('./_test/temp.js')
+    const { tempDir } = await import('../_test/temp.js')
     const temp = tempDir({ 'c.json': '{"timeout": 30, "size": "1KiB", "on": "yes"}' })
     try {
       const result = resolveConfig(declaration, { cwd: temp.dir, file: 'c.json', env: {}, secretsDir: false })

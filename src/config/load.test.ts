@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
+import { tempDir } from '../_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
 import { dbPassword, declaration, loadIn, requiredEnv, thrown } from './_test/declaration.js'
-import { tempDir } from './_test/temp.js'
 import { defineConfig, group, type LoadOptions, loadConfig, resolveConfig, setting } from './index.js'
 
 let temp: ReturnType<typeof tempDir>

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { tempDir } from '../_test/temp.js'
 import { shipshapeConfig } from '../server/index.js'
 import { declaration, requiredEnv } from './_test/declaration.js'
-import { tempDir } from './_test/temp.js'
 import {
   type Declaration,
   docsMarkdown,

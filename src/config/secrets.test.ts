@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { tempDir } from '../_test/temp.js'
 import { dbPassword, declaration, loadIn, requiredEnv, thrown } from './_test/declaration.js'
-import { tempDir } from './_test/temp.js'
 import { defineConfig, type LoadOptions, loadConfig, setting } from './index.js'
 
 let temp: ReturnType<typeof tempDir>

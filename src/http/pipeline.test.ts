@@ -3,6 +3,8 @@ import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
+import { eventually, pipelineDefaults, serve } from '../_test/pipeline.js'
+import { raw } from '../_test/socket.js'
 import { isShipshapeError } from '../errors/index.js'
 import { metricsRegistry } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
@@ -11,11 +13,10 @@ import { loadApp } from './_adapters.js'
 import { createPipeline } from './_pipeline.js'
 import { clientAddress, proxyTrust } from './_proxy.js'
 import { release } from './_test/_shared.js'
-import { eventually, pipelineDefaults, raw, serve } from './_test/harness.js'
 
 const fixture = (name: string) => fileURLToPath(new URL(`./_test/${name}.ts`, import.meta.url))
 let open: Awaited<ReturnType<typeof serve>>[] = []
-async function start(...args: Parameters<typeof serve> extends [string, ...infer Rest] ? Rest : never) {
+async function start(...args: Parameters<typeof serve> extends [unknown, ...infer Rest] ? Rest : never) {
   const server = await serve(fixture('probe'), ...args)
   open.push(server)
   return server

@@ -5,7 +5,7 @@
  * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
  */
 import { describe, expect, it } from 'vitest'
-import { closedPort, type Handler, page, siteHost } from '../security/_test/sites.js'
+import { closedPort, type Handler, page, siteHost } from '../_test/sites.js'
 import { expectResult, http, resolve, resultOf, scanWith, useSites } from './_test/observatory.js'
 import { type Expectation, scanSite } from './index.js'
 

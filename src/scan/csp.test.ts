@@ -5,7 +5,7 @@
  * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
  */
 import { describe, expect, it } from 'vitest'
-import { page } from '../security/_test/sites.js'
+import { page } from '../_test/sites.js'
 import { expectResult, resultOf, useSites } from './_test/observatory.js'
 
 useSites()

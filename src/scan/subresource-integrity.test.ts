@@ -5,7 +5,7 @@
  * same result names and score modifiers. Cases marked "shipshape" are hostile or edge inputs added here.
  */
 import { describe, it } from 'vitest'
-import { type Handler, page, siteHost } from '../security/_test/sites.js'
+import { type Handler, page, siteHost } from '../_test/sites.js'
 import { expectResult, resultOf, useSites } from './_test/observatory.js'
 import type { Expectation } from './index.js'
 

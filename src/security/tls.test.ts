@@ -11,11 +11,11 @@ import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import pino from 'pino'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { pipelineDefaults, serverDefaults } from '../_test/pipeline.js'
+import { makeCertificate } from '../_test/sites.js'
 import { isShipshapeError } from '../errors/index.js'
-import { pipelineDefaults, serverDefaults } from '../http/_test/harness.js'
 import { createHttpServer, createPipeline } from '../http/index.js'
 import { closeAll, send, start } from './_test/harness.js'
-import { makeCertificate } from './_test/sites.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-tls-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../config/_test/temp.js'
+import { get, ready, runCli, startServe } from '../_test/cli.js'
+import { tempDir } from '../_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
-import { fixture, get, ready, runCli, startServe } from './_test/harness.js'
+import { fixture } from './_test/fixtures.js'
 import { loadServeOptions, loadSettingsOnly, type ServeOptions, shipshapeConfig } from './index.js'
 
 let temp: ReturnType<typeof tempDir>

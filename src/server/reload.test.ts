@@ -3,7 +3,8 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fixture, get, type Running, ready, runCli, startServe } from './_test/harness.js'
+import { get, type Running, ready, runCli, startServe } from '../_test/cli.js'
+import { fixture } from './_test/fixtures.js'
 
 let server: Running | undefined
 

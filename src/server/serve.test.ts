@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeCertificate } from '../security/_test/sites.js'
-import { cli, fixture, get, type Running, ready, runCli, sleep, startServe } from './_test/harness.js'
+import { cli, get, type Running, ready, runCli, sleep, startServe } from '../_test/cli.js'
+import { makeCertificate } from '../_test/sites.js'
+import { fixture } from './_test/fixtures.js'
 
 const run = promisify(execFile)
 const app = fixture('app.ts')

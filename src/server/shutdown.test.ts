@@ -7,7 +7,9 @@ import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cli, fixture, get, openRaw, type Running, ready, sleep, startServe } from './_test/harness.js'
+import { cli, get, type Running, ready, sleep, startServe } from '../_test/cli.js'
+import { openRaw } from '../_test/socket.js'
+import { fixture } from './_test/fixtures.js'
 
 const app = fixture('app.ts')
 let server: Running | undefined

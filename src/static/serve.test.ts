@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { get } from '../_test/client.js'
+import { raw } from '../_test/socket.js'
 import { isShipshapeError } from '../errors/index.js'
-import { get, raw, serve } from './_test/server.js'
+import { serve } from './_test/server.js'
 import { fileEntity, type Manifest, manifestName, sendEntity, staticFiles } from './index.js'
 
 const script = `export function greet(name) {\n  return 'hello ' + name\n}\n`.repeat(40)

@@ -1,6 +1,6 @@
 /** staticUrl() in a process that serves no static files reads the static settings as `serve` does. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../config/_test/temp.js'
+import { tempDir } from '../_test/temp.js'
 import { staticUrlIn as staticUrlInDir } from './_test/static-url.js'
 
 const manifest = JSON.stringify({ version: 1, paths: { 'app.css': 'app.0123abcd.css' }, hashed: {} })

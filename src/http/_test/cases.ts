@@ -7,10 +7,10 @@ import { get } from 'node:http'
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, type LogLine } from '../../_test/pipeline.js'
 import type { AppKind } from '../../types.js'
 import { detectKind } from '../_adapters.js'
 import { aborted, bigBytes, detail, hello, noted, release, thrown } from './_shared.js'
-import { eventually, type LogLine } from './harness.js'
 import type { Layer, Target } from './layers.js'
 
 const fixtures: { name: string; kind: AppKind }[] = [

@@ -17,9 +17,9 @@ import { securityDefaults } from 'shipshape/security'
 import ts from 'typescript'
 // The stack every worker runs; a private module of the build, which only tests reach into.
 import { defaultMiddleware } from '../../../dist/server/_stack.js'
-import { ready, startServe } from '../../server/_test/harness.js'
+import { ready, startServe } from '../../_test/cli.js'
+import type { LogLine } from '../../_test/pipeline.js'
 import type { Middleware } from '../../types.js'
-import type { LogLine } from './harness.js'
 
 export interface Target {
   url: string

@@ -10,7 +10,7 @@ import {
   type Site,
   siteHost,
   startSite,
-} from '../../security/_test/sites.js'
+} from '../../_test/sites.js'
 import { type Expectation, type SiteScan, scanSite, scoreTable, type TestName } from '../index.js'
 
 // Live bindings: each test file's useSites() sets them before its tests run.

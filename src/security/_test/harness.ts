@@ -1,14 +1,11 @@
 /** A worker's pipeline and http(s) server on port 0 in the test process, with the security middleware in front. */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import pino from 'pino'
-import { createHttpServer, createPipeline, type HttpServerOptions, loadApp } from '../../http/index.js'
+import { serve } from '../../_test/pipeline.js'
+import type { HttpServerOptions } from '../../http/index.js'
 import type { Middleware } from '../../types.js'
 import { type SecurityOptions, securityMiddleware } from '../index.js'
-
-export type LogLine = Record<string, unknown> & { msg: string; level: number }
 
 const app = fileURLToPath(new URL('./app.ts', import.meta.url))
 const open: { close(): Promise<void> }[] = []
@@ -18,40 +15,13 @@ export async function start(
   options: Partial<SecurityOptions> = {},
   extra: { trustedProxies?: string[]; tls?: HttpServerOptions['tls']; middleware?: Middleware[] } = {},
 ) {
-  const logs: LogLine[] = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) })
-  const pipeline = createPipeline(
-    await loadApp(app, 'auto'),
-    {
-      timeoutMs: 5000,
-      trustedProxies: extra.trustedProxies ?? [],
-      livezPath: '/livez',
-      readyzPath: '/readyz',
-      maxBodyBytes: 1024 * 1024,
-      accessLog: false,
-    },
-    logger,
-    extra.middleware ?? [securityMiddleware(options, logger)],
+  const { port, logs, http, close } = await serve(
+    app,
+    { timeoutMs: 5000, trustedProxies: extra.trustedProxies ?? [], accessLog: false },
+    (logger) => extra.middleware ?? [securityMiddleware(options, logger)],
+    extra.tls ? { tls: extra.tls } : {},
   )
-  const server = createHttpServer(pipeline, {
-    headersTimeoutMs: 10_000,
-    requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5000,
-    maxHeaderBytes: 16 * 1024,
-    ...(extra.tls ? { tls: extra.tls } : {}),
-  })
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
-  const { port } = server.address() as AddressInfo
-  const handle = {
-    port,
-    logs,
-    server,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections()
-        server.close(() => done())
-      }),
-  }
+  const handle = { port, logs, server: http, close }
   open.push(handle)
   return handle
 }
@@ -103,7 +73,7 @@ export function send(
   })
 }
 
-export { raw } from '../../http/_test/harness.js'
+export { raw } from '../../_test/socket.js'
 
 /** The header lines of a raw response, as [lower-cased name, value]. */
 export function rawHeaders(response: string): [string, string][] {

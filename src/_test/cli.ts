@@ -2,14 +2,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { type Agent, request } from 'node:http'
-import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { LogLine } from './pipeline.js'
 
-export const cli = new URL('../../../dist/cli/bin.js', import.meta.url).pathname
-export const fixture = (name: string) => new URL(`./${name}`, import.meta.url).pathname
-
-export type LogLine = Record<string, unknown> & { msg: string; level: number }
+export const cli = new URL('../../dist/cli/bin.js', import.meta.url).pathname
 
 export interface Running {
   child: ChildProcess
@@ -143,51 +140,6 @@ export function get(url: string, agent?: Agent): Promise<Reply> {
     )
     req.end()
   })
-}
-
-/** A raw TCP connection to the server: what it sent so far, and when it closed (performance.now()). */
-export interface RawConnection {
-  socket: Socket
-  received: () => string
-  closedAt: Promise<number>
-  /** Resolves once `count` whole responses (status lines) have arrived. */
-  responses(count: number): Promise<string>
-}
-
-export async function openRaw(url: string): Promise<RawConnection> {
-  const { hostname, port } = new URL(url)
-  const socket = connect(Number(port), hostname)
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
-  let received = ''
-  const wakers = new Set<() => void>()
-  socket.setEncoding('utf8').on('data', (chunk: string) => {
-    received += chunk
-    for (const wake of wakers) wake()
-  })
-  socket.on('error', () => {}) // a reset shows as a close with less received
-  const closedAt = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())))
-  closedAt.then(() => {
-    for (const wake of wakers) wake()
-  })
-  return {
-    socket,
-    received: () => received,
-    closedAt,
-    responses: (count) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          if ((received.match(/^HTTP\/1\.1 /gm) ?? []).length >= count && received.includes('\r\n\r\n')) {
-            wakers.delete(check)
-            resolve(received)
-          } else if (socket.destroyed) {
-            wakers.delete(check)
-            reject(new Error(`connection closed after: ${JSON.stringify(received)}`))
-          }
-        }
-        wakers.add(check)
-        check()
-      }),
-  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
