@@ -183,5 +183,4 @@ export const shipshapeSources = {
   /** Tried in order when neither --config nor SHIPSHAPE_CONFIG names the config file. */
   files: ['shipshape.yaml', 'shipshape.yml', 'shipshape.json', 'shipshape.toml'],
   unknownEnv: 'warn',
-  allowEnv: ['SHIPSHAPE_REQUIRE_SERVICES'],
 } as const

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { duration, group, type Infer, type SettingProblem, setting } from '../config/index.js'
 import { isShipshapeError } from '../errors/index.js'
-import { headerPolicy } from './_headers.js'
 import { hostRules } from './_hosts.js'
 import { type SecurityOptions, securityDefaults } from './_middleware.js'
+import { headerPolicy } from './_policy.js'
 
 export const securitySettings = group(
   {

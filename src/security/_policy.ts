@@ -1,0 +1,197 @@
+/**
+ * The security headers as settings make them, once at start-up: the CSP's directives (the
+ * built-in strict policy, the site's own), HSTS, and the fixed headers, validated once so no
+ * request pays for it.
+ */
+import { validateHeaderName, validateHeaderValue } from 'node:http'
+import { ShipshapeError } from '../errors/index.js'
+
+export interface HeaderOptions {
+  /** `enforce` (default), `report-only` (violations reported, nothing blocked) or `off`. */
+  csp: 'enforce' | 'report-only' | 'off'
+  /** Directives replacing or adding to the built-in ones, as `name source …; name …`. Default: none. */
+  cspDirectives: string
+  /** Where browsers post violation reports (`report-uri`); '' sends none. */
+  cspReportPath: string
+  /** Strict-Transport-Security max-age in seconds, on HTTPS responses only; 0 sends no HSTS. */
+  hstsMaxAgeSeconds: number
+  hstsIncludeSubdomains: boolean
+  hstsPreload: boolean
+  /** Who may embed this site's responses (images, scripts) in their pages. */
+  crossOriginResourcePolicy: 'same-origin' | 'same-site' | 'cross-origin'
+}
+
+/**
+ * The built-in policy: everything from this origin only; no plugins; no `<base>` hijacking; no
+ * framing (clickjacking); forms post only here. Inline `<script>` and `<style>` run only with
+ * the request's nonce. Images from `data:` URLs, CDNs or other sites need a directive added.
+ */
+const baseDirectives: [string, string[]][] = [
+  ['default-src', ["'self'"]],
+  ['script-src', ["'self'"]],
+  ['style-src', ["'self'"]],
+  ['object-src', ["'none'"]],
+  ['base-uri', ["'self'"]],
+  ['frame-ancestors', ["'none'"]],
+  ['form-action', ["'self'"]],
+]
+
+/** The directives that get the per-request nonce, so the app's inline `<script nonce>` and `<style nonce>` run. */
+const nonced = new Set(['script-src', 'style-src'])
+
+/** Powerful browser features this site does not use: an injected script or a framed ad cannot either. */
+const permissionsPolicy = [
+  'accelerometer=()',
+  'camera=()',
+  'display-capture=()',
+  'geolocation=()',
+  'gyroscope=()',
+  'magnetometer=()',
+  'microphone=()',
+  'payment=()',
+  'usb=()',
+  'xr-spatial-tracking=()',
+].join(', ')
+
+type Directives = Map<string, string[]>
+
+/** CSP Level 3 directive names: a name outside this list is a typo, which browsers would ignore silently. */
+const knownDirectives = new Set([
+  'default-src',
+  'script-src',
+  'script-src-elem',
+  'script-src-attr',
+  'style-src',
+  'style-src-elem',
+  'style-src-attr',
+  'img-src',
+  'font-src',
+  'connect-src',
+  'media-src',
+  'object-src',
+  'frame-src',
+  'child-src',
+  'worker-src',
+  'manifest-src',
+  'fenced-frame-src',
+  'base-uri',
+  'form-action',
+  'frame-ancestors',
+  'sandbox',
+  'report-uri',
+  'report-to',
+  'upgrade-insecure-requests',
+  'require-trusted-types-for',
+  'trusted-types',
+])
+
+export interface HeaderPolicy {
+  /** Headers every response gets, as [name, value] pairs (frozen: each response gets copies). */
+  readonly fixed: readonly (readonly [string, string])[]
+  /** Their lower-cased names, as node:http keys them. */
+  readonly fixedKeys: readonly string[]
+  /** The Strict-Transport-Security pair, sent on HTTPS responses only. */
+  readonly hsts: readonly [string, string] | undefined
+  /** `Content-Security-Policy`, `Content-Security-Policy-Report-Only`, or undefined when off. */
+  readonly cspHeader: string | undefined
+  /** cspHeader lower-cased, as node:http keys it. */
+  readonly cspKey: string | undefined
+  /** The CSP without a nonce, as a frozen pair: what a response gets until the app asks for a nonce. */
+  readonly cspPlain: readonly [string, string] | undefined
+  readonly directives: Directives
+  /** The CSP split where the nonce sources go: `parts.join(\` 'nonce-…'\`)`, or `parts.join('')` for none. */
+  readonly cspParts: readonly string[]
+}
+
+export function headerPolicy(options: HeaderOptions): HeaderPolicy {
+  const directives: Directives = new Map(baseDirectives.map(([name, sources]) => [name, [...sources]]))
+  if (options.cspReportPath !== '') directives.set('report-uri', [options.cspReportPath])
+  for (const [name, sources] of parseDirectives(options.cspDirectives)) directives.set(name, sources)
+  if (options.hstsPreload && (options.hstsMaxAgeSeconds < 31_536_000 || !options.hstsIncludeSubdomains)) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_BAD_OPTION',
+      'HSTS preload needs a max-age of at least one year and includeSubDomains (the preload list refuses the site otherwise)',
+    )
+  }
+  const fixed = (
+    [
+      ['X-Content-Type-Options', 'nosniff'],
+      ['X-Frame-Options', 'DENY'],
+      ['Referrer-Policy', 'strict-origin-when-cross-origin'],
+      ['Cross-Origin-Opener-Policy', 'same-origin'],
+      ['Cross-Origin-Resource-Policy', options.crossOriginResourcePolicy],
+      ['Permissions-Policy', permissionsPolicy],
+    ] as [string, string][]
+  ).map((pair) => {
+    validateHeaderName(pair[0])
+    validateHeaderValue(pair[0], pair[1])
+    return Object.freeze(pair)
+  })
+  const cspHeader =
+    options.csp === 'off'
+      ? undefined
+      : options.csp === 'report-only'
+        ? 'Content-Security-Policy-Report-Only'
+        : 'Content-Security-Policy'
+  const cspParts = cspTemplate(directives)
+  const cspPlain =
+    cspHeader === undefined ? undefined : Object.freeze([cspHeader, cspParts.join('')] as const)
+  if (cspHeader !== undefined) validateHeaderValue(cspHeader, cspParts.join(nonceSource('x')))
+  return {
+    fixed,
+    fixedKeys: fixed.map(([name]) => name.toLowerCase()),
+    hsts:
+      options.hstsMaxAgeSeconds > 0
+        ? Object.freeze([
+            'Strict-Transport-Security',
+            `max-age=${options.hstsMaxAgeSeconds}${options.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${options.hstsPreload ? '; preload' : ''}`,
+          ] as const)
+        : undefined,
+    cspHeader,
+    cspKey: cspHeader?.toLowerCase(),
+    cspPlain,
+    directives,
+    cspParts,
+  }
+}
+
+/**
+ * Parses `name source source; name …`. A directive listed here replaces the built-in one of the
+ * same name; one without sources (`upgrade-insecure-requests`) is kept as a bare directive.
+ */
+export function parseDirectives(text: string): Directives {
+  const directives: Directives = new Map()
+  for (const part of text.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/)
+    if (name === undefined || name === '') continue
+    const lower = name.toLowerCase()
+    if (
+      !knownDirectives.has(lower) ||
+      !sources.every((source) => /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]+$/.test(source))
+    ) {
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_BAD_OPTION',
+        `CSP directive "${part.trim()}" is not "name source …" with a CSP directive name (sources are separated by spaces, directives by ";")`,
+      )
+    }
+    directives.set(lower, sources)
+  }
+  return directives
+}
+
+const nonceMark = '\u0000'
+
+/** The policy split where ` 'nonce-…'` goes in script-src and style-src. */
+export function cspTemplate(directives: Directives): string[] {
+  const text = [...directives]
+    .map(([name, sources]) => {
+      const mark = nonced.has(name) && !sources.includes("'none'") ? nonceMark : ''
+      return `${[name, ...sources].join(' ')}${mark}`
+    })
+    .join('; ')
+  return text.split(nonceMark)
+}
+
+export function nonceSource(nonce: string): string {
+  return ` 'nonce-${nonce}'`
+}
