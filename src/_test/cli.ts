@@ -25,13 +25,14 @@ const directly = [process.execPath, cli, 'serve']
 /**
  * Starts `shipshape serve` on a free port; resolves once it listens (not once workers are ready).
  * `detached`: in a process group of its own, which a test can signal as a terminal or systemd does
- * (`process.kill(-child.pid, signal)`); stop() then kills the whole group.
+ * (`process.kill(-child.pid, signal)`); stop() then kills the whole group. `cwd`: where it runs;
+ * default: the test's own.
  */
 export async function startServe(
   args: string[],
   env: Record<string, string> = {},
   [command, ...commandArgs] = directly,
-  { detached = false } = {},
+  { detached = false, cwd }: { detached?: boolean; cwd?: string } = {},
 ): Promise<Running> {
   const pidfile = join(mkdtempSync(join(tmpdir(), 'shipshape-serve-')), 'serve.pid')
   const child = spawn(
@@ -47,6 +48,7 @@ export async function startServe(
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached,
+      cwd,
     },
   )
   const logs: LogLine[] = []

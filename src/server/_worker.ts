@@ -6,6 +6,7 @@ import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
+import { configureStorages } from '../storage/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
@@ -67,7 +68,9 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options, logger)
+  // serve's storages are this worker's during a request, and its process's outside one (a timer, a
+  // queue consumer): set here, once, when the worker starts, over what the app configured at import.
+  const middleware = await defaultMiddleware(options, logger, configureStorages(options.media))
   pipeline = createPipeline(
     app,
     {
