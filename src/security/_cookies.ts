@@ -50,22 +50,35 @@ export function cookieName(name: string, options: CookieOptions = {}): string {
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
   const secure = options.secure !== false
   const sameSite = options.sameSite ?? 'Lax'
-  if (sameSite === 'None' && !secure) throw new TypeError('a SameSite=None cookie must be Secure')
+  if (sameSite === 'None' && !secure)
+    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', 'a SameSite=None cookie must be Secure')
   const path = options.path ?? '/'
   // A path the browser would ignore (it then scopes the cookie to the current directory).
-  if (!path.startsWith('/')) throw new TypeError(`invalid cookie path ${JSON.stringify(path)}`)
+  if (!path.startsWith('/'))
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_ARGUMENT',
+      `a cookie path starts with /, got ${JSON.stringify(path)}`,
+    )
   const seconds = options.maxAge === undefined ? undefined : Math.floor(options.maxAge)
-  return serialize(cookieName(name, options), value, {
-    path,
-    domain: options.domain,
-    maxAge: seconds,
-    // Expires as well as Max-Age, for the old browsers that know only Expires.
-    expires:
-      seconds === undefined || !Number.isFinite(seconds) ? undefined : new Date(Date.now() + seconds * 1000),
-    secure,
-    httpOnly: options.httpOnly !== false,
-    sameSite: sameSite.toLowerCase() as 'lax' | 'strict' | 'none',
-  })
+  try {
+    return serialize(cookieName(name, options), value, {
+      path,
+      domain: options.domain,
+      maxAge: seconds,
+      // Expires as well as Max-Age, for the old browsers that know only Expires.
+      expires:
+        seconds === undefined || !Number.isFinite(seconds)
+          ? undefined
+          : new Date(Date.now() + seconds * 1000),
+      secure,
+      httpOnly: options.httpOnly !== false,
+      sameSite: sameSite.toLowerCase() as 'lax' | 'strict' | 'none',
+    })
+  } catch (error) {
+    // The library refuses a name, path or domain that would break the header, with a TypeError.
+    if (!(error instanceof TypeError)) throw error
+    throw new ShipshapeError('SHIPSHAPE_E_ARGUMENT', `serializeCookie(): ${error.message}`, { cause: error })
+  }
 }
 
 /** Adds a cookie to the current request's response, keeping cookies already set. */

@@ -134,7 +134,8 @@ export function isAllowedHost(host: string): boolean {
  */
 export function absoluteUrl(path: string): string {
   if (!path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) {
-    throw new TypeError(
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_ARGUMENT',
       `absoluteUrl() takes a path on this site starting with one "/", got ${JSON.stringify(path)}`,
     )
   }

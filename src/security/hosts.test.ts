@@ -109,7 +109,7 @@ describe('allowed hosts', () => {
       if (saved !== undefined) process.env.SHIPSHAPE_ALLOWED_HOSTS = saved
     }
     for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'x']) {
-      expect(() => absoluteUrl(bad), bad).toThrow(TypeError)
+      expect(() => absoluteUrl(bad), bad).toThrow(expect.objectContaining({ code: 'SHIPSHAPE_E_ARGUMENT' }))
     }
   })
 })
