@@ -11,6 +11,24 @@ export function getContext(): RequestContext | undefined {
 }
 
 /**
+ * The worker state in force: the serving worker's during a request; outside one (a timer, a queue
+ * consumer in the app), that of the `shipshape serve` worker this process is, if it is one.
+ */
+export function workerState(): WorkerState | undefined {
+  return contextStorage.getStore()?.worker ?? processWorker
+}
+
+let processWorker: WorkerState | undefined
+
+/**
+ * Makes `state` this process's worker state outside a request. Called once, by `shipshape serve`'s
+ * worker when it starts (never by a factory): a pipeline built in a test or a script leaves it unset.
+ */
+export function becomeWorker(state: WorkerState): void {
+  processWorker = state
+}
+
+/**
  * Adapters whose framework answers its own errors (Koa, Fastify) hand the error here, so it is
  * logged with its stack and request id like an error the pipeline caught itself.
  */

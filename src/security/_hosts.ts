@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
-import { getContext } from '../http/index.js'
+import { getContext, workerState } from '../http/index.js'
 
 /**
  * Names a fresh checkout answers to, so `npm start` works on http://127.0.0.1:8000 and
@@ -114,7 +114,7 @@ declare module '../types.js' {
  * loopback names `serve` allows by default.
  */
 function rulesInForce(): HostRules {
-  const own = getContext()?.worker.hosts
+  const own = workerState()?.hosts
   if (own !== undefined) return own
   const listed = process.env.SHIPSHAPE_ALLOWED_HOSTS
   return hostRules(listed ? listed.split(',') : loopbackHosts)

@@ -6,20 +6,13 @@ import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { staticFiles } from '../static/index.js'
-import { mediaFiles, type Storages, storagesOver } from '../storage/index.js'
+import { mediaFiles, storagesOver } from '../storage/index.js'
 import type { Middleware } from '../types.js'
 // Types only: _composed.js loads every group's zod declarations (~19 MB resident): the primary's alone.
 import type { ServeOptions } from './_composed.js'
 
-/**
- * `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on
- * first use. `storages`: the media storages to serve; default: built from `options.media`.
- */
-export async function defaultMiddleware(
-  options: ServeOptions,
-  logger?: Logger,
-  storages: Storages = storagesOver(options.media),
-): Promise<Middleware[]> {
+/** `logger` receives CSP violation reports and proxy warnings; default: a logger of its own, made on first use. */
+export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {
   // Security first, so static files and every refusal carry the headers too.
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
@@ -35,6 +28,6 @@ export async function defaultMiddleware(
   }
   // Media needs no setup: local storages live under --media-root, created on the first upload.
   // They become the worker's, so the app's storage() calls during a request use them too.
-  middleware.push(mediaFiles({ storages }))
+  middleware.push(mediaFiles({ storages: storagesOver(options.media) }))
   return middleware
 }

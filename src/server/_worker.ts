@@ -4,9 +4,8 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { createHttpServer, createPipeline, loadApp } from '../http/index.js'
+import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
-import { configureStorages } from '../storage/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
@@ -68,9 +67,7 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
-  // serve's storages are this worker's during a request, and its process's outside one (a timer, a
-  // queue consumer): set here, once, when the worker starts, over what the app configured at import.
-  const middleware = await defaultMiddleware(options, logger, configureStorages(options.media))
+  const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
     app,
     {
@@ -85,6 +82,9 @@ async function start(): Promise<void> {
     logger,
     middleware,
   )
+  // App code outside a request (a timer, a queue consumer) sees this worker's hosts, static files
+  // and storages too, as code inside one does.
+  becomeWorker(pipeline.worker)
   const http = createHttpServer(pipeline, {
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.bodyTimeoutMs,

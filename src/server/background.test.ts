@@ -13,11 +13,19 @@ afterEach(async () => {
 })
 
 describe('a worker outside a request', () => {
-  it('writes media where serve keeps it, not in the default media directory', async () => {
+  it('writes media where serve keeps it and links to the allowed host, not to the defaults', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'serve-background-'))
     const mediaRoot = join(cwd, 'uploads')
     server = await startServe(
-      [fixture('background.ts'), '--workers', '1', '--media-root', mediaRoot],
+      [
+        fixture('background.ts'),
+        '--workers',
+        '1',
+        '--media-root',
+        mediaRoot,
+        '--allowed-hosts',
+        'shop.example.com,127.0.0.1',
+      ],
       {},
       undefined,
       {
@@ -35,8 +43,10 @@ describe('a worker outside a request', () => {
     expect(key).toMatch(/^report.*\.txt$/)
     const served = await get(`${server.url}/media/public/${key}`)
     expect(served.status).toBe(200)
-    expect(served.body).toBe('written by a timer\n')
-    expect(readFileSync(join(mediaRoot, 'public', key), 'utf8')).toBe('written by a timer\n')
+    expect(served.body).toBe('written by a timer for https://shop.example.com/\n')
+    expect(readFileSync(join(mediaRoot, 'public', key), 'utf8')).toBe(
+      'written by a timer for https://shop.example.com/\n',
+    )
     expect(existsSync(join(cwd, 'media'))).toBe(false)
   })
 })

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
-import { getContext } from '../http/index.js'
+import { workerState } from '../http/index.js'
 
 export const manifestName = '.shipshape-manifest.json'
 
@@ -71,7 +71,7 @@ let outsideServe: (StaticLinks & { key: string }) | undefined
  * Node 20.19 and 22.12 on).
  */
 function linksInForce(): StaticLinks {
-  const own = getContext()?.worker.staticFiles
+  const own = workerState()?.staticFiles
   if (own !== undefined) return own
   const variables = Object.entries(process.env).filter(([name]) => name.startsWith('SHIPSHAPE_STATIC_'))
   const key = JSON.stringify([process.cwd(), variables])

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
-import { getContext } from '../http/index.js'
+import { workerState } from '../http/index.js'
 import { localDriver } from './_local.js'
 import { type S3Settings, s3Driver } from './_s3.js'
 import { createSigner, minSigningKeyLength, type Signer } from './_signing.js'
@@ -349,7 +349,7 @@ export function storagesOver(settings: StorageSettings): Storages {
 
 /** The storages in force: the worker's during a request, otherwise the process's. */
 function storagesInForce(): Storages {
-  return getContext()?.worker.storages ?? storages()
+  return workerState()?.storages ?? storages()
 }
 
 /**
@@ -359,7 +359,7 @@ function storagesInForce(): Storages {
  * time, before any request.
  */
 export function storage(name = 'public'): Storage {
-  ;(getContext()?.worker.storages ?? current)?.get(name) // an unknown name fails here, not at first use
+  ;(workerState()?.storages ?? current)?.get(name) // an unknown name fails here, not at first use
   const target = () => storagesInForce().get(name)
   return {
     name,
