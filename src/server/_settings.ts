@@ -8,9 +8,10 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { bytes, duration, group, type Infer, setting } from '../config/index.js'
-import type { ServerOptions } from '../types.js'
+import { appKinds, type ServerOptions } from '../types.js'
 
-const kinds = ['auto', 'node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+/** `auto` detects the kind from the module's export. */
+const kinds = ['auto', ...appKinds] as const
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/
 const bindExpected = 'host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000) or unix:PATH'
