@@ -60,6 +60,8 @@ export async function runDeployChecks(context: CheckContext, options: RunOptions
   const catalogue = options.checks ?? deployChecks
   const silenced = new Set(options.silenced)
   const outcomes: CheckOutcome[] = []
+  // A context of this run's own: what the checks read from it once (the variables) is read anew next run.
+  const run = { ...context }
   for (const check of catalogue) {
     if (!options.deploy && !check.always) continue
     const base = {
@@ -75,7 +77,7 @@ export async function runDeployChecks(context: CheckContext, options: RunOptions
     }
     let result: string[] | Skip
     try {
-      result = await check.run(context)
+      result = await check.run(run)
     } catch (error) {
       result = [`the check itself failed: ${isShipshapeError(error) ? error.message : String(error)}`]
     }

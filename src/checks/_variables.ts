@@ -44,13 +44,28 @@ interface VariableRead {
   problems: string[]
 }
 
+type Resolved = ReturnType<typeof resolveConfig<typeof checkedVariables.shape>>
+
+/**
+ * The variables resolved once per check context: loading reads .env and the secret files and asks
+ * git which of them it tracks, which every check reading a variable would otherwise do again.
+ * runDeployChecks() hands each run a context of its own, so a later run reads the sources anew.
+ */
+const resolved = new WeakMap<CheckContext, { env: NodeJS.ProcessEnv; resolution: Resolved }>()
+
 /** One variable, loaded as shipshape/config loads it for `shipshape serve` in this directory. */
 export function readVariable(context: CheckContext, name: CheckedVariable): VariableRead {
-  const resolution = resolveConfig(checkedVariables, {
-    env: context.env,
-    cwd: context.cwd,
-    ...(context.secretsDir === undefined ? {} : { secretsDir: context.secretsDir }),
-  })
+  let cached = resolved.get(context)
+  if (cached?.env !== context.env) {
+    const resolution = resolveConfig(checkedVariables, {
+      env: context.env,
+      cwd: context.cwd,
+      ...(context.secretsDir === undefined ? {} : { secretsDir: context.secretsDir }),
+    })
+    cached = { env: context.env, resolution }
+    resolved.set(context, cached)
+  }
+  const { resolution } = cached
   const value = resolution.settled.get(name)
   return {
     value: typeof value === 'string' && value !== '' ? value : undefined,
