@@ -106,9 +106,11 @@ describe('shipshape (the CLI)', () => {
       expect(result.stderr, args.join(' ')).toContain(`\`shipshape ${args[0]} --help\``)
       expect(result.stderr, args.join(' ')).not.toMatch(/^\s+at /m)
     }
-    const typo = await runCli(['serv'])
-    expect(typo.stderr).toContain('Did you mean "serve"?')
-    expect(typo.status).toBe(2)
+    for (const typed of ['serv', 'sevre']) {
+      const typo = await runCli([typed])
+      expect(typo.stderr, typed).toContain('Did you mean "serve"?')
+      expect(typo.status).toBe(2)
+    }
     expect((await runCli([])).status).toBe(2)
   })
 

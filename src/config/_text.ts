@@ -12,15 +12,24 @@ export function closest(word: string, known: readonly string[]): string | undefi
   return best
 }
 
+/**
+ * Edit distance counting an adjacent transposition as one edit (optimal string alignment), so
+ * the commonest typo, two letters swapped (`sevre`), is as near as one wrong letter.
+ */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  const rows = [Array.from({ length: b.length + 1 }, (_, j) => j)]
   for (let i = 1; i <= a.length; i++) {
-    const current = [i]
+    const row = [i]
     for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution))
+      const above = rows[i - 1] as number[]
+      const substitution = (above[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      let distance = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, substitution)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, ((rows[i - 2] as number[])[j - 2] as number) + 1)
+      }
+      row.push(distance)
     }
-    previous = current
+    rows.push(row)
   }
-  return previous[b.length] as number
+  return (rows[a.length] as number[])[b.length] as number
 }
