@@ -185,6 +185,11 @@ export const catalogue = {
     message: 'staticUrl() was given a name the static files manifest does not list',
     fix: 'Check the name (relative to a source directory, as in staticUrl("css/app.css")) and run `shipshape collectstatic` after adding the file.',
   },
+  SHIPSHAPE_E_STATIC_LINK: {
+    status: 500,
+    message: 'A source directory holds a symbolic link to a file that does not exist',
+    fix: 'Remove the link or restore what it points at (a package that was uninstalled, a build output not built yet), then run `shipshape collectstatic` again.',
+  },
   SHIPSHAPE_E_STATIC_REFERENCE: {
     status: 500,
     message: 'A static file references a file that does not exist',

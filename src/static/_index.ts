@@ -3,7 +3,8 @@
  * mapped to a ready-made entity (sizes, ETags, types, headers), so a request never touches the
  * filesystem to find its file.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs'
+import { readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { ShipshapeError } from '../errors/index.js'
 import { contentTypeFor, type Entity, httpDate, type Representation, statEtag } from './_entity.js'
 import type { Manifest } from './_manifest.js'
 
@@ -121,6 +122,7 @@ export interface ListOptions {
  */
 export function listFiles(root: string, options: ListOptions): string[] {
   const names: string[] = []
+  const broken: string[] = []
   const walk = (directory: string, prefix: string, ancestors: string[]) => {
     for (const entry of readdirSync(directory, { withFileTypes: true })) {
       const name = prefix + entry.name
@@ -129,8 +131,12 @@ export function listFiles(root: string, options: ListOptions): string[] {
       else if (!options.followLinks) {
         if (entry.isDirectory()) walk(path, `${name}/`, ancestors)
       } else {
-        const target = entry.isSymbolicLink() ? statSync(path) : entry
-        if (target.isFile()) names.push(name)
+        const target = entry.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : entry
+        // A link to nothing is left to the caller; editors' lock links (`.#page.css`) are
+        // dotfiles, never collected, so they must not stop a build.
+        if (target === undefined) {
+          if (servable(name)) broken.push(name)
+        } else if (target.isFile()) names.push(name)
         else if (target.isDirectory()) {
           const real = realpathSync(path)
           if (!ancestors.includes(real)) walk(path, `${name}/`, [...ancestors, real])
@@ -139,5 +145,9 @@ export function listFiles(root: string, options: ListOptions): string[] {
     }
   }
   walk(root, '', options.followLinks ? [realpathSync(root)] : [])
+  if (broken.length > 0) {
+    const links = broken.map((name) => `${name} → ${readlinkSync(`${root}/${name}`)}`)
+    throw new ShipshapeError('SHIPSHAPE_E_STATIC_LINK', `in ${root}: ${links.join(', ')}`)
+  }
   return names
 }

@@ -210,6 +210,19 @@ describe('symbolic links in the sources', () => {
       /url\(vendor\/logo\.[0-9a-f]{12}\.png\)/,
     )
   })
+
+  it('names a link to nothing instead of failing on it with a raw ENOENT; an editor lock link is ignored', async () => {
+    const source = join(base, 'dangling')
+    write(source, { 'site.css': 'a { color: red }' })
+    symlinkSync(join(base, 'uninstalled-package', 'logo.png'), join(source, 'logo.png'))
+    symlinkSync('user@host.1234:1700000000', join(source, '.#site.css'))
+    const collecting = collectStatic({ sources: [source], output: join(base, 'out-dangling') })
+    await expect(collecting).rejects.toMatchObject({
+      code: 'SHIPSHAPE_E_STATIC_LINK',
+      message: expect.stringContaining(`logo.png → ${join(base, 'uninstalled-package', 'logo.png')}`),
+    })
+    await expect(collecting).rejects.not.toMatchObject({ message: expect.stringContaining('.#site.css') })
+  })
 })
 
 describe('missing references', () => {
