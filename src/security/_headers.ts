@@ -3,7 +3,7 @@
  * few setHeader calls, one nonce (16 bytes from a pooled random buffer) and one string join.
  */
 import { randomFillSync } from 'node:crypto'
-import { OutgoingMessage, ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
+import { OutgoingMessage, ServerResponse } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 import type { RequestContext } from '../types.js'
