@@ -181,22 +181,27 @@ export class Cache {
    * `grace` is served while one caller refreshes it, and while the factory fails.
    */
   getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: EntryOptions): Promise<T> {
-    checkKey('cache.getOrSet()', key)
-    const entry = this.memory.get(key)
-    if (entry !== undefined && entry.fresh > Date.now()) {
-      this.stats.hits++
-      return Promise.resolve(entry.value as T)
+    // Not async, so a hit costs no extra promise; bad arguments still reject rather than throw.
+    try {
+      checkKey('cache.getOrSet()', key)
+      const entry = this.memory.get(key)
+      if (entry !== undefined && entry.fresh > Date.now()) {
+        this.stats.hits++
+        return Promise.resolve(entry.value as T)
+      }
+      const settled = this.settle('cache.getOrSet()', options)
+      const ctx = getContext()
+      if (ctx === undefined) return this.resolve(key, entry, factory, settled, { factoryMs: 0 })
+      // The cache's share of the request's time, on its access line: the factory's own time is the app's.
+      const started = performance.now()
+      const clock = { factoryMs: 0 }
+      const work = this.resolve(key, entry, factory, settled, clock)
+      const done = () => ctx.addTiming('cache', performance.now() - started - clock.factoryMs)
+      work.then(done, done)
+      return work
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const settled = this.settle('cache.getOrSet()', options)
-    const ctx = getContext()
-    if (ctx === undefined) return this.resolve(key, entry, factory, settled, { factoryMs: 0 })
-    // The cache's share of the request's time, on its access line: the factory's own time is the app's.
-    const started = performance.now()
-    const clock = { factoryMs: 0 }
-    const work = this.resolve(key, entry, factory, settled, clock)
-    const done = () => ctx.addTiming('cache', performance.now() - started - clock.factoryMs)
-    work.then(done, done)
-    return work
   }
 
   /** Stores `value` under `key`; the other workers and instances drop their copy of the key. */

@@ -60,8 +60,8 @@ export class MemoryTier {
     this.lru.set(key, entry)
     this.stats.bytes += entry.text.length + key.length
     for (const tag of entry.tags) {
-      let keys = this.tagged.get(tag)
-      if (keys === undefined) this.tagged.set(tag, (keys = new Set()))
+      const keys = this.tagged.get(tag) ?? new Set()
+      this.tagged.set(tag, keys)
       keys.add(key)
     }
     return true

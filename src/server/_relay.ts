@@ -36,8 +36,8 @@ export function workerRelay(): Relay {
       if (process.connected) process.send?.(message)
     },
     subscribe(channel, handler) {
-      let set = handlers.get(channel)
-      if (set === undefined) handlers.set(channel, (set = new Set()))
+      const set = handlers.get(channel) ?? new Set()
+      handlers.set(channel, set)
       set.add(handler)
       return () => set.delete(handler)
     },
