@@ -44,7 +44,10 @@ describe('cdnHeaders', () => {
     try {
       cdn({ tags: many })
     } catch (error) {
-      expect(error).toMatchObject({ code: 'SHIPSHAPE_E_CDN_TAGS', message: expect.stringContaining('cdn():') })
+      expect(error).toMatchObject({
+        code: 'SHIPSHAPE_E_CDN_TAGS',
+        message: expect.stringContaining('cdn():'),
+      })
     }
     expect(() => cdnHeaders({ tags: ['two words'] })).toThrow(/SHIPSHAPE|tag/)
     expect(() => cdnHeaders({ maxAge: 'an hour' })).toThrow('maxAge must be seconds')
@@ -133,7 +136,11 @@ describe('purger', () => {
     const cloudflare = await fakeApi(cloudflareAnswer)
     const purge = purger({
       fastly: { serviceId: 'SU1Z0isxPaozGVKXdv0eY', token: 'fastly-token', baseUrl: fastly.baseUrl },
-      cloudflare: { zoneId: '023e105f4ecef8ad9ca31a8372d0c353', token: 'cf-token', baseUrl: cloudflare.baseUrl },
+      cloudflare: {
+        zoneId: '023e105f4ecef8ad9ca31a8372d0c353',
+        token: 'cf-token',
+        baseUrl: cloudflare.baseUrl,
+      },
     })
     const tags = Array.from({ length: 45 }, (_, i) => `post-${i}`)
     await purge(tags)
@@ -143,7 +150,10 @@ describe('purger', () => {
       url: '/service/SU1Z0isxPaozGVKXdv0eY/purge',
       headers: { 'fastly-soft-purge': '1', 'surrogate-key': tags.join(' ') },
     })
-    expect(cloudflare.seen.map((seen) => JSON.parse(seen.body).tags)).toEqual([tags.slice(0, 30), tags.slice(30)])
+    expect(cloudflare.seen.map((seen) => JSON.parse(seen.body).tags)).toEqual([
+      tags.slice(0, 30),
+      tags.slice(30),
+    ])
     expect(cloudflare.seen[0]?.url).toBe('/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/purge_cache')
   })
 
@@ -155,7 +165,9 @@ describe('purger', () => {
       code: 'SHIPSHAPE_E_CDN_PURGE',
       message: expect.stringContaining('fastly answered 401'),
     })
-    const hard = purger({ fastly: { serviceId: 's', token: 'fastly-token', soft: false, baseUrl: fastly.baseUrl } })
+    const hard = purger({
+      fastly: { serviceId: 's', token: 'fastly-token', soft: false, baseUrl: fastly.baseUrl },
+    })
     await hard(['a'])
     expect(fastly.seen.at(-1)?.headers['fastly-soft-purge']).toBeUndefined()
     const cf = purger({ cloudflare: { zoneId: 'z', token: 'wrong', baseUrl: cloudflare.baseUrl } })
