@@ -3,4 +3,4 @@
  * shipshape/cache so that apps and workers, which import the runtime, never load zod and the
  * declarations.
  */
-export { type CacheServeOptions, cacheOptions, cacheSettings } from './_settings.js'
+export { cacheOptions, cacheSettings } from './_settings.js'
