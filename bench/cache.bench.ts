@@ -5,6 +5,7 @@
  * (3) the talk's case: a page whose navigation takes 2 s to render, uncached and cached as a
  * fragment for 2 minutes, under wrk load through `shipshape serve`.
  * Usage: npm run bench -- cache [--ops 1000000] [--rounds 5] [--seconds 10] [--redis redis://127.0.0.1:6379]
+ *   [--only hits|stampede|page]
  */
 import { randomUUID } from 'node:crypto'
 import { openSync, readFileSync } from 'node:fs'
@@ -23,10 +24,12 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '10' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    only: { type: 'string' },
   },
   allowPositionals: true,
 })
 const ops = Number(values.ops)
+const runs = (part: string) => values.only === undefined || values.only === part
 const rounds = Number(values.rounds)
 
 // (1) Hits. Each contender holds one small object under one key; a loop awaits each call, as an
@@ -34,14 +37,21 @@ const rounds = Number(values.rounds)
 const keys = Array.from({ length: 100 }, (_, i) => `user:${i}`)
 const value = { id: 1, name: 'Ada Lovelace', roles: ['admin'] }
 const ours = await createCache({ name: 'bench', ttl: 3600 })
+// Bounded in bytes, as ours is: bentocache then keeps entries serialized and parses on each hit.
 const bento = new BentoCache({
   default: 'memory',
   stores: { memory: bentostore().useL1Layer(memoryDriver({ maxSize: '64mb' })) },
+})
+// Its fastest: live objects, bounded by count (bentocache cannot size them).
+const bentoLive = new BentoCache({
+  default: 'memory',
+  stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 100_000, serialize: false })) },
 })
 const manager = createCacheManager({ ttl: 3_600_000 })
 for (const key of keys) {
   await ours.set(key, value)
   await bento.set({ key, value, ttl: '1h' })
+  await bentoLive.set({ key, value, ttl: '1h' })
   await manager.set(key, value)
 }
 const factory = () => value
@@ -52,6 +62,10 @@ const contenders: Record<string, { get: Op; getOrSet: Op }> = {
     get: (key) => bento.get({ key }),
     getOrSet: (key) => bento.getOrSet({ key, factory, ttl: '1h' }),
   },
+  'bentocache(serialize:false)': {
+    get: (key) => bentoLive.get({ key }),
+    getOrSet: (key) => bentoLive.getOrSet({ key, factory, ttl: '1h' }),
+  },
   'cache-manager': { get: (key) => manager.get(key), getOrSet: (key) => manager.wrap(key, factory) },
 }
 async function opsPerSecond(op: Op): Promise<number> {
@@ -60,15 +74,19 @@ async function opsPerSecond(op: Op): Promise<number> {
   return ops / ((performance.now() - started) / 1000)
 }
 const rates: Record<string, number[]> = {}
-for (let round = 0; round <= rounds; round++) {
+for (let round = 0; runs('hits') && round <= rounds; round++) {
   for (const [name, contender] of Object.entries(contenders)) {
     for (const kind of ['get', 'getOrSet'] as const) {
       const rate = await opsPerSecond(contender[kind])
-      if (round > 0) (rates[`${name} ${kind}`] ??= []).push(rate) // round 0 warms up
+      if (round === 0) continue // round 0 warms up
+      const samples = rates[`${name} ${kind}`] ?? []
+      samples.push(rate)
+      rates[`${name} ${kind}`] = samples
     }
   }
 }
-console.log(`### memory hits: ${ops.toLocaleString('en')} awaited calls per round, median of ${rounds}\n`)
+if (runs('hits'))
+  console.log(`### memory hits: ${ops.toLocaleString('en')} awaited calls per round, median of ${rounds}\n`)
 const rows = Object.entries(rates).map(([name, samples]) => {
   const [who, kind] = name.split(' ') as [string, string]
   const ourRate = median(rates[`shipshape ${kind}`] as number[])
@@ -79,111 +97,116 @@ const rows = Object.entries(rates).map(([name, samples]) => {
     'shipshape ×': (ourRate / median(samples)).toFixed(2),
   }
 })
-printTable(rows)
+if (runs('hits')) printTable(rows)
 await bento.disconnect()
+await bentoLive.disconnect()
 
-// (2) Stampede: 10,000 concurrent misses on one key, the factory taking 100 ms.
-console.log('\n### stampede: 10,000 concurrent misses on one key (factory: 100 ms)\n')
-async function storm(caches: Awaited<ReturnType<typeof createCache>>[]): Promise<number> {
-  let runs = 0
-  const slow = async () => {
-    runs++
-    await new Promise((wake) => setTimeout(wake, 100))
-    return 'v'
+if (runs('stampede')) {
+  // (2) Stampede: 10,000 concurrent misses on one key, the factory taking 100 ms.
+  console.log('\n### stampede: 10,000 concurrent misses on one key (factory: 100 ms)\n')
+  async function storm(caches: Awaited<ReturnType<typeof createCache>>[]): Promise<number> {
+    let runs = 0
+    const slow = async () => {
+      runs++
+      await new Promise((wake) => setTimeout(wake, 100))
+      return 'v'
+    }
+    const each = Math.floor(10_000 / caches.length)
+    await Promise.all(
+      caches.flatMap((cache) => Array.from({ length: each }, () => cache.getOrSet('storm', slow))),
+    )
+    return runs
   }
-  const each = Math.floor(10_000 / caches.length)
-  await Promise.all(
-    caches.flatMap((cache) => Array.from({ length: each }, () => cache.getOrSet('storm', slow))),
+  const prefix = `bench-${randomUUID()}`
+  const instances = await Promise.all(
+    [1, 2, 3, 4].map(() => createCache({ name: 'storm', redisUrl: values.redis, prefix })),
   )
-  return runs
-}
-const prefix = `bench-${randomUUID()}`
-const instances = await Promise.all(
-  [1, 2, 3, 4].map(() => createCache({ name: 'storm', redisUrl: values.redis, prefix })),
-)
-const stormRows = [
-  {
-    mode: 'memory, one worker',
-    callers: '10,000',
-    'factory runs': await storm([await createCache({ name: 's' })]),
-  },
-  { mode: 'Redis, 4 instances', callers: '4 × 2,500', 'factory runs': await storm(instances) },
-]
-// Tag invalidation across instances: from deleteByTag on one to the value gone from another's memory.
-const lags: number[] = []
-for (let i = 0; i < 20; i++) {
-  const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]]
-  await a.set(`tagged${i}`, i, { tags: [`t${i}`] })
-  await b.get(`tagged${i}`)
-  const started = performance.now()
-  await a.deleteByTag(`t${i}`)
-  while ((await b.get(`tagged${i}`)) !== undefined) await new Promise((wake) => setImmediate(wake))
-  lags.push(performance.now() - started)
-}
-await instances[0]?.clear()
-for (const cache of instances) cache.close()
-printTable(stormRows)
-console.log(
-  `\nTag invalidation across instances (deleteByTag on one → gone from another's memory tier), median of 20: ${median(lags).toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms`,
-)
-
-// (3) The talk's case, under `shipshape serve --workers 2`.
-ensureWrk()
-const port = await freePort()
-const log = join(tmpdir(), `cache-bench-${port}.log`)
-const server = start(
-  process.execPath,
-  [
-    'dist/cli/bin.js',
-    'serve',
-    'bench/apps/nav-page.ts',
-    '--workers',
-    '2',
-    '--bind',
-    `127.0.0.1:${port}`,
-    '--access-log',
-    'false',
-  ],
-  { NODE_ENV: 'production' },
-  openSync(log, 'w'),
-)
-try {
-  await waitForOk(`http://127.0.0.1:${port}/readyz`)
-  const seconds = Number(values.seconds)
-  console.log(`\n### the talk's case: navigation rendered in 2 s; wrk -c20 for ${seconds} s, 2 workers\n`)
-  const uncached = await wrk(`http://127.0.0.1:${port}/uncached`, {
-    seconds,
-    connections: 20,
-    timeoutSeconds: 10,
-  })
-  const cached = await wrk(`http://127.0.0.1:${port}/cached`, {
-    seconds,
-    connections: 20,
-    timeoutSeconds: 10,
-  })
-  const renders = readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((line) => line.includes('"rendered cached nav"')).length
-  printTable([
+  const stormRows = [
     {
-      page: 'uncached',
-      'req/s': uncached.rps.toFixed(1),
-      'p50 ms': uncached.p50Ms,
-      'p99 ms': uncached.p99Ms,
-      failures: uncached.failures,
+      mode: 'memory, one worker',
+      callers: '10,000',
+      'factory runs': await storm([await createCache({ name: 's' })]),
     },
-    {
-      page: 'fragment cached 2 min',
-      'req/s': cached.rps.toFixed(1),
-      'p50 ms': cached.p50Ms,
-      'p99 ms': cached.p99Ms,
-      failures: cached.failures,
-    },
-  ])
+    { mode: 'Redis, 4 instances', callers: '4 × 2,500', 'factory runs': await storm(instances) },
+  ]
+  // Tag invalidation across instances: from deleteByTag on one to the value gone from another's memory.
+  const lags: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]]
+    await a.set(`tagged${i}`, i, { tags: [`t${i}`] })
+    await b.get(`tagged${i}`)
+    const started = performance.now()
+    await a.deleteByTag(`t${i}`)
+    while ((await b.get(`tagged${i}`)) !== undefined) await new Promise((wake) => setImmediate(wake))
+    lags.push(performance.now() - started)
+  }
+  await instances[0]?.clear()
+  for (const cache of instances) cache.close()
+  printTable(stormRows)
   console.log(
-    `\np50 ratio: ${(uncached.p50Ms / cached.p50Ms).toFixed(0)}× ; cached navigation renders during the run: ${renders} (one per worker per TTL at most: 2)`,
+    `\nTag invalidation across instances (deleteByTag on one → gone from another's memory tier), median of 20: ${median(lags).toFixed(1)} ms, max ${Math.max(...lags).toFixed(1)} ms`,
   )
-} finally {
-  await stop(server)
+}
+
+if (runs('page')) {
+  // (3) The talk's case, under `shipshape serve --workers 2`.
+  ensureWrk()
+  const port = await freePort()
+  const log = join(tmpdir(), `cache-bench-${port}.log`)
+  const server = start(
+    process.execPath,
+    [
+      'dist/cli/bin.js',
+      'serve',
+      'bench/apps/nav-page.ts',
+      '--workers',
+      '2',
+      '--bind',
+      `127.0.0.1:${port}`,
+      '--access-log',
+      'false',
+    ],
+    { NODE_ENV: 'production' },
+    openSync(log, 'w'),
+  )
+  try {
+    await waitForOk(`http://127.0.0.1:${port}/readyz`)
+    const seconds = Number(values.seconds)
+    console.log(`\n### the talk's case: navigation rendered in 2 s; wrk -c20 for ${seconds} s, 2 workers\n`)
+    const uncached = await wrk(`http://127.0.0.1:${port}/uncached`, {
+      seconds,
+      connections: 20,
+      timeoutSeconds: 10,
+    })
+    const cached = await wrk(`http://127.0.0.1:${port}/cached`, {
+      seconds,
+      connections: 20,
+      timeoutSeconds: 10,
+    })
+    const renders = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"rendered cached nav"')).length
+    printTable([
+      {
+        page: 'uncached',
+        'req/s': uncached.rps.toFixed(1),
+        'p50 ms': uncached.p50Ms,
+        'p99 ms': uncached.p99Ms,
+        failures: uncached.failures,
+      },
+      {
+        page: 'fragment cached 2 min',
+        'req/s': cached.rps.toFixed(1),
+        'p50 ms': cached.p50Ms,
+        'p99 ms': cached.p99Ms,
+        failures: cached.failures,
+      },
+    ])
+    console.log(
+      `\np50 ratio: ${(uncached.p50Ms / cached.p50Ms).toFixed(0)}× ; cached navigation renders during the run: ${renders} (one per worker per TTL at most: 2)`,
+    )
+  } finally {
+    await stop(server)
+  }
 }
 console.log(`\nroot: ${root}`)

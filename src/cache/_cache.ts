@@ -109,7 +109,11 @@ export class Cache {
   private shared: RedisTier | undefined
   private unsubscribe: (() => void) | undefined
   private logger: Logger | undefined
-  /** Bumped by every invalidation: a factory result computed across one is returned, not kept. */
+  /**
+   * A factory result computed across an invalidation of its key is returned, not kept: the keys
+   * invalidated while their factory ran, and an epoch bumped by every tag or clear invalidation.
+   */
+  private readonly overtaken = new Set<string>()
   private epoch = 0
 
   /** Use createCache(), which connects the shared tier first. */
@@ -208,7 +212,7 @@ export class Cache {
   async set(key: string, value: unknown, options?: EntryOptions): Promise<void> {
     checkKey('cache.set()', key)
     const entry = this.entryOf('cache.set()', value, this.settle('cache.set()', options))
-    this.epoch++
+    this.overtake(key)
     this.keep(key, entry)
     if (this.shared) await this.guard(this.shared.set(key, entry))
     this.broadcast({ o: this.origin, k: [key] })
@@ -216,7 +220,7 @@ export class Cache {
 
   async delete(key: string): Promise<void> {
     checkKey('cache.delete()', key)
-    this.epoch++
+    this.overtake(key)
     this.memory.delete(key)
     if (this.shared) await this.guard(this.shared.delete(key))
     this.broadcast({ o: this.origin, k: [key] })
@@ -285,13 +289,14 @@ export class Cache {
     clock: Clock,
   ): Promise<T> {
     let stale = entry
-    if (stale === undefined && this.shared) {
+    if (this.shared) {
+      // Another instance may have refreshed what this memory tier holds stale.
       const remote = await this.fromShared(key)
       if (remote !== undefined && remote.fresh > Date.now()) {
         this.stats.hits++
         return remote.value as T
       }
-      stale = remote
+      stale = remote ?? stale
     }
     if (stale !== undefined) return this.serveStale(key, stale, factory, settled)
     this.stats.misses++
@@ -385,6 +390,7 @@ export class Cache {
     clock: Clock,
   ) {
     const epoch = this.epoch
+    this.overtaken.delete(key)
     const started = performance.now()
     let value: T
     try {
@@ -393,7 +399,8 @@ export class Cache {
       clock.factoryMs = performance.now() - started
     }
     const entry = this.entryOf('cache.getOrSet()', value, settled)
-    if (epoch === this.epoch) this.keep(key, entry)
+    const overtaken = this.overtaken.delete(key)
+    if (epoch === this.epoch && !overtaken) this.keep(key, entry)
     if (this.shared) {
       await this.guard(this.shared.set(key, entry, token))
       this.broadcast({ o: this.origin, k: [key] })
@@ -452,10 +459,17 @@ export class Cache {
 
   private invalidated(message: Invalidation): void {
     if (message.o === this.origin) return
-    this.epoch++
+    if (message.c || message.t) this.epoch++
     if (message.c) this.memory.clear()
-    for (const key of message.k ?? []) this.memory.delete(key)
+    for (const key of message.k ?? []) {
+      this.overtake(key)
+      this.memory.delete(key)
+    }
     if (message.t) this.memory.deleteTags(message.t)
+  }
+
+  private overtake(key: string): void {
+    if (this.inflight.has(key)) this.overtaken.add(key)
   }
 
   private broadcast(message: Invalidation): void {

@@ -1,4 +1,5 @@
 /** The memory tier and the rules on top: stampede, grace, tags, bad input, the byte budget. */
+import { Eta } from 'eta'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { LogLine } from '../_test/pipeline.js'
@@ -192,6 +193,20 @@ describe('memory cache', () => {
     await cache.deleteByTag('nav')
     await nav('en')
     expect(renders).toBe(3)
+  })
+
+  it('caches a fragment from an Eta template, as docs/cache.md shows', async () => {
+    const cache = await createCache({ name: 'eta' })
+    const eta = new Eta()
+    let renders = 0
+    const template = '<header><%~ await it.cached("nav", "2m", () => it.renderNav()) %></header>'
+    const data = {
+      cached: (key: string, ttl: string, render: () => unknown) => cache.fragment(key, ttl, render),
+      renderNav: async () => `<nav>${++renders}</nav>`,
+    }
+    expect(await eta.renderStringAsync(template, data)).toBe('<header><nav>1</nav></header>')
+    expect(await eta.renderStringAsync(template, data)).toBe('<header><nav>1</nav></header>')
+    expect(renders).toBe(1)
   })
 
   it('does not keep a value computed across an invalidation of it', async () => {
