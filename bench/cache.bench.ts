@@ -5,7 +5,7 @@
  * (3) the talk's case: a page whose navigation takes 2 s to render, uncached and cached as a
  * fragment for 2 minutes, under wrk load through `shipshape serve`.
  * Usage: npm run bench -- cache [--ops 1000000] [--rounds 5] [--seconds 10] [--redis redis://127.0.0.1:6379]
- *   [--only hits|stampede|page]
+ *   [--only hits|stampede|relay|page]
  */
 import { randomUUID } from 'node:crypto'
 import { openSync, readFileSync } from 'node:fs'
@@ -148,8 +148,53 @@ if (runs('stampede')) {
   )
 }
 
+// (3) Invalidation across 2 workers of `shipshape serve`, relayed by the primary: from sending
+// the delete to one worker to the first answer of the other worker without the key (each
+// request on a new connection; the primary hands connections to workers in turn).
+if (runs('relay')) {
+  const port = await freePort()
+  const server = start(process.execPath, [
+    'dist/cli/bin.js',
+    'serve',
+    'bench/apps/cache-relay.ts',
+    '--workers',
+    '2',
+    '--bind',
+    `127.0.0.1:${port}`,
+    '--access-log',
+    'false',
+  ])
+  try {
+    await waitForOk(`http://127.0.0.1:${port}/readyz`)
+    const ask = async (path: string) =>
+      (await (
+        await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } })
+      ).json()) as {
+        pid: number
+        value: unknown
+      }
+    const lagsMs: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const filled = new Set<number>()
+      while (filled.size < 2) filled.add((await ask(`/fill?key=r${i}`)).pid)
+      const started = performance.now()
+      const deleter = (await ask(`/delete?key=r${i}`)).pid
+      for (;;) {
+        const answer = await ask(`/get?key=r${i}`)
+        if (answer.pid !== deleter && answer.value === null) break
+      }
+      lagsMs.push(performance.now() - started)
+    }
+    console.log(
+      `\n### relay: delete in one worker → gone in the other (2 workers, HTTP round trips included), median of 20: ${median(lagsMs).toFixed(1)} ms, max ${Math.max(...lagsMs).toFixed(1)} ms`,
+    )
+  } finally {
+    await stop(server)
+  }
+}
+
 if (runs('page')) {
-  // (3) The talk's case, under `shipshape serve --workers 2`.
+  // (4) The talk's case, under `shipshape serve --workers 2`.
   ensureWrk()
   const port = await freePort()
   const log = join(tmpdir(), `cache-bench-${port}.log`)

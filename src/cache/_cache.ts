@@ -163,13 +163,23 @@ export class Cache {
   }
 
   /** The fresh value of `key`, or undefined. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
-    checkKey('cache.get()', key)
-    const entry = this.memory.get(key)
-    if (entry !== undefined && entry.fresh > Date.now()) {
-      this.stats.hits++
-      return entry.value as T
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    // Not async, so a hit costs no extra promise; a bad key still rejects rather than throws.
+    try {
+      checkKey('cache.get()', key)
+      const now = Date.now()
+      const entry = this.memory.get(key, now)
+      if (entry !== undefined && entry.fresh > now) {
+        this.stats.hits++
+        return Promise.resolve(entry.value as T)
+      }
+      return this.getShared<T>(key)
+    } catch (error) {
+      return Promise.reject(error)
     }
+  }
+
+  private async getShared<T>(key: string): Promise<T | undefined> {
     const remote = this.shared ? await this.fromShared(key) : undefined
     if (remote !== undefined && remote.fresh > Date.now()) {
       this.stats.hits++
@@ -188,8 +198,9 @@ export class Cache {
     // Not async, so a hit costs no extra promise; bad arguments still reject rather than throw.
     try {
       checkKey('cache.getOrSet()', key)
-      const entry = this.memory.get(key)
-      if (entry !== undefined && entry.fresh > Date.now()) {
+      const now = Date.now()
+      const entry = this.memory.get(key, now)
+      if (entry !== undefined && entry.fresh > now) {
         this.stats.hits++
         return Promise.resolve(entry.value as T)
       }

@@ -42,9 +42,10 @@ export class MemoryTier {
     })
   }
 
-  get(key: string): Entry | undefined {
+  /** The entry if it is not past its stale time at `now` (epoch ms, passed in: one clock read per call). */
+  get(key: string, now: number): Entry | undefined {
     const entry = this.lru.get(key)
-    if (entry !== undefined && entry.stale <= Date.now()) {
+    if (entry !== undefined && entry.stale <= now) {
       this.lru.delete(key)
       return undefined
     }

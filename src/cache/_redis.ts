@@ -93,7 +93,8 @@ export class RedisTier {
       // to memory and the factory, and a request never waits on a Redis that is down.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: 500,
+      // Long enough for a busy Redis (or machine); a Redis that is down fails at once instead.
+      commandTimeout: 1500,
       connectTimeout: connectMs,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     })
