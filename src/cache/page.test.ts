@@ -145,3 +145,26 @@ describe('cachePage', () => {
     expect((await call(`${url}/x`)).headers['x-shipshape-cache']).toBe('miss')
   })
 })
+
+describe('the access line', () => {
+  it('shows the cache’s share of the request, without the factory’s own time', async () => {
+    const cache = await createCache({ name: 'timing' })
+    const served = await serve(async ({ res }) => {
+      const value = await cache.getOrSet('slow', async () => {
+        await new Promise((wake) => setTimeout(wake, 50))
+        return 'v'
+      })
+      res.end(value)
+    })
+    closers.push(served.close)
+    await call(`${served.url}/`)
+    await call(`${served.url}/`)
+    const lines = served.logs.filter((line) => line.msg === 'request')
+    expect(lines).toHaveLength(2)
+    const [miss, hit] = lines as [(typeof lines)[0], (typeof lines)[0]]
+    expect(typeof miss.cacheMs).toBe('number')
+    // The miss took the factory's 50 ms; the cache's share leaves it out.
+    expect((miss.cacheMs as number) + 45).toBeLessThanOrEqual(miss.ms as number)
+    expect(hit.cacheMs).toBeUndefined() // a hit is not timed: it costs well under a microsecond
+  })
+})
