@@ -235,15 +235,15 @@ if (runs('page')) {
       {
         page: 'uncached',
         'req/s': uncached.rps.toFixed(1),
-        'p50 ms': uncached.p50Ms,
-        'p99 ms': uncached.p99Ms,
+        'p50 ms': uncached.p50Ms.toFixed(1),
+        'p99 ms': uncached.p99Ms.toFixed(1),
         failures: uncached.failures,
       },
       {
         page: 'fragment cached 2 min',
         'req/s': cached.rps.toFixed(1),
-        'p50 ms': cached.p50Ms,
-        'p99 ms': cached.p99Ms,
+        'p50 ms': cached.p50Ms.toFixed(1),
+        'p99 ms': cached.p99Ms.toFixed(1),
         failures: cached.failures,
       },
     ])
