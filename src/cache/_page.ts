@@ -2,7 +2,8 @@
  * A per-route response cache, as Django's cache_page: the whole response of a GET is kept for a
  * time, keyed by method, path, query and the request headers its Vary names (learned from the
  * last response of that URL, as Django's learn_cache_key does). Never kept: a response that sets
- * a cookie, is private, no-store or no-cache, varies on `*`, or has a status not allowed.
+ * a cookie, is private, no-store or no-cache, varies on `*`, has a CSP nonce, or has a status
+ * not allowed.
  */
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
@@ -95,9 +96,15 @@ function pageKey(base: string, vary: readonly string[], req: IncomingMessage): s
   return `page:${hash(`${base}\n${values.join('\n')}`)}`
 }
 
-/** Shared caches must not keep these (RFC 9111 §3, §5.2.2): private, no-store, no-cache, or a cookie. */
+/**
+ * Shared caches must not keep these (RFC 9111 §3, §5.2.2): private, no-store, no-cache, or a
+ * cookie. Nor a page whose CSP carries a nonce (cspNonce()): replayed, every visitor would share
+ * one nonce, which then protects nothing.
+ */
 function keepable(headers: OutgoingHttpHeaders): boolean {
   if (headers['set-cookie'] !== undefined) return false
+  for (const name of ['content-security-policy', 'content-security-policy-report-only'])
+    if (String(headers[name] ?? '').includes("'nonce-")) return false
   const control = String(headers['cache-control'] ?? '').toLowerCase()
   return !/(?:^|[\s,])(?:private|no-store|no-cache)(?:$|[\s,=])/.test(control)
 }

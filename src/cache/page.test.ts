@@ -84,12 +84,13 @@ describe('cachePage', () => {
     expect(runs()).toBe(2)
   })
 
-  it('never keeps a response that sets a cookie, is private or no-store, or varies on *', async () => {
+  it('never keeps a response that sets a cookie, is private or no-store, varies on *, or has a CSP nonce', async () => {
     for (const headers of [
       { 'Set-Cookie': 'session=abc' },
       { 'Cache-Control': 'private, max-age=60' },
       { 'Cache-Control': 'no-store' },
       { Vary: '*' },
+      { 'Content-Security-Policy': "script-src 'nonce-abc123' 'strict-dynamic'" },
     ]) {
       const { url, runs } = await site((_req, res) => {
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)

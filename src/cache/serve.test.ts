@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
 import { eventually } from '../_test/pipeline.js'
+import { closedPort } from '../_test/sites.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 const servers: Running[] = []
@@ -69,6 +70,24 @@ describe('memory cache under serve --workers 2', () => {
       'cdn-cache-control': 'max-age=120',
       'surrogate-key': 'home',
     })
+  })
+})
+
+describe('a Redis that cannot be reached', () => {
+  it('leaves every request answered, from the factory and the memory tier', async () => {
+    const server = await start(1, { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` })
+    expect((await json(`${server.url}/mode`)).mode).toBe('redis')
+    const first = await get(`${server.url}/fill?key=down`)
+    expect(first.status).toBe(200)
+    const pid = JSON.parse(first.body).pid
+    expect(JSON.parse(first.body).value).toBe(pid)
+    expect((await json(`${server.url}/get?key=down`)).value).toBe(pid)
+    const storm = await json(`${server.url}/stampede?key=down-storm&n=1000&ms=50`)
+    expect(storm.runs).toBe(1)
+    await server.waitForLog(
+      (line) => line.msg.includes('the shared cache (Redis) failed'),
+      'the Redis warning',
+    )
   })
 })
 
