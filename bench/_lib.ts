@@ -79,10 +79,18 @@ function toMs(text: string): number {
 /** Runs wrk with keep-alive connections and its latency distribution. */
 export async function wrk(
   url: string,
-  options: { seconds: number; connections: number; threads?: number; headers?: string[] },
+  options: {
+    seconds: number
+    connections: number
+    threads?: number
+    headers?: string[]
+    timeoutSeconds?: number
+  },
 ): Promise<LoadResult> {
   const args = [
     ...(options.headers ?? []).flatMap((header) => ['-H', header]),
+    // wrk's default of 2 s counts slower answers as timeouts, leaving them out of the latencies.
+    ...(options.timeoutSeconds ? ['--timeout', `${options.timeoutSeconds}s`] : []),
     '--latency',
     `-t${options.threads ?? 2}`,
     `-c${options.connections}`,

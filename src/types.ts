@@ -40,6 +40,19 @@ export interface WorkerState {
    * `https` adds the ones sent over HTTPS only (HSTS).
    */
   readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
+  /** Under `shipshape serve`: messages to this server's other workers, relayed by the primary. */
+  readonly relay?: Relay
+}
+
+/**
+ * A worker's channel to the other workers of its server, through the primary (src/server/_relay.ts):
+ * what one publishes on a channel reaches every other ready worker, not itself. For small, rare
+ * messages (cache invalidations, shared counters): each costs a hop over IPC and JSON.
+ */
+export interface Relay {
+  publish(channel: string, data: unknown): void
+  /** Calls `handler` with each message other workers publish on `channel`; returns the unsubscribe. */
+  subscribe(channel: string, handler: (data: unknown) => void): () => void
 }
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */
@@ -68,6 +81,8 @@ export interface RequestContext {
    * stack and the request id, like an error the pipeline caught. Adapters call it.
    */
   reportError(error: unknown): void
+  /** Adds `ms` to the time `part` (cache, db) took in this request; the access line shows it as `<part>Ms`. */
+  addTiming(part: string, ms: number): void
 }
 
 export type Next = () => Promise<void>

@@ -3,6 +3,7 @@
  * `shipshape serve examples/demo/app.ts` runs it in production: workers, timeouts, logs, health.
  */
 import express, { type Request, type Response } from 'express'
+import { cdn } from 'shipshape/cache'
 import { csrfField } from 'shipshape/security'
 import { Guestbook, validate } from './guestbook.ts'
 import { Html, html } from './html.ts'
@@ -17,9 +18,22 @@ const app = express()
 app.disable('x-powered-by')
 app.use(express.urlencoded({ extended: false, limit: '16kb' }))
 
-app.get('/', (_req: Request, res: Response) => {
+/**
+ * The home page is the same for every visitor: a CDN in front may keep it 5 minutes (browsers
+ * revalidate), serve it stale for a minute while refetching, or a day while this server is down;
+ * `purge(['home'])` clears it at once.
+ */
+const publicPage = cdn({
+  maxAge: 0,
+  sMaxAge: '5m',
+  staleWhileRevalidate: '1m',
+  staleIfError: '1d',
+  tags: ['home'],
+})
+
+app.get('/', publicPage, async (_req: Request, res: Response) => {
   res.send(
-    layout(
+    await layout(
       settings.siteName,
       html`<p>This small app runs under <code>shipshape serve</code>: a supervised pool of workers with
 request timeouts, graceful reloads, health checks and structured logs.</p>
@@ -50,14 +64,16 @@ function guestbookPage(
 }
 
 app.get('/guestbook', async (_req: Request, res: Response) => {
-  res.send(guestbookPage(await guestbook.recent(settings.guestbookPageSize)))
+  res.send(await guestbookPage(await guestbook.recent(settings.guestbookPageSize)))
 })
 
 app.post('/guestbook', async (req: Request, res: Response) => {
   const body = (req.body ?? {}) as Record<string, string>
   const problems = validate(body)
   if (Object.keys(problems).length > 0) {
-    res.status(422).send(guestbookPage(await guestbook.recent(settings.guestbookPageSize), problems, body))
+    res
+      .status(422)
+      .send(await guestbookPage(await guestbook.recent(settings.guestbookPageSize), problems, body))
     return
   }
   await guestbook.add(body)
@@ -77,8 +93,10 @@ app.get('/api/status', async (_req: Request, res: Response) => {
   })
 })
 
-app.use((_req: Request, res: Response) => {
-  res.status(404).send(layout('Not found', html`<p>There is no page here. <a href="/">Go home</a>.</p>`))
+app.use(async (_req: Request, res: Response) => {
+  res
+    .status(404)
+    .send(await layout('Not found', html`<p>There is no page here. <a href="/">Go home</a>.</p>`))
 })
 
 export default app

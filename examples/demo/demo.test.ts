@@ -45,6 +45,24 @@ describe('the demo under shipshape serve', () => {
     expect(await response.text()).toContain('shipshape demo')
   })
 
+  it('marks its home page cacheable by a CDN, with a purge tag, and renders the cached navigation', async () => {
+    const home = await fetch(`${server.url}/`)
+    expect(home.headers.get('cache-control')).toBe(
+      'public, max-age=0, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400',
+    )
+    expect(home.headers.get('cdn-cache-control')).toBe(
+      'max-age=300, stale-while-revalidate=60, stale-if-error=86400',
+    )
+    expect(home.headers.get('surrogate-key')).toBe('home')
+    expect(home.headers.get('cache-tag')).toBe('home')
+    const nav = '<nav><a href="/">Home</a> <a href="/guestbook">Guestbook</a>'
+    expect(await home.text()).toContain(nav)
+    // Other pages share the fragment, without the home page's CDN headers.
+    const guestbook = await fetch(`${server.url}/guestbook`)
+    expect(await guestbook.text()).toContain(nav)
+    expect(guestbook.headers.get('surrogate-key')).toBeNull()
+  })
+
   it('takes a guestbook entry, redirects after the post, and shows it escaped to every worker', async () => {
     const posted = await fetch(
       `${server.url}/guestbook`,

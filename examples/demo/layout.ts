@@ -1,5 +1,6 @@
+import { fragment } from 'shipshape/cache'
 import { staticUrl } from 'shipshape/static'
-import { type Html, html } from './html.ts'
+import { Html, html } from './html.ts'
 
 const nav = [
   ['/', 'Home'],
@@ -10,9 +11,14 @@ const nav = [
 
 /**
  * The page shell every page shares; later features add their links to `nav`. Assets are linked
- * through staticUrl(), which gives their content-hashed names from collectstatic's manifest.
+ * through staticUrl(), which gives their content-hashed names from collectstatic's manifest. The
+ * navigation is a cached fragment (the talk's "unsung hero"): rendered once per worker every two
+ * minutes, not on every page. Here it is cheap; in a real shop it queries the categories.
  */
-export function layout(title: string, body: Html): string {
+export async function layout(title: string, body: Html): Promise<string> {
+  const menu = await fragment('nav', '2m', () =>
+    html`<nav>${nav.map(([href, label]) => html`<a href="${href}">${label}</a> `)}</nav>`.toString(),
+  )
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -25,7 +31,7 @@ export function layout(title: string, body: Html): string {
 <script type="module" src="${staticUrl('build/main.js')}"></script>
 </head>
 <body>
-<header><nav>${nav.map(([href, label]) => html`<a href="${href}">${label}</a> `)}</nav></header>
+<header>${new Html(menu)}</header>
 <main>
 <h1>${title}</h1>
 ${body}

@@ -68,7 +68,7 @@ function page(data: Profile, problem = '') {
 }
 
 profile.get('/profile', async (req: Request, res: Response) => {
-  res.send(page(await readProfile(visitorOf(req, res))))
+  res.send(await page(await readProfile(visitorOf(req, res))))
 })
 
 const imageTypes = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp'])
@@ -87,14 +87,16 @@ profile.post('/profile/avatar', async (req: Request, res: Response) => {
     if (!isShipshapeError(error)) throw error
     const problem =
       error.status === 413 ? 'That file is too large (2 MB at most).' : 'That upload could not be read.'
-    res.status(error.status).send(page(await readProfile(visitor), problem))
+    res.status(error.status).send(await page(await readProfile(visitor), problem))
     return
   }
   const avatar = uploaded.files[0]
   // The type is what the bytes are, whatever the browser claimed: anything else goes.
   if (!avatar || !imageTypes.has(avatar.contentType)) {
     if (avatar) await avatars.delete(avatar.key)
-    res.status(422).send(page(await readProfile(visitor), 'Please choose a PNG, JPEG, GIF or WebP image.'))
+    res
+      .status(422)
+      .send(await page(await readProfile(visitor), 'Please choose a PNG, JPEG, GIF or WebP image.'))
     return
   }
   const previous = await readProfile(visitor)

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os'
 import { isShipshapeError } from '../errors/index.js'
 import { adminProtected } from './admin.js'
+import { cacheShared } from './cache.js'
 import { secureCookies } from './cookies.js'
 import { debugLogging, debugMode } from './debug.js'
 import { errorReporting } from './error-reporting.js'
@@ -50,6 +51,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   databaseTls,
   redisAuth,
   redisTls,
+  cacheShared,
   lockfile,
   trackedSecrets,
   adminProtected,

@@ -35,6 +35,8 @@ export interface CheckSettings {
   /** Absolute. */
   staticRoot: string
   media: StorageSettings
+  /** The cache's: how many instances the settings say run the app, and its Redis. */
+  cache?: { instances: number; redisUrl: string | undefined }
 }
 
 /** What the checks read. Built once by `shipshape check`; tests build their own. */
@@ -85,6 +87,7 @@ export type Subject =
   | 'files'
   | 'admin'
   | 'error-reporting'
+  | 'cache'
 
 export interface DeployCheck {
   id: string

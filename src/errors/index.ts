@@ -231,6 +231,41 @@ export const catalogue = {
     message: 'The TLS certificate or key cannot be used',
     fix: 'Point --tls-cert and --tls-key at readable PEM files, with the key that belongs to the certificate.',
   },
+  SHIPSHAPE_E_CACHE_KEY: {
+    status: 500,
+    message: 'A cache key cannot be used',
+    fix: 'Pass a non-empty string of at most 512 characters as the key; for long inputs (URLs, queries) hash them into the key.',
+  },
+  SHIPSHAPE_E_CACHE_VALUE: {
+    status: 500,
+    message: 'A value cannot be stored in the cache',
+    fix: 'Cache plain data the serializer can write (JSON by default: objects, arrays, strings, numbers, booleans, null), or pass a serializer that handles the value.',
+  },
+  SHIPSHAPE_E_CACHE_TTL: {
+    status: 500,
+    message: 'A cache duration is not a duration',
+    fix: 'Pass a number of seconds (0 or more) or a duration such as 500ms, 30s, 2m or 1h.',
+  },
+  SHIPSHAPE_E_CACHE_TAG: {
+    status: 500,
+    message: 'A cache tag cannot be used',
+    fix: 'Use tags of 1 to 128 printable ASCII characters without spaces or commas (letters, digits, - _ . : / are typical), as CDNs accept them.',
+  },
+  SHIPSHAPE_E_CACHE_UNAVAILABLE: {
+    status: 500,
+    message: 'No cache is set up for this code',
+    fix: 'Call it while `shipshape serve` handles a request (or from a worker of it), or create a cache with createCache() and call its methods.',
+  },
+  SHIPSHAPE_E_CDN_TAGS: {
+    status: 500,
+    message: 'The purge tags exceed what a CDN accepts, and would be cut',
+    fix: 'Send fewer or shorter tags (tag a page by its main objects, not every item on it), or leave out the CDN named in the message with the `cdns` option.',
+  },
+  SHIPSHAPE_E_CDN_PURGE: {
+    status: 500,
+    message: 'The CDN refused or failed a purge',
+    fix: "Check the service or zone id and the API token (its permissions must include purge), and the CDN's answer quoted in the message.",
+  },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 
 export type ErrorCode = keyof typeof catalogue

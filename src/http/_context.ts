@@ -128,4 +128,12 @@ export class Context implements RequestContext {
   reportError(error: unknown): void {
     this.shared.logError(this, error)
   }
+
+  /** Milliseconds by part, for the access line; made on first use. */
+  timings: Record<string, number> | undefined
+
+  addTiming(part: string, ms: number): void {
+    this.timings ??= {}
+    this.timings[`${part}Ms`] = Math.round(((this.timings[`${part}Ms`] ?? 0) + ms) * 100) / 100
+  }
 }

@@ -173,6 +173,7 @@ export function createPipeline(
           status: completed ? res.statusCode : 499,
           bytes: ctx.req.socket.bytesWritten - ctx.bytesAtStart,
           ms: Math.round(ms * 100) / 100,
+          ...ctx.timings,
         },
         'request',
       )

@@ -11,6 +11,7 @@
  * Precedence, lowest first: default < config file (shipshape.yaml|json|toml, or --config) < .env
  * < environment < secret file < command-line flag.
  */
+import { cacheOptions, cacheSettings } from '../cache/settings.js'
 import { checksSettings } from '../checks/settings.js'
 import {
   configError,
@@ -35,6 +36,7 @@ export const shipshapeConfig = defineConfig(
     static: staticSettings,
     media: mediaSettings,
     checks: checksSettings,
+    cache: cacheSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -48,6 +50,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...securityOptions(settings.security),
     ...staticOptions(settings.static, cwd),
     ...mediaOptions(settings.media, cwd),
+    ...cacheOptions(settings.cache),
   }
 }
 

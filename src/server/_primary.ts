@@ -12,6 +12,7 @@ import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
 import { reclaimConnections } from './_handoff.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
+import { forward } from './_relay.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */
 const staleAfterMs = 4 * heartbeatMs
@@ -154,6 +155,9 @@ export class Supervisor {
           this.logger.error({ worker: worker.pid, error: message.error }, 'worker failed to start')
         }
         this.lastError = message.error
+        break
+      case 'relay':
+        forward(this.workers, worker.child, message)
         break
     }
   }

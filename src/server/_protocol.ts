@@ -21,6 +21,8 @@ export type WorkerMessage =
   | { type: 'failing' }
   /** Start-up failed; `error` is the app's own error, shown by the primary. */
   | { type: 'failed'; error: string }
+  /** For the other workers (see _relay.ts): the primary forwards it without reading `data`. */
+  | { type: 'relay'; channel: string; data: unknown }
 
 export type PrimaryMessage =
   /** The answer to 'hello': the worker's settings. */
@@ -33,3 +35,5 @@ export type PrimaryMessage =
    * allows.
    */
   | { type: 'drain'; keepIdle: boolean }
+  /** Another worker's message on `channel` (see _relay.ts). */
+  | { type: 'relay'; channel: string; data: unknown }

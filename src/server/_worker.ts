@@ -4,11 +4,13 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { workerCache } from '../cache/index.js'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
+import { workerRelay } from './_relay.js'
 import { defaultMiddleware } from './_stack.js'
 
 /**
@@ -68,6 +70,8 @@ function send(message: WorkerMessage): Promise<void> {
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
   const middleware = await defaultMiddleware(options, logger)
+  const relay = workerRelay()
+  const cache = await workerCache(options.cache, { relay, logger })
   pipeline = createPipeline(
     app,
     {
@@ -78,6 +82,7 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
+      worker: { relay, cache },
     },
     logger,
     middleware,

@@ -75,6 +75,15 @@ describe('serve options', () => {
       staticMaxAgeMs: 60_000,
       staticAllowOrigin: undefined,
       media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
+      cache: {
+        maxBytes: 64 * 1024 * 1024,
+        ttlMs: 300_000,
+        graceMs: 0,
+        redisUrl: undefined,
+        prefix: 'shipshape',
+        leaseMs: 10_000,
+        instances: 1,
+      },
     } satisfies ServeOptions)
   })
 
