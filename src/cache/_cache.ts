@@ -4,93 +4,24 @@
  * across instances), grace (stale values served while one caller refreshes, or while the factory
  * fails), TTL jitter, and invalidations that reach every other worker or instance.
  */
-import { randomUUID } from 'node:crypto'
-import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
-import { createLogger, type Logger } from '../observe/index.js'
 import type { Relay } from '../types.js'
+import { entryOf, type Settled, settle } from './_entry.js'
 import { checkDuration, checkKey, checkTags } from './_input.js'
+import { Invalidations } from './_invalidations.js'
 import { type Entry, MemoryTier } from './_memory.js'
 import { type CacheStats, statsOf } from './_metrics.js'
 import { type Invalidation, RedisTier } from './_redis.js'
+import { Warnings } from './_warnings.js'
+import type { CacheOptions, Duration, EntryOptions, Serializer } from './types.js'
+import { jsonSerializer } from './types.js'
 
-/** How values become text and back, for sizing, for Redis, and to refuse what cannot be stored. */
-export interface Serializer {
-  serialize(value: unknown): string
-  deserialize(text: string): unknown
-}
-
-export const jsonSerializer: Serializer = {
-  serialize: (value) => JSON.stringify(value),
-  deserialize: (text) => JSON.parse(text),
-}
-
-/** A number of seconds, or a duration string: `500ms`, `30s`, `2m`, `1h`. */
-export type Duration = number | string
-
-export interface EntryOptions {
-  /** How long a value is fresh. Default: the cache's `ttl`. */
-  ttl?: Duration
-  /** How long after the TTL a stale value may still be served. Default: the cache's `grace`. */
-  grace?: Duration
-  /** Names to delete the value by with deleteByTag(). Default: none. */
-  tags?: readonly string[]
-  /**
-   * getOrSet with a stale value: how long the caller waits for the refresh before taking the
-   * stale value. Default: the cache's `timeout`.
-   */
-  timeout?: Duration
-}
-
-export interface CacheOptions {
-  /** Labels the metrics and separates this cache's keys in Redis and on the relay. Default: `default`. */
-  name?: string
-  /** The memory tier's budget in bytes (serialized length of values and keys). Default: 64 MiB. */
-  maxBytes?: number
-  /** Values larger than this are not kept in memory (and logged). Default: a quarter of maxBytes. */
-  maxEntryBytes?: number
-  /** Default: 5 minutes. */
-  ttl?: Duration
-  /** Default: 0 (a value is gone at its TTL). */
-  grace?: Duration
-  /** Default: 0 (a stale value is served at once while the refresh runs in the background). */
-  timeout?: Duration
-  /** After a failed refresh, stale is served for this long before the factory is tried again. Default: 10 s. */
-  graceBackoff?: Duration
-  /**
-   * Each TTL is shortened by up to this fraction, at random, so values set together do not
-   * expire together. Default: 0.1 (a 2-minute TTL lasts 108 to 120 s).
-   */
-  jitter?: number
-  /** Default: JSON. */
-  serializer?: Serializer
-  /** Redis as the shared tier, `redis://` or `rediss://`. Default: none (memory only). */
-  redisUrl?: string
-  /** Before every Redis key. Default: `shipshape`. */
-  prefix?: string
-  /** The longest a factory may hold the lease of its key across instances; waiters wait at most this. Default: 10 s. */
-  lease?: Duration
-  /** Memory only: the channel to the other workers (under `shipshape serve`, the worker's relay). */
-  relay?: Relay
-  /** Default: a logger of its own. */
-  logger?: Logger
-}
-
-/** How often the same kind of trouble (Redis down, a value too large) is logged, with a count. */
-const logEveryMs = 30_000
 /** How often a waiter looks for the value another instance's lease holder is computing. */
 const pollMs = 20
 
 /** The time a getOrSet spent in its own factory run, which is not the cache's time. */
 interface Clock {
   factoryMs: number
-}
-
-interface Settled {
-  ttlMs: number
-  graceMs: number
-  timeoutMs: number
-  tags: readonly string[]
 }
 
 export class Cache {
@@ -102,19 +33,12 @@ export class Cache {
   private readonly graceBackoffMs: number
   private readonly leaseMs: number
   private readonly jitter: number
-  private readonly origin = randomUUID()
   private readonly inflight = new Map<string, Promise<unknown>>()
-  private readonly logged = new Map<string, { at: number; suppressed: number }>()
+  private readonly warnings: Warnings
   private readonly relay: Relay | undefined
   private shared: RedisTier | undefined
   private unsubscribe: (() => void) | undefined
-  private logger: Logger | undefined
-  /**
-   * A factory result computed across an invalidation of its key is returned, not kept: the keys
-   * invalidated while their factory ran, and an epoch bumped by every tag or clear invalidation.
-   */
-  private readonly overtaken = new Set<string>()
-  private epoch = 0
+  private readonly invalidations: Invalidations
 
   /** Use createCache(), which connects the shared tier first. */
   constructor(options: CacheOptions = {}) {
@@ -124,6 +48,7 @@ export class Cache {
     this.serializer = options.serializer ?? jsonSerializer
     const maxBytes = options.maxBytes ?? 64 * 1024 * 1024
     this.memory = new MemoryTier(maxBytes, options.maxEntryBytes ?? Math.floor(maxBytes / 4), this.stats)
+    this.invalidations = new Invalidations(this.memory, (key) => this.inflight.has(key))
     this.defaults = {
       ttlMs: checkDuration(call, 'ttl', options.ttl ?? 300),
       graceMs: checkDuration(call, 'grace', options.grace ?? 0),
@@ -133,10 +58,10 @@ export class Cache {
     this.graceBackoffMs = checkDuration(call, 'graceBackoff', options.graceBackoff ?? 10)
     this.leaseMs = checkDuration(call, 'lease', options.lease ?? 10)
     this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0.1))
-    this.logger = options.logger
+    this.warnings = new Warnings(this.name, options.logger)
     if (options.relay && !options.redisUrl)
       this.unsubscribe = options.relay.subscribe(`cache:${this.name}`, (data) =>
-        this.invalidated(data as Invalidation),
+        this.invalidations.received(data as Invalidation),
       )
     this.relay = options.redisUrl ? undefined : options.relay
   }
@@ -148,10 +73,10 @@ export class Cache {
       prefix,
       name: this.name,
       onError: (error) => this.sharedFailed(error),
-      onInvalidation: (message) => this.invalidated(message),
+      onInvalidation: (message) => this.invalidations.received(message),
       // Invalidations sent while the bus was down are lost: what memory holds may be stale.
       onReconnect: () => {
-        this.epoch++
+        this.invalidations.bump()
         this.memory.clear()
       },
     })
@@ -204,7 +129,7 @@ export class Cache {
         this.stats.hits++
         return Promise.resolve(entry.value as T)
       }
-      const settled = this.settle('cache.getOrSet()', options)
+      const settled = settle(this.defaults, 'cache.getOrSet()', options)
       const ctx = getContext()
       if (ctx === undefined) return this.resolve(key, entry, factory, settled, { factoryMs: 0 })
       // The cache's share of the request's time, on its access line: the factory's own time is the app's.
@@ -222,36 +147,42 @@ export class Cache {
   /** Stores `value` under `key`; the other workers and instances drop their copy of the key. */
   async set(key: string, value: unknown, options?: EntryOptions): Promise<void> {
     checkKey('cache.set()', key)
-    const entry = this.entryOf('cache.set()', value, this.settle('cache.set()', options))
-    this.overtake(key)
+    const entry = entryOf(
+      this.serializer,
+      this.jitter,
+      'cache.set()',
+      value,
+      settle(this.defaults, 'cache.set()', options),
+    )
+    this.invalidations.overtake(key)
     this.keep(key, entry)
     if (this.shared) await this.guard(this.shared.set(key, entry))
-    this.broadcast({ o: this.origin, k: [key] })
+    this.broadcast({ o: this.invalidations.origin, k: [key] })
   }
 
   async delete(key: string): Promise<void> {
     checkKey('cache.delete()', key)
-    this.overtake(key)
+    this.invalidations.overtake(key)
     this.memory.delete(key)
     if (this.shared) await this.guard(this.shared.delete(key))
-    this.broadcast({ o: this.origin, k: [key] })
+    this.broadcast({ o: this.invalidations.origin, k: [key] })
   }
 
   /** Deletes every value stored with any of `tags`, in this worker, the others, and Redis. */
   async deleteByTag(tags: string | readonly string[]): Promise<void> {
     const list = checkTags('cache.deleteByTag()', typeof tags === 'string' ? [tags] : tags)
     if (list.length === 0) return
-    this.epoch++
+    this.invalidations.bump()
     this.memory.deleteTags(list)
     if (this.shared) await this.guard(this.shared.deleteTags(list))
-    this.broadcast({ o: this.origin, t: [...list] })
+    this.broadcast({ o: this.invalidations.origin, t: [...list] })
   }
 
   async clear(): Promise<void> {
-    this.epoch++
+    this.invalidations.bump()
     this.memory.clear()
     if (this.shared) await this.guard(this.shared.clear())
-    this.broadcast({ o: this.origin, c: true })
+    this.broadcast({ o: this.invalidations.origin, c: true })
   }
 
   /**
@@ -275,20 +206,6 @@ export class Cache {
   close(): void {
     this.unsubscribe?.()
     this.shared?.close()
-  }
-
-  private settle(call: string, options: EntryOptions | undefined): Settled {
-    if (options === undefined) return this.defaults
-    return {
-      ttlMs: options.ttl === undefined ? this.defaults.ttlMs : checkDuration(call, 'ttl', options.ttl),
-      graceMs:
-        options.grace === undefined ? this.defaults.graceMs : checkDuration(call, 'grace', options.grace),
-      timeoutMs:
-        options.timeout === undefined
-          ? this.defaults.timeoutMs
-          : checkDuration(call, 'timeout', options.timeout),
-      tags: checkTags(call, options.tags),
-    }
   }
 
   /** The slow path of getOrSet: Redis, then a stale value, then the factory (once per key). */
@@ -334,7 +251,11 @@ export class Cache {
         this.compute(key, factory, settled, false, { factoryMs: 0 }).then(
           (value) => (value === undefined ? stale.value : value),
           (error: unknown) => {
-            this.warn('refresh', { err: error, key }, 'the cache factory failed; serving the stale value')
+            this.warnings.warn(
+              'refresh',
+              { err: error, key },
+              'the cache factory failed; serving the stale value',
+            )
             // No retry on every request while the source is down: stale is fresh for a while.
             this.memory.set(key, { ...stale, fresh: Math.min(stale.stale, Date.now() + this.graceBackoffMs) })
             return stale.value
@@ -400,8 +321,7 @@ export class Cache {
     token: string,
     clock: Clock,
   ) {
-    const epoch = this.epoch
-    this.overtaken.delete(key)
+    const keepable = this.invalidations.begin(key)
     const started = performance.now()
     let value: T
     try {
@@ -409,46 +329,18 @@ export class Cache {
     } finally {
       clock.factoryMs = performance.now() - started
     }
-    const entry = this.entryOf('cache.getOrSet()', value, settled)
-    const overtaken = this.overtaken.delete(key)
-    if (epoch === this.epoch && !overtaken) this.keep(key, entry)
+    const entry = entryOf(this.serializer, this.jitter, 'cache.getOrSet()', value, settled)
+    if (keepable()) this.keep(key, entry)
     if (this.shared) {
       await this.guard(this.shared.set(key, entry, token))
-      this.broadcast({ o: this.origin, k: [key] })
+      this.broadcast({ o: this.invalidations.origin, k: [key] })
     }
     return entry.value as T
   }
 
-  /** A value with its times: fresh for the TTL less up to `jitter` of it, then stale for `grace`. */
-  private entryOf(call: string, value: unknown, settled: Settled): Entry {
-    let text: unknown
-    try {
-      text = this.serializer.serialize(value)
-    } catch (error) {
-      throw new ShipshapeError('SHIPSHAPE_E_CACHE_VALUE', `${call}: ${(error as Error).message}`, {
-        cause: error,
-      })
-    }
-    if (typeof text !== 'string') {
-      throw new ShipshapeError(
-        'SHIPSHAPE_E_CACHE_VALUE',
-        `${call}: ${value === undefined ? 'undefined (return null for "nothing")' : `a ${typeof value}`} does not serialize`,
-      )
-    }
-    const fresh = Date.now() + Math.round(settled.ttlMs * (1 - this.jitter * Math.random()))
-    // Kept as the serializer reads it back, so memory and Redis hand out the same kind of value.
-    return {
-      value: this.serializer.deserialize(text),
-      fresh,
-      stale: fresh + settled.graceMs,
-      tags: settled.tags,
-      text,
-    }
-  }
-
   private keep(key: string, entry: Entry): void {
     if (!this.memory.set(key, entry))
-      this.warn(
+      this.warnings.warn(
         'too-large',
         { key, bytes: entry.text.length, maxEntryBytes: this.memory.maxEntryBytes },
         'a value larger than the memory budget allows for one entry was not cached in memory',
@@ -468,21 +360,6 @@ export class Cache {
     return stored
   }
 
-  private invalidated(message: Invalidation): void {
-    if (message.o === this.origin) return
-    if (message.c || message.t) this.epoch++
-    if (message.c) this.memory.clear()
-    for (const key of message.k ?? []) {
-      this.overtake(key)
-      this.memory.delete(key)
-    }
-    if (message.t) this.memory.deleteTags(message.t)
-  }
-
-  private overtake(key: string): void {
-    if (this.inflight.has(key)) this.overtaken.add(key)
-  }
-
   private broadcast(message: Invalidation): void {
     if (this.shared) void this.guard(this.shared.publish(message))
     else this.relay?.publish(`cache:${this.name}`, message)
@@ -500,24 +377,11 @@ export class Cache {
 
   private sharedFailed(error: unknown): void {
     this.stats.errors++
-    this.warn(
+    this.warnings.warn(
       'redis',
       { err: error, cache: this.name },
       'the shared cache (Redis) failed; serving from memory and the factory',
     )
-  }
-
-  /** Logs the first of a kind, then at most once per logEveryMs with how many were left out. */
-  private warn(kind: string, fields: Record<string, unknown>, message: string): void {
-    const now = Date.now()
-    const last = this.logged.get(kind)
-    if (last !== undefined && now - last.at < logEveryMs) {
-      last.suppressed++
-      return
-    }
-    this.logged.set(kind, { at: now, suppressed: 0 })
-    this.logger ??= createLogger()
-    this.logger.warn({ ...fields, cache: this.name, alsoSince: last?.suppressed ?? 0 }, message)
   }
 }
 

@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Cache, Duration } from './_cache.js'
+import type { Cache } from './_cache.js'
 import { checkDuration, checkTags } from './_input.js'
 import { cache as workerCache } from './_worker.js'
+import type { Duration } from './types.js'
 
 export interface CachePageOptions {
   /** Default: the cache's ttl. */

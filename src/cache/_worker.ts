@@ -6,8 +6,9 @@ import { ShipshapeError } from '../errors/index.js'
 import { workerState } from '../http/index.js'
 import type { Logger } from '../observe/index.js'
 import type { Relay } from '../types.js'
-import { type Cache, createCache, type Duration } from './_cache.js'
+import { type Cache, createCache } from './_cache.js'
 import type { CacheServeOptions } from './_settings.js'
+import type { Duration } from './types.js'
 
 declare module '../types.js' {
   interface WorkerState {
