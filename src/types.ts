@@ -40,6 +40,8 @@ export interface WorkerState {
    * `https` adds the ones sent over HTTPS only (HSTS).
    */
   readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
+  /** The pipeline's own: fires when the worker starts draining (see `RequestContext.drainSignal`). */
+  readonly drainSignal?: AbortSignal
 }
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */
@@ -55,6 +57,20 @@ export interface RequestContext {
   readonly startedAt: number
   /** Fires when the request times out or the client goes away. Pass it to fetch(), queries, streams. */
   readonly signal: AbortSignal
+  /**
+   * Fires when the worker starts draining (reload, shutdown, recycling), while the request may
+   * still finish: end a stream (an SSE `retry:` hint first), answer a long poll now, so the
+   * client reconnects to a new worker instead of being cut off at the graceful timeout.
+   */
+  readonly drainSignal: AbortSignal
+  /**
+   * This request's own time limit, from now: `ms` until the response's first byte (then the
+   * idle timeout applies, as for every stream), or 0 for no limit at all (the app takes charge;
+   * `signal` still fires when the client goes away). Replaces `--timeout` and any
+   * `--route-timeouts` entry for this request. Throws SHIPSHAPE_E_ARGUMENT for a negative or
+   * non-finite `ms`.
+   */
+  setTimeout(ms: number): void
   /** The client's address: X-Forwarded-For is believed only from a trusted proxy. */
   readonly clientIp: string
   /** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
@@ -153,7 +169,14 @@ export interface ServerOptions {
   /** The Unix socket to listen on instead of host and port ('' for TCP). */
   socketPath: string
   workers: number
+  /** Time to the response's first byte; 0: none. */
   timeoutMs: number
+  /** Longest time a started response may send nothing; 0: none. */
+  idleTimeoutMs: number
+  /** Own time limits by path pattern, first match wins; `ms` 0: none at all. */
+  routeTimeouts: { pattern: string; ms: number }[]
+  /** A worker whose event loop is blocked this long is killed; 0: never. */
+  watchdogTimeoutMs: number
   gracefulTimeoutMs: number
   keepAliveMs: number
   headersTimeoutMs: number

@@ -195,7 +195,7 @@ export class Supervisor {
   /** Runs every heartbeat: kills stuck workers, and workers that overstay a drain or a slow start. */
   private inspect(): void {
     const now = performance.now()
-    const { timeoutMs, gracefulTimeoutMs } = this.options
+    const { watchdogTimeoutMs: timeoutMs, gracefulTimeoutMs } = this.options
     for (const worker of this.workers) {
       if (worker.endedBy === 'watchdog') continue
       const silentMs = now - worker.lastBeat

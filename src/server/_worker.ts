@@ -72,6 +72,8 @@ async function start(): Promise<void> {
     app,
     {
       timeoutMs: options.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      routeTimeouts: options.routeTimeouts,
       trustedProxies: options.trustedProxies,
       livezPath: options.livezPath,
       readyzPath: options.readyzPath,
@@ -115,6 +117,10 @@ async function start(): Promise<void> {
 
   process.on('message', (message: PrimaryMessage, handle?: Socket) => {
     if (message.type === 'connection' && handle) {
+      // The primary's listener accepts with Nagle's algorithm on (node:net's default; node:http
+      // turns it off only for connections it accepts itself): a response whose last bytes follow
+      // its first by a moment would wait for the client's delayed ACK, about 40 ms.
+      handle.setNoDelay(true)
       sockets.add(handle)
       handle.once('close', () => sockets.delete(handle))
       http.emit('connection', handle)
