@@ -2,7 +2,9 @@
  * The contract between shipshape's parts. Every capability builds on these types; nothing
  * outside http/ and server/ knows which kind of app is wrapped.
  */
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 
 /**
  * The kinds of app `shipshape serve` can wrap, listed once: the adapters, `--kind` and its help
@@ -103,7 +105,17 @@ export interface Middleware {
 }
 
 /** The user's app after adaptation. Resolves once the response has been handed to the socket. */
-export type AppHandler = (ctx: RequestContext) => Promise<void>
+export interface AppHandler {
+  (ctx: RequestContext): Promise<void>
+  /**
+   * The app's upgrade server: the node:http server (never listening) whose `upgrade` listeners
+   * its WebSocket library added (`ws`, Socket.IO, @fastify/websocket, @hono/node-ws). Upgrade
+   * requests go there once shipshape has checked them. None: upgrades are requests like others.
+   */
+  readonly upgrades?: EventEmitter
+  /** The app's own shutdown hooks (Fastify's and Nest's close(), the module's `close` export). */
+  readonly close?: () => Promise<void>
+}
 
 /** What a worker tells the primary about one request it holds (heartbeats, watchdog logs). */
 export interface RequestSummary {
@@ -124,8 +136,10 @@ export interface Pipeline {
   inflight(): RequestSummary[]
   /** Requests answered since the worker started (for `--max-requests`). */
   served(): number
-  /** Begin draining: `/readyz` answers 503 and every response closes its connection. */
+  /** Begin draining: `/readyz` answers 503, every response closes its connection, drainSignal fires, WebSockets get a close frame 1001. */
   drain(): void
+  /** node:http's `upgrade` listener, when the app has an upgrade server (see AppHandler.upgrades). */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
   /** Resolves once no request is in flight. */
   idle(): Promise<void>
 }

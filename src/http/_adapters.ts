@@ -12,6 +12,7 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
+import { appParts, withHooks } from './_hooks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
@@ -45,6 +46,8 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `${path} has neither a default export nor an \`app\` export`,
     )
   }
+  const parts = await appParts(app)
+  app = parts.app
   const detected = kind === 'auto' ? detectKind(app) : kind
   if (detected === undefined) {
     throw new ShipshapeError(
@@ -52,7 +55,7 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `cannot tell what kind of app ${path} exports (${describe(app)})`,
     )
   }
-  return adapt(app, detected, path)
+  return withHooks(await adapt(app, detected, path), parts, detected, module)
 }
 
 /**

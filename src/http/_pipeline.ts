@@ -7,11 +7,12 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
-import { answerPlain, contextOfResponse, requestIdOf, tagResponse } from './_answer.js'
+import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagResponse } from './_answer.js'
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
 import { type ClockOptions, requestClock } from './_timeouts.js'
+import { upgradeHandler } from './_upgrade.js'
 
 export interface PipelineOptions extends Partial<ClockOptions> {
   /** Milliseconds a request may wait for its response's first byte before it is answered 503 and its signal fires; 0 turns the timeout off. */
@@ -253,9 +254,25 @@ export function createPipeline(
     }
   }
 
+  const upgrades =
+    app.upgrades &&
+    upgradeHandler(app.upgrades, {
+      shared,
+      logger,
+      accessLog,
+      compose: (last) => compose(middleware, last),
+      draining: () => draining,
+    })
+
   return {
     worker,
     listener,
+    upgrade:
+      upgrades &&
+      ((req, socket, head) => {
+        if (refusedFraming(req) === undefined) return upgrades.listener(req, socket, head)
+        socket.end(plainAnswerBytes(400, worker, protocolOf(req, trust) === 'https'))
+      }),
     inflight(): RequestSummary[] {
       const now = performance.now()
       const list: RequestSummary[] = []
@@ -276,6 +293,7 @@ export function createPipeline(
       for (const ctx of inflight) if (!ctx.res.headersSent) ctx.res.setHeader('Connection', 'close')
       // After the headers: a handler reacting to the signal at once answers with them in place.
       drainController.abort(new ShipshapeError('SHIPSHAPE_E_DRAINING', 'the worker has started draining'))
+      upgrades?.drain()
     },
     idle(): Promise<void> {
       if (inflight.size === 0) return Promise.resolve()

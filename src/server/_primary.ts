@@ -235,6 +235,7 @@ export class Supervisor {
     const level = expected && (code === 0 || worker.endedBy === 'watchdog') ? 'info' : 'error'
     this.logger[level]({ worker: worker.pid, code, signal, generation: worker.generation }, 'worker exited')
     if (this.stopping) {
+      if (code !== null && code !== 0) this.exitCode = 1 // it cut requests off, or failed
       if (this.workers.size === 0) this.stopped()
       return
     }

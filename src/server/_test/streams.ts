@@ -1,6 +1,10 @@
 /** Streams, long polls and a blocking handler, for the request clock's tests under `shipshape serve`. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { getContext } from 'shipshape'
+import { drainSignal, getContext } from 'shipshape'
+
+/** A line in the server's JSON log, so a test can wait for what the app saw. */
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ level: 30, msg, pid: process.pid, ...fields })}\n`)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -25,6 +29,17 @@ export default async function streams(req: IncomingMessage, res: ServerResponse)
       res.write('data: hello\n\n')
       getContext()?.signal.addEventListener('abort', () => log('fixture: quiet stream aborted'))
       return
+    case '/sse-drain': {
+      // Ends its stream when the worker drains, telling the client when to reconnect.
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(`data: pid ${process.pid}\n\n`)
+      const ctx = getContext()
+      const end = () => res.end('retry: 500\ndata: draining\n\n')
+      if (ctx?.drainSignal.aborted) end()
+      else ctx?.drainSignal.addEventListener('abort', end)
+      log('fixture: stream open', { drainSignalIsShared: ctx?.drainSignal === drainSignal() })
+      return
+    }
     case '/own':
       // The app takes its time limit off itself, then answers after `ms`.
       getContext()?.setTimeout(0)
@@ -57,8 +72,4 @@ export default async function streams(req: IncomingMessage, res: ServerResponse)
     return
   }
   res.end('ok\n')
-}
-
-function log(msg: string): void {
-  process.stdout.write(`${JSON.stringify({ level: 30, msg, pid: process.pid })}\n`)
 }
