@@ -23,7 +23,15 @@ const upgradeRequest = (host: string, extra = '') =>
 describe('ws on a node:http server exported as the app', () => {
   let server: Running
   beforeAll(async () => {
-    server = await startServe([fixture('ws-node.ts'), '--workers', '2', '--graceful-timeout', '60s'])
+    server = await startServe([
+      fixture('ws-node.ts'),
+      '--workers',
+      '2',
+      '--graceful-timeout',
+      '60s',
+      '--allowed-hosts',
+      '127.0.0.1,app.example',
+    ])
     await ready(server, 2)
   })
   afterAll(() => server.stop())
@@ -59,6 +67,18 @@ describe('ws on a node:http server exported as the app', () => {
     const answer = await raw(portOf(server.url), upgradeRequest('evil.example'))
     expect(answer).toMatch(/^HTTP\/1\.1 400 /)
     expect(answer).not.toContain('101 Switching')
+  })
+
+  it('redirects a plain-HTTP handshake for a real domain to https, as any request', async () => {
+    const answer = await raw(portOf(server.url), upgradeRequest('app.example'))
+    expect(answer).toMatch(/^HTTP\/1\.1 301 /)
+    expect(answer).toMatch(/\r\nlocation: https:\/\/app\.example\/chat\r\n/i)
+  })
+
+  it('accepts a handshake from a page on another allowed host', async () => {
+    const client = await openWebSocket(`${server.url}/chat`, { origin: 'https://app.example' })
+    expect(await client.next()).toMatch(/^hello from pid/)
+    client.socket.close()
   })
 
   it('writes one access line when a WebSocket closes: its duration and bytes each way', async () => {
