@@ -38,7 +38,7 @@ defineMetrics(({ Counter, Gauge }, registry) => {
   })
   new Counter({
     name: 'shipshape_request_timeouts_total',
-    help: 'Requests that ran past the request timeout and were answered 503 (or cut off).',
+    help: 'Requests answered 503 at the request timeout, and started responses cut off at the idle timeout.',
     registers: [registry],
     collect() {
       this.reset()

@@ -183,14 +183,21 @@ export function upgradeHandler(target: EventEmitter, options: UpgradeOptions): U
     },
   }
 
-  /** A WebSocket gets its close frame; any other upgraded socket (not yet switched, another protocol) is closed. */
-  function goAway({ ctx, socket, switched }: Upgraded): void {
-    if (!switched || ctx.req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      socket.end()
-      setTimeout(() => socket.destroy(), closeWaitMs).unref()
+  /**
+   * A WebSocket gets its close frame 1001; a socket upgraded to another protocol is closed. A
+   * handshake still under way (the app answers it asynchronously) is told once it switches (see
+   * firstWrite), or destroyed if it has not switched within the wait.
+   */
+  function goAway(entry: Upgraded): void {
+    const { ctx, socket } = entry
+    if (!entry.switched) {
+      setTimeout(() => {
+        if (!entry.switched) socket.destroy()
+      }, closeWaitMs).unref()
       return
     }
-    socket.write(goingAway)
+    if (ctx.req.headers.upgrade?.toLowerCase() === 'websocket') socket.write(goingAway)
+    else socket.end()
     setTimeout(() => socket.destroy(), closeWaitMs).unref()
   }
 }

@@ -38,7 +38,7 @@ describe('drainSignal', () => {
 })
 
 describe('the app’s shutdown hooks', () => {
-  it('runs an exported close() in each old worker on reload (Hono, with @hono/node-ws)', async () => {
+  it('runs an exported close() in each old worker on reload, and in each worker on SIGTERM (Hono, with @hono/node-ws)', async () => {
     const marker = markerFile()
     server = await startServe([fixture('hono-ws.ts'), '--workers', '2'], { FIXTURE_MARKER: marker })
     await ready(server, 2)
@@ -55,6 +55,16 @@ describe('the app’s shutdown hooks', () => {
     )
     await server.waitForLog((l) => l.msg === "the app's shutdown hooks ran", 'the hooks line')
     expect((await get(`${server.url}/`)).body).toMatch(/^hono pid \d+\n$/)
+    await ready(server, 4)
+    const newPids = server.logs
+      .filter((l) => l.msg === 'worker ready')
+      .map((l) => l.worker)
+      .slice(2)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    expect(readFileSync(marker, 'utf8').trim().split('\n').sort()).toEqual(
+      [...oldPids, ...newPids].map((pid) => `close() ${pid}`).sort(),
+    )
   })
 
   it('runs a NestJS app’s OnModuleDestroy and OnApplicationShutdown hooks on SIGTERM', async () => {
