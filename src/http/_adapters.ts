@@ -12,6 +12,7 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
+import { appParts, withHooks } from './_hooks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
@@ -45,6 +46,8 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `${path} has neither a default export nor an \`app\` export`,
     )
   }
+  const parts = await appParts(app)
+  app = parts.app
   const detected = kind === 'auto' ? detectKind(app) : kind
   if (detected === undefined) {
     throw new ShipshapeError(
@@ -52,7 +55,7 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `cannot tell what kind of app ${path} exports (${describe(app)})`,
     )
   }
-  return adapt(app, detected, path)
+  return withHooks(await adapt(app, detected, path), parts, detected, module)
 }
 
 /**
@@ -188,15 +191,21 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
   // public name of the handler it attaches to its own (unused) server. Its 500s carry the
   // message but never the stack.
   const addHook = app.addHook as (name: string, fn: (...args: never[]) => void) => void
-  addHook.call(
-    app,
-    'onError',
-    (_request: unknown, _reply: unknown, error: { statusCode?: number }, done: unknown) => {
-      // At this point the reply still has its 200: the error's own status says whether it is a 5xx.
-      if ((error.statusCode ?? 500) >= 500) reportAppError(getContext(), error)
-      ;(done as () => void)()
-    },
-  )
+  try {
+    addHook.call(
+      app,
+      'onError',
+      (_request: unknown, _reply: unknown, error: { statusCode?: number }, done: unknown) => {
+        // At this point the reply still has its 200: the error's own status says whether it is a 5xx.
+        if ((error.statusCode ?? 500) >= 500) reportAppError(getContext(), error)
+        ;(done as () => void)()
+      },
+    )
+  } catch (error) {
+    // Made ready already (NestJS's Fastify platform, at init): its errors are the framework's
+    // to log (Nest's exception filters do).
+    if ((error as { code?: string }).code !== 'AVV_ERR_ROOT_PLG_BOOTED') throw error
+  }
   await (app.ready as () => Promise<unknown>).call(app)
   const handle = app.routing as unknown as RequestListener
   return async ({ req, res }) => {
