@@ -11,6 +11,7 @@ import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
 import { reclaimConnections } from './_handoff.js'
+import { watchParent } from './_parent.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */
@@ -77,6 +78,7 @@ export class Supervisor {
     process.on('SIGHUP', () => this.reload())
     process.on('SIGTERM', () => this.signalled('SIGTERM'))
     process.on('SIGINT', () => this.signalled('SIGINT'))
+    watchParent(this.logger, (reason) => this.stop(reason)) // npm, npx: they may not pass SIGTERM on
     return new Promise((resolve) => {
       this.finish = resolve
     })
