@@ -29,6 +29,12 @@ export const commands: readonly CommandEntry[] = [
     load: () => import('./check.js'),
   },
   {
+    name: 'audit',
+    summary:
+      "Audit the lockfile (any package manager's): hashes and sources, the registry's advisories, install scripts, fresh versions",
+    load: () => import('./audit.js'),
+  },
+  {
     name: 'scan',
     summary: "Grade a site's security headers as the MDN HTTP Observatory does (A+ to F, with its score)",
     load: () => import('./scan.js'),

@@ -21,6 +21,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { auditSettings } from '../hosting/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
 import { mediaOptions, mediaSettings } from '../storage/settings.js'
@@ -35,6 +36,7 @@ export const shipshapeConfig = defineConfig(
     static: staticSettings,
     media: mediaSettings,
     checks: checksSettings,
+    audit: auditSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
