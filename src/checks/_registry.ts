@@ -18,6 +18,7 @@ import { secretKey } from './secrets.js'
 import { requestTimeout, serverOptions, workerCount } from './server.js'
 import { databasePassword, databaseTls, redisAuth, redisTls } from './services.js'
 import { staticManifest } from './static.js'
+import { dependencyAudit } from './supply-chain.js'
 import {
   type CheckContext,
   type CheckOutcome,
@@ -51,6 +52,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   redisAuth,
   redisTls,
   lockfile,
+  dependencyAudit,
   trackedSecrets,
   adminProtected,
   errorReporting,

@@ -85,6 +85,7 @@ export type Subject =
   | 'files'
   | 'admin'
   | 'error-reporting'
+  | 'supply-chain'
 
 export interface DeployCheck {
   id: string

@@ -12,10 +12,10 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import { parse as parseYaml } from 'yaml'
 import { ShipshapeError } from '../errors/index.js'
 
-export type LockFormat = 'npm' | 'pnpm' | 'yarn-v1' | 'yarn-berry' | 'bun'
+type LockFormat = 'npm' | 'pnpm' | 'yarn-v1' | 'yarn-berry' | 'bun'
 
 /** In the order a project's lockfile is looked for: npm-shrinkwrap.json wins over package-lock.json, as npm does. */
-export const lockfileNames: ReadonlyArray<[string, LockFormat]> = [
+const lockfileNames: ReadonlyArray<[string, LockFormat]> = [
   ['npm-shrinkwrap.json', 'npm'],
   ['package-lock.json', 'npm'],
   ['pnpm-lock.yaml', 'pnpm'],

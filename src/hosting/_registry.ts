@@ -15,7 +15,7 @@ export const severityOrder = ['info', 'low', 'moderate', 'high', 'critical'] as 
 export type AdvisorySeverity = (typeof severityOrder)[number]
 
 /** One advisory as the bulk endpoint returns it. */
-export interface BulkAdvisory {
+interface BulkAdvisory {
   id: number
   url: string
   title: string

@@ -4,7 +4,16 @@
  */
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { duration, group, type Infer, setting } from '../config/index.js'
+import {
+  configError,
+  defineConfig,
+  duration,
+  group,
+  type Infer,
+  resolveConfig,
+  setting,
+} from '../config/index.js'
+import { shipshapeSources } from '../types.js'
 import { severityOrder } from './_registry.js'
 
 export const auditSettings = group(
@@ -72,4 +81,26 @@ export function auditOptionsOf(settings: AuditSettings, cwd: string) {
     cacheDir: resolve(cwd, settings.cacheDir),
     timeoutMs: settings.timeout,
   }
+}
+
+/**
+ * The audit settings as `shipshape audit` resolves them (config file's audit: section, .env,
+ * SHIPSHAPE_AUDIT_* variables), for `check --deploy`; only this group's problems count.
+ */
+export function auditOptionsFor(cwd: string, env: NodeJS.ProcessEnv) {
+  const resolution = resolveConfig(
+    defineConfig({ audit: auditSettings }, { envPrefix: shipshapeSources.envPrefix }),
+    {
+      ...shipshapeSources,
+      unknownEnv: 'warn', // the other groups' variables: not this group's to judge
+      env,
+      cwd,
+    },
+  )
+  const problems = resolution.problems.filter((problem) => problem.key.startsWith('audit.'))
+  if (problems.length > 0) throw configError(problems, 'SHIPSHAPE_E_BAD_OPTION')
+  const settled = Object.fromEntries(
+    Object.keys(auditSettings.shape).map((key) => [key, resolution.settled.get(`audit.${key}`)]),
+  )
+  return auditOptionsOf(settled as AuditSettings, cwd)
 }

@@ -1,5 +1,5 @@
 /**
- * `shipshape audit` on real lockfiles of every format (written by npm 11, pnpm 9, yarn 1.22,
+ * `shipshape audit` on real lockfiles of every format (written by npm 11, pnpm 9 and 8, yarn 1.22,
  * yarn 4 and bun 1 for one project: express 4.17.1, minimist 1.2.5, core-js 3.30.0, and debug
  * 2.6.8 as a dev dependency), against a local registry serving recorded answers.
  */
@@ -13,7 +13,7 @@ import { type FakeRegistry, packuments, startRegistry } from './_test/registry.j
 import { type AuditOptions, audit } from './index.js'
 
 const fixtures = new URL('./_test/lockfiles/', import.meta.url).pathname
-const formats = ['npm', 'pnpm', 'yarn1', 'berry', 'bun'] as const
+const formats = ['npm', 'pnpm', 'yarn1', 'berry', 'bun', 'pnpm8'] as const
 const scratch = tempDir()
 let registry: FakeRegistry
 beforeAll(async () => {
@@ -74,10 +74,10 @@ describe('the lockfile readers', () => {
       return [...new Set(remote.map((pkg) => `${pkg.name}@${pkg.version}`))].sort()
     })
     // npm and bun dedupe http-errors@~1.7.2 to the 1.7.2 body-parser pins; pnpm and yarn take 1.7.3 (and its inherits).
-    const [npm, pnpm, yarn1, berry, bun] = sets
+    const [npm, pnpm, yarn1, berry, bun, pnpm8] = sets
     expect(npm).toHaveLength(53)
     expect(bun).toEqual(npm)
-    for (const set of [yarn1, berry]) expect(set).toEqual(pnpm)
+    for (const set of [yarn1, berry, pnpm8]) expect(set).toEqual(pnpm)
     expect(pnpm?.filter((id) => !npm?.includes(id))).toEqual(['http-errors@1.7.3', 'inherits@2.0.4'])
     expect(readProjectLockfile(join(fixtures, 'berry')).format).toBe('yarn-berry')
   })
@@ -253,5 +253,45 @@ describe('the command', () => {
     expect(bad.stderr).toMatch(/SHIPSHAPE_E_USAGE/)
     const badLevel = await runCli(['audit', '--fail-level', 'severe', ...flags()], { cwd })
     expect(badLevel.status).toBe(2)
+  })
+})
+
+describe('check --deploy', () => {
+  const outcome = async (env: Record<string, string>) => {
+    const run = await runCli(['check', '--deploy', '--json'], {
+      cwd: join(fixtures, 'pnpm'),
+      env: { ...process.env, ...env },
+    })
+    const report = JSON.parse(run.stdout)
+    return report.checks.find((check: { id: string }) => check.id === 'dependency-audit')
+  }
+
+  it('fails dependency-audit on production advisories at the fail level, from the registry, then from the cache when the registry is down', async () => {
+    const cacheDir = join(scratch.dir, `check-${++runs}`)
+    const online = await outcome({
+      SHIPSHAPE_AUDIT_REGISTRY: registry.url,
+      SHIPSHAPE_AUDIT_CACHE_DIR: cacheDir,
+      SHIPSHAPE_AUDIT_FAIL_LEVEL: 'high',
+    })
+    expect(online.status).toBe('failed')
+    expect(online.findings.map((finding: string) => finding.split(' (')[0])).toEqual([
+      'minimist@1.2.5',
+      'path-to-regexp@0.1.7',
+      'qs@6.7.0',
+    ])
+    const { closedPort } = await import('../_test/sites.js')
+    const down = {
+      SHIPSHAPE_AUDIT_REGISTRY: `http://127.0.0.1:${await closedPort()}/`,
+      SHIPSHAPE_AUDIT_TIMEOUT: '2s',
+    }
+    const cached = await outcome({
+      ...down,
+      SHIPSHAPE_AUDIT_CACHE_DIR: cacheDir,
+      SHIPSHAPE_AUDIT_FAIL_LEVEL: 'high',
+    })
+    expect(cached.findings).toEqual(online.findings)
+    const none = await outcome({ ...down, SHIPSHAPE_AUDIT_CACHE_DIR: join(scratch.dir, 'empty') })
+    expect(none.status).toBe('skipped')
+    expect(none.reason).toMatch(/advisories not checked/)
   })
 })

@@ -2,6 +2,6 @@
  * shipshape/hosting: what it takes to run the app somewhere. `shipshape audit` checks the
  * lockfile and the registry's advisories (docs/audit.md).
  */
-export { type AuditOptions, type AuditReport, audit, type Finding } from './_audit.js'
+export { type AuditOptions, type AuditReport, audit } from './_audit.js'
 export { severityOrder } from './_registry.js'
 export { describeAudit, sarif } from './_report.js'
