@@ -8,6 +8,12 @@ import type { CommandEntry } from '../types.js'
 
 export const commands: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary:
+      'Write the deploy files the project lacks: Dockerfile, Procfile, systemd unit, Kubernetes, fly.toml, Kamal, CI',
+    load: () => import('./init.js'),
+  },
+  {
     name: 'serve',
     summary: 'Run your app in production: supervised workers, timeouts, graceful reloads, health checks',
     load: () => import('./serve.js'),
