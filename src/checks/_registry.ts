@@ -8,6 +8,7 @@ import { isShipshapeError } from '../errors/index.js'
 import { adminProtected } from './admin.js'
 import { secureCookies } from './cookies.js'
 import { debugLogging, debugMode } from './debug.js'
+import { deployFiles } from './deploy-files.js'
 import { errorReporting } from './error-reporting.js'
 import { lockfile, trackedSecrets } from './files.js'
 import { contentTypeNosniff, csp, framing } from './headers.js'
@@ -45,6 +46,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   csp,
   requestTimeout,
   workerCount,
+  deployFiles,
   staticManifest,
   privateStorage,
   databasePassword,

@@ -86,6 +86,7 @@ export type Subject =
   | 'admin'
   | 'error-reporting'
   | 'supply-chain'
+  | 'hosting'
 
 export interface DeployCheck {
   id: string

@@ -73,7 +73,7 @@ function collectSteps(project: Project): string[] {
   )
 }
 
-export function dockerfile(project: Project, options: DeployOptions): string {
+function dockerfile(project: Project, options: DeployOptions): string {
   const install = installs[project.packageManager]
   const cmd = ['node', ...serveArgs(project, ['--graceful-timeout', `${options.gracefulTimeoutS}s`])]
   const health = `fetch('http://127.0.0.1:'+(process.env.PORT||${options.port})+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`
@@ -101,7 +101,7 @@ CMD ${JSON.stringify(cmd).replaceAll('","', '", "')}
 `
 }
 
-export function dockerignore(): string {
+function dockerignore(): string {
   return `${header('#')}node_modules
 .git
 .env
@@ -116,7 +116,7 @@ Dockerfile
 `
 }
 
-export function procfile(project: Project, options: DeployOptions): string {
+function procfile(project: Project, options: DeployOptions): string {
   // Heroku's router cuts a request at 30 s and SIGKILLs 30 s after SIGTERM: both stay below.
   const graceful = Math.min(options.gracefulTimeoutS, 25)
   return `web: node ${serveArgs(project, ['--timeout', '25s', '--graceful-timeout', `${graceful}s`]).join(' ')}
@@ -124,7 +124,7 @@ release: node ${shipshapeBin} check --deploy
 `
 }
 
-export function systemdUnit(project: Project, options: DeployOptions): string {
+function systemdUnit(project: Project, options: DeployOptions): string {
   const home = `/srv/${project.name}`
   return `${header('#')}
 [Unit]
@@ -167,7 +167,7 @@ WantedBy=multi-user.target
 `
 }
 
-export function kubernetes(project: Project, options: DeployOptions): string {
+function kubernetes(project: Project, options: DeployOptions): string {
   const labels = `app.kubernetes.io/name: ${project.name}`
   // docs/server.md: a worker idles near 90 MB RSS and reaches 170-300 MB under sustained load.
   return `${header('#')}apiVersion: apps/v1
@@ -228,8 +228,8 @@ spec:
           lifecycle:
             preStop:
               # Endpoints take a few seconds to drop the pod: keep serving meanwhile.
-              sleep:
-                seconds: 5
+              exec:
+                command: ["sleep", "5"]
           securityContext:
             allowPrivilegeEscalation: false
             readOnlyRootFilesystem: false
@@ -250,7 +250,7 @@ spec:
 `
 }
 
-export function flyToml(project: Project, options: DeployOptions): string {
+function flyToml(project: Project, options: DeployOptions): string {
   return `${header('#')}app = "${project.name}"
 
 # Fly sends SIGINT by default and kills 5 s later: SIGTERM, and more than --graceful-timeout.
@@ -281,7 +281,7 @@ kill_timeout = ${Math.min(options.gracefulTimeoutS + 5, 300)}
 `
 }
 
-export function kamalDeploy(project: Project, options: DeployOptions): string {
+function kamalDeploy(project: Project, options: DeployOptions): string {
   return `${header('#')}service: ${project.name}
 image: ${project.name}
 
@@ -315,7 +315,7 @@ env:
 `
 }
 
-export function githubWorkflow(project: Project): string {
+function githubWorkflow(project: Project): string {
   const install = installs[project.packageManager]
   const cache =
     project.packageManager === 'yarn-classic'
@@ -345,14 +345,14 @@ ${project.buildScript ? `      - run: ${runScript[project.packageManager]} build
 `
 }
 
-export function shipshapeYaml(project: Project, options: DeployOptions): string {
+function shipshapeYaml(project: Project, options: DeployOptions): string {
   return `${header('#')}server:
   app: ${project.entry}
   gracefulTimeout: ${options.gracefulTimeoutS}s
 ${project.staticSources.length > 0 ? 'static:\n  root: staticfiles\n' : ''}`
 }
 
-export function envExample(options: DeployOptions): string {
+function envExample(options: DeployOptions): string {
   return `${header('#')}# Copy to .env (never commit that one). Secrets are left blank: set them in the environment.
 NODE_ENV=production
 PORT=${options.port}

@@ -3,6 +3,7 @@
  * lockfile and the registry's advisories (docs/audit.md).
  */
 export { type AuditOptions, type AuditReport, audit } from './_audit.js'
-export { type InitOptions, type InitOutcome, initProject } from './_init.js'
+export { deployFileDrift } from './_drift.js'
+export { initProject } from './_init.js'
 export { severityOrder } from './_registry.js'
 export { describeAudit, sarif } from './_report.js'
