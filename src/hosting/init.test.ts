@@ -316,6 +316,34 @@ describe('validation', () => {
     }
   })
 
+  it('each package manager gets its frozen-lockfile install and production prune, and a Dockerfile the linter passes', () => {
+    const installs = Object.fromEntries(
+      ['npm', 'pnpm', 'yarn1', 'berry', 'bun'].map((name) => {
+        const copy = tempDir()
+        made.push(copy)
+        cpSync(join(lockfiles, name), copy.dir, { recursive: true })
+        initProject({ ...defaults, cwd: copy.dir })
+        const text = readFileSync(join(copy.dir, 'Dockerfile'), 'utf8')
+        expect(lintDockerfile(text).map((problem) => problem.message)).toEqual([])
+        return [name, [...text.matchAll(/^RUN (.*)$/gm)].map((match) => match[1])]
+      }),
+    )
+    expect(installs).toEqual({
+      npm: ['npm ci', 'npm prune --omit=dev'],
+      pnpm: ['corepack enable', 'pnpm install --frozen-lockfile', 'pnpm prune --prod'],
+      yarn1: [
+        'yarn install --frozen-lockfile',
+        'yarn install --frozen-lockfile --production --ignore-scripts --prefer-offline',
+      ],
+      berry: ['corepack enable', 'yarn install --immutable', 'yarn workspaces focus --all --production'],
+      bun: [
+        'npm install --global bun@1',
+        'bun install --frozen-lockfile',
+        'rm -rf node_modules && bun install --frozen-lockfile --production',
+      ],
+    })
+  })
+
   it('the Kubernetes manifest validates against the Kubernetes schemas; fly.toml, Kamal and the workflow parse and point at the health endpoints', () => {
     const { dir } = realProject()
     const [deployment, service] = parseAllDocuments(
