@@ -5,16 +5,7 @@
  * Kubernetes manifest validates against the Kubernetes OpenAPI schemas.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { DockerfileParser } from 'dockerfile-ast'
@@ -28,28 +19,12 @@ import { cli, get, runCli, sleep } from '../_test/cli.js'
 import { closedPort } from '../_test/sites.js'
 import { tempDir } from '../_test/temp.js'
 import { inspectProject } from './_inspect.js'
-import { deployFileDrift, initProject } from './index.js'
+import { app, initDefaults, project, removeLater, removeProjects } from './_test/projects.js'
+import { initProject } from './index.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const lockfiles = new URL('./_test/lockfiles/', import.meta.url).pathname
-const made: Array<{ remove(): void }> = []
-afterAll(() => {
-  for (const dir of made) dir.remove()
-})
-
-const app = `export default function app(req, res) { res.setHeader('content-type', 'text/plain'); res.end('hello from ' + req.url) }\n`
-
-/** A project that depends on this checkout of shipshape, linked as npm links a file: dependency. */
-function project(files: Record<string, string>, pkg: Record<string, unknown> = {}) {
-  const dir = tempDir({
-    'package.json': JSON.stringify({ name: 'fixture-app', private: true, type: 'module', ...pkg }),
-    ...files,
-  })
-  made.push(dir)
-  return dir
-}
-
-const defaults = { force: false, dryRun: false, port: 8000, gracefulTimeoutS: 30, envSample: undefined }
+afterAll(removeProjects)
 
 describe('inspection', () => {
   it('finds the package manager from each lockfile, yarn 1 apart from yarn 2+', () => {
@@ -110,21 +85,21 @@ describe('inspection', () => {
 describe('writing', () => {
   it('writes only what is missing; --force overwrites; --dry-run prints a diff and writes nothing', () => {
     const dir = project({ Dockerfile: 'FROM mine\n', 'app.js': app }, { main: 'app.js' })
-    const dry = initProject({ ...defaults, cwd: dir.dir, dryRun: true })
+    const dry = initProject({ ...initDefaults, cwd: dir.dir, dryRun: true })
     expect(existsSync(join(dir.dir, 'Procfile'))).toBe(false)
     expect(dry.diff).toMatch(
       /^\+\+\+ b\/Procfile\n@@ -0,0 \+1,2 @@\n\+web: node node_modules\/shipshape\/dist\/cli\/bin\.js serve app\.js/m,
     )
     expect(dry.diff).not.toMatch(/b\/Dockerfile/)
-    const first = initProject({ ...defaults, cwd: dir.dir })
+    const first = initProject({ ...initDefaults, cwd: dir.dir })
     expect(first.files.find((file) => file.path === 'Dockerfile')?.action).toBe('kept')
     expect(readFileSync(join(dir.dir, 'Dockerfile'), 'utf8')).toBe('FROM mine\n')
     expect(first.files.filter((file) => file.action === 'created')).toHaveLength(9)
-    const again = initProject({ ...defaults, cwd: dir.dir })
+    const again = initProject({ ...initDefaults, cwd: dir.dir })
     expect(again.files.filter((file) => file.action === 'created')).toEqual([])
-    const forcedDry = initProject({ ...defaults, cwd: dir.dir, force: true, dryRun: true })
+    const forcedDry = initProject({ ...initDefaults, cwd: dir.dir, force: true, dryRun: true })
     expect(forcedDry.diff).toMatch(/^-FROM mine$/m)
-    initProject({ ...defaults, cwd: dir.dir, force: true })
+    initProject({ ...initDefaults, cwd: dir.dir, force: true })
     expect(readFileSync(join(dir.dir, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:24-slim AS build$/m)
   })
 
@@ -173,7 +148,7 @@ function realProject() {
       stdio: 'ignore',
     },
   )
-  initProject({ ...defaults, cwd: dir.dir })
+  initProject({ ...initDefaults, cwd: dir.dir })
   return { dir: dir.dir, npm }
 }
 
@@ -238,7 +213,7 @@ describe('validation', () => {
     const scratch = tempDir({
       'mdwe.c': `#include <sys/prctl.h>\n#include <unistd.h>\nint main(int argc, char **argv) { if (prctl(65, 1, 0, 0, 0) != 0) return 125; execv(argv[1], argv + 1); return 126; }\n`,
     })
-    made.push(scratch)
+    removeLater(scratch)
     const compiled = spawnSync('cc', ['-o', join(scratch.dir, 'mdwe'), join(scratch.dir, 'mdwe.c')])
     expect(compiled.error, 'a C compiler (apt-get install gcc)').toBeUndefined()
     const jit = spawnSync(join(scratch.dir, 'mdwe'), [process.execPath, '-e', 'console.log(1)'], {
@@ -269,7 +244,7 @@ describe('validation', () => {
     const kept = (path: string) => !ignored.some((pattern) => path === join(dir, pattern))
     const build = mkdtempSync(join(tmpdir(), 'shipshape-build-'))
     const runtime = mkdtempSync(join(tmpdir(), 'shipshape-runtime-'))
-    made.push({
+    removeLater({
       remove: () => {
         for (const path of [build, runtime]) rmSync(path, { recursive: true, force: true })
       },
@@ -320,9 +295,9 @@ describe('validation', () => {
     const installs = Object.fromEntries(
       ['npm', 'pnpm', 'yarn1', 'berry', 'bun'].map((name) => {
         const copy = tempDir()
-        made.push(copy)
+        removeLater(copy)
         cpSync(join(lockfiles, name), copy.dir, { recursive: true })
-        initProject({ ...defaults, cwd: copy.dir })
+        initProject({ ...initDefaults, cwd: copy.dir })
         const text = readFileSync(join(copy.dir, 'Dockerfile'), 'utf8')
         expect(lintDockerfile(text).map((problem) => problem.message)).toEqual([])
         return [name, [...text.matchAll(/^RUN (.*)$/gm)].map((match) => match[1])]
@@ -374,56 +349,5 @@ describe('validation', () => {
         expect.stringMatching(/audit --omit dev/),
       ]),
     )
-  })
-})
-
-describe('drift, as check --deploy reads it', () => {
-  it('passes on what init writes, and names each drift: npm in CMD, shell form, no USER, no User=, MemoryDenyWriteExecute, stop timeouts at or below the graceful timeout, Kamal on /up', () => {
-    const dir = project({ 'app.js': app }, { main: 'app.js', name: 'drift' })
-    initProject({ ...defaults, cwd: dir.dir })
-    expect(deployFileDrift(dir.dir, 30_000)).toEqual([])
-    const edit = (file: string, from: RegExp | string, to: string) =>
-      writeFileSync(join(dir.dir, file), readFileSync(join(dir.dir, file), 'utf8').replace(from, to))
-    edit('Dockerfile', /^CMD .*$/m, 'CMD ["npm", "start"]')
-    edit('Dockerfile', /^USER node\n/m, '')
-    edit('deploy/drift.service', /^User=drift\n/m, '')
-    edit('deploy/drift.service', /^NoNewPrivileges=yes$/m, 'NoNewPrivileges=yes\nMemoryDenyWriteExecute=yes')
-    edit('Procfile', /^web: .*$/m, 'web: npx shipshape serve app.js')
-    edit('fly.toml', /^kill_timeout = \d+$/m, 'kill_timeout = 10')
-    edit('deploy/kubernetes.yaml', /terminationGracePeriodSeconds: \d+/, 'terminationGracePeriodSeconds: 33')
-    edit('config/deploy.yml', /^ {4}path: \/livez$/m, '    path: /up')
-    const findings = deployFileDrift(dir.dir, 30_000).map((finding) =>
-      finding.split(':').slice(0, 2).join(':'),
-    )
-    expect(findings).toEqual([
-      'Dockerfile: CMD runs the server through a package manager (["npm", "start"])',
-      'Dockerfile: the server runs as root (no USER in the last stage)',
-      'Procfile: web',
-      "Procfile: the graceful timeout (30 s) is not below Heroku's 30 s between SIGTERM and SIGKILL",
-      'deploy/drift.service: no User=',
-      "deploy/drift.service: MemoryDenyWriteExecute=yes stops Node.js at start-up (V8's JIT writes code it then runs)",
-      "deploy/kubernetes.yaml: Deployment drift's terminationGracePeriodSeconds is 33 s, not above the graceful timeout (30 s + 5 s)",
-      'fly.toml: kill_timeout is 10 s, not above the graceful timeout (30 s)',
-      'config/deploy.yml: kamal-proxy checks /up, which shipshape does not answer',
-    ])
-    edit('Dockerfile', /^CMD .*$/m, 'CMD node app.js')
-    expect(deployFileDrift(dir.dir, 30_000)[0]).toMatch(/CMD is in shell form/)
-    // A longer graceful timeout than the unit allows.
-    expect(deployFileDrift(dir.dir, 60_000).join('\n')).toMatch(
-      /TimeoutStopSec is 45 s, not above the graceful timeout \(60 s\)/,
-    )
-  })
-
-  it('is the deploy-files check of check --deploy', async () => {
-    const dir = project({ 'app.js': app }, { main: 'app.js', name: 'drift' })
-    initProject({ ...defaults, cwd: dir.dir })
-    writeFileSync(join(dir.dir, 'Procfile'), 'web: npm start\n')
-    const run = await runCli(['check', '--deploy', '--json'], { cwd: dir.dir })
-    const outcome = JSON.parse(run.stdout).checks.find((check: { id: string }) => check.id === 'deploy-files')
-    expect(outcome.status).toBe('failed')
-    expect(outcome.findings).toEqual([
-      expect.stringMatching(/^Procfile: web: goes through a package manager/),
-      expect.stringMatching(/^Procfile: the graceful timeout \(30 s\) is not below Heroku's 30 s/),
-    ])
   })
 })
