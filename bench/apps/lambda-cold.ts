@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const [mode = 'shipshape'] = process.argv.slice(2)
-const app = new URL('../../src/hosting/_test/lambda/app.ts', import.meta.url).pathname
+const app = new URL('../../src/lambda/_test/app.ts', import.meta.url).pathname
 const event = {
   version: '2.0',
   routeKey: '$default',
@@ -35,7 +35,7 @@ const event = {
 let status: number
 if (mode === 'shipshape') {
   process.env.SHIPSHAPE_ALLOWED_HOSTS = '.amazonaws.com'
-  const { lambdaHandler } = await import('../../dist/hosting/lambda.js')
+  const { lambdaHandler } = await import('../../dist/lambda/index.js')
   status = ((await lambdaHandler(app)(event as never)) as { statusCode: number }).statusCode
 } else {
   const handler = (await import(app)).default

@@ -3,12 +3,12 @@
  * pipeline and app, and the results in the shape each integration expects.
  */
 import { describe, expect, it } from 'vitest'
-import { functionUrl, httpApiV2, restApiV1 } from './_test/lambda/events.js'
-import { lambdaHandler } from './lambda.js'
+import { functionUrl, httpApiV2, restApiV1 } from './_test/events.js'
+import { lambdaHandler } from './index.js'
 
 // The hosts API Gateway and function URLs answer on: an unknown Host gets a 400, as under serve.
 process.env.SHIPSHAPE_ALLOWED_HOSTS = '.amazonaws.com,.on.aws'
-const handler = lambdaHandler(new URL('./_test/lambda/app.ts', import.meta.url).pathname)
+const handler = lambdaHandler(new URL('./_test/app.ts', import.meta.url).pathname)
 const context = { getRemainingTimeInMillis: () => 10_000 }
 
 describe('lambdaHandler', () => {
