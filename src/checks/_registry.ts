@@ -9,6 +9,7 @@ import { adminProtected } from './admin.js'
 import { cacheShared } from './cache.js'
 import { secureCookies } from './cookies.js'
 import { debugLogging, debugMode } from './debug.js'
+import { deployFiles } from './deploy-files.js'
 import { errorReporting } from './error-reporting.js'
 import { lockfile, trackedSecrets } from './files.js'
 import { contentTypeNosniff, csp, framing } from './headers.js'
@@ -19,6 +20,7 @@ import { secretKey } from './secrets.js'
 import { requestTimeout, serverOptions, workerCount } from './server.js'
 import { databasePassword, databaseTls, redisAuth, redisTls } from './services.js'
 import { staticManifest } from './static.js'
+import { dependencyAudit } from './supply-chain.js'
 import {
   type CheckContext,
   type CheckOutcome,
@@ -45,6 +47,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   csp,
   requestTimeout,
   workerCount,
+  deployFiles,
   staticManifest,
   privateStorage,
   databasePassword,
@@ -53,6 +56,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   redisTls,
   cacheShared,
   lockfile,
+  dependencyAudit,
   trackedSecrets,
   adminProtected,
   errorReporting,

@@ -89,6 +89,8 @@ export type Subject =
   | 'admin'
   | 'error-reporting'
   | 'cache'
+  | 'supply-chain'
+  | 'hosting'
 
 export interface DeployCheck {
   id: string

@@ -8,6 +8,12 @@ import type { CommandEntry } from '../types.js'
 
 export const commands: readonly CommandEntry[] = [
   {
+    name: 'init',
+    summary:
+      'Write the deploy files the project lacks: Dockerfile, Procfile, systemd unit, Kubernetes, fly.toml, Kamal, CI',
+    load: () => import('./init.js'),
+  },
+  {
     name: 'serve',
     summary: 'Run your app in production: supervised workers, timeouts, graceful reloads, health checks',
     load: () => import('./serve.js'),
@@ -27,6 +33,12 @@ export const commands: readonly CommandEntry[] = [
     summary:
       'Check the app is ready to deploy (--deploy): settings, secrets, lockfile, headers; CI can gate on it',
     load: () => import('./check.js'),
+  },
+  {
+    name: 'audit',
+    summary:
+      "Audit the lockfile (any package manager's): hashes and sources, the registry's advisories, install scripts, fresh versions",
+    load: () => import('./audit.js'),
   },
   {
     name: 'scan',

@@ -281,6 +281,26 @@ export const catalogue = {
     message: 'The CDN refused or failed a purge',
     fix: "Check the service or zone id and the API token (its permissions must include purge), and the CDN's answer quoted in the message.",
   },
+  SHIPSHAPE_E_LOCKFILE: {
+    status: 500,
+    message: 'The lockfile cannot be read',
+    fix: 'Run the audit where package.json and its lockfile are (package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock or bun.lock), or name one with --lockfile; a lockfile with merge conflicts or from npm 6 is rewritten by a fresh install.',
+  },
+  SHIPSHAPE_E_AUDIT_UNAVAILABLE: {
+    status: 503,
+    message: 'The registry did not answer the advisory or package request',
+    fix: 'Check the network and --registry (SHIPSHAPE_AUDIT_REGISTRY); a mirror may not serve the advisory endpoint. `shipshape audit --offline` uses the advisories cached by the last run that reached it.',
+  },
+  SHIPSHAPE_E_AUDIT_OFFLINE: {
+    status: 500,
+    message: 'There are no cached advisories to audit offline',
+    fix: 'Run `shipshape audit` once with the registry reachable (it caches the advisories), restore its cache directory in CI, or point --advisories at a saved advisories.json.',
+  },
+  SHIPSHAPE_E_AUDIT_IGNORES: {
+    status: 500,
+    message: 'The audit ignore file is malformed',
+    fix: 'Each entry needs an id (GHSA-… or the numeric id), a reason and an expiry date (expires: YYYY-MM-DD), and may have a path (express > qs); see docs/audit.md.',
+  },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 
 export type ErrorCode = keyof typeof catalogue

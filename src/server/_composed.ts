@@ -22,6 +22,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { auditSettings } from '../hosting/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
 import { mediaOptions, mediaSettings } from '../storage/settings.js'
@@ -37,6 +38,7 @@ export const shipshapeConfig = defineConfig(
     media: mediaSettings,
     checks: checksSettings,
     cache: cacheSettings,
+    audit: auditSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )

@@ -11,6 +11,7 @@ import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
 import { reclaimConnections } from './_handoff.js'
+import { watchParent } from './_parent.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { forward } from './_relay.js'
 
@@ -78,6 +79,7 @@ export class Supervisor {
     process.on('SIGHUP', () => this.reload())
     process.on('SIGTERM', () => this.signalled('SIGTERM'))
     process.on('SIGINT', () => this.signalled('SIGINT'))
+    watchParent(this.logger, (reason) => this.stop(reason)) // npm, npx: they may not pass SIGTERM on
     return new Promise((resolve) => {
       this.finish = resolve
     })

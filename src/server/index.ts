@@ -14,3 +14,4 @@ export {
 } from './_composed.js'
 export { reloadAndWait } from './_control.js'
 export { serve } from './_serve.js'
+export { defaultMiddleware } from './_stack.js'

@@ -1,0 +1,84 @@
+/**
+ * shipshape/lambda: AWS's documented events replayed through the handler, into the real
+ * pipeline and app, and the results in the shape each integration expects.
+ */
+import { describe, expect, it } from 'vitest'
+import { functionUrl, httpApiV2, restApiV1 } from './_test/events.js'
+import { lambdaHandler } from './index.js'
+
+// The hosts API Gateway and function URLs answer on: an unknown Host gets a 400, as under serve.
+process.env.SHIPSHAPE_ALLOWED_HOSTS = '.amazonaws.com,.on.aws'
+const handler = lambdaHandler(new URL('./_test/app.ts', import.meta.url).pathname)
+const context = { getRemainingTimeInMillis: () => 10_000 }
+
+describe('lambdaHandler', () => {
+  it('HTTP API (payload 2.0): method, path, query, cookies and source IP reach the app; cookies come back in `cookies`', async () => {
+    // The documented POST carries cookies and no Origin: the pipeline's cross-site check refuses it, as serve does.
+    expect(((await handler(httpApiV2, context)) as Record<string, any>).statusCode).toBe(403)
+    const fromSite = {
+      ...httpApiV2,
+      headers: { ...httpApiV2.headers, origin: 'https://id.execute-api.us-east-1.amazonaws.com' },
+    }
+    const result = (await handler(fromSite, context)) as Record<string, any>
+    expect(result.statusCode).toBe(200)
+    expect(result.isBase64Encoded).toBe(false)
+    expect(result.cookies).toEqual(['session=abc; HttpOnly; Secure', 'theme=dark'])
+    expect(result.headers['set-cookie']).toBeUndefined()
+    expect(result.headers['x-multi']).toBe('one, two')
+    expect(result.headers['x-request-id']).toMatch(/\S/)
+    expect(result.headers['x-content-type-options']).toBe('nosniff') // the security middleware ran
+    expect(JSON.parse(result.body)).toEqual({
+      method: 'POST',
+      url: '/my/path?parameter1=value1&parameter1=value2&parameter2=value',
+      cookie: 'cookie1; cookie2',
+      forwardedFor: '192.0.2.1',
+      body: Buffer.from('Hello from Lambda').toString('base64'),
+    })
+  })
+
+  it('REST API (payload 1.0): multi-value query strings and headers in, multiValueHeaders out', async () => {
+    const result = (await handler(restApiV1, context)) as Record<string, any>
+    expect(result.statusCode).toBe(200)
+    expect(result.multiValueHeaders['set-cookie']).toEqual(['session=abc; HttpOnly; Secure', 'theme=dark'])
+    // Node joins a repeated header (but Set-Cookie) into one value, as HTTP allows.
+    expect(result.multiValueHeaders['x-multi']).toEqual(['one, two'])
+    const seen = JSON.parse(result.body)
+    expect(seen).toMatchObject({
+      method: 'GET',
+      url: '/my/path?parameter1=value1&parameter1=value2&parameter2=value',
+      forwardedFor: '192.0.2.1',
+    })
+  })
+
+  it('function URLs (payload 2.0): a base64 request body arrives as bytes; a binary answer goes back base64', async () => {
+    // The documented '<url-id>' is a placeholder, not a host name: a real one, and the page's Origin.
+    const host = 'abc123.lambda-url.us-west-2.on.aws'
+    const headers = { ...functionUrl.headers, host, origin: `https://${host}` }
+    const bytes = Buffer.from([0, 1, 2, 250, 255])
+    const posted = (await handler(
+      { ...functionUrl, headers, body: bytes.toString('base64'), isBase64Encoded: true },
+      context,
+    )) as Record<string, any>
+    expect(Buffer.from(JSON.parse(posted.body).body, 'base64')).toEqual(bytes)
+    const png = (await handler(
+      { ...functionUrl, headers, rawPath: '/png', rawQueryString: '' },
+      context,
+    )) as Record<string, any>
+    expect(png.isBase64Encoded).toBe(true)
+    expect(Buffer.from(png.body, 'base64')).toEqual(
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]),
+    )
+    expect(png.headers['content-type']).toBe('image/png')
+  })
+
+  it("an app that throws gets the pipeline's 500, with its request id; the handler itself does not throw", async () => {
+    const headers = { ...httpApiV2.headers, origin: 'https://id.execute-api.us-east-1.amazonaws.com' }
+    const result = (await handler(
+      { ...httpApiV2, headers, rawPath: '/throw', rawQueryString: '' },
+      context,
+    )) as Record<string, any>
+    expect(result.statusCode).toBe(500)
+    expect(result.body).toMatch(/^Internal Server Error \(request id \S+\)/)
+    expect(result.headers['x-request-id']).toMatch(/\S/)
+  })
+})
