@@ -8,7 +8,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
  * The kinds of app `shipshape serve` can wrap, listed once: the adapters, `--kind` and its help
  * read this list (`auto`, which detects the kind from the module's export, comes on top).
  */
-export const appKinds = ['node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+export const appKinds = [
+  'node',
+  'express',
+  'connect',
+  'koa',
+  'fastify',
+  'fetch',
+  'next',
+  'react-router',
+  'nest',
+] as const
 export type AppKind = (typeof appKinds)[number]
 
 /**

@@ -1,0 +1,137 @@
+/**
+ * The frameworks suite's harness: installs and builds each fixture app once (cached by a hash of
+ * its sources and lockfile), starts it under the real `shipshape serve` with the default settings,
+ * and drives Debian's Chromium through playwright-core to see it hydrate under the policy.
+ */
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { type Running, startServe } from '../src/_test/cli.ts'
+
+export const chromiumPath = '/usr/bin/chromium'
+const fixtures = new URL('./fixtures/', import.meta.url).pathname
+
+/** Sources of a fixture: everything but what installs and builds write. */
+const generated = new Set(['node_modules', '.next', 'build', 'dist', '.svelte-kit', '.react-router'])
+
+function sourceHash(dir: string): string {
+  const hash = createHash('sha256')
+  const walk = (at: string) => {
+    for (const name of readdirSync(at).sort()) {
+      if (generated.has(name)) continue
+      const path = join(at, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else hash.update(`${path.slice(dir.length)}\0`).update(readFileSync(path))
+    }
+  }
+  walk(dir)
+  return hash.digest('hex')
+}
+
+/** Node 24 (the repo's own) first on PATH, for npm and the framework's CLI. */
+function toolEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    NEXT_TELEMETRY_DISABLED: '1',
+    NODE_ENV: 'production',
+  }
+}
+
+function run(command: string, args: string[], cwd: string): void {
+  execFileSync(command, args, { cwd, env: toolEnv(), stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 })
+}
+
+/**
+ * The fixture's directory, installed (`npm ci` from its own lockfile, when package.json or the
+ * lockfile changed) and built (`npm run build`, when any source changed): each step leaves a
+ * marker holding the hash it was made from, in node_modules/.cache, so a later run skips it.
+ */
+export function fixture(name: string): string {
+  const dir = join(fixtures, name)
+  const cache = join(dir, 'node_modules', '.cache')
+  const installMarker = join(cache, 'shipshape-installed')
+  const lock = createHash('sha256')
+    .update(readFileSync(join(dir, 'package.json')))
+    .update(readFileSync(join(dir, 'package-lock.json')))
+    .digest('hex')
+  if (!existsSync(installMarker) || readFileSync(installMarker, 'utf8') !== lock) {
+    // Dev dependencies are build tools: NODE_ENV=production must not leave them out.
+    run('npm', ['ci', '--include=dev', '--no-audit', '--no-fund', '--fetch-retries=5'], dir)
+    execFileSync('mkdir', ['-p', cache])
+    writeFileSync(installMarker, lock)
+  }
+  const buildMarker = join(cache, 'shipshape-built')
+  const sources = sourceHash(dir)
+  if (!existsSync(buildMarker) || readFileSync(buildMarker, 'utf8') !== sources) {
+    run('npm', ['run', 'build'], dir)
+    writeFileSync(buildMarker, sources)
+  }
+  return dir
+}
+
+/** `shipshape serve <app>` in the fixture's directory, with no setting but a free port; resolves once a worker is ready. */
+export async function serveFixture(dir: string, app: string, args: string[] = []): Promise<Running> {
+  const running = await startServe([app, ...args], {}, undefined, { cwd: dir })
+  await running.waitForLog((line) => line.msg === 'worker ready', 'worker ready', 60_000)
+  return running
+}
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] })
+}
+
+export interface Visit {
+  page: Page
+  /** CSP violations, from the page's securitypolicyviolation events and the console. */
+  violations: string[]
+  /** Every response the page loaded: URL, status, Cache-Control. */
+  responses: { url: string; status: number; cacheControl: string | undefined }[]
+}
+
+/** Opens `url` in a fresh context and records every CSP violation and response. */
+export async function visit(browser: Browser, url: string): Promise<Visit> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const violations: string[] = []
+  const responses: Visit['responses'] = []
+  await page.exposeFunction('__shipshapeViolation', (text: string) => violations.push(text))
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __shipshapeViolation(text: string): void }).__shipshapeViolation
+      report(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'} (${event.sample})`)
+    })
+  })
+  page.on('console', (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text())
+  })
+  page.on('response', (response) => {
+    responses.push({
+      url: response.url(),
+      status: response.status(),
+      cacheControl: response.headers()['cache-control'],
+    })
+  })
+  await page.goto(url, { waitUntil: 'load' })
+  return { page, violations, responses }
+}
+
+/** Hydrated: a click on `selector` changes its text from `before` to `after`. */
+export async function clickChanges(
+  page: Page,
+  selector: string,
+  before: string,
+  after: string,
+): Promise<void> {
+  const button = page.locator(selector)
+  await button.filter({ hasText: before }).waitFor({ timeout: 20_000 })
+  // Until hydration a click does nothing: retried until the app's handler answers.
+  for (let tries = 0; tries < 100; tries++) {
+    await button.click()
+    if (((await button.textContent()) ?? '').includes(after)) return
+    await page.waitForTimeout(100)
+  }
+  throw new Error(`${selector} never showed "${after}": the page did not hydrate`)
+}
