@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 import { type Running, startServe } from '../src/_test/cli.ts'
 
 export const chromiumPath = '/usr/bin/chromium'
@@ -98,12 +99,9 @@ export async function visit(browser: Browser, url: string): Promise<Visit> {
   const violations: string[] = []
   const responses: Visit['responses'] = []
   await page.exposeFunction('__shipshapeViolation', (text: string) => violations.push(text))
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      const report = (window as unknown as { __shipshapeViolation(text: string): void }).__shipshapeViolation
-      report(`${event.violatedDirective} blocked ${event.blockedURI || 'inline'} (${event.sample})`)
-    })
-  })
+  // A string, not a function: this file is type-checked for Node, without the DOM's types.
+  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (event) =>
+    window.__shipshapeViolation(event.violatedDirective + ' blocked ' + (event.blockedURI || 'inline') + ' (' + event.sample + ')'))`)
   page.on('console', (message) => {
     if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text())
   })
@@ -134,4 +132,25 @@ export async function clickChanges(
     await page.waitForTimeout(100)
   }
   throw new Error(`${selector} never showed "${after}": the page did not hydrate`)
+}
+
+const immutable = 'public, max-age=31536000, immutable'
+
+/**
+ * Opens `path`, clicks the counter until hydrated, and expects no CSP violation and every
+ * script or stylesheet the page loaded from `hashedPrefix` to be cached for a year.
+ */
+export async function expectHydrates(browser: Browser, url: string, hashedPrefix?: string): Promise<Visit> {
+  const seen = await visit(browser, url)
+  await clickChanges(seen.page, '#counter', 'count 0', 'count 1')
+  expect(seen.violations).toEqual([])
+  if (hashedPrefix !== undefined) {
+    const assets = seen.responses.filter((response) =>
+      new URL(response.url).pathname.startsWith(hashedPrefix),
+    )
+    expect(assets.length).toBeGreaterThan(0)
+    for (const asset of assets)
+      expect([asset.url, asset.status, asset.cacheControl]).toEqual([asset.url, 200, immutable])
+  }
+  return seen
 }

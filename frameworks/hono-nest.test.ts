@@ -1,0 +1,50 @@
+/**
+ * Hono (`export default app`) and NestJS (`export default NestFactory.create(AppModule)`) under
+ * `shipshape serve`: pages whose inline scripts carry cspNonce() hydrate with no violation;
+ * Hono's streamed responses and Server-Sent Events arrive event by event.
+ */
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Running } from '../src/_test/cli.ts'
+import { expectHydrates, fixture, launch, serveFixture } from './_harness.ts'
+
+describe('Hono and NestJS under shipshape serve', () => {
+  let hono: Running
+  let nest: Running
+  let browser: Browser
+  beforeAll(async () => {
+    hono = await serveFixture(fixture('hono'), 'app.js')
+    nest = await serveFixture(fixture('nest'), 'dist/main.js')
+    browser = await launch()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await hono?.stop()
+    await nest?.stop()
+  })
+
+  it('Hono: the nonced page hydrates and receives Server-Sent Events through the policy', async () => {
+    const { page } = await expectHydrates(browser, `${hono.url}/`)
+    await page.locator('#events li', { hasText: 'tick 3' }).waitFor({ timeout: 20_000 })
+    expect(await page.locator('#events li').allTextContents()).toEqual(['tick 1', 'tick 2', 'tick 3'])
+  })
+
+  it('Hono: a streamed response arrives in its chunks, the first before the second is written', async () => {
+    const answer = await fetch(`${hono.url}/stream`)
+    const reader = (answer.body as ReadableStream<Uint8Array>).getReader()
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toBe('first\n')
+    let rest = ''
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      rest += new TextDecoder().decode(chunk.value)
+    expect(rest).toBe('second\n')
+  })
+
+  it('NestJS: the nonced page hydrates, the JSON route answers with the security headers', async () => {
+    await expectHydrates(browser, `${nest.url}/`)
+    const answer = await fetch(`${nest.url}/api/hello`)
+    expect(await answer.json()).toEqual({ hello: 'nest' })
+    expect(answer.headers.get('x-powered-by')).toBeNull()
+    expect(answer.headers.get('content-security-policy')).toContain("default-src 'self'")
+  })
+})
