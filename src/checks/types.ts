@@ -85,6 +85,7 @@ export type Subject =
   | 'files'
   | 'admin'
   | 'error-reporting'
+  | 'hydration'
 
 export interface DeployCheck {
   id: string

@@ -25,7 +25,8 @@ const never = () => false
  * - SvelteKit with adapter-node (`build/handler.js`): `build/client/` at `/`, hashed under `_app/immutable/`.
  * - React Router (`build/server/index.js`): `build/client/` at `/`, hashed under `assets/` (Vite's).
  */
-export function buildOutputs(app: string): BuildOutput[] {
+export function buildOutputs(app: string | undefined): BuildOutput[] {
+  if (app === undefined || app === '') return []
   const path = resolve(app)
   if (!existsSync(path)) return []
   if (statSync(path).isDirectory()) {
