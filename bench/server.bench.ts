@@ -218,7 +218,7 @@ async function cpuBound(): Promise<void> {
   const log = openSync(logPath, 'w')
   await serveFor(
     'bench/apps/page.ts',
-    ['--workers', '4', '--timeout', '5s'],
+    ['--workers', '4', '--timeout', '5s', '--watchdog-timeout', '5s'],
     async (url) => {
       const until = performance.now() + window * 1000
       const blocked = Promise.all(Array.from({ length: 2 }, () => loop(`${url}/block?ms=30000`, until)))

@@ -2,7 +2,9 @@
  * The contract between shipshape's parts. Every capability builds on these types; nothing
  * outside http/ and server/ knows which kind of app is wrapped.
  */
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 
 /**
  * The kinds of app `shipshape serve` can wrap, listed once: the adapters, `--kind` and its help
@@ -17,7 +19,6 @@ export const appKinds = [
   'fetch',
   'next',
   'react-router',
-  'nest',
 ] as const
 export type AppKind = (typeof appKinds)[number]
 
@@ -50,6 +51,8 @@ export interface WorkerState {
    * `https` adds the ones sent over HTTPS only (HSTS).
    */
   readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
+  /** The pipeline's own: fires when the worker starts draining (see `RequestContext.drainSignal`). */
+  readonly drainSignal?: AbortSignal
 }
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */
@@ -65,6 +68,20 @@ export interface RequestContext {
   readonly startedAt: number
   /** Fires when the request times out or the client goes away. Pass it to fetch(), queries, streams. */
   readonly signal: AbortSignal
+  /**
+   * Fires when the worker starts draining (reload, shutdown, recycling), while the request may
+   * still finish: end a stream (an SSE `retry:` hint first), answer a long poll now, so the
+   * client reconnects to a new worker instead of being cut off at the graceful timeout.
+   */
+  readonly drainSignal: AbortSignal
+  /**
+   * This request's own time limit, from now: `ms` until the response's first byte (then the
+   * idle timeout applies, as for every stream), or 0 for no limit at all (the app takes charge;
+   * `signal` still fires when the client goes away). Replaces `--timeout` and any
+   * `--route-timeouts` entry for this request. Throws SHIPSHAPE_E_ARGUMENT for a negative or
+   * non-finite `ms`.
+   */
+  setTimeout(ms: number): void
   /** The client's address: X-Forwarded-For is believed only from a trusted proxy. */
   readonly clientIp: string
   /** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
@@ -97,7 +114,17 @@ export interface Middleware {
 }
 
 /** The user's app after adaptation. Resolves once the response has been handed to the socket. */
-export type AppHandler = (ctx: RequestContext) => Promise<void>
+export interface AppHandler {
+  (ctx: RequestContext): Promise<void>
+  /**
+   * The app's upgrade server: the node:http server (never listening) whose `upgrade` listeners
+   * its WebSocket library added (`ws`, Socket.IO, @fastify/websocket, @hono/node-ws). Upgrade
+   * requests go there once shipshape has checked them. None: upgrades are requests like others.
+   */
+  readonly upgrades?: EventEmitter
+  /** The app's own shutdown hooks (Fastify's and Nest's close(), the module's `close` export). */
+  readonly close?: () => Promise<void>
+}
 
 /** What a worker tells the primary about one request it holds (heartbeats, watchdog logs). */
 export interface RequestSummary {
@@ -118,8 +145,10 @@ export interface Pipeline {
   inflight(): RequestSummary[]
   /** Requests answered since the worker started (for `--max-requests`). */
   served(): number
-  /** Begin draining: `/readyz` answers 503 and every response closes its connection. */
+  /** Begin draining: `/readyz` answers 503, every response closes its connection, drainSignal fires, WebSockets get a close frame 1001. */
   drain(): void
+  /** node:http's `upgrade` listener, when the app has an upgrade server (see AppHandler.upgrades). */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void
   /** Resolves once no request is in flight. */
   idle(): Promise<void>
 }
@@ -163,7 +192,14 @@ export interface ServerOptions {
   /** The Unix socket to listen on instead of host and port ('' for TCP). */
   socketPath: string
   workers: number
+  /** Time to the response's first byte; 0: none. */
   timeoutMs: number
+  /** Longest time a started response may send nothing; 0: none. */
+  idleTimeoutMs: number
+  /** Own time limits by path pattern, first match wins; `ms` 0: none at all. */
+  routeTimeouts: { pattern: string; ms: number }[]
+  /** A worker whose event loop is blocked this long is killed; 0: never. */
+  watchdogTimeoutMs: number
   gracefulTimeoutMs: number
   keepAliveMs: number
   headersTimeoutMs: number

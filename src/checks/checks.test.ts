@@ -221,6 +221,9 @@ describe('settings', () => {
       (await findings('request-timeout', context({ ...production, SHIPSHAPE_TIMEOUT: '0' }))).join(),
     ).toContain('holds its worker forever')
     expect(
+      (await findings('request-timeout', context({ ...production, SHIPSHAPE_WATCHDOG_TIMEOUT: '0' }))).join(),
+    ).toContain('SHIPSHAPE_WATCHDOG_TIMEOUT is 0: a worker whose event loop is blocked is never replaced')
+    expect(
       await findings(
         'request-timeout',
         context({ ...production, SHIPSHAPE_TIMEOUT: '10m', SHIPSHAPE_GRACEFUL_TIMEOUT: '10m' }),

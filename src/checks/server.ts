@@ -16,17 +16,19 @@ export const requestTimeout: DeployCheck = {
   id: 'request-timeout',
   subject: 'server',
   severity: 'warning',
-  title: 'Requests time out, and reloads wait for them',
+  title: 'Requests time out, blocked workers are replaced, and reloads wait for requests',
   fix: 'Set SHIPSHAPE_TIMEOUT to what your slowest page needs (about 5s suits most pages, 30s is the default), and SHIPSHAPE_GRACEFUL_TIMEOUT to at least that.',
   run: (context) => {
     const settings = needsSettings(context)
     if (settings instanceof Skip) return settings
-    const { timeoutMs, gracefulTimeoutMs } = settings
+    const { timeoutMs, gracefulTimeoutMs, watchdogTimeoutMs } = settings
     const problems: string[] = []
     if (timeoutMs === 0)
       problems.push(
-        'SHIPSHAPE_TIMEOUT is 0: a stuck request holds its worker forever and no blocked worker is replaced',
+        'SHIPSHAPE_TIMEOUT is 0: a request that never answers holds its worker forever (exempt only the routes that need it with SHIPSHAPE_ROUTE_TIMEOUTS)',
       )
+    if (watchdogTimeoutMs === 0)
+      problems.push('SHIPSHAPE_WATCHDOG_TIMEOUT is 0: a worker whose event loop is blocked is never replaced')
     else if (timeoutMs > 120_000)
       problems.push(
         `SHIPSHAPE_TIMEOUT is ${timeoutMs / 1000} s: slow clients and stuck requests pile up for that long`,

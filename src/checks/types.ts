@@ -21,6 +21,7 @@ export interface CheckSettings {
   logLevel: string
   workers: number
   timeoutMs: number
+  watchdogTimeoutMs: number
   gracefulTimeoutMs: number
   /** The Unix socket serve listens on ('' for TCP). */
   socketPath: string

@@ -95,6 +95,21 @@ export const catalogue = {
     message: 'The request took longer than the request timeout',
     fix: 'Make the handler faster, move the work to a background job, or raise --timeout.',
   },
+  SHIPSHAPE_E_IDLE_TIMEOUT: {
+    status: 503,
+    message: 'A started response sent nothing for longer than the idle timeout, and was cut off',
+    fix: 'Send something at least every --idle-timeout (an SSE comment line `:` every 15-30 s), raise --idle-timeout, or exempt the route with --route-timeouts PATH=0.',
+  },
+  SHIPSHAPE_E_DRAINING: {
+    status: 503,
+    message: 'The worker is draining (a reload or a shutdown) and takes no new work',
+    fix: 'Nothing to fix: clients retry on a new connection, which reaches a new worker. End streams when drainSignal fires.',
+  },
+  SHIPSHAPE_E_WEBSOCKET_ORIGIN: {
+    status: 403,
+    message: 'A WebSocket handshake came from a page on a host this site does not answer to',
+    fix: "A page on another site tried to open a WebSocket with the user's cookies (cross-site WebSocket hijacking). If that site is yours, add its host to --allowed-hosts.",
+  },
   SHIPSHAPE_E_BODY_TOO_LARGE: {
     status: 413,
     message: 'The request body is larger than the limit',

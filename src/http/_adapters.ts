@@ -12,14 +12,8 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
-import {
-  isNestApp,
-  isNextProject,
-  isReactRouterBuild,
-  nestInstance,
-  nextHandler,
-  reactRouterFetch,
-} from './_frameworks.js'
+import { isNextProject, isReactRouterBuild, nextHandler, reactRouterFetch } from './_frameworks.js'
+import { appParts, withHooks } from './_hooks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
@@ -68,6 +62,8 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
   }
   // `export default NestFactory.create(AppModule)`: the app is what the promise gives.
   if (typeof (app as { then?: unknown }).then === 'function') app = await (app as Promise<unknown>)
+  const parts = await appParts(app)
+  app = parts.app
   const detected = kind === 'auto' ? detectKind(app) : kind
   if (detected === undefined) {
     throw new ShipshapeError(
@@ -75,7 +71,7 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `cannot tell what kind of app ${path} exports (${describe(app)})`,
     )
   }
-  return adapt(app, detected, path)
+  return withHooks(await adapt(app, detected, path), parts, detected, module)
 }
 
 /**
@@ -86,7 +82,6 @@ export function detectKind(app: unknown): AppKind | undefined {
   if (app === null || (typeof app !== 'object' && typeof app !== 'function')) return undefined
   const a = app as Any
   if (isReactRouterBuild(a)) return 'react-router'
-  if (isNestApp(a)) return 'nest'
   if (typeof a.ready === 'function' && typeof a.inject === 'function' && typeof a.routing === 'function') {
     return 'fastify'
   }
@@ -147,11 +142,6 @@ async function adapt(app: unknown, kind: AppKind, path: string): Promise<AppHand
     case 'react-router':
       if (!isReactRouterBuild(a)) throw wrong('a React Router server build (build/server/index.js)')
       return fetchAdapter(reactRouterFetch(a, path))
-    case 'nest': {
-      if (!isNestApp(a)) throw wrong('a NestJS application (NestFactory.create())')
-      const instance = await nestInstance(a)
-      return adapt(instance, detectKind(instance) ?? 'node', path)
-    }
     case 'next':
       throw wrong('nothing: a Next.js app is served from its project directory (`shipshape serve .`)')
   }

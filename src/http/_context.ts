@@ -20,6 +20,20 @@ export function workerState(): WorkerState | undefined {
 
 let processWorker: WorkerState | undefined
 
+/** What drainSignal() gives where no worker drains (a script, a test's pipeline-less code): it never fires. */
+const neverSignal = new AbortController().signal
+
+/**
+ * Fires when the serving worker starts draining (a reload, a shutdown, recycling): end streams
+ * (an SSE stream with a `retry:` hint), answer long polls, close WebSockets the app tracks, so
+ * clients reconnect to the new workers instead of being cut off at the graceful timeout. The
+ * request's own `signal` does not fire then: a request in flight is meant to finish. Outside a
+ * request, the signal of the `shipshape serve` worker this process is; never fires elsewhere.
+ */
+export function drainSignal(): AbortSignal {
+  return workerState()?.drainSignal ?? neverSignal
+}
+
 /**
  * Makes `state` this process's worker state outside a request. Called once, by `shipshape serve`'s
  * worker when it starts (never by a factory): a pipeline built in a test or a script leaves it unset.
@@ -42,6 +56,7 @@ export interface Shared {
   readonly trust: ProxyTrust
   readonly worker: WorkerState
   logError(ctx: Context, error: unknown): void
+  setTimeout(ctx: Context, ms: number): void
 }
 
 /** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
@@ -87,6 +102,14 @@ export class Context implements RequestContext {
 
   get worker(): WorkerState {
     return this.shared.worker
+  }
+
+  get drainSignal(): AbortSignal {
+    return this.shared.worker.drainSignal ?? neverSignal
+  }
+
+  setTimeout(ms: number): void {
+    this.shared.setTimeout(this, ms)
   }
 
   // The signal, the client address and the state bag are made on first use: most requests

@@ -193,20 +193,3 @@ export function reactRouterFetch(build: Record<string, unknown>, entry: string):
   }
   return createRequestHandler(build, 'production')
 }
-
-/** A NestJS application (`NestFactory.create()`'s result): it has an HTTP adapter and init(). */
-export function isNestApp(app: object): boolean {
-  const a = app as Record<string, unknown>
-  return typeof a.getHttpAdapter === 'function' && typeof a.init === 'function'
-}
-
-/**
- * Nest's own start (`listen()`) is init() then the adapter's server: shipshape calls init()
- * (modules, controllers, middleware, OnModuleInit hooks) and serves the Express or Fastify
- * instance underneath, as any Express or Fastify app.
- */
-export async function nestInstance(app: object): Promise<unknown> {
-  const nest = app as { init(): Promise<unknown>; getHttpAdapter(): { getInstance(): unknown } }
-  await nest.init()
-  return nest.getHttpAdapter().getInstance()
-}

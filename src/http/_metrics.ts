@@ -10,6 +10,9 @@ const byClass = [0, 0, 0, 0, 0, 0]
 const classNames = ['aborted', '1xx', '2xx', '3xx', '4xx', '5xx']
 let timeouts = 0
 let inflightNow = 0
+let webSocketsOpen = 0
+let webSocketsClosed = 0
+const webSocketBytes = { in: 0, out: 0 }
 /** Seconds; the bucket boundaries are those most web SLOs are written against. */
 const bucketBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 /** Observations per bucket (not cumulative); the last one is +Inf. */
@@ -35,7 +38,7 @@ defineMetrics(({ Counter, Gauge }, registry) => {
   })
   new Counter({
     name: 'shipshape_request_timeouts_total',
-    help: 'Requests that ran past the request timeout and were answered 503 (or cut off).',
+    help: 'Requests answered 503 at the request timeout, and started responses cut off at the idle timeout.',
     registers: [registry],
     collect() {
       this.reset()
@@ -48,6 +51,34 @@ defineMetrics(({ Counter, Gauge }, registry) => {
     registers: [registry],
     collect() {
       this.set(inflightNow)
+    },
+  })
+  new Gauge({
+    name: 'shipshape_websockets_open',
+    help: 'WebSocket connections this worker holds right now.',
+    registers: [registry],
+    collect() {
+      this.set(webSocketsOpen)
+    },
+  })
+  new Counter({
+    name: 'shipshape_websockets_closed_total',
+    help: 'WebSocket connections this worker held that have closed.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      if (webSocketsClosed) this.inc(webSocketsClosed)
+    },
+  })
+  new Counter({
+    name: 'shipshape_websocket_bytes_total',
+    help: 'Bytes over the WebSocket connections that closed, by direction (in: from clients).',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      if (webSocketBytes.in) this.inc({ direction: 'in' }, webSocketBytes.in)
+      if (webSocketBytes.out) this.inc({ direction: 'out' }, webSocketBytes.out)
     },
   })
   // prom-client's Histogram can only be fed one observation at a time; this one reports the
@@ -87,4 +118,15 @@ export function countTimeout(): void {
 
 export function trackInflight(delta: 1 | -1): void {
   inflightNow += delta
+}
+
+export function webSocketOpened(): void {
+  webSocketsOpen++
+}
+
+export function webSocketClosed(bytesIn: number, bytesOut: number): void {
+  webSocketsOpen--
+  webSocketsClosed++
+  webSocketBytes.in += bytesIn
+  webSocketBytes.out += bytesOut
 }

@@ -7,13 +7,15 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
-import { answerPlain, contextOfResponse, requestIdOf, tagResponse } from './_answer.js'
+import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagResponse } from './_answer.js'
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
+import { type ClockOptions, requestClock } from './_timeouts.js'
+import { upgradeHandler } from './_upgrade.js'
 
-export interface PipelineOptions {
-  /** Milliseconds a request may run before it is answered 503 and its signal fires; 0 turns the timeout off. */
+export interface PipelineOptions extends Partial<ClockOptions> {
+  /** Milliseconds a request may wait for its response's first byte before it is answered 503 and its signal fires; 0 turns the timeout off. */
   timeoutMs: number
   /** Proxy addresses, CIDR ranges, `loopback` / `private` / `linklocal`, or `unix` (Unix socket peers), whose X-Forwarded-* headers are believed. */
   trustedProxies: string[]
@@ -41,23 +43,24 @@ export function createPipeline(
   logger: Logger,
   middleware: Middleware[],
 ): Pipeline {
-  const { timeoutMs, livezPath, readyzPath, maxBodyBytes, accessLog, onAdmit } = options
+  const { livezPath, readyzPath, maxBodyBytes, accessLog, onAdmit } = options
   const chain = compose(middleware, app)
   const inflight = new Set<Context>()
   const waiters: (() => void)[] = []
   let draining = false
   let served = 0
-  // The timeout is the same for every request, so requests time out in the order they arrived:
-  // one timer sweeping the oldest end of an insertion-ordered set replaces a timer per request.
-  // The sweep runs every 1/20 of the timeout (10 ms to 1 s), so a 503 comes at most 5% late.
-  const sweepEveryMs = Math.min(1000, Math.max(10, Math.floor(timeoutMs / 20)))
-  let sweeper: NodeJS.Timeout | undefined
+  const clock = requestClock<Context>(
+    { ...options, idleTimeoutMs: options.idleTimeoutMs ?? 0 },
+    { expired: timedOut, idle: idledOut },
+  )
+  const drainController = new AbortController()
 
   const trust = proxyTrust(options.trustedProxies)
-  const worker = workerState(options.worker, middleware)
+  const worker = workerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
   const shared: Shared = {
     trust,
     worker,
+    setTimeout: (ctx, ms) => clock.set(ctx, ms),
     logError(ctx, error) {
       logger.error(
         { err: error, requestId: ctx.id, method: ctx.method, path: ctx.path },
@@ -94,7 +97,7 @@ export function createPipeline(
     trackInflight(1)
     tagResponse(res, ctx)
     res.on('close', onClose)
-    if (timeoutMs > 0 && sweeper === undefined) sweeper = setInterval(sweep, sweepEveryMs).unref()
+    clock.admit(ctx)
 
     const length = req.headers['content-length']
     if (length !== undefined) {
@@ -156,6 +159,7 @@ export function createPipeline(
 
   function finish(ctx: Context): void {
     inflight.delete(ctx)
+    clock.remove(ctx)
     trackInflight(-1)
     served++
     const { res } = ctx
@@ -180,20 +184,8 @@ export function createPipeline(
     if (inflight.size === 0) for (const wake of waiters.splice(0)) wake()
   }
 
-  function sweep(): void {
-    if (inflight.size === 0) {
-      clearInterval(sweeper)
-      sweeper = undefined
-      return
-    }
-    const now = performance.now()
-    for (const ctx of inflight) {
-      if (now - ctx.startedAt < timeoutMs) break
-      if (!ctx.answered) timedOut(ctx, now)
-    }
-  }
-
-  function timedOut(ctx: Context, now: number): void {
+  function timedOut(ctx: Context, now: number, timeoutMs: number): void {
+    if (ctx.answered) return
     ctx.answered = true
     countTimeout()
     const elapsedMs = Math.round(now - ctx.startedAt)
@@ -208,6 +200,24 @@ export function createPipeline(
       ctx.res.destroy()
     }
     ctx.abort(new ShipshapeError('SHIPSHAPE_E_TIMEOUT', `${ctx.method} ${ctx.path} after ${elapsedMs} ms`))
+  }
+
+  /** A started response that sent nothing for the idle timeout: cut off, as a client would see a dead server. */
+  function idledOut(ctx: Context, idleMs: number): void {
+    if (ctx.answered) return
+    ctx.answered = true
+    countTimeout()
+    logger.warn(
+      { requestId: ctx.id, method: ctx.method, path: ctx.path, idleMs, idleTimeoutMs: options.idleTimeoutMs },
+      'response idle past the idle timeout',
+    )
+    ctx.res.destroy()
+    ctx.abort(
+      new ShipshapeError(
+        'SHIPSHAPE_E_IDLE_TIMEOUT',
+        `${ctx.method} ${ctx.path} sent nothing for ${idleMs} ms`,
+      ),
+    )
   }
 
   function tooLarge(ctx: Context): void {
@@ -244,9 +254,25 @@ export function createPipeline(
     }
   }
 
+  const upgrades =
+    app.upgrades &&
+    upgradeHandler(app.upgrades, {
+      shared,
+      logger,
+      accessLog,
+      compose: (last) => compose(middleware, last),
+      draining: () => draining,
+    })
+
   return {
     worker,
     listener,
+    upgrade:
+      upgrades &&
+      ((req, socket, head) => {
+        if (refusedFraming(req) === undefined) return upgrades.listener(req, socket, head)
+        socket.end(plainAnswerBytes(400, worker, protocolOf(req, trust) === 'https'))
+      }),
     inflight(): RequestSummary[] {
       const now = performance.now()
       const list: RequestSummary[] = []
@@ -262,8 +288,12 @@ export function createPipeline(
     },
     served: () => served,
     drain(): void {
+      if (draining) return
       draining = true
       for (const ctx of inflight) if (!ctx.res.headersSent) ctx.res.setHeader('Connection', 'close')
+      // After the headers: a handler reacting to the signal at once answers with them in place.
+      drainController.abort(new ShipshapeError('SHIPSHAPE_E_DRAINING', 'the worker has started draining'))
+      upgrades?.drain()
     },
     idle(): Promise<void> {
       if (inflight.size === 0) return Promise.resolve()

@@ -62,6 +62,9 @@ export function createHttpServer(pipeline: Pipeline, options: HttpServerOptions)
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     answerClientError(error, socket, worker),
   )
+  // Only an app with an upgrade server takes upgrades: without a listener, node:http treats an
+  // upgrade request as a plain request, which the app answers as it would any other.
+  if (pipeline.upgrade) server.on('upgrade', pipeline.upgrade)
   // A CONNECT (a request to open a tunnel) would otherwise have its socket dropped without a word.
   server.on('connect', (_req: unknown, socket: Duplex) => refuseOnSocket(socket, 400, worker))
   // node:http starts tracking connections, and enforcing the header and request timeouts on

@@ -5,6 +5,7 @@
 export { appKinds } from '../types.js'
 export { loadApp } from './_adapters.js'
 export { plainAnswer } from './_answer.js'
-export { becomeWorker, getContext, workerState } from './_context.js'
+export { becomeWorker, drainSignal, getContext, workerState } from './_context.js'
 export { createPipeline, type PipelineOptions } from './_pipeline.js'
 export { createHttpServer, type HttpServerOptions } from './_server.js'
+export type { RouteTimeout } from './_timeouts.js'

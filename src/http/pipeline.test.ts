@@ -158,8 +158,8 @@ describe('middleware', () => {
 })
 
 describe('timeouts and limits', () => {
-  it('cuts a response already under way at the timeout, and survives an app writing after its 503', async () => {
-    const server = await start({ timeoutMs: 300 })
+  it('cuts a response under way that goes idle past the idle timeout, and survives an app writing after its 503', async () => {
+    const server = await start({ timeoutMs: 300, idleTimeoutMs: 300 })
     const partial = await fetch(`${server.url}/late-write`)
     expect(partial.status).toBe(200)
     await expect(partial.text()).rejects.toThrow()

@@ -195,7 +195,7 @@ export class Supervisor {
   /** Runs every heartbeat: kills stuck workers, and workers that overstay a drain or a slow start. */
   private inspect(): void {
     const now = performance.now()
-    const { timeoutMs, gracefulTimeoutMs } = this.options
+    const { watchdogTimeoutMs: timeoutMs, gracefulTimeoutMs } = this.options
     for (const worker of this.workers) {
       if (worker.endedBy === 'watchdog') continue
       const silentMs = now - worker.lastBeat
@@ -235,6 +235,7 @@ export class Supervisor {
     const level = expected && (code === 0 || worker.endedBy === 'watchdog') ? 'info' : 'error'
     this.logger[level]({ worker: worker.pid, code, signal, generation: worker.generation }, 'worker exited')
     if (this.stopping) {
+      if (code !== null && code !== 0) this.exitCode = 1 // it cut requests off, or failed
       if (this.workers.size === 0) this.stopped()
       return
     }

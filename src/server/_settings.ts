@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { bytes, duration, group, type Infer, setting } from '../config/index.js'
+import { bytes, duration, group, type Infer, parseDuration, setting } from '../config/index.js'
 import { appKinds, type ServerOptions } from '../types.js'
 
 /** `auto` detects the kind from the module's export. */
@@ -33,7 +33,7 @@ export const serverSettings = group(
     kind: setting(z.enum(kinds), {
       default: 'auto',
       description:
-        'What the app module exports: auto (detected), node, express, connect, koa, fastify, fetch, next (a project directory), react-router (a server build) or nest.',
+        'What the app module exports: auto (detected), node, express, connect, koa, fastify, fetch, next (a project directory) or react-router (a server build).',
     }),
     bind: setting(
       z.string().refine((value) => parseBind(value) !== undefined, { error: bindExpected }),
@@ -58,7 +58,31 @@ export const serverSettings = group(
     timeout: setting(seconds(), {
       default: '30s',
       description:
-        'A request still running after this gets a 503 and its AbortSignal fires; a worker whose event loop is blocked this long is killed and replaced. About 5s suits most web pages; 0 turns both off.',
+        'A request whose response has not started after this gets a 503 and its AbortSignal fires. A response that has started (a stream, Server-Sent Events) is bounded by --idle-timeout instead. About 5s suits most web pages; 0 turns it off.',
+    }),
+    idleTimeout: setting(seconds(), {
+      default: '60s',
+      description:
+        "A started response (a stream, Server-Sent Events, a download) that sends nothing for this long is cut off and its AbortSignal fires. 60s is the idle timeout of nginx's proxy_read_timeout and AWS ALB, which would cut it anyway: send a heartbeat (an SSE comment) more often. 0 turns it off.",
+    }),
+    routeTimeouts: setting(
+      z.array(
+        z.string().refine((entry) => parseRouteTimeout(entry, routeDuration) !== undefined, {
+          error: 'PATH=DURATION, such as /events/*=0 or /export=5m (* matches anything, 0 means no limit)',
+        }),
+      ),
+      {
+        default: [],
+        shownDefault: 'none',
+        description:
+          'Comma-separated PATH=DURATION: requests whose path matches get this time to their first byte instead of --timeout (the first match wins; * matches any characters). 0 takes every limit off the route, the idle timeout included: for long polls and streams that manage their own time. The app can do the same per request with getContext().setTimeout(ms).',
+        example: ['/events/*=0', '/reports/export=5m'],
+      },
+    ),
+    watchdogTimeout: setting(seconds(), {
+      default: '30s',
+      description:
+        'A worker whose event loop is blocked this long (a CPU-bound handler, a synchronous loop) is killed with SIGKILL and replaced; the log names the requests it held. Independent of --timeout, so it stays on when request timeouts are off. 0 turns it off.',
     }),
     gracefulTimeout: setting(seconds(), {
       default: '30s',
@@ -162,6 +186,11 @@ export function serverOptions(settings: ServerSettings, cwd: string): ServerOpti
     socketPath: socketPath && resolve(cwd, socketPath),
     workers: settings.workers,
     timeoutMs: settings.timeout,
+    idleTimeoutMs: settings.idleTimeout,
+    routeTimeouts: settings.routeTimeouts.map(
+      (entry) => parseRouteTimeout(entry, routeDuration) as RouteTimeout,
+    ),
+    watchdogTimeoutMs: settings.watchdogTimeout,
     gracefulTimeoutMs: settings.gracefulTimeout,
     keepAliveMs: settings.keepAlive,
     headersTimeoutMs: settings.headersTimeout,
@@ -179,6 +208,24 @@ export function serverOptions(settings: ServerSettings, cwd: string): ServerOpti
     readyzPath: settings.readyzPath,
     pidfile: settings.pidfile,
   }
+}
+
+/** A route's duration reads as --timeout's does: a bare number is seconds. */
+const routeDuration = (value: string) => parseDuration(value, 's')
+
+type RouteTimeout = ServerOptions['routeTimeouts'][number]
+
+/** `PATTERN=DURATION` (`/events/*=0`, `/export=5m`) as --route-timeouts takes it, or undefined. */
+function parseRouteTimeout(
+  entry: string,
+  parse: (value: string) => number | undefined,
+): RouteTimeout | undefined {
+  const at = entry.lastIndexOf('=')
+  if (at <= 0) return undefined
+  const pattern = entry.slice(0, at).trim()
+  const ms = parse(entry.slice(at + 1))
+  if (!pattern.startsWith('/') || /\s/.test(pattern) || ms === undefined) return undefined
+  return { pattern, ms }
 }
 
 interface Bind {

@@ -6,8 +6,9 @@ import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
-import type { Pipeline } from '../types.js'
+import type { AppHandler, Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
+import { runShutdownHooks } from './_drain.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { defaultMiddleware } from './_stack.js'
 
@@ -53,6 +54,7 @@ const logger = createLogger({ level: options.logLevel })
 const sockets = new Set<Socket>()
 let pipeline: Pipeline | undefined
 let server: Server | undefined
+let closeApp: AppHandler['close']
 let leaving = false
 /** When a leaving worker exits even with requests unfinished; an uncaught exception brings it closer. */
 let leaveBy = Number.POSITIVE_INFINITY
@@ -67,11 +69,14 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
+  closeApp = app.close
   const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
     app,
     {
       timeoutMs: options.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      routeTimeouts: options.routeTimeouts,
       trustedProxies: options.trustedProxies,
       livezPath: options.livezPath,
       readyzPath: options.readyzPath,
@@ -115,6 +120,10 @@ async function start(): Promise<void> {
 
   process.on('message', (message: PrimaryMessage, handle?: Socket) => {
     if (message.type === 'connection' && handle) {
+      // The primary's listener accepts with Nagle's algorithm on (node:net's default; node:http
+      // turns it off only for connections it accepts itself): a response whose last bytes follow
+      // its first by a moment would wait for the client's delayed ACK, about 40 ms.
+      handle.setNoDelay(true)
       sockets.add(handle)
       handle.once('close', () => sockets.delete(handle))
       http.emit('connection', handle)
@@ -177,17 +186,22 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
   if (leaving) return
   leaving = true
   if (pipeline === undefined || server === undefined) return exit(exitCode) // still starting: nothing to finish
+  // The wait for connections ends a second before the primary's graceful-timeout kill, so the
+  // app's shutdown hooks still run when a request outstays it.
+  const killAt = performance.now() + options.gracefulTimeoutMs
+  const hooksAt = killAt - beforeKillMs
   pipeline.drain()
   if (keepIdle) {
-    const idleUntil = performance.now() + Math.max(0, options.gracefulTimeoutMs - beforeKillMs)
-    while (sockets.size > 0 && performance.now() < Math.min(idleUntil, leaveBy)) await sleep(50)
+    while (sockets.size > 0 && performance.now() < Math.min(hooksAt, leaveBy)) await sleep(50)
   }
   // Connections busy now close after their response; each one that goes idle without closing
   // (its response began before the drain) is closed at the next round.
-  while (sockets.size > 0 && performance.now() < leaveBy) {
+  while (sockets.size > 0 && performance.now() < Math.min(hooksAt, leaveBy)) {
     server.closeIdleConnections()
     await sleep(50)
   }
+  if (pipeline.inflight().length > 0) exitCode = Math.max(exitCode, 1) // requests are cut off
+  await runShutdownHooks(closeApp, Math.min(leaveBy, killAt - 100) - performance.now(), logger)
   exit(exitCode)
 }
 

@@ -52,7 +52,7 @@ describe('shipshape serve', () => {
   })
 
   it('kills a worker whose event loop is blocked past the timeout, names its request, and keeps serving', async () => {
-    server = await startServe([app, '--workers', '2', '--timeout', '1s'])
+    server = await startServe([app, '--workers', '2', '--watchdog-timeout', '1s'])
     await ready(server, 2)
     const blocked = get(`${server.url}/block?ms=20000`).catch((error: Error) => error)
     await sleep(1200) // the blocked worker has missed several heartbeats: it gets nothing new
@@ -66,7 +66,7 @@ describe('shipshape serve', () => {
   })
 
   it('never leaves a client hanging on a connection handed to a worker that then dies', async () => {
-    server = await startServe([app, '--workers', '1', '--timeout', '1s'])
+    server = await startServe([app, '--workers', '1', '--watchdog-timeout', '1s'])
     await ready(server, 1)
     const blocked = get(`${server.url}/block?ms=20000`).catch((error: Error) => error)
     await sleep(100)
