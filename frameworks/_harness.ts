@@ -74,8 +74,13 @@ export function fixture(name: string): string {
 }
 
 /** `shipshape serve <app>` in the fixture's directory, with no setting but a free port; resolves once a worker is ready. */
-export async function serveFixture(dir: string, app: string, args: string[] = []): Promise<Running> {
-  const running = await startServe([app, ...args], {}, undefined, { cwd: dir })
+export async function serveFixture(
+  dir: string,
+  app: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Running> {
+  const running = await startServe([app, ...args], env, undefined, { cwd: dir })
   await running.waitForLog((line) => line.msg === 'worker ready', 'worker ready', 60_000)
   return running
 }

@@ -3,9 +3,12 @@
  * `shipshape serve`: pages whose inline scripts carry cspNonce() hydrate with no violation;
  * Hono's streamed responses and Server-Sent Events arrive event by event.
  */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Running } from '../src/_test/cli.ts'
+import { tempDir } from '../src/_test/temp.ts'
 import { expectHydrates, fixture, launch, serveFixture } from './_harness.ts'
 
 describe('Hono and NestJS under shipshape serve', () => {
@@ -38,6 +41,44 @@ describe('Hono and NestJS under shipshape serve', () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
       rest += new TextDecoder().decode(chunk.value)
     expect(rest).toBe('second\n')
+  })
+
+  it('Hono: a Server-Sent Events stream outlives the request timeout, which bounds only its first byte', async () => {
+    const short = await serveFixture(fixture('hono'), 'app.js', ['--timeout', '1s'])
+    try {
+      // Five events 600 ms apart: the whole stream lasts well past --timeout 1s.
+      const body = await (await fetch(`${short.url}/sse-long`)).text()
+      expect(body.match(/data: beat \d/g)).toEqual([
+        'data: beat 1',
+        'data: beat 2',
+        'data: beat 3',
+        'data: beat 4',
+        'data: beat 5',
+      ])
+    } finally {
+      await short.stop()
+    }
+  })
+
+  it("NestJS: SIGTERM runs the app's shutdown hooks (OnModuleDestroy, OnApplicationShutdown) in each worker", async () => {
+    const dir = tempDir()
+    const hooks = join(dir.dir, 'hooks.log')
+    const running = await serveFixture(fixture('nest'), 'dist/main.js', ['--workers', '2'], {
+      NEST_HOOKS_FILE: hooks,
+    })
+    try {
+      await running.waitForLog(
+        () => running.logs.filter((line) => line.msg === 'worker ready').length >= 2,
+        '2 workers',
+      )
+      running.child.kill('SIGTERM')
+      expect(await running.exited).toBe(0)
+      const lines = readFileSync(hooks, 'utf8').trim().split('\n').sort()
+      expect(lines.map((line) => line.split(' ')[0])).toEqual(['destroy', 'destroy', 'shutdown', 'shutdown'])
+    } finally {
+      await running.stop()
+      dir.remove()
+    }
   })
 
   it('NestJS: the nonced page hydrates, the JSON route answers with the security headers', async () => {
