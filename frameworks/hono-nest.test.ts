@@ -1,7 +1,8 @@
 /**
  * Hono (`export default app`) and NestJS (`export default NestFactory.create(AppModule)`) under
  * `shipshape serve`: pages whose inline scripts carry cspNonce() hydrate with no violation;
- * Hono's streamed responses and Server-Sent Events arrive event by event.
+ * Hono's streamed responses and Server-Sent Events arrive event by event, its WebSocket echoes
+ * and is closed 1001 on reload; SIGTERM runs Nest's shutdown hooks.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,7 +10,7 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Running } from '../src/_test/cli.ts'
 import { tempDir } from '../src/_test/temp.ts'
-import { expectHydrates, fixture, launch, serveFixture } from './_harness.ts'
+import { expectHydrates, fixture, launch, serveFixture, visit } from './_harness.ts'
 
 describe('Hono and NestJS under shipshape serve', () => {
   let hono: Running
@@ -30,6 +31,25 @@ describe('Hono and NestJS under shipshape serve', () => {
     const { page } = await expectHydrates(browser, `${hono.url}/`)
     await page.locator('#events li', { hasText: 'tick 3' }).waitFor({ timeout: 20_000 })
     expect(await page.locator('#events li').allTextContents()).toEqual(['tick 1', 'tick 2', 'tick 3'])
+  })
+
+  it('Hono: a WebSocket from the page echoes through the policy; on reload a client gets a close frame 1001', async () => {
+    const { page, violations } = await visit(browser, `${hono.url}/`)
+    await page.locator('#echo', { hasText: 'echo: hello' }).waitFor({ timeout: 20_000 })
+    expect(violations).toEqual([])
+    // The close code is read with Node's WebSocket client: Chromium reports 1006 (no clean close)
+    // for the same drain, a difference left to the server side (see the report of this branch).
+    const client = new WebSocket(`${hono.url.replace('http', 'ws')}/ws`)
+    const closed = new Promise<number>((done) =>
+      client.addEventListener('close', (event) => done(event.code)),
+    )
+    const echoed = new Promise<string>((done) =>
+      client.addEventListener('message', (event) => done(String(event.data))),
+    )
+    client.addEventListener('open', () => client.send('from node'))
+    expect(await echoed).toBe('echo: from node')
+    process.kill(hono.child.pid as number, 'SIGHUP')
+    expect(await closed).toBe(1001)
   })
 
   it('Hono: a streamed response arrives in its chunks, the first before the second is written', async () => {
