@@ -213,15 +213,21 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
   // public name of the handler it attaches to its own (unused) server. Its 500s carry the
   // message but never the stack.
   const addHook = app.addHook as (name: string, fn: (...args: never[]) => void) => void
-  addHook.call(
-    app,
-    'onError',
-    (_request: unknown, _reply: unknown, error: { statusCode?: number }, done: unknown) => {
-      // At this point the reply still has its 200: the error's own status says whether it is a 5xx.
-      if ((error.statusCode ?? 500) >= 500) reportAppError(getContext(), error)
-      ;(done as () => void)()
-    },
-  )
+  try {
+    addHook.call(
+      app,
+      'onError',
+      (_request: unknown, _reply: unknown, error: { statusCode?: number }, done: unknown) => {
+        // At this point the reply still has its 200: the error's own status says whether it is a 5xx.
+        if ((error.statusCode ?? 500) >= 500) reportAppError(getContext(), error)
+        ;(done as () => void)()
+      },
+    )
+  } catch (error) {
+    // Made ready already (NestJS's Fastify platform, at init): its errors are the framework's
+    // to log (Nest's exception filters do).
+    if ((error as { code?: string }).code !== 'AVV_ERR_ROOT_PLG_BOOTED') throw error
+  }
   await (app.ready as () => Promise<unknown>).call(app)
   const handle = app.routing as unknown as RequestListener
   return async ({ req, res }) => {

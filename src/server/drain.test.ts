@@ -67,19 +67,25 @@ describe('the app’s shutdown hooks', () => {
     )
   })
 
-  it('runs a NestJS app’s OnModuleDestroy and OnApplicationShutdown hooks on SIGTERM', async () => {
-    const marker = markerFile()
-    server = await startServe([fixture('nest.mjs'), '--workers', '2'], { FIXTURE_MARKER: marker })
-    await ready(server, 2)
-    const reply = await get(`${server.url}/`)
-    expect(reply.status).toBe(200)
-    expect(reply.body).toMatch(/^nest pid \d+\n$/)
-    expect(reply.headers['content-security-policy']).toBeDefined() // served through the pipeline
-    expect(reply.headers['x-powered-by']).toBeUndefined()
-    server.child.kill('SIGTERM')
-    expect(await server.exited).toBe(0)
-    const lines = readFileSync(marker, 'utf8').trim().split('\n')
-    expect(lines.filter((line) => line.startsWith('nest onModuleDestroy '))).toHaveLength(2)
-    expect(lines.filter((line) => line.startsWith('nest onApplicationShutdown '))).toHaveLength(2)
-  })
+  it.each(['express', 'fastify'])(
+    'runs a NestJS app’s OnModuleDestroy and OnApplicationShutdown hooks on SIGTERM (%s platform)',
+    async (platform) => {
+      const marker = markerFile()
+      server = await startServe([fixture('nest.mjs'), '--workers', '2'], {
+        FIXTURE_MARKER: marker,
+        FIXTURE_NEST_PLATFORM: platform,
+      })
+      await ready(server, 2)
+      const reply = await get(`${server.url}/`)
+      expect(reply.status).toBe(200)
+      expect(reply.body).toMatch(/^nest pid \d+\n$/)
+      expect(reply.headers['content-security-policy']).toBeDefined() // served through the pipeline
+      expect(reply.headers['x-powered-by']).toBeUndefined()
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+      const lines = readFileSync(marker, 'utf8').trim().split('\n')
+      expect(lines.filter((line) => line.startsWith('nest onModuleDestroy '))).toHaveLength(2)
+      expect(lines.filter((line) => line.startsWith('nest onApplicationShutdown '))).toHaveLength(2)
+    },
+  )
 })

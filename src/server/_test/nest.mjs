@@ -27,5 +27,10 @@ get(Hello.prototype, 'hello', Object.getOwnPropertyDescriptor(Hello.prototype, '
 class AppModule {}
 Module({ controllers: [Hello], providers: [Shutdown] })(AppModule)
 
-const app = await NestFactory.create(AppModule, { logger: false })
+// FIXTURE_NEST_PLATFORM=fastify: the same app on @nestjs/platform-fastify.
+const adapter =
+  process.env.FIXTURE_NEST_PLATFORM === 'fastify'
+    ? new (await import('@nestjs/platform-fastify')).FastifyAdapter()
+    : undefined
+const app = await NestFactory.create(AppModule, ...(adapter ? [adapter] : []), { logger: false })
 export default app
