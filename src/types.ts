@@ -10,7 +10,16 @@ import type { Duplex } from 'node:stream'
  * The kinds of app `shipshape serve` can wrap, listed once: the adapters, `--kind` and its help
  * read this list (`auto`, which detects the kind from the module's export, comes on top).
  */
-export const appKinds = ['node', 'express', 'connect', 'koa', 'fastify', 'fetch'] as const
+export const appKinds = [
+  'node',
+  'express',
+  'connect',
+  'koa',
+  'fastify',
+  'fetch',
+  'next',
+  'react-router',
+] as const
 export type AppKind = (typeof appKinds)[number]
 
 /**

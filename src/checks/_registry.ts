@@ -15,6 +15,7 @@ import { lockfile, trackedSecrets } from './files.js'
 import { contentTypeNosniff, csp, framing } from './headers.js'
 import { allowedHosts } from './hosts.js'
 import { hsts, hstsPreload, hstsSubdomains, httpsRedirect } from './https.js'
+import { inlineScriptsAllowed } from './hydration.js'
 import { privateStorage } from './media.js'
 import { secretKey } from './secrets.js'
 import { requestTimeout, serverOptions, workerCount } from './server.js'
@@ -45,6 +46,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   framing,
   contentTypeNosniff,
   csp,
+  inlineScriptsAllowed,
   requestTimeout,
   workerCount,
   deployFiles,

@@ -91,6 +91,7 @@ export type Subject =
   | 'cache'
   | 'supply-chain'
   | 'hosting'
+  | 'hydration'
 
 export interface DeployCheck {
   id: string

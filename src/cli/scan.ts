@@ -151,9 +151,15 @@ function describeScan(report: SiteScan): string {
     const modifier = test.scoreModifier > 0 ? `+${test.scoreModifier}` : String(test.scoreModifier)
     return `  ${test.pass ? '✓' : '✗'} ${name.padEnd(width)} ${modifier.padStart(4)}  ${test.result}\n      ${test.description}`
   })
+  const { inline, blocked } = report.inlineScripts
+  const hydration =
+    blocked.length === 0
+      ? `  ✓ inline scripts: ${inline} on the page, none blocked by its policy`
+      : `  ✗ inline scripts: ${blocked.length} of ${inline} blocked by the page's policy (no nonce or hash): the page would not hydrate\n${blocked.map((text) => `      ${text}`).join('\n')}`
   return `shipshape scan ${report.url}
   Grade ${report.grade}   Score ${report.score}   Tests passed ${report.testsPassed}/${testNames.length}   (MDN HTTP Observatory, algorithm ${report.algorithmVersion})
 
 ${lines.join('\n')}
+${hydration}
 `
 }

@@ -3,7 +3,7 @@
  * resolves once the response has finished or the connection closed, so middleware that awaits
  * next() runs its "after" code when the response is really over.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
@@ -12,6 +12,7 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
+import { isNextProject, isReactRouterBuild, nextHandler, reactRouterFetch } from './_frameworks.js'
 import { appParts, withHooks } from './_hooks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
@@ -27,6 +28,17 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
   }
   const path = resolve(entry)
   if (!existsSync(path)) throw new ShipshapeError('SHIPSHAPE_E_APP_NOT_FOUND', `no file at ${path}`)
+  // A directory is a framework's project, served from its build (only Next.js's today).
+  if (statSync(path).isDirectory()) {
+    if (kind !== 'auto' && kind !== 'next')
+      throw new ShipshapeError('SHIPSHAPE_E_APP_KIND', `${path} is a directory; a ${kind} app is a module`)
+    if (!isNextProject(path) && kind === 'auto')
+      throw new ShipshapeError(
+        'SHIPSHAPE_E_APP_NOT_FOUND',
+        `${path} is a directory without a Next.js build (.next/BUILD_ID); name the app's module`,
+      )
+    return nextHandler(path)
+  }
   let module: Record<string, unknown>
   try {
     module = await import(pathToFileURL(path).href)
@@ -36,7 +48,9 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       cause: error,
     })
   }
-  let app = module.default ?? module.app
+  // SvelteKit's adapter-node build exports `handler`; a React Router build is the module itself.
+  let app: unknown =
+    module.default ?? module.app ?? module.handler ?? (isReactRouterBuild(module) ? module : undefined)
   // A CommonJS module imported from ESM arrives as { default: module.exports }.
   if (app && typeof app === 'object' && 'default' in app && !isKnownApp(app))
     app = (app as { default: unknown }).default
@@ -46,6 +60,8 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `${path} has neither a default export nor an \`app\` export`,
     )
   }
+  // `export default NestFactory.create(AppModule)`: the app is what the promise gives.
+  if (typeof (app as { then?: unknown }).then === 'function') app = await (app as Promise<unknown>)
   const parts = await appParts(app)
   app = parts.app
   const detected = kind === 'auto' ? detectKind(app) : kind
@@ -65,6 +81,7 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
 export function detectKind(app: unknown): AppKind | undefined {
   if (app === null || (typeof app !== 'object' && typeof app !== 'function')) return undefined
   const a = app as Any
+  if (isReactRouterBuild(a)) return 'react-router'
   if (typeof a.ready === 'function' && typeof a.inject === 'function' && typeof a.routing === 'function') {
     return 'fastify'
   }
@@ -122,6 +139,11 @@ async function adapt(app: unknown, kind: AppKind, path: string): Promise<AppHand
       if (fetch === undefined) throw wrong('{ fetch(request) } or a (request) => Response function')
       return fetchAdapter(fetch)
     }
+    case 'react-router':
+      if (!isReactRouterBuild(a)) throw wrong('a React Router server build (build/server/index.js)')
+      return fetchAdapter(reactRouterFetch(a, path))
+    case 'next':
+      throw wrong('nothing: a Next.js app is served from its project directory (`shipshape serve .`)')
   }
 }
 

@@ -4,6 +4,7 @@
  * the Observatory, and why, is listed in docs/security.md (section "shipshape scan").
  */
 import type { HtmlTag } from './_html-tags.js'
+import { inlineScripts } from './_hydration.js'
 import { readHttpEquiv } from './_responses.js'
 import { cookiesTest } from './tests/cookies.js'
 import { crossOriginResourceSharingTest } from './tests/cors.js'
@@ -82,5 +83,6 @@ export function grade(retrieval: Retrieval, tags: readonly HtmlTag[]): ScanRepor
     testsPassed,
     testsFailed: results.length - testsPassed,
     tests: Object.fromEntries(results.map((test) => [test.name, test])) as Record<TestName, TestResult>,
+    inlineScripts: inlineScripts(retrieval, tags),
   }
 }

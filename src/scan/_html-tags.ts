@@ -12,6 +12,8 @@ export interface HtmlTag {
   name: 'script' | 'meta'
   /** Attribute names lower-cased; the first of a repeated attribute wins, as in HTML. */
   attributes: Map<string, string>
+  /** A script's text (its inline code), as the browser hashes it; '' for a meta. */
+  text: string
 }
 
 type ParsedNode = DefaultTreeAdapterMap['childNode']
@@ -26,6 +28,7 @@ export function findTags(html: string): HtmlTag[] {
         tags.push({
           name: node.tagName,
           attributes: new Map(node.attrs.map((attribute) => [attribute.name, attribute.value])),
+          text: node.childNodes.map((child) => ('value' in child ? child.value : '')).join(''),
         })
       visit(node.childNodes)
     }

@@ -5,6 +5,7 @@
  */
 export { type CspDirectives, type ParsedCsp, parseCsp } from './_csp-parser.js'
 export { gradeForScore, grades } from './_grader.js'
+export type { InlineScripts } from './_hydration.js'
 export { probeStatus, type ScanOptions, type SiteScan, scanSite, scanTargets } from './_retriever.js'
 export { scoreTable } from './_score-table.js'
 export {

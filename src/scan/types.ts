@@ -3,6 +3,7 @@
  * (a Retrieval), what each test concludes (a TestResult), and the graded report.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { InlineScripts } from './_hydration.js'
 import type { Expectation } from './_score-table.js'
 
 export type { Expectation } from './_score-table.js'
@@ -89,4 +90,6 @@ export interface ScanReport {
   testsPassed: number
   testsFailed: number
   tests: Record<TestName, TestResult>
+  /** Inline scripts the page's policy would block (graded by no test; `check --deploy` reports them). */
+  inlineScripts: InlineScripts
 }

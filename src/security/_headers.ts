@@ -7,7 +7,7 @@ import { OutgoingMessage, ServerResponse } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
 import { getContext } from '../http/index.js'
 import type { RequestContext } from '../types.js'
-import { cspTemplate, type HeaderPolicy, nonceSource, parseDirectives } from './_policy.js'
+import { cspTemplate, type HeaderPolicy, mergePolicies, nonceSource, parseDirectives } from './_policy.js'
 
 // Nonces are cut from one base64 string made per 256 nonces: one randomFillSync and one
 // encoding per 256 requests instead of a crypto call and an encoding per request. A nonce is 18
@@ -34,6 +34,8 @@ const policyKey = Symbol('shipshape.security.headers')
 const nonceKey = Symbol('shipshape.security.nonce')
 /** This response's CSP template when a route changed its directives. */
 const partsKey = Symbol('shipshape.security.cspParts')
+/** The CSP value shipshape last wrote on this response: another one at send time is the app's. */
+const writtenKey = Symbol('shipshape.security.cspWritten')
 
 /**
  * Node keeps a response's headers in an object under an internal symbol, as `lower-cased name →
@@ -52,6 +54,7 @@ type Tagged = ServerResponse & {
   [policyKey]?: HeaderPolicy
   [nonceKey]?: string
   [partsKey]?: readonly string[]
+  [writtenKey]?: string
 }
 
 function put(
@@ -103,7 +106,10 @@ export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
   }
   if (policy.hsts !== undefined && ctx.protocol === 'https')
     put(res, store, 'strict-transport-security', policy.hsts)
-  if (policy.cspPlain !== undefined) put(res, store, policy.cspKey as string, policy.cspPlain)
+  if (policy.cspPlain !== undefined) {
+    put(res, store, policy.cspKey as string, policy.cspPlain)
+    res[writtenKey] = policy.cspPlain[1]
+  }
   Object.defineProperty(ctx.state, 'cspNonce', nonceProperty)
   res[policyKey] = policy
   res.writeHead = scrubbedWriteHead as ServerResponse['writeHead']
@@ -135,7 +141,9 @@ function writeCsp(res: Tagged): void {
   if (policy?.cspHeader === undefined || res.headersSent || !res.hasHeader(policy.cspHeader)) return
   const nonce = res[nonceKey]
   const parts = res[partsKey] ?? policy.cspParts
-  res.setHeader(policy.cspHeader, parts.join(nonce === undefined ? '' : nonceSource(nonce)))
+  const value = parts.join(nonce === undefined ? '' : nonceSource(nonce))
+  res.setHeader(policy.cspHeader, value)
+  res[writtenKey] = value
 }
 
 export interface HeaderChanges {
@@ -168,6 +176,7 @@ export function adjustSecurityHeaders(changes: HeaderChanges): void {
   if (csp === false) {
     res.removeHeader('content-security-policy')
     res.removeHeader('content-security-policy-report-only')
+    res[writtenKey] = undefined
   } else if (csp !== undefined && policy.cspHeader !== undefined) {
     const directives = new Map(policy.directives)
     for (const [name, sources] of Object.entries(csp)) {
@@ -221,11 +230,33 @@ function scrubbedWriteHead(
   }
   const server = store === undefined ? this.getHeader('server') : store?.server?.[1]
   if (server !== undefined && revealing('server', server)) this.removeHeader('server')
+  const res = this as Tagged
+  if (res[writtenKey] !== undefined) mergeAppPolicy(res, store)
   if (typeof reasonOrHeaders === 'object' && reasonOrHeaders !== null)
-    return writeHead.call(this, statusCode, scrubbed(reasonOrHeaders))
+    return writeHead.call(this, statusCode, scrubbed(withPolicy(res, reasonOrHeaders)))
   if (typeof headers === 'object' && headers !== null)
-    return writeHead.call(this, statusCode, reasonOrHeaders, scrubbed(headers))
+    return writeHead.call(this, statusCode, reasonOrHeaders, scrubbed(withPolicy(res, headers)))
   return writeHead.call(this, statusCode, reasonOrHeaders, headers)
+}
+
+/** A CSP the app set with setHeader, over shipshape's: shipshape's directives are merged into it. */
+function mergeAppPolicy(res: Tagged, store: HeaderStore | null | undefined): void {
+  const key = res[policyKey]?.cspKey as string
+  const value = store === undefined ? res.getHeader(key) : store?.[key]?.[1]
+  const written = res[writtenKey] as string
+  if (typeof value === 'string' && value !== written) res.setHeader(key, mergePolicies(value, written))
+}
+
+/** The same for a CSP among writeHead's own headers (an object, as fetch adapters pass them). */
+function withPolicy(res: Tagged, headers: object): object {
+  const written = res[writtenKey]
+  if (written === undefined || Array.isArray(headers)) return headers
+  const key = res[policyKey]?.cspKey as string
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string' && value !== written && name.toLowerCase() === key)
+      return { ...headers, [name]: mergePolicies(value, written) }
+  }
+  return headers
 }
 
 function scrubbed(headers: object): object {

@@ -195,3 +195,36 @@ export function cspTemplate(directives: Directives): string[] {
 export function nonceSource(nonce: string): string {
   return ` 'nonce-${nonce}'`
 }
+
+/**
+ * An app that sends a policy of its own (SvelteKit's `kit.csp`, helmet) gets shipshape's merged
+ * in rather than dropped: every directive of either, and for one both name, the sources of both
+ * (the app's nonces and hashes stay valid, and so does the nonce cspNonce() gave). A directive
+ * the app left to its `default-src` starts from that. `'none'` on one side leaves the app's
+ * choice. Parsed leniently: the app's policy is the app's, a typo in it is not shipshape's to refuse.
+ */
+export function mergePolicies(app: string, ours: string): string {
+  const merged = lenientDirectives(app)
+  const fallback = merged.get('default-src')
+  for (const [name, sources] of lenientDirectives(ours)) {
+    const theirs = merged.get(name) ?? (name.endsWith('-src') ? fallback : undefined)
+    if (theirs === undefined) merged.set(name, sources)
+    else if (isNone(theirs) || isNone(sources)) merged.set(name, theirs)
+    else merged.set(name, [...theirs, ...sources.filter((source) => !theirs.includes(source))])
+  }
+  return [...merged].map(([name, sources]) => [name, ...sources].join(' ')).join('; ')
+}
+
+function lenientDirectives(text: string): Directives {
+  const directives: Directives = new Map()
+  for (const part of text.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/)
+    if (name !== undefined && name !== '' && !directives.has(name.toLowerCase()))
+      directives.set(name.toLowerCase(), sources)
+  }
+  return directives
+}
+
+function isNone(sources: string[]): boolean {
+  return sources.length === 1 && sources[0] === "'none'"
+}

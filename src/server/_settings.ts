@@ -27,13 +27,13 @@ export const serverSettings = group(
       env: 'SHIPSHAPE_APP',
       flag: false,
       description:
-        'The module exporting your app (a node:http listener, an Express, Connect, Koa or Fastify app, or { fetch }). Given as the argument of `shipshape serve`.',
+        "The module exporting your app (a node:http listener, an Express, Connect, Koa or Fastify app, { fetch }, a NestJS app, SvelteKit's build/handler.js, React Router's build/server/index.js), or a Next.js project directory (docs/frameworks.md). Given as the argument of `shipshape serve`.",
       example: 'app.js',
     }),
     kind: setting(z.enum(kinds), {
       default: 'auto',
       description:
-        'What the app module exports: auto (detected), node, express, connect, koa, fastify or fetch.',
+        'What the app module exports: auto (detected), node, express, connect, koa, fastify, fetch, next (a project directory) or react-router (a server build).',
     }),
     bind: setting(
       z.string().refine((value) => parseBind(value) !== undefined, { error: bindExpected }),

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import type { Logger } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
-import { staticFiles } from '../static/index.js'
+import { buildOutputs, staticFiles } from '../static/index.js'
 import { mediaFiles, storagesOver } from '../storage/index.js'
 import type { Middleware } from '../types.js'
 // Types only: _composed.js loads every group's zod declarations (~19 MB resident): the primary's alone.
@@ -21,6 +21,16 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
       staticFiles({
         root: options.staticRoot,
         prefix: options.staticUrl,
+        maxAge: Math.round(options.staticMaxAgeMs / 1000),
+        allowOrigin: options.staticAllowOrigin,
+      }),
+    )
+  }
+  // A framework's browser files (Next's .next/static, SvelteKit's and React Router's build/client).
+  for (const output of buildOutputs(options.app)) {
+    middleware.push(
+      staticFiles({
+        ...output,
         maxAge: Math.round(options.staticMaxAgeMs / 1000),
         allowOrigin: options.staticAllowOrigin,
       }),

@@ -217,7 +217,7 @@ describe('serve options', () => {
       ),
     )
     for (const expected of [
-      'server.kind from shipshape.json:3: expected one of auto, node, express, connect, koa, fastify, fetch, found "rails"',
+      'server.kind from shipshape.json:3: expected one of auto, node, express, connect, koa, fastify, fetch, next, react-router, found "rails"',
       'server.bind from SHIPSHAPE_BIND: expected host:port (such as 127.0.0.1:8000, 0.0.0.0:80 or [::]:8000) or unix:PATH, found "localhost"',
       'server.workers from --workers: expected a whole number of 1 or more, found "0"',
       'server.timeout from --timeout: expected a duration such as 500ms, 5s or 2m, found "soon"',

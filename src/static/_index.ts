@@ -23,6 +23,8 @@ export interface IndexOptions {
   maxAgeSeconds: number
   allowOrigin: string | undefined
   headers: ((file: StaticFile) => Record<string, string> | undefined) | undefined
+  /** Names content-hashed by a framework's build, besides the manifest's. */
+  immutable?: ((name: string) => boolean) | undefined
 }
 
 /** A name that is a directory with an index file: answered with a redirect to the name plus `/`. */
@@ -83,7 +85,7 @@ export function buildIndex(
         etag: hash === undefined ? statEtag(stats.size, stats.mtimeMs) : `"${hash}${suffix}"`,
       }
     }
-    const immutable = hash !== undefined
+    const immutable = hash !== undefined || options.immutable?.(name) === true
     const extra = options.headers?.({ name, path, immutable })
     const entity: Entity = {
       identity: represent(path, '') as Representation,

@@ -26,6 +26,11 @@ export interface StaticFilesOptions {
   allowOrigin?: string
   /** Extra headers per file, asked once per file at start-up. Default: none. */
   headers?: (file: StaticFile) => Record<string, string> | undefined
+  /**
+   * For a framework's build output (no manifest): the names it content-hashed, cached for a
+   * year as immutable. Such a mount is not the one staticUrl() links to. Default: none.
+   */
+  immutable?: (name: string) => boolean
 }
 
 /**
@@ -52,6 +57,7 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
     maxAgeSeconds: options.maxAge ?? 60,
     allowOrigin: options.allowOrigin,
     headers: options.headers,
+    immutable: options.immutable,
   })
   const loaded = new WeakSet<Entity>()
   let memoryLeft = memoryBudget
@@ -69,7 +75,7 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
   }
 
   // The worker's state, not the process's: staticUrl() reads this manifest from the request.
-  const provides = { staticFiles: { root, prefix, manifest } }
+  const provides = options.immutable === undefined ? { staticFiles: { root, prefix, manifest } } : {}
   return Object.assign(
     function serveStaticFiles(ctx: RequestContext, next: Next) {
       const path = ctx.path

@@ -16,6 +16,7 @@ export {
   sendEntity,
   statEtag,
 } from './_entity.js'
+export { type BuildOutput, buildOutputs } from './_frameworks.js'
 export type { StaticFile } from './_index.js'
 export {
   defaultPrefix,

@@ -19,6 +19,20 @@ app.get('/', (_req, res) => {
 app.get('/nonce', (_req, res) => {
   res.json({ state: getContext()?.state.cspNonce, getter: cspNonce() })
 })
+// An app with a policy of its own (as SvelteKit's kit csp sends): by setHeader, or in writeHead's headers.
+app.get('/own-csp', (_req, res) => {
+  res.setHeader('Content-Security-Policy', "script-src 'self' 'nonce-app1'; img-src 'self' data:")
+  res.send('own')
+})
+app.get('/own-csp-head', (_req, res) => {
+  res.writeHead(200, { 'content-security-policy': "default-src 'self' 'nonce-app2'; object-src 'self'" })
+  res.end('own')
+})
+app.get('/own-csp-and-nonce', (_req, res) => {
+  const nonce = cspNonce()
+  res.setHeader('Content-Security-Policy', "script-src 'self' 'sha256-abc='")
+  res.send(nonce)
+})
 app.get('/powered', (_req, res) => {
   res.setHeader('X-Powered-By', 'PHP/8.1')
   res.setHeader('Server', 'Apache/2.4.1 (Unix)')

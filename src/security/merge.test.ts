@@ -1,0 +1,54 @@
+/**
+ * An app that sends its own Content-Security-Policy (SvelteKit's kit csp, helmet) gets
+ * shipshape's directives merged into it at send time, through a real server: never dropped.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { closeAll, send, start } from './_test/harness.js'
+
+afterEach(closeAll)
+
+const directives = (policy: unknown) =>
+  new Map(
+    String(policy)
+      .split(';')
+      .map((part) => part.trim().split(' '))
+      .map(([name, ...sources]) => [name, sources.join(' ')]),
+  )
+
+describe("an app's own CSP", () => {
+  it("keeps the app's sources and adds shipshape's directives (set with setHeader)", async () => {
+    const { port } = await start()
+    const policy = directives((await send(port, { path: '/own-csp' })).headers['content-security-policy'])
+    expect(policy.get('script-src')).toBe("'self' 'nonce-app1'")
+    expect(policy.get('img-src')).toBe("'self' data:")
+    expect(policy.get('object-src')).toBe("'none'")
+    expect(policy.get('frame-ancestors')).toBe("'none'")
+    expect(policy.get('form-action')).toBe("'self'")
+    expect(policy.get('report-uri')).toBe('/_shipshape/csp-report')
+  })
+
+  it("starts a directive the app left to its default-src from that default-src (given in writeHead's headers)", async () => {
+    const { port } = await start()
+    const reply = await send(port, { path: '/own-csp-head' })
+    const policy = directives(reply.headers['content-security-policy'])
+    // The app's nonce stays valid for scripts, though shipshape's policy names script-src.
+    expect(policy.get('script-src')).toBe("'self' 'nonce-app2'")
+    // 'none' on shipshape's side leaves the app's explicit choice.
+    expect(policy.get('object-src')).toBe("'self'")
+  })
+
+  it("keeps the nonce cspNonce() gave beside the app's own hash", async () => {
+    const { port } = await start()
+    const reply = await send(port, { path: '/own-csp-and-nonce' })
+    const policy = directives(reply.headers['content-security-policy'])
+    expect(policy.get('script-src')).toBe(`'self' 'sha256-abc=' 'nonce-${reply.body}'`)
+  })
+
+  it('leaves a response whose policy the app did not touch as shipshape wrote it', async () => {
+    const { port } = await start()
+    const reply = await send(port, { path: '/' })
+    expect(String(reply.headers['content-security-policy'])).toMatch(
+      /^default-src 'self'; script-src 'self' 'nonce-[^']+'; style-src 'self' 'nonce-[^']+'; object-src 'none'/,
+    )
+  })
+})
