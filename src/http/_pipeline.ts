@@ -11,6 +11,7 @@ import { answerPlain, contextOfResponse, requestIdOf, tagResponse } from './_ans
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
+import { routeName } from './_route.js'
 
 export interface PipelineOptions {
   /** Milliseconds a request may run before it is answered 503 and its signal fires; 0 turns the timeout off. */
@@ -59,6 +60,8 @@ export function createPipeline(
     trust,
     worker,
     logError(ctx, error) {
+      // With error tracking on, the tracker logs the error once grouped, with its issue id.
+      if (worker.errors) return void worker.errors.capture(error, { ctx })
       logger.error(
         { err: error, requestId: ctx.id, method: ctx.method, path: ctx.path },
         'the app failed to handle the request',
@@ -162,7 +165,7 @@ export function createPipeline(
     const completed = res.writableFinished
     if (!completed) ctx.abort(new DOMException('The client closed the connection', 'AbortError'))
     const ms = performance.now() - ctx.startedAt
-    countResponse(completed ? res.statusCode : 0, ms / 1000)
+    countResponse(ctx.method, routeName(ctx), completed ? res.statusCode : 0, ms / 1000)
     if (accessLog) {
       logger.info(
         {
@@ -197,6 +200,11 @@ export function createPipeline(
     ctx.answered = true
     countTimeout()
     const elapsedMs = Math.round(now - ctx.startedAt)
+    worker.errors?.capture(`request timed out after ${elapsedMs} ms`, {
+      ctx,
+      kind: 'timeout',
+      level: 'warning',
+    })
     logger.warn(
       { requestId: ctx.id, method: ctx.method, path: ctx.path, elapsedMs, timeoutMs },
       'request timed out',

@@ -33,3 +33,5 @@ export type PrimaryMessage =
    * allows.
    */
   | { type: 'drain'; keepIdle: boolean }
+  /** Record this event with your error tracker (the watchdog killed a worker: it cannot itself). */
+  | { type: 'capture'; message: string; reason: string; extra: Record<string, unknown> }

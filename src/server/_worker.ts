@@ -5,7 +5,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
-import { createLogger } from '../observe/index.js'
+import { createLogger, poolFromEnvironment, startErrorTracking } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
@@ -65,6 +65,10 @@ function send(message: WorkerMessage): Promise<void> {
   })
 }
 
+// Stack traces of the app name its TypeScript sources (a compiled app's source maps are read).
+process.setSourceMapsEnabled(true)
+const errors = startErrorTracking(options.observe, logger, await poolFromEnvironment())
+
 async function start(): Promise<void> {
   const app = await loadApp(options.app, options.kind)
   const middleware = await defaultMiddleware(options, logger)
@@ -78,6 +82,7 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
+      worker: { errors },
     },
     logger,
     middleware,
@@ -120,6 +125,12 @@ async function start(): Promise<void> {
       http.emit('connection', handle)
     } else if (message.type === 'drain') {
       void leave({ keepIdle: message.keepIdle })
+    } else if (message.type === 'capture') {
+      errors.capture(message.message, {
+        kind: 'watchdog',
+        extra: message.extra,
+        fingerprint: ['watchdog', message.reason],
+      })
     }
   })
   // The replacement starts first; this worker drains once it is ready (see the primary).
@@ -194,13 +205,15 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function exit(code: number): void {
-  logger.flush(() => process.exit(code))
+  // Captured errors (a crash's own among them) are stored and notified first, for a second at most.
+  void Promise.race([errors.flush(), sleep(1000)]).then(() => logger.flush(() => process.exit(code)))
 }
 
 // The primary is gone (killed with SIGKILL): nobody will hand over connections, reap us, or
 // enforce the graceful timeout, so the worker does.
 process.on('disconnect', () => leave({ withinMs: options.gracefulTimeoutMs }))
-process.on('uncaughtException', (error) => {
+process.on('uncaughtException', (error, origin) => {
+  errors.capture(error, { kind: 'crash', tags: { mechanism: origin } })
   if (server === undefined) {
     logger.fatal({ err: error }, 'uncaught exception at start-up: the worker exits')
     return exit(1)

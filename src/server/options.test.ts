@@ -1,6 +1,6 @@
 /** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
 import { execFileSync } from 'node:child_process'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, ready, runCli, startServe } from '../_test/cli.js'
@@ -75,6 +75,18 @@ describe('serve options', () => {
       staticMaxAgeMs: 60_000,
       staticAllowOrigin: undefined,
       media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
+      observe: {
+        metrics: undefined,
+        release: undefined,
+        environment: 'production',
+        serverName: hostname(),
+        retentionMs: 30 * 86_400_000,
+        maxEventsPerIssue: 100,
+        notifyIntervalMs: 1_800_000,
+        email: undefined,
+        webhook: undefined,
+        slack: undefined,
+      },
     } satisfies ServeOptions)
   })
 

@@ -1,0 +1,48 @@
+/**
+ * Error tracking as a `shipshape serve` worker runs it: the store on the database, the channels
+ * from the settings, the retention sweep.
+ */
+import type { Logger } from 'pino'
+import { type Notifier, slackNotifier, smtpNotifier, webhookNotifier } from './_notify.js'
+import type { ObserveOptions } from './_settings.js'
+import { ErrorStore, type QueryPool } from './_store.js'
+import { createTracker, type ErrorTracker } from './_tracker.js'
+
+/** How often a worker applies retention; each run is a few DELETEs, so every worker may run it. */
+const pruneEveryMs = 10 * 60_000
+
+/** The worker's tracker; `pool` is the worker's database pool, when it has one. */
+export function startErrorTracking(options: ObserveOptions, logger: Logger, pool?: QueryPool): ErrorTracker {
+  const notifiers: Notifier[] = []
+  if (options.email) notifiers.push(smtpNotifier(options.email))
+  if (options.webhook) notifiers.push(webhookNotifier(options.webhook))
+  if (options.slack) notifiers.push(slackNotifier(options.slack))
+  const store = pool
+    ? new ErrorStore(pool, { retentionMs: options.retentionMs, maxEventsPerIssue: options.maxEventsPerIssue })
+    : undefined
+  if (store) {
+    const prune = () =>
+      store.prune().catch((error: unknown) => logger.warn({ err: error }, 'error retention failed'))
+    setInterval(prune, pruneEveryMs).unref()
+  }
+  return createTracker({
+    logger,
+    store,
+    notifiers,
+    identity: { release: options.release, environment: options.environment, serverName: options.serverName },
+    notifyIntervalMs: options.notifyIntervalMs,
+  })
+}
+
+/**
+ * A pool on DATABASE_URL for the error store, when it is set. Stands in for the worker's own pool
+ * from shipshape/db (which also runs the embedded database): the two are merged into one there.
+ */
+export async function poolFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<QueryPool | undefined> {
+  if (!env.DATABASE_URL) return undefined
+  const { default: pg } = await import('pg')
+  // Two connections: error tracking writes in batches, off the request path.
+  return new pg.Pool({ connectionString: env.DATABASE_URL, max: 2, idleTimeoutMillis: 30_000 })
+}
