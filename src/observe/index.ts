@@ -12,8 +12,10 @@ import { recordBreadcrumb } from './_breadcrumbs.js'
 import type { CaptureOptions, Level } from './_event.js'
 
 export type { Logger } from 'pino'
+export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export { groupingOf, normaliseMessage } from './_fingerprint.js'
+export { sampleMachine } from './_machine.js'
 export {
   type DeliveryCounts,
   deliver,

@@ -4,8 +4,8 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
-import { createLogger, poolFromEnvironment, startErrorTracking } from '../observe/index.js'
+import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } from '../http/index.js'
+import { createLogger, poolFromEnvironment, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
@@ -140,7 +140,7 @@ async function start(): Promise<void> {
     void send({ type: 'retire' })
   }
   setInterval(() => {
-    beat()
+    beat(true)
     if (retiring) return
     if (retireAfter > 0 && served.served() >= retireAfter) {
       retire({ served: served.served(), limit: retireAfter }, 'reached --max-requests')
@@ -155,11 +155,15 @@ async function start(): Promise<void> {
 let lastBeat = 0
 let lastBeatWasIdle = true
 
-function beat(): void {
+/** `sample`: the timed beat also carries this process's own numbers (memory, CPU, event-loop lag). */
+function beat(sample = false): void {
   const inflight = pipeline?.inflight() ?? []
   lastBeat = performance.now()
   lastBeatWasIdle = inflight.length === 0
-  void send({ type: 'beat', inflight })
+  const metrics = sample
+    ? { http: httpMetrics(), process: sampleProcess(), errors: errors.counts() }
+    : { http: httpMetrics() }
+  void send({ type: 'beat', inflight, metrics })
 }
 
 /**
