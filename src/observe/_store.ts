@@ -128,11 +128,10 @@ export class ErrorStore {
   private readonly maxEvents: number
   private readonly retentionMs: number
   private ready: Promise<void> | undefined
+  private readonly pool: QueryPool
 
-  constructor(
-    private readonly pool: QueryPool,
-    options: StoreOptions = {},
-  ) {
+  constructor(pool: QueryPool, options: StoreOptions = {}) {
+    this.pool = pool
     this.keepFirst = options.keepFirst ?? 10
     this.maxPerIssue = Math.max(this.keepFirst + 1, options.maxEventsPerIssue ?? 100)
     this.maxEvents = options.maxEvents ?? 100_000

@@ -3,7 +3,6 @@
  * app, timeouts, crashes and watchdog kills land grouped in the real Postgres; /metrics on its own
  * listener sums every worker.
  */
-import { writeFileSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
 import { ErrorStore } from './_store.js'

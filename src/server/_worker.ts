@@ -27,6 +27,8 @@ const beforeKillMs = 1000
  * would keep a possibly broken process serving; the primary starts the replacement at once.
  */
 const failingGraceMs = 1500
+/** How long an exiting worker waits for its error tracker to store and notify what it captured. */
+const flushMs = 5000
 
 // The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
 // terminal, systemd's stop with its default KillMode=control-group) reaches workers too: they
@@ -209,8 +211,8 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function exit(code: number): void {
-  // Captured errors (a crash's own among them) are stored and notified first, for a second at most.
-  void Promise.race([errors.flush(), sleep(1000)]).then(() => logger.flush(() => process.exit(code)))
+  // Captured errors (a crash's own among them) are stored and notified first, within flushMs.
+  void Promise.race([errors.flush(), sleep(flushMs)]).then(() => logger.flush(() => process.exit(code)))
 }
 
 // The primary is gone (killed with SIGKILL): nobody will hand over connections, reap us, or
