@@ -174,7 +174,8 @@ export function createPipeline(
           path: ctx.path,
           // 499 as nginx logs it: the client went away before the response was complete.
           status: completed ? res.statusCode : 499,
-          bytes: ctx.req.socket.bytesWritten - ctx.bytesAtStart,
+          // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
+          bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
           ms: Math.round(ms * 100) / 100,
         },
         'request',

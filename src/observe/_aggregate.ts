@@ -22,7 +22,7 @@ export interface ProcessSample {
 export interface WorkerMetrics {
   http: HttpMetrics
   process?: ProcessSample
-  errors?: { captured: number; dropped: number }
+  errors?: { captured: number; dropped: number; forwardDropped?: number }
 }
 
 let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined
@@ -58,7 +58,7 @@ interface WorkerEntry {
   timeouts: number
   inflight: number
   process?: ProcessSample
-  errors: { captured: number; dropped: number }
+  errors: { captured: number; dropped: number; forwardDropped?: number }
 }
 
 /** Server-level events the primary counts itself. */
@@ -116,6 +116,8 @@ export class MetricsAggregator {
     this.retired.timeouts += entry.timeouts
     this.retired.errors.captured += entry.errors.captured
     this.retired.errors.dropped += entry.errors.dropped
+    this.retired.errors.forwardDropped =
+      (this.retired.errors.forwardDropped ?? 0) + (entry.errors.forwardDropped ?? 0)
     this.retiredCpuSeconds += entry.process?.cpuSeconds ?? 0
   }
 
@@ -137,13 +139,18 @@ export class MetricsAggregator {
     for (const [key, series] of this.retired.series) addSeries(merged, key, series)
     let timeouts = this.retired.timeouts
     let inflight = 0
-    const errors = { ...this.retired.errors }
+    const errors = {
+      captured: this.retired.errors.captured,
+      dropped: this.retired.errors.dropped,
+      forwardDropped: this.retired.errors.forwardDropped ?? 0,
+    }
     for (const entry of this.workers.values()) {
       for (const [key, series] of entry.series) addSeries(merged, key, series)
       timeouts += entry.timeouts
       inflight += entry.inflight
       errors.captured += entry.errors.captured
       errors.dropped += entry.errors.dropped
+      errors.forwardDropped += entry.errors.forwardDropped ?? 0
     }
     family(
       'http_requests_total',
@@ -195,6 +202,12 @@ export class MetricsAggregator {
       "Errors dropped because a worker's error queue was full.",
     )
     sample('shipshape_errors_dropped_total', '', errors.dropped)
+    family(
+      'shipshape_sentry_dropped_total',
+      'counter',
+      'Events not delivered to the Sentry-compatible server (queue full, rate-limited, failed).',
+    )
+    sample('shipshape_sentry_dropped_total', '', errors.forwardDropped)
     family('shipshape_workers', 'gauge', 'Worker processes reporting metrics.')
     sample('shipshape_workers', '', this.workers.size)
 

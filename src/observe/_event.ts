@@ -9,8 +9,8 @@ import type { RequestContext } from '../types.js'
 import { type Frame, parseStack, type SourceCache } from './_stack.js'
 
 export type Level = 'fatal' | 'error' | 'warning' | 'info' | 'debug'
-/** What raised the event: the app during a request, a timeout, a crash, the watchdog, or the app's own call. */
-type EventKind = 'request' | 'timeout' | 'crash' | 'watchdog' | 'manual'
+/** What raised the event: the app during a request, a timeout, a crash, the watchdog, the app's own call, or a Sentry SDK. */
+type EventKind = 'request' | 'timeout' | 'crash' | 'watchdog' | 'manual' | 'sentry'
 
 export interface CaptureOptions {
   tags?: Record<string, string>
@@ -23,6 +23,8 @@ export interface CaptureOptions {
 export interface CaptureHints extends CaptureOptions {
   ctx?: RequestContext
   kind?: EventKind
+  /** An event made elsewhere (received from a Sentry SDK): grouped and stored as it is. */
+  event?: ErrorEvent
 }
 
 export interface Breadcrumb {

@@ -8,6 +8,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { duration, group, type Infer, setting } from '../config/index.js'
+import { parseDsn } from './_sentry.js'
 
 const bindPattern = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\]]+)):(\d{1,5})$/
 
@@ -86,6 +87,31 @@ export const observeSettings = group(
       description: "A Slack incoming-webhook URL (Mattermost's and Rocket.Chat's take the same format).",
       example: 'https://hooks.slack.com/services/T000/B000/XXXX',
     }),
+    sentryDsn: setting(
+      z.string().refine((value) => parseDsn(value) !== undefined, {
+        error: 'a DSN such as https://<key>@o1.ingest.sentry.io/<project id>',
+      }),
+      {
+        env: 'SENTRY_DSN',
+        secret: true,
+        shownDefault: 'none: events stay here',
+        description:
+          'A Sentry-compatible server (Sentry, GlitchTip, Bugsink) every error event is also sent to, as the Sentry SDKs send them. Events are still grouped and stored here.',
+        example: 'https://abc123@o1.ingest.sentry.io/42',
+      },
+    ),
+    ingestKeys: setting(z.array(z.string().regex(/^[\w-]{8,}$/)), {
+      default: [],
+      shownDefault: 'none: no envelope endpoint',
+      description:
+        'DSN public keys the envelope endpoint accepts (POST /api/<project>/envelope/), so Sentry SDKs (@sentry/browser on your pages, @sentry/node elsewhere) report to this app with the DSN https://<key>@<your host>/<project>. Off until one is set.',
+      example: ['a1b2c3d4e5f6'],
+    }),
+    ingestRate: setting(z.int().min(1), {
+      default: 600,
+      description:
+        'Events per DSN key per minute each worker accepts at the envelope endpoint; beyond, 429 with X-Sentry-Rate-Limits, as Sentry answers.',
+    }),
   },
   {
     envPrefix: 'SHIPSHAPE_',
@@ -117,6 +143,8 @@ export interface ObserveOptions {
   email: { url: string; from: string; to: string[] } | undefined
   webhook: string | undefined
   slack: string | undefined
+  sentryDsn: string | undefined
+  ingest: { keys: string[]; perMinute: number } | undefined
 }
 
 export function observeOptions(settings: ObserveSettings, cwd: string): { observe: ObserveOptions } {
@@ -135,6 +163,11 @@ export function observeOptions(settings: ObserveSettings, cwd: string): { observ
           : undefined,
       webhook: settings.notifyWebhook,
       slack: settings.notifySlack,
+      sentryDsn: settings.sentryDsn,
+      ingest:
+        settings.ingestKeys.length > 0
+          ? { keys: [...settings.ingestKeys], perMinute: settings.ingestRate }
+          : undefined,
     },
   }
 }

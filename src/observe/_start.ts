@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino'
 import { type Notifier, slackNotifier, smtpNotifier, webhookNotifier } from './_notify.js'
+import { parseDsn, sentryTransport } from './_sentry.js'
 import type { ObserveOptions } from './_settings.js'
 import { ErrorStore, type QueryPool } from './_store.js'
 import { createTracker, type ErrorTracker } from './_tracker.js'
@@ -17,6 +18,7 @@ export function startErrorTracking(options: ObserveOptions, logger: Logger, pool
   if (options.email) notifiers.push(smtpNotifier(options.email))
   if (options.webhook) notifiers.push(webhookNotifier(options.webhook))
   if (options.slack) notifiers.push(slackNotifier(options.slack))
+  const dsn = options.sentryDsn ? parseDsn(options.sentryDsn) : undefined
   const store = pool
     ? new ErrorStore(pool, { retentionMs: options.retentionMs, maxEventsPerIssue: options.maxEventsPerIssue })
     : undefined
@@ -31,6 +33,7 @@ export function startErrorTracking(options: ObserveOptions, logger: Logger, pool
     notifiers,
     identity: { release: options.release, environment: options.environment, serverName: options.serverName },
     notifyIntervalMs: options.notifyIntervalMs,
+    forward: dsn ? sentryTransport(dsn) : undefined,
   })
 }
 

@@ -19,6 +19,7 @@ import {
 } from './_event.js'
 import { groupingOf } from './_fingerprint.js'
 import { type DeliveryCounts, type DeliveryOptions, deliver, type Notifier } from './_notify.js'
+import type { SentryTransport } from './_sentry.js'
 import { SourceCache } from './_stack.js'
 import type { ErrorStore, Reason } from './_store.js'
 
@@ -33,7 +34,7 @@ export interface ErrorTracker {
   /** Resolves once everything captured so far is logged, stored and notified (or given up). */
   flush(): Promise<void>
   /** Errors captured, dropped because the queue was full, and notifications sent or failed. */
-  counts(): { captured: number; dropped: number; deliveries: DeliveryCounts }
+  counts(): { captured: number; dropped: number; forwardDropped: number; deliveries: DeliveryCounts }
 }
 
 export interface TrackerOptions {
@@ -45,6 +46,8 @@ export interface TrackerOptions {
   /** At most one notification per issue per interval. Default 30 minutes. */
   notifyIntervalMs?: number
   delivery?: DeliveryOptions
+  /** Every event is also sent there (a Sentry-compatible server, with SENTRY_DSN). */
+  forward?: SentryTransport
 }
 
 declare module '../types.js' {
@@ -89,15 +92,19 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
   async function processBatch(batch: Snapshot[]): Promise<void> {
     const groups = new Map<string, Group>()
     for (const taken of batch) {
-      const event = await buildEvent(taken, identity, sources)
+      const made = taken.hints.event
+      const event = made
+        ? { ...made, tags: { ...made.tags, kind: 'sentry' } }
+        : await buildEvent(taken, identity, sources)
       const exception = event.exception?.values[0]
       const { issue } = groupingOf({
         type: exception?.type,
         message: exception?.value ?? event.message?.formatted ?? '',
         frames: exception?.stacktrace?.frames ?? [],
-        fingerprint: taken.hints.fingerprint ?? defaultFingerprint(taken),
+        fingerprint: taken.hints.fingerprint ?? event.fingerprint ?? defaultFingerprint(taken),
       })
       logCaptured(taken, event, issue)
+      options.forward?.send(event)
       const group = groups.get(issue)
       if (group) {
         group.count++
@@ -189,9 +196,12 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
     },
     async flush() {
       await drain()
-      await Promise.all(sending)
+      await Promise.all([...sending, options.forward?.flush()])
     },
-    counts: () => ({ captured, dropped, deliveries }),
+    counts: () => {
+      const forwardDropped = Object.values(options.forward?.counts().dropped ?? {}).reduce((a, b) => a + b, 0)
+      return { captured, dropped, forwardDropped, deliveries }
+    },
   }
 }
 

@@ -15,6 +15,7 @@ export type { Logger } from 'pino'
 export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export { groupingOf, normaliseMessage } from './_fingerprint.js'
+export { sentryIngest } from './_ingest.js'
 export { sampleMachine } from './_machine.js'
 export {
   type DeliveryCounts,

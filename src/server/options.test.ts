@@ -86,6 +86,8 @@ describe('serve options', () => {
         email: undefined,
         webhook: undefined,
         slack: undefined,
+        sentryDsn: undefined,
+        ingest: undefined,
       },
     } satisfies ServeOptions)
   })
