@@ -67,6 +67,8 @@ export type ServerEvent = 'watchdog_kills' | 'worker_restarts' | 'reloads'
 const escapeLabel = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
 const labelsOf = (series: HttpSeries) =>
   `method="${escapeLabel(series.method)}",route="${escapeLabel(series.route)}",status_code="${series.status}"`
+/** Label sets handled between two yields: about 1 ms of work on a small machine. */
+const sliceSeries = 100
 const bucketLabels = durationBuckets.map((bound) => `le="${bound}"`).concat('le="+Inf"')
 
 export class MetricsAggregator {
@@ -125,8 +127,18 @@ export class MetricsAggregator {
     this.events[event]++
   }
 
-  /** The text Prometheus scrapes; `openMetrics` for the OpenMetrics format. */
-  render(openMetrics: boolean, primary: ProcessSample, machine?: MachineSample): string {
+  /**
+   * The text Prometheus scrapes; `openMetrics` for the OpenMetrics format. It yields to the event
+   * loop every `sliceSeries` label sets, so a large render never holds the primary's loop for more
+   * than a few milliseconds (the watchdog and the dispatch run in between).
+   */
+  async render(openMetrics: boolean, primary: ProcessSample, machine?: MachineSample): Promise<string> {
+    let sinceYield = 0
+    const pause = async () => {
+      if (++sinceYield < sliceSeries) return
+      sinceYield = 0
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     const out: string[] = []
     const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) => {
       const base = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name
@@ -136,7 +148,10 @@ export class MetricsAggregator {
       out.push(labels ? `${name}{${labels}} ${value}\n` : `${name} ${value}\n`)
 
     const merged = new Map<string, Series>()
-    for (const [key, series] of this.retired.series) addSeries(merged, key, series)
+    for (const [key, series] of this.retired.series) {
+      addSeries(merged, key, series)
+      await pause()
+    }
     let timeouts = this.retired.timeouts
     let inflight = 0
     const errors = {
@@ -145,7 +160,10 @@ export class MetricsAggregator {
       forwardDropped: this.retired.errors.forwardDropped ?? 0,
     }
     for (const entry of this.workers.values()) {
-      for (const [key, series] of entry.series) addSeries(merged, key, series)
+      for (const [key, series] of entry.series) {
+        addSeries(merged, key, series)
+        await pause()
+      }
       timeouts += entry.timeouts
       inflight += entry.inflight
       errors.captured += entry.errors.captured
@@ -157,7 +175,10 @@ export class MetricsAggregator {
       'counter',
       'Requests answered, by method, route (ids collapsed) and status code (499: the client went away first).',
     )
-    for (const series of merged.values()) sample('http_requests_total', series.labels, series.count)
+    for (const series of merged.values()) {
+      sample('http_requests_total', series.labels, series.count)
+      await pause()
+    }
     family(
       'http_request_duration_seconds',
       'histogram',
@@ -171,6 +192,7 @@ export class MetricsAggregator {
       }
       sample('http_request_duration_seconds_sum', series.labels, series.sum)
       sample('http_request_duration_seconds_count', series.labels, series.count)
+      await pause()
     }
     family('http_requests_in_flight', 'gauge', 'Requests being handled right now, over every worker.')
     sample('http_requests_in_flight', '', inflight)

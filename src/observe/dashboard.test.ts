@@ -26,7 +26,7 @@ describe('the Grafana dashboard', () => {
       },
       process: sampleProcess(),
     })
-    const text = aggregator.render(false, sampleProcess(), await sampleMachine({ data: process.cwd() }))
+    const text = await aggregator.render(false, sampleProcess(), await sampleMachine({ data: process.cwd() }))
     const served = new Set([...text.matchAll(/^([a-zA-Z_:][\w:]*?)(?:\{| )/gm)].map((match) => match[1]))
     expect(used.size).toBeGreaterThan(15)
     expect([...used].filter((name) => !served.has(name))).toEqual([])

@@ -79,9 +79,21 @@ describe('error tracking under serve', () => {
     expect(frame?.context_line).toContain('could not be loaded')
     expect(event?.breadcrumbs?.values.map((crumb) => crumb.message)).toContain('loading the order')
 
+    // One fault at a time: a worker the watchdog kills loses what it had not yet stored.
+    const recorded = (kind: string, count: number) =>
+      server?.waitForLog(
+        () =>
+          (server?.logs.filter((l) => l.msg.startsWith(`${kind} recorded as issue`)).length ?? 0) >= count,
+        `${count} ${kind} line(s)`,
+      )
     expect((await get(`${server.url}/hang`)).status).toBe(503)
+    await recorded('timeout', 1)
     await get(`${server.url}/crash`)
+    await recorded('crash', 1)
+    await ready(server, 3)
     await get(`${server.url}/reject`)
+    await recorded('crash', 2)
+    await ready(server, 4)
     await get(`${server.url}/block?ms=4000`).catch(() => undefined)
     const titles = await eventually(async () => {
       const all = (await store.issues()).map((issue) => issue.title)

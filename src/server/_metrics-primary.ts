@@ -43,16 +43,17 @@ export class PrimaryMetrics {
         return
       }
       const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text')
-      sampleMachine(dirs).then(
-        (machine) => {
-          const text = this.aggregator.render(openMetrics, sampleProcess(), machine)
-          res.writeHead(200, { 'content-type': openMetrics ? openMetricsType : textType }).end(text)
-        },
-        (error: unknown) => {
-          logger.warn({ err: error }, 'metrics could not be rendered')
-          res.writeHead(500).end()
-        },
-      )
+      sampleMachine(dirs)
+        .then((machine) => this.aggregator.render(openMetrics, sampleProcess(), machine))
+        .then(
+          (text) => {
+            res.writeHead(200, { 'content-type': openMetrics ? openMetricsType : textType }).end(text)
+          },
+          (error: unknown) => {
+            logger.warn({ err: error }, 'metrics could not be rendered')
+            res.writeHead(500).end()
+          },
+        )
     })
     this.server.on('error', (error) => logger.error({ err: error, ...bind }, 'the metrics listener failed'))
     this.server.listen(bind.port, bind.host, () => {

@@ -100,6 +100,7 @@ export const defaultStack: Layer = {
         staticMaxAgeMs: 60_000,
         staticAllowOrigin: undefined,
         media: { root: media },
+        observe: { ingest: undefined },
       }
       return defaultMiddleware(options as unknown as Parameters<typeof defaultMiddleware>[0], logger)
     }),
