@@ -51,7 +51,10 @@ await new Promise((resolve) => setTimeout(resolve, 1500)) // long enough for the
       SHIPSHAPE_DB_DATA_DIR: target.options.dataDir || join(dir, 'unused'),
       SHIPSHAPE_DB_MIGRATE: `${JSON.stringify(process.execPath)} ${JSON.stringify(script)}`,
     }
-    if (target.options.url === '') delete env.DATABASE_URL
+    if (target.options.url === '') {
+      delete env.DATABASE_URL
+      env.SHIPSHAPE_DB_EMBEDDED = 'true'
+    }
     const runs = await Promise.all([
       runCli(['db', 'migrate'], { env, cwd: dir }),
       runCli(['db', 'migrate'], { env, cwd: dir }),

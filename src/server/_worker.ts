@@ -68,8 +68,9 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
-  const db = openDatabase(options.database, logger)
-  becomeWorker({ db })
+  const { url, embedded } = options.database
+  const db = url !== '' || embedded ? openDatabase(options.database, logger) : undefined
+  becomeWorker(db ? { db } : {})
   const app = await loadApp(options.app, options.kind)
   const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
@@ -82,8 +83,8 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
-      worker: { db },
-      notReady: db.notReady,
+      worker: db ? { db } : undefined,
+      notReady: db?.notReady,
     },
     logger,
     middleware,
