@@ -228,7 +228,7 @@ export class Apm {
       },
       `slow query: ${round(query.ms)} ms`,
     )
-    if (!query.failed) this.explainer?.consider(fingerprint, query.sql, query.values)
+    if (!query.failed) this.explainer?.consider(fingerprint, query.sql)
   }
 
   private async hint(hint: IndexHint): Promise<void> {
@@ -262,4 +262,3 @@ export function describeRepeated(entry: Repeated): NPlusOne {
 export function instrumentPool(pool: pg.Pool, options: ApmOptions): Apm {
   return new Apm(pool, options)
 }
-

@@ -1,8 +1,8 @@
 /**
  * Background EXPLAINs of slow queries, at most once per fingerprint per interval: the plan is
  * asked for (never EXPLAIN ANALYZE, so nothing runs), only for plain SELECTs, with a short
- * statement timeout, and read for index hints. The slow query's parameters are bound to the
- * EXPLAIN (the planner needs them) and are never logged or stored.
+ * statement timeout, and read for index hints. The plan is a generic one: the slow query's
+ * parameters are never sent again, logged or stored.
  */
 import type { Logger } from '../observe/index.js'
 import type { IndexHint } from './_apm-store.js'
@@ -20,6 +20,8 @@ export interface ExplainOptions {
 
 /** How many fingerprints' last EXPLAIN times are remembered; an older one may be explained again early. */
 const remembered = 1000
+/** The session-level prepared statement an EXPLAIN uses, deallocated straight after. */
+const statementName = 'shipshape_apm_explain'
 /** An EXPLAIN plans, it does not run: a planner that takes this long is stuck on locks. */
 const explainTimeoutMs = 2000
 
@@ -32,7 +34,7 @@ export class Explainer {
   ) {}
 
   /** Explains `sql` in the background if it is a plain SELECT not explained within the interval. */
-  consider(fingerprint: Fingerprint, sql: string, values: unknown): void {
+  consider(fingerprint: Fingerprint, sql: string): void {
     if (fingerprint.operation !== 'select' || /\b(insert|update|delete|merge|into)\b/.test(fingerprint.text))
       return
     const now = Date.now()
@@ -40,14 +42,12 @@ export class Explainer {
     if (last !== undefined && now - last < this.options.intervalMs) return
     if (this.last.size >= remembered) this.last.clear()
     this.last.set(fingerprint.id, now)
-    const task = this.explain(fingerprint, sql, Array.isArray(values) ? values : []).catch(
-      (error: unknown) => {
-        this.options.logger.warn(
-          { err: error, fingerprint: fingerprint.text, fingerprintId: fingerprint.id },
-          'could not EXPLAIN a slow query',
-        )
-      },
-    )
+    const task = this.explain(fingerprint, sql).catch((error: unknown) => {
+      this.options.logger.warn(
+        { err: error, fingerprint: fingerprint.text, fingerprintId: fingerprint.id },
+        'could not EXPLAIN a slow query',
+      )
+    })
     this.running.add(task)
     void task.finally(() => this.running.delete(task))
   }
@@ -57,16 +57,27 @@ export class Explainer {
     await Promise.all(this.running)
   }
 
-  private async explain(fingerprint: Fingerprint, sql: string, values: unknown[]): Promise<void> {
+  private async explain(fingerprint: Fingerprint, sql: string): Promise<void> {
     const hints: IndexHint[] = []
+    // A generic plan (as EXPLAIN (GENERIC_PLAN) gives from Postgres 16, done here the way that
+    // works on older ones too): the parameters stay $1, $2 in the plan, so none of the query's
+    // values is sent, logged or stored; NULLs stand in for them.
+    const parameters = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
+    const nulls = parameters === 0 ? '' : `(${Array.from({ length: parameters }, () => 'NULL').join(', ')})`
     await this.internal(async (query) => {
       await query('BEGIN READ ONLY')
       try {
         await query(`SET LOCAL statement_timeout = ${explainTimeoutMs}`)
-        const { rows } = await query<{ 'QUERY PLAN': unknown }>(
-          `EXPLAIN (FORMAT JSON, VERBOSE) ${sql}`,
-          values,
-        )
+        await query("SET LOCAL plan_cache_mode = 'force_generic_plan'")
+        await query(`PREPARE ${statementName} AS ${sql}`)
+        let rows: { 'QUERY PLAN': unknown }[]
+        try {
+          ;({ rows } = await query<{ 'QUERY PLAN': unknown }>(
+            `EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE ${statementName}${nulls}`,
+          ))
+        } finally {
+          await query(`DEALLOCATE ${statementName}`).catch(() => {})
+        }
         const plan = rows[0]?.['QUERY PLAN']
         this.options.logger.info(
           { fingerprint: fingerprint.text, fingerprintId: fingerprint.id, plan },

@@ -106,12 +106,10 @@ export function instrument(pool: pg.Pool, accounting: Accounting): InternalQuery
 
   function query(...args: unknown[]): unknown {
     const scope = accounting.currentScope()
+    const sql = sqlOf(args[0])
     let stack: CapturedStack | undefined
-    if (scope) {
-      const sql = sqlOf(args[0])
-      if (sql !== undefined && wantsStack(scope, accounting.fingerprints.of(sql), accounting))
-        stack = captureStack()
-    }
+    if (sql !== undefined && wantsStack(scope, accounting.fingerprints.of(sql), accounting))
+      stack = captureStack()
     handoff = { scope, stack }
     try {
       return originalQuery(...args)
@@ -141,7 +139,8 @@ function sqlOf(config: unknown): string | undefined {
 }
 
 /** Whether this run should carry its call site: the one making it an N+1 suspect, or a known slow query. */
-function wantsStack(scope: Scope, fingerprint: Fingerprint, accounting: Accounting): boolean {
+function wantsStack(scope: Scope | undefined, fingerprint: Fingerprint, accounting: Accounting): boolean {
+  if (scope === undefined) return accounting.isKnownSlow(fingerprint)
   const entry = scope.repeated.get(fingerprint.id)
   const run = (entry?.started ?? 0) + 1
   return (run === accounting.suspectAt && entry?.stack === undefined) || accounting.isKnownSlow(fingerprint)
@@ -159,12 +158,10 @@ function wrapClient(client: Instrumented, accounting: Accounting): void {
     let stack = owner?.stack
     if (owner) owner.stack = undefined
     let entry: Repeated | undefined
+    if (stack === undefined && wantsStack(scope, fingerprint, accounting)) stack = captureStack()
     if (scope) {
-      if (stack === undefined && wantsStack(scope, fingerprint, accounting)) stack = captureStack()
       entry = scope.start(fingerprint)
       if (stack && entry.started === accounting.suspectAt) entry.stack = stack
-    } else if (stack === undefined && accounting.isKnownSlow(fingerprint)) {
-      stack = captureStack()
     }
     const values = Array.isArray(args[1]) ? args[1] : (args[0] as { values?: unknown }).values
     const startedAt = performance.now()

@@ -47,10 +47,13 @@ type HonoMatch = [[unknown, { method: string; path: string }], unknown][]
 export function honoRoute(app: Any): ((ctx: RequestContext) => void) | undefined {
   const router = app.router as { match?: (method: string, path: string) => [HonoMatch] } | undefined
   if (typeof router?.match !== 'function' || !Array.isArray(app.routes)) return undefined
-  const match = router.match.bind(router)
   return (ctx) =>
     noteRoute(ctx, () => {
-      const [matches] = match(ctx.method === 'HEAD' ? 'GET' : ctx.method, ctx.path)
+      // Called as a method each time: Hono's SmartRouter replaces its own match() on first use.
+      const [matches] = (router.match as NonNullable<typeof router.match>)(
+        ctx.method === 'HEAD' ? 'GET' : ctx.method,
+        ctx.path,
+      )
       for (let i = matches.length - 1; i >= 0; i--) {
         const route = matches[i]?.[0]?.[1]
         if (route && route.method !== 'ALL') return route.path

@@ -26,6 +26,15 @@ export async function freshDatabase(): Promise<{
       await Promise.all(pools.map((pool) => pool.end().catch(() => {})))
       const client = new pg.Client({ ...server, database: 'postgres' })
       await client.connect()
+      // pool.end() resolves before its connections have all closed: wait for them (a forced
+      // drop would fail the ones still closing, as errors nobody listens to).
+      const deadline = Date.now() + 10_000
+      const open = async () =>
+        Number(
+          (await client.query('SELECT count(*) FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]
+            .count,
+        )
+      while ((await open()) > 0 && Date.now() < deadline) await new Promise((wait) => setTimeout(wait, 20))
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       await client.end()
     },
