@@ -32,6 +32,8 @@ export interface PipelineOptions {
   onAdmit?: () => void
   /** Worker state that comes from no middleware (a db pool the worker opened); default none. */
   worker?: WorkerState
+  /** Why the worker cannot serve now (its database is unreachable): `/readyz` answers 503 with it. */
+  notReady?: () => string | undefined
 }
 
 /** Builds the pipeline once: built-in steps, then `middleware` in order, then the app. */
@@ -83,7 +85,10 @@ export function createPipeline(
     if (path === livezPath || path === readyzPath) {
       if (path === livezPath) early(res, 200, 'ok\n')
       else if (draining) early(res, 503, 'draining\n', true)
-      else early(res, 200, 'ready\n')
+      else {
+        const why = options.notReady?.()
+        early(res, why === undefined ? 200 : 503, `${why ?? 'ready'}\n`)
+      }
       return
     }
 

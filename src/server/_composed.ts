@@ -21,6 +21,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { databaseOptions, databaseSettings } from '../db/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
 import { mediaOptions, mediaSettings } from '../storage/settings.js'
@@ -35,6 +36,7 @@ export const shipshapeConfig = defineConfig(
     static: staticSettings,
     media: mediaSettings,
     checks: checksSettings,
+    database: databaseSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -48,6 +50,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...securityOptions(settings.security),
     ...staticOptions(settings.static, cwd),
     ...mediaOptions(settings.media, cwd),
+    ...databaseOptions(settings.database, cwd, settings.server.timeout),
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
@@ -66,6 +67,9 @@ function send(message: WorkerMessage): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  // The pool is the worker's before the app loads: an app may build its query layer at import.
+  const db = openDatabase(options.database, logger)
+  becomeWorker({ db })
   const app = await loadApp(options.app, options.kind)
   const middleware = await defaultMiddleware(options, logger)
   pipeline = createPipeline(
@@ -78,6 +82,8 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
+      worker: { db },
+      notReady: db.notReady,
     },
     logger,
     middleware,

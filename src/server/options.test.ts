@@ -75,6 +75,20 @@ describe('serve options', () => {
       staticMaxAgeMs: 60_000,
       staticAllowOrigin: undefined,
       media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
+      database: {
+        url: '',
+        dataDir: resolve(temp.dir, 'data/db'),
+        socketDir: expect.stringMatching(/shipshape-db-[0-9a-f]{12}$/) as unknown as string,
+        poolSize: 10,
+        connectTimeoutMs: 5000,
+        statementTimeoutMs: 29_000,
+        idleInTransactionMs: 30_000,
+        maxLifetimeMs: 1_800_000,
+        idleTimeoutMs: 30_000,
+        busyTimeoutMs: 5000,
+        migrate: '',
+        migrateOnServe: false,
+      },
     } satisfies ServeOptions)
   })
 
