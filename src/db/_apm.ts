@@ -19,7 +19,7 @@ import { type Repeated, Scope, scopeStorage } from './_scope.js'
 declare module '../types.js' {
   interface WorkerState {
     /** The APM of the worker's pool: `queryStats()` reads a request's figures through it. */
-    readonly apm?: Apm
+    readonly apm?: { statsOf(ctx: RequestContext): QueryStats | undefined }
   }
 }
 

@@ -12,7 +12,7 @@ import type { InternalQuery } from './_instrument.js'
 
 export interface ExplainOptions {
   intervalMs: number
-  /** Tables with fewer rows (pg_class.reltuples, else the live-tuple count) get no hint: a scan of them is cheap. */
+  /** Tables with fewer rows (pg_class.reltuples; the live-tuple count if never analysed) get no hint: a scan of them is cheap. */
   hintMinRows: number
   logger: Logger
   onHint(hint: IndexHint): Promise<void>
@@ -85,7 +85,7 @@ export class Explainer {
         )
         for (const scan of filteredScans(plan)) {
           const sized = await query<{ rows: string }>(
-            `SELECT GREATEST(c.reltuples, COALESCE(s.n_live_tup, 0))::bigint AS rows
+            `SELECT (CASE WHEN c.reltuples >= 0 THEN c.reltuples ELSE COALESCE(s.n_live_tup, 0) END)::bigint AS rows
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
              WHERE n.nspname = $1 AND c.relname = $2`,

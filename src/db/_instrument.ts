@@ -35,7 +35,7 @@ export interface FinishedQuery {
 
 /** Runs SQL on the pool without being counted: the APM's own writes and EXPLAINs. */
 export type InternalQuery = (run: (query: RawQuery) => Promise<unknown>) => Promise<void>
-export type RawQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(
+type RawQuery = <R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
   values?: unknown[],
 ) => Promise<pg.QueryResult<R>>

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { openDatabase } from '../db/index.js'
+import { instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
@@ -69,9 +69,11 @@ function send(message: WorkerMessage): Promise<void> {
 async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
   const db = openDatabase(options.database, logger)
+  const apm = instrumentPool(db.pool, { ...options.apm, logger })
   becomeWorker({ db })
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options, logger)
+  // The APM's accounting comes first, so that every request's queries and route are counted.
+  const middleware = [apm.middleware(), ...(await defaultMiddleware(options, logger))]
   pipeline = createPipeline(
     app,
     {
