@@ -9,13 +9,10 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { Engine } from './_engine.js'
 import { Front } from './_front.js'
-import type { DatabaseOptions } from './_url.js'
+import { type DatabaseOptions, socketName } from './_url.js'
 
 export type DatabaseProcessMessage = { type: 'hello' } | { type: 'ready' } | { type: 'failed'; error: string }
 export type ToDatabaseProcess = { type: 'options'; options: DatabaseOptions } | { type: 'stop' }
-
-/** The socket's file name in its directory: Postgres's own, so `psql -h <dir>` finds it. */
-export const socketName = '.s.PGSQL.5432'
 
 // The primary decides when this process stops (see the worker's same lines).
 process.on('SIGTERM', () => {})

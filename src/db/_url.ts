@@ -26,6 +26,9 @@ export interface DatabaseOptions {
   migrateOnServe: boolean
 }
 
+/** The embedded database's socket file in its directory: Postgres's own name, so `psql -h <dir>` finds it. */
+export const socketName = '.s.PGSQL.5432'
+
 /** Why `url` is not a usable Postgres URL, or undefined when it is. */
 export function urlProblem(url: string): string | undefined {
   let parsed: URL

@@ -3,9 +3,13 @@
  * retention) and slow queries (logged with their call site, EXPLAINed in the background, once per
  * interval, SELECTs only, parameters never logged unless allowed) turning into index hints.
  */
+import { execFile } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { promisify } from 'node:util'
 import type pg from 'pg'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from '../_test/cli.js'
 import { get } from '../_test/client.js'
 import { type LogLine, serve } from '../_test/pipeline.js'
 import type { AppHandler } from '../types.js'
@@ -170,6 +174,22 @@ describe('slow queries and index hints', () => {
         table_rows: '20000',
       },
     ])
+  })
+
+  it('`shipshape db hints` lists the stored hints, with the statement to run', async () => {
+    const run = (url: string) =>
+      promisify(execFile)(process.execPath, [cli, 'db', 'hints'], {
+        cwd: tmpdir(),
+        env: { ...process.env, DATABASE_URL: url },
+      })
+    const { stdout } = await run(`postgresql://postgres@127.0.0.1:5432/${database.name}`)
+    expect(stdout).toContain(
+      'public.big (author_id, email): a sequential scan with a filter on 20,000 rows, seen 1×',
+    )
+    expect(stdout).toContain('  query: select id from big where author_id = ? and email = ?\n')
+    expect(stdout).toContain('  CREATE INDEX CONCURRENTLY ON "public"."big" ("author_id", "email");\n')
+    // A database the APM never wrote to has no table yet: no hints, no error.
+    expect((await run('postgresql://postgres@127.0.0.1:5432/postgres')).stdout).toBe('No index hints yet.\n')
   })
 
   it('puts parameters on the slow-query line only when allowed', async () => {

@@ -29,6 +29,9 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     // The embedded database serves before any worker starts, and stops after the last one.
     if (options.database.url === '') database = await superviseDatabase(options.database, logger)
+    // Before any worker runs the new code; loaded only when asked for, the primary stays without pg.
+    if (options.database.migrateOnServe)
+      await (await import('../db/tools.js')).migrate(options.database, logger)
     await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
   } catch (error) {
     await database?.stop()
