@@ -112,9 +112,8 @@ export class Apm {
         return ctx === undefined ? undefined : this.requests.get(ctx)
       },
       isKnownSlow: (fingerprint) => this.knownSlow.has(fingerprint.id),
-      finished: (query) => {
-        if (query.ms >= this.options.slowQueryMs) this.slow(query)
-      },
+      slowQueryMs: this.options.slowQueryMs,
+      slow: (query) => this.slow(query),
     }
     this.internal = instrument(pool, accounting)
     this.store = new ApmStore(this.internal)

@@ -19,8 +19,9 @@ export interface Accounting {
   readonly suspectAt: number
   /** Fingerprints already seen slow get their call site captured on every run. */
   isKnownSlow(fingerprint: Fingerprint): boolean
-  /** Called once per finished query, in or out of a scope. */
-  finished(query: FinishedQuery): void
+  /** Queries at least this long are handed to `slow` (the others cost no allocation). */
+  readonly slowQueryMs: number
+  slow(query: FinishedQuery): void
 }
 
 export interface FinishedQuery {
@@ -172,7 +173,8 @@ function wrapClient(client: Instrumented, accounting: Accounting): void {
       const ms = performance.now() - startedAt
       countQuery(fingerprint.operation, ms, failed)
       if (entry) scope?.finish(entry, ms)
-      accounting.finished({ fingerprint, sql, values, ms, failed, scope, stack })
+      if (ms >= accounting.slowQueryMs)
+        accounting.slow({ fingerprint, sql, values, ms, failed, scope, stack })
     }
     const last = args.length - 1
     if (last > 0 && typeof args[last] === 'function') {
