@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { configError } from '../config/index.js'
+import { listHints } from '../db/hints.js'
 import { databaseOptions } from '../db/settings.js'
 import { dump, migrate, restore, shell } from '../db/tools.js'
 import { ShipshapeError } from '../errors/index.js'
@@ -7,10 +8,10 @@ import { createLogger } from '../observe/index.js'
 import { resolveShipshapeSettings } from '../server/index.js'
 import type { Command } from '../types.js'
 
-const actions = ['migrate', 'shell', 'dump', 'restore'] as const
+const actions = ['migrate', 'shell', 'dump', 'restore', 'hints'] as const
 
 export const command: Command = {
-  help: `Usage: shipshape db <migrate|shell|dump|restore> [file] [--config <file>]
+  help: `Usage: shipshape db <migrate|shell|dump|restore|hints> [file] [--config <file>]
 
 The database \`shipshape serve\` uses: the Postgres server of DATABASE_URL, or the embedded
 database in --db-data-dir (started for the command when no serve runs). See docs/db.md.
@@ -26,6 +27,9 @@ Actions:
       stopped), its data directory as a .tar.gz.
   restore <file>
       Restores a dump: pg_restore into Postgres; into an empty embedded data directory.
+  hints
+      The missing indexes the APM found in the plans of slow queries: each table and columns,
+      the query, and the CREATE INDEX CONCURRENTLY statement to judge (see docs/db-apm.md).
 
 Options:
   --config <file>
@@ -66,6 +70,10 @@ Options:
       return 0
     }
     if (action === 'shell') return shell(database, logger)
+    if (action === 'hints') {
+      process.stdout.write(await listHints(database, logger))
+      return 0
+    }
     if (action === 'dump') await dump(database, file as string)
     else await restore(database, file as string)
     process.stdout.write(`${action === 'dump' ? 'Dumped to' : 'Restored from'} ${file}\n`)

@@ -3,4 +3,6 @@
  * becomes. Apart from shipshape/db so that apps and workers, which import the runtime, never
  * load zod and the declarations.
  */
+
+export { apmOptions, apmSettings } from './_apm-settings.js'
 export { databaseOptions, databaseSettings } from './_settings.js'

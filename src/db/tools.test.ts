@@ -45,7 +45,7 @@ appendFileSync(${JSON.stringify(out)}, 'ran\\n')
 await new Promise((resolve) => setTimeout(resolve, 1500)) // long enough for the other instance to arrive
 `,
     )
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: target.options.url,
       SHIPSHAPE_DB_DATA_DIR: target.options.dataDir || join(dir, 'unused'),

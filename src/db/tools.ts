@@ -40,7 +40,11 @@ function served(options: DatabaseOptions): Promise<boolean> {
 }
 
 /** Runs `work` with the database reachable: the embedded one is started for it if no serve runs. */
-async function reachable<T>(options: DatabaseOptions, logger: Logger, work: () => Promise<T>): Promise<T> {
+export async function reachable<T>(
+  options: DatabaseOptions,
+  logger: Logger,
+  work: () => Promise<T>,
+): Promise<T> {
   if (options.url === '' && !options.embedded) {
     throw new ShipshapeError(
       'SHIPSHAPE_E_DB_NO_POOL',

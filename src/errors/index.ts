@@ -251,6 +251,16 @@ export const catalogue = {
     message: 'The TLS certificate or key cannot be used',
     fix: 'Point --tls-cert and --tls-key at readable PEM files, with the key that belongs to the certificate.',
   },
+  SHIPSHAPE_E_N_PLUS_ONE: {
+    status: 500,
+    message: 'The code ran the same query once per item (an N+1)',
+    fix: "Load the items in one query (a join, `WHERE id = ANY($1)`, or your query layer's eager loading) at the call site named in the message.",
+  },
+  SHIPSHAPE_E_TOO_MANY_QUERIES: {
+    status: 500,
+    message: 'The code ran more queries than the test allows',
+    fix: 'Cut the queries the message counts (batch them, join, cache), or raise `max` in expectQueries() if the new count is intended.',
+  },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 
 export type ErrorCode = keyof typeof catalogue

@@ -168,6 +168,7 @@ export function createPipeline(
     if (!completed) ctx.abort(new DOMException('The client closed the connection', 'AbortError'))
     const ms = performance.now() - ctx.startedAt
     countResponse(completed ? res.statusCode : 0, ms / 1000)
+    const extra = worker.finishRequest?.(ctx, completed ? res.statusCode : 0, ms)
     if (accessLog) {
       logger.info(
         {
@@ -178,6 +179,7 @@ export function createPipeline(
           status: completed ? res.statusCode : 499,
           bytes: ctx.req.socket.bytesWritten - ctx.bytesAtStart,
           ms: Math.round(ms * 100) / 100,
+          ...extra,
         },
         'request',
       )

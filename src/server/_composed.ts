@@ -21,7 +21,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
-import { databaseOptions, databaseSettings } from '../db/settings.js'
+import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
 import { mediaOptions, mediaSettings } from '../storage/settings.js'
@@ -37,6 +37,7 @@ export const shipshapeConfig = defineConfig(
     media: mediaSettings,
     checks: checksSettings,
     database: databaseSettings,
+    apm: apmSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -51,6 +52,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...staticOptions(settings.static, cwd),
     ...mediaOptions(settings.media, cwd),
     ...databaseOptions(settings.database, cwd, settings.server.timeout),
+    ...apmOptions(settings.apm),
   }
 }
 

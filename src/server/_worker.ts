@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { openDatabase } from '../db/index.js'
+import { instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
@@ -70,9 +70,11 @@ async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
   const { url, embedded } = options.database
   const db = url !== '' || embedded ? openDatabase(options.database, logger) : undefined
+  const apm = db && instrumentPool(db.pool, { ...options.apm, logger })
   becomeWorker(db ? { db } : {})
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options, logger)
+  // The APM's accounting comes first, so that every request's queries and route are counted.
+  const middleware = [...(apm ? [apm.middleware()] : []), ...(await defaultMiddleware(options, logger))]
   pipeline = createPipeline(
     app,
     {

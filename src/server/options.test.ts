@@ -91,6 +91,17 @@ describe('serve options', () => {
         migrate: '',
         migrateOnServe: false,
       },
+      apm: {
+        enabled: true,
+        slowQueryMs: 500,
+        nPlusOneCount: 5,
+        explainIntervalMs: 3_600_000,
+        hintMinRows: 10_000,
+        logParameters: false,
+        rollupIntervalMs: 60_000,
+        retentionDays: 14,
+        maxRoutes: 500,
+      },
     } satisfies ServeOptions)
   })
 
