@@ -40,6 +40,16 @@ export interface WorkerState {
    * `https` adds the ones sent over HTTPS only (HSTS).
    */
   readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
+  /**
+   * Called once per request as it finishes (`status` 0: the client went away first), before its
+   * access line, whose fields it may add to. The db APM provides it: per-route figures, N+1
+   * reports, and the request's query count and database time on the access line.
+   */
+  readonly finishRequest?: (
+    ctx: RequestContext,
+    status: number,
+    ms: number,
+  ) => Record<string, unknown> | undefined
 }
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */

@@ -12,6 +12,7 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
+import { fastifyRoute, honoRoute, koaRoute } from './_route-frameworks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
@@ -117,7 +118,7 @@ async function adapt(app: unknown, kind: AppKind, path: string): Promise<AppHand
             ? (a as Fetch)
             : undefined
       if (fetch === undefined) throw wrong('{ fetch(request) } or a (request) => Response function')
-      return fetchAdapter(fetch)
+      return fetchAdapter(fetch, honoRoute(a))
     }
   }
 }
@@ -176,6 +177,7 @@ function koaAdapter(app: Any): AppHandler {
       if (status === undefined || status >= 500) reportAppError(getContext(), error)
     })
   }
+  koaRoute(app)
   const handle = (app.callback as () => (req: IncomingMessage, res: ServerResponse) => Promise<void>)()
   return async ({ req, res }) => {
     await handle(req, res)
@@ -197,6 +199,7 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
       ;(done as () => void)()
     },
   )
+  fastifyRoute(app)
   await (app.ready as () => Promise<unknown>).call(app)
   const handle = app.routing as unknown as RequestListener
   return async ({ req, res }) => {
@@ -205,8 +208,9 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
   }
 }
 
-function fetchAdapter(fetch: Fetch): AppHandler {
+function fetchAdapter(fetch: Fetch, route: ((ctx: RequestContext) => void) | undefined): AppHandler {
   return async (ctx) => {
+    route?.(ctx)
     const response = await fetch(toRequest(ctx))
     if (!(response instanceof Response)) {
       throw new ShipshapeError('SHIPSHAPE_E_APP_RESPONSE', `it returned ${describe(response)}`)

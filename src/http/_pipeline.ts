@@ -33,6 +33,8 @@ export interface PipelineOptions {
   onAdmit?: () => void
   /** Worker state that comes from no middleware (a db pool the worker opened); default none. */
   worker?: WorkerState
+  /** Why the worker cannot serve now (its database is unreachable): `/readyz` answers 503 with it. */
+  notReady?: () => string | undefined
 }
 
 /** Builds the pipeline once: built-in steps, then `middleware` in order, then the app. */
@@ -86,7 +88,10 @@ export function createPipeline(
     if (path === livezPath || path === readyzPath) {
       if (path === livezPath) early(res, 200, 'ok\n')
       else if (draining) early(res, 503, 'draining\n', true)
-      else early(res, 200, 'ready\n')
+      else {
+        const why = options.notReady?.()
+        early(res, why === undefined ? 200 : 503, `${why ?? 'ready'}\n`)
+      }
       return
     }
 
@@ -166,6 +171,7 @@ export function createPipeline(
     if (!completed) ctx.abort(new DOMException('The client closed the connection', 'AbortError'))
     const ms = performance.now() - ctx.startedAt
     countResponse(ctx.method, routeName(ctx), completed ? res.statusCode : 0, ms / 1000)
+    const extra = worker.finishRequest?.(ctx, completed ? res.statusCode : 0, ms)
     if (accessLog) {
       logger.info(
         {
@@ -177,6 +183,7 @@ export function createPipeline(
           // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
           bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
           ms: Math.round(ms * 100) / 100,
+          ...extra,
         },
         'request',
       )

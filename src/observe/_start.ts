@@ -36,16 +36,3 @@ export function startErrorTracking(options: ObserveOptions, logger: Logger, pool
     forward: dsn ? sentryTransport(dsn) : undefined,
   })
 }
-
-/**
- * A pool on DATABASE_URL for the error store, when it is set. Stands in for the worker's own pool
- * from shipshape/db (which also runs the embedded database): the two are merged into one there.
- */
-export async function poolFromEnvironment(
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<QueryPool | undefined> {
-  if (!env.DATABASE_URL) return undefined
-  const { default: pg } = await import('pg')
-  // Two connections: error tracking writes in batches, off the request path.
-  return new pg.Pool({ connectionString: env.DATABASE_URL, max: 2, idleTimeoutMillis: 30_000 })
-}

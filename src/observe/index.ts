@@ -26,7 +26,7 @@ export {
   smtpNotifier,
   webhookNotifier,
 } from './_notify.js'
-export { poolFromEnvironment, startErrorTracking } from './_start.js'
+export { startErrorTracking } from './_start.js'
 export { ErrorStore, type Issue, type QueryPool, type Reason } from './_store.js'
 export { createTracker, type ErrorTracker } from './_tracker.js'
 

@@ -21,6 +21,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { observeOptions, observeSettings } from '../observe/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
@@ -36,6 +37,8 @@ export const shipshapeConfig = defineConfig(
     static: staticSettings,
     media: mediaSettings,
     checks: checksSettings,
+    database: databaseSettings,
+    apm: apmSettings,
     observe: observeSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
@@ -50,6 +53,8 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...securityOptions(settings.security),
     ...staticOptions(settings.static, cwd),
     ...mediaOptions(settings.media, cwd),
+    ...databaseOptions(settings.database, cwd, settings.server.timeout),
+    ...apmOptions(settings.apm),
     ...observeOptions(settings.observe, cwd),
   }
 }

@@ -34,7 +34,10 @@ export class PrimaryMetrics {
   ) {
     const bind = options.observe.metrics
     if (bind === undefined) return
-    const dirs: Record<string, string> = { data: process.cwd() }
+    // The data directory is the embedded database's, where there is one; else the working directory.
+    const dirs: Record<string, string> = {
+      data: options.database.embedded && !options.database.url ? options.database.dataDir : process.cwd(),
+    }
     if (options.media.driver === 'local' && options.media.root) dirs.media = options.media.root
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]

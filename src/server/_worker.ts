@@ -4,8 +4,9 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { type Database, instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } from '../http/index.js'
-import { createLogger, poolFromEnvironment, sampleProcess, startErrorTracking } from '../observe/index.js'
+import { createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
@@ -69,11 +70,28 @@ function send(message: WorkerMessage): Promise<void> {
 
 // Stack traces of the app name its TypeScript sources (a compiled app's source maps are read).
 process.setSourceMapsEnabled(true)
-const errors = startErrorTracking(options.observe, logger, await poolFromEnvironment())
+const usesDatabase = options.database.url !== '' || options.database.embedded
+/** The worker's database, opened as it starts; errors are stored through its pool (captured before, they wait). */
+let db: Database | undefined
+const errors = startErrorTracking(
+  options.observe,
+  logger,
+  usesDatabase
+    ? {
+        query: (text, values) =>
+          db ? db.pool.query(text, values) : Promise.reject(new Error('the database is not open')),
+      }
+    : undefined,
+)
 
 async function start(): Promise<void> {
+  // The pool is the worker's before the app loads: an app may build its query layer at import.
+  db = usesDatabase ? openDatabase(options.database, logger) : undefined
+  const apm = db && instrumentPool(db.pool, { ...options.apm, logger })
+  becomeWorker(db ? { db, errors } : { errors })
   const app = await loadApp(options.app, options.kind)
-  const middleware = await defaultMiddleware(options, logger)
+  // The APM's accounting comes first, so that every request's queries and route are counted.
+  const middleware = [...(apm ? [apm.middleware()] : []), ...(await defaultMiddleware(options, logger))]
   pipeline = createPipeline(
     app,
     {
@@ -84,7 +102,8 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
-      worker: { errors },
+      worker: db ? { db, errors } : { errors },
+      notReady: db?.notReady,
     },
     logger,
     middleware,

@@ -89,6 +89,33 @@ describe('serve options', () => {
         sentryDsn: undefined,
         ingest: undefined,
       },
+      database: {
+        url: '',
+        embedded: true,
+        dataDir: resolve(temp.dir, 'data/db'),
+        socketDir: expect.stringMatching(/shipshape-db-[0-9a-f]{12}$/) as unknown as string,
+        poolSize: 10,
+        connectTimeoutMs: 5000,
+        statementTimeoutMs: 29_000,
+        idleInTransactionMs: 30_000,
+        maxLifetimeMs: 1_800_000,
+        idleTimeoutMs: 30_000,
+        busyTimeoutMs: 5000,
+        instances: 1,
+        migrate: '',
+        migrateOnServe: false,
+      },
+      apm: {
+        enabled: true,
+        slowQueryMs: 500,
+        nPlusOneCount: 5,
+        explainIntervalMs: 3_600_000,
+        hintMinRows: 10_000,
+        logParameters: false,
+        rollupIntervalMs: 60_000,
+        retentionDays: 14,
+        maxRoutes: 500,
+      },
     } satisfies ServeOptions)
   })
 
