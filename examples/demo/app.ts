@@ -27,6 +27,7 @@ request timeouts, graceful reloads, health checks and structured logs.</p>
 <li><a href="/guestbook">Sign the guestbook</a> — a form that posts.</li>
 <li><a href="/profile">Your profile</a> — an avatar upload (public media) and a report behind an expiring link (private media).</li>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
+<li><form method="post" action="/boom">${new Html(csrfField())}<button type="submit">Throw an error</button></form> — shipshape groups it into an issue in the database and notifies once (docs/observe.md).</li>
 <li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
 </ul>`,
     ),
@@ -48,6 +49,11 @@ function guestbookPage(
 <ul class="entries">${entries.map((entry) => html`<li><strong>${entry.name}</strong>: ${entry.message} <time datetime="${entry.at}">${entry.at.slice(0, 16).replace('T', ' ')}</time></li>`)}</ul>`,
   )
 }
+
+// The error button: every press is the same issue, whatever the time in its message.
+app.post('/boom', () => {
+  throw new Error(`the demo's error button was pressed at ${new Date().toISOString()}`)
+})
 
 app.get('/guestbook', async (_req: Request, res: Response) => {
   res.send(guestbookPage(await guestbook.recent(settings.guestbookPageSize)))

@@ -52,6 +52,24 @@ const form = (fields: Record<string, string>) => ({
 })
 
 describe('the demo under shipshape serve', () => {
+  it('groups the error button’s errors into one issue stored in the embedded database', async () => {
+    const press = () =>
+      fetch(`${server.url}/boom`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } })
+    const replies = [await press(), await press(), await press()]
+    expect(replies.map((reply) => reply.status)).toEqual([500, 500, 500])
+    await server.waitForLog(
+      () => server.logs.filter((line) => line.msg === 'the app failed to handle the request').length >= 3,
+      'three error lines',
+    )
+    const lines = server.logs.filter((line) => line.msg === 'the app failed to handle the request')
+    expect(new Set(lines.map((line) => line.issue)).size).toBe(1)
+    expect(lines[0]?.err).toMatchObject({ message: expect.stringContaining("the demo's error button") })
+    // Stored: a failed write would be logged by the tracker right after, and a worker's lines
+    // reach stdout within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(server.logs.filter((line) => String(line.msg).startsWith('error tracking'))).toEqual([])
+  })
+
   it('renders its home page, with a request id and no framework banner', async () => {
     const response = await fetch(`${server.url}/`)
     expect(response.status).toBe(200)
