@@ -55,6 +55,16 @@ export interface WorkerState {
   readonly relay?: Relay
   /** The pipeline's own: fires when the worker starts draining (see `RequestContext.drainSignal`). */
   readonly drainSignal?: AbortSignal
+  /**
+   * Called once per request as it finishes (`status` 0: the client went away first), before its
+   * access line, whose fields it may add to. The db APM provides it: per-route figures, N+1
+   * reports, and the request's query count and database time on the access line.
+   */
+  readonly finishRequest?: (
+    ctx: RequestContext,
+    status: number,
+    ms: number,
+  ) => Record<string, unknown> | undefined
 }
 
 /**

@@ -11,7 +11,7 @@ import { layout } from './layout.ts'
 import { profile } from './profile.ts'
 import { settings } from './settings.ts'
 
-const guestbook = new Guestbook(settings.dataDir)
+const guestbook = new Guestbook()
 const startedAt = Date.now()
 
 const app = express()
@@ -41,6 +41,7 @@ request timeouts, graceful reloads, health checks and structured logs.</p>
 <li><a href="/guestbook">Sign the guestbook</a> — a form that posts.</li>
 <li><a href="/profile">Your profile</a> — an avatar upload (public media) and a report behind an expiring link (private media).</li>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
+<li><form method="post" action="/boom">${new Html(csrfField())}<button type="submit">Throw an error</button></form> — shipshape groups it into an issue in the database and notifies once (docs/observe.md).</li>
 <li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
 </ul>`,
     ),
@@ -62,6 +63,11 @@ function guestbookPage(
 <ul class="entries">${entries.map((entry) => html`<li><strong>${entry.name}</strong>: ${entry.message} <time datetime="${entry.at}">${entry.at.slice(0, 16).replace('T', ' ')}</time></li>`)}</ul>`,
   )
 }
+
+// The error button: every press is the same issue, whatever the time in its message.
+app.post('/boom', () => {
+  throw new Error(`the demo's error button was pressed at ${new Date().toISOString()}`)
+})
 
 app.get('/guestbook', async (_req: Request, res: Response) => {
   res.send(await guestbookPage(await guestbook.recent(settings.guestbookPageSize)))
@@ -89,7 +95,7 @@ app.get('/api/status', async (_req: Request, res: Response) => {
     site: settings.siteName,
     worker: process.pid,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-    guestbookEntries: (await guestbook.recent(Number.MAX_SAFE_INTEGER)).length,
+    guestbookEntries: await guestbook.count(),
   })
 })
 

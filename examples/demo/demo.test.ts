@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../../src/_test/cli.js'
+import { embeddedTarget } from '../../src/db/_test/targets.js'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
@@ -18,10 +19,25 @@ beforeAll(async () => {
   await build({ configFile: new URL('./frontend/vite.config.ts', import.meta.url).pathname })
   await collectStatic({ sources: [new URL('./static', import.meta.url).pathname], output: staticRoot })
   const mediaRoot = mkdtempSync(join(tmpdir(), 'demo-media-'))
+  // The guestbook's embedded database, created beforehand: that takes longer than the harness
+  // waits for serve to listen.
+  const databaseDir = join(dataDir, 'db')
+  await (await embeddedTarget({ dataDir: databaseDir, socketDir: join(dataDir, 'init') })).supervisor?.stop()
   server = await startServe(
-    [entry, '--workers', '2', '--static-root', staticRoot, '--media-root', mediaRoot],
+    [
+      entry,
+      '--workers',
+      '2',
+      '--static-root',
+      staticRoot,
+      '--media-root',
+      mediaRoot,
+      '--db-data-dir',
+      databaseDir,
+    ],
     {
       DEMO_DATA_DIR: dataDir,
+      SHIPSHAPE_DB_EMBEDDED: 'true',
     },
   )
   await ready(server, 2)
@@ -36,6 +52,24 @@ const form = (fields: Record<string, string>) => ({
 })
 
 describe('the demo under shipshape serve', () => {
+  it('groups the error button’s errors into one issue stored in the embedded database', async () => {
+    const press = () =>
+      fetch(`${server.url}/boom`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin' } })
+    const replies = [await press(), await press(), await press()]
+    expect(replies.map((reply) => reply.status)).toEqual([500, 500, 500])
+    await server.waitForLog(
+      () => server.logs.filter((line) => line.msg === 'the app failed to handle the request').length >= 3,
+      'three error lines',
+    )
+    const lines = server.logs.filter((line) => line.msg === 'the app failed to handle the request')
+    expect(new Set(lines.map((line) => line.issue)).size).toBe(1)
+    expect(lines[0]?.err).toMatchObject({ message: expect.stringContaining("the demo's error button") })
+    // Stored: a failed write would be logged by the tracker right after, and a worker's lines
+    // reach stdout within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(server.logs.filter((line) => String(line.msg).startsWith('error tracking'))).toEqual([])
+  })
+
   it('renders its home page, with a request id and no framework banner', async () => {
     const response = await fetch(`${server.url}/`)
     expect(response.status).toBe(200)

@@ -8,6 +8,7 @@ import { isShipshapeError } from '../errors/index.js'
 import { adminProtected } from './admin.js'
 import { cacheShared } from './cache.js'
 import { secureCookies } from './cookies.js'
+import { databaseConnections, embeddedDatabaseInstances } from './database.js'
 import { debugLogging, debugMode } from './debug.js'
 import { deployFiles } from './deploy-files.js'
 import { errorReporting } from './error-reporting.js'
@@ -54,6 +55,8 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   privateStorage,
   databasePassword,
   databaseTls,
+  embeddedDatabaseInstances,
+  databaseConnections,
   redisAuth,
   redisTls,
   cacheShared,

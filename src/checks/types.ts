@@ -38,6 +38,8 @@ export interface CheckSettings {
   media: StorageSettings
   /** The cache's: how many instances the settings say run the app, and its Redis. */
   cache?: { instances: number; redisUrl: string | undefined }
+  /** The database: '' for the embedded one; how many connections each worker opens; how many instances run. */
+  database?: { url: string; poolSize: number; connectTimeoutMs: number; instances: number }
 }
 
 /** What the checks read. Built once by `shipshape check`; tests build their own. */

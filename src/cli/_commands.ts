@@ -46,6 +46,11 @@ export const commands: readonly CommandEntry[] = [
     load: () => import('./scan.js'),
   },
   {
+    name: 'db',
+    summary: 'The database: run migrations once (advisory lock), open a shell, dump and restore',
+    load: () => import('./db.js'),
+  },
+  {
     name: 'config',
     summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
     load: () => import('./config.js'),

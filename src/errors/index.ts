@@ -241,6 +241,31 @@ export const catalogue = {
     message: 'Too many requests',
     fix: 'Wait for the time in the Retry-After header before trying again.',
   },
+  SHIPSHAPE_E_DB_UNAVAILABLE: {
+    status: 503,
+    message: 'The database cannot be reached',
+    fix: 'Check that the database named in the message runs and accepts connections (host, port, credentials, TLS); requests get 503 and /readyz answers 503 until it does, then recover by themselves. With the embedded database, look for the database process in the log.',
+  },
+  SHIPSHAPE_E_DB_BUSY: {
+    status: 503,
+    message: 'The embedded database stayed busy with another transaction',
+    fix: 'The embedded database runs one transaction at a time: keep transactions short (no network calls or waits inside them), raise --db-busy-timeout, or move to a Postgres server (DATABASE_URL) for concurrent transactions.',
+  },
+  SHIPSHAPE_E_DB_NO_POOL: {
+    status: 500,
+    message: 'There is no database pool here',
+    fix: "pool() returns a `shipshape serve` worker's pool; in a script or a test, make one with openDatabase(options) and close it when done.",
+  },
+  SHIPSHAPE_E_DB_PROCESS: {
+    status: 500,
+    message: 'The embedded database process could not start',
+    fix: 'Read the error in the message: most often the data directory (--db-data-dir) is not writable, or is used by another shipshape serve.',
+  },
+  SHIPSHAPE_E_DB_MIGRATE: {
+    status: 500,
+    message: 'The migration command failed',
+    fix: 'Run the command named in the message by hand to see its error; `shipshape db migrate` runs it with DATABASE_URL set to the database it migrates.',
+  },
   SHIPSHAPE_E_TLS: {
     status: 500,
     message: 'The TLS certificate or key cannot be used',
@@ -300,6 +325,16 @@ export const catalogue = {
     status: 500,
     message: 'The audit ignore file is malformed',
     fix: 'Each entry needs an id (GHSA-… or the numeric id), a reason and an expiry date (expires: YYYY-MM-DD), and may have a path (express > qs); see docs/audit.md.',
+  },
+  SHIPSHAPE_E_N_PLUS_ONE: {
+    status: 500,
+    message: 'The code ran the same query once per item (an N+1)',
+    fix: "Load the items in one query (a join, `WHERE id = ANY($1)`, or your query layer's eager loading) at the call site named in the message.",
+  },
+  SHIPSHAPE_E_TOO_MANY_QUERIES: {
+    status: 500,
+    message: 'The code ran more queries than the test allows',
+    fix: 'Cut the queries the message counts (batch them, join, cache), or raise `max` in expectQueries() if the new count is intended.',
   },
 } as const satisfies Record<string, { status: number; message: string; fix: string }>
 

@@ -14,6 +14,7 @@ import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
 import { isNextProject, isReactRouterBuild, nextHandler, reactRouterFetch } from './_frameworks.js'
 import { appParts, withHooks } from './_hooks.js'
+import { fastifyRoute, honoRoute, koaRoute } from './_route-frameworks.js'
 
 type Fetch = (request: Request, ...rest: unknown[]) => Response | Promise<Response>
 type Any = Record<string, unknown> & ((...args: unknown[]) => unknown)
@@ -137,11 +138,12 @@ async function adapt(app: unknown, kind: AppKind, path: string): Promise<AppHand
             ? (a as Fetch)
             : undefined
       if (fetch === undefined) throw wrong('{ fetch(request) } or a (request) => Response function')
-      return fetchAdapter(fetch)
+      return fetchAdapter(fetch, honoRoute(a))
     }
     case 'react-router':
       if (!isReactRouterBuild(a)) throw wrong('a React Router server build (build/server/index.js)')
-      return fetchAdapter(reactRouterFetch(a, path))
+      // Route names: the path with its ids collapsed (React Router's matches stay inside its handler).
+      return fetchAdapter(reactRouterFetch(a, path), undefined)
     case 'next':
       throw wrong('nothing: a Next.js app is served from its project directory (`shipshape serve .`)')
   }
@@ -201,6 +203,7 @@ function koaAdapter(app: Any): AppHandler {
       if (status === undefined || status >= 500) reportAppError(getContext(), error)
     })
   }
+  koaRoute(app)
   const handle = (app.callback as () => (req: IncomingMessage, res: ServerResponse) => Promise<void>)()
   return async ({ req, res }) => {
     await handle(req, res)
@@ -228,6 +231,7 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
     // to log (Nest's exception filters do).
     if ((error as { code?: string }).code !== 'AVV_ERR_ROOT_PLG_BOOTED') throw error
   }
+  fastifyRoute(app)
   await (app.ready as () => Promise<unknown>).call(app)
   const handle = app.routing as unknown as RequestListener
   return async ({ req, res }) => {
@@ -236,8 +240,9 @@ async function fastifyAdapter(app: Any): Promise<AppHandler> {
   }
 }
 
-function fetchAdapter(fetch: Fetch): AppHandler {
+function fetchAdapter(fetch: Fetch, route: ((ctx: RequestContext) => void) | undefined): AppHandler {
   return async (ctx) => {
+    route?.(ctx)
     const response = await fetch(toRequest(ctx))
     if (!(response instanceof Response)) {
       throw new ShipshapeError('SHIPSHAPE_E_APP_RESPONSE', `it returned ${describe(response)}`)

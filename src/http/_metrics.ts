@@ -1,115 +1,77 @@
 /**
- * The pipeline's metrics. The hot path only bumps plain numbers; the prom-client metrics that
- * expose them are made when the registry is first read (see defineMetrics), so counting costs
- * nothing measurable and an unscraped worker never loads prom-client.
+ * The pipeline's metrics, as plain numbers: RED per route (requests and their durations by
+ * method, route and status), timeouts, requests in flight and WebSockets. Nothing here loads prom-client: a
+ * `shipshape serve` worker sends the series that changed with each heartbeat, and the primary
+ * sums every worker's and serves them (see docs/observe.md). Counting a response costs one Map
+ * lookup.
  */
-import { defineMetrics } from '../observe/index.js'
 
-/** Responses by status class: index 1 → 1xx … 5 → 5xx; 0 counts requests the client abandoned. */
-const byClass = [0, 0, 0, 0, 0, 0]
-const classNames = ['aborted', '1xx', '2xx', '3xx', '4xx', '5xx']
+/** Seconds; the bucket boundaries are those most web SLOs are written against. */
+export const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const
+/** Distinct routes counted per worker; later ones are counted as route `other` (an id the collapsing missed must not explode the series). */
+const maxRoutes = 500
+
+/** One method/route/status series, cumulative since the worker started. */
+export interface HttpSeries {
+  method: string
+  route: string
+  /** The response status; 499 when the client went away before the response was complete. */
+  status: number
+  count: number
+  sum: number
+  /** Observations per bucket of durationBuckets (not cumulative); the last one is +Inf. */
+  buckets: number[]
+}
+
+export interface HttpMetrics {
+  /** The series changed since the previous call (all of them with `all`). */
+  series: HttpSeries[]
+  timeouts: number
+  inflight: number
+  webSockets: WebSocketCounts
+}
+
+/** WebSockets: open now, closed since the worker started, and the closed ones' bytes each way. */
+export interface WebSocketCounts {
+  open: number
+  closed: number
+  bytesIn: number
+  bytesOut: number
+}
+
+const series = new Map<string, HttpSeries>()
+const changed = new Set<HttpSeries>()
+const routes = new Set<string>()
 let timeouts = 0
 let inflightNow = 0
-let webSocketsOpen = 0
-let webSocketsClosed = 0
-const webSocketBytes = { in: 0, out: 0 }
-/** Seconds; the bucket boundaries are those most web SLOs are written against. */
-const bucketBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-/** Observations per bucket (not cumulative); the last one is +Inf. */
-const bucketCounts = new Array<number>(bucketBounds.length + 1).fill(0)
-let durationSum = 0
-let durationCount = 0
+const webSockets: WebSocketCounts = { open: 0, closed: 0, bytesIn: 0, bytesOut: 0 }
 
-const durationName = 'shipshape_http_request_duration_seconds'
-const durationHelp = 'Time from the request arriving to its response being handed to the socket.'
-
-defineMetrics(({ Counter, Gauge }, registry) => {
-  new Counter({
-    name: 'shipshape_http_requests_total',
-    help: 'Requests answered by this worker, by status class (aborted: the client went away first).',
-    labelNames: ['status'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (let i = 0; i < byClass.length; i++) {
-        if (byClass[i]) this.inc({ status: classNames[i] as string }, byClass[i] as number)
-      }
-    },
-  })
-  new Counter({
-    name: 'shipshape_request_timeouts_total',
-    help: 'Requests answered 503 at the request timeout, and started responses cut off at the idle timeout.',
-    registers: [registry],
-    collect() {
-      this.reset()
-      if (timeouts) this.inc(timeouts)
-    },
-  })
-  new Gauge({
-    name: 'shipshape_http_requests_in_flight',
-    help: 'Requests being handled by this worker right now.',
-    registers: [registry],
-    collect() {
-      this.set(inflightNow)
-    },
-  })
-  new Gauge({
-    name: 'shipshape_websockets_open',
-    help: 'WebSocket connections this worker holds right now.',
-    registers: [registry],
-    collect() {
-      this.set(webSocketsOpen)
-    },
-  })
-  new Counter({
-    name: 'shipshape_websockets_closed_total',
-    help: 'WebSocket connections this worker held that have closed.',
-    registers: [registry],
-    collect() {
-      this.reset()
-      if (webSocketsClosed) this.inc(webSocketsClosed)
-    },
-  })
-  new Counter({
-    name: 'shipshape_websocket_bytes_total',
-    help: 'Bytes over the WebSocket connections that closed, by direction (in: from clients).',
-    labelNames: ['direction'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      if (webSocketBytes.in) this.inc({ direction: 'in' }, webSocketBytes.in)
-      if (webSocketBytes.out) this.inc({ direction: 'out' }, webSocketBytes.out)
-    },
-  })
-  // prom-client's Histogram can only be fed one observation at a time; this one reports the
-  // buckets counted above through the registry's metric interface instead.
-  registry.registerMetric({
-    name: durationName,
-    help: durationHelp,
-    type: 'histogram',
-    get: async () => {
-      let cumulative = 0
-      const values = bucketCounts.map((count, i) => {
-        cumulative += count
-        const le = i < bucketBounds.length ? (bucketBounds[i] as number) : '+Inf'
-        return { metricName: `${durationName}_bucket`, labels: { le }, value: cumulative }
-      })
-      values.push({ metricName: `${durationName}_sum`, labels: {} as { le: number }, value: durationSum })
-      values.push({ metricName: `${durationName}_count`, labels: {} as { le: number }, value: durationCount })
-      return { name: durationName, help: durationHelp, type: 'histogram', values, aggregator: 'sum' }
-    },
-    reset() {},
-  } as unknown as Parameters<typeof registry.registerMetric>[0])
-})
-
-export function countResponse(status: number, seconds: number): void {
-  const index = status >= 100 && status < 600 ? (status / 100) | 0 : 0
-  byClass[index] = (byClass[index] as number) + 1
+export function countResponse(method: string, route: string, status: number, seconds: number): void {
+  const code = status >= 100 && status < 600 ? status : 499
+  let name = route
+  if (!routes.has(name)) {
+    if (routes.size >= maxRoutes) name = 'other'
+    else routes.add(name)
+  }
+  const key = `${method} ${code} ${name}`
+  let entry = series.get(key)
+  if (entry === undefined) {
+    entry = {
+      method,
+      route: name,
+      status: code,
+      count: 0,
+      sum: 0,
+      buckets: new Array(durationBuckets.length + 1).fill(0),
+    }
+    series.set(key, entry)
+  }
   let bucket = 0
-  while (bucket < bucketBounds.length && seconds > (bucketBounds[bucket] as number)) bucket++
-  bucketCounts[bucket] = (bucketCounts[bucket] as number) + 1
-  durationSum += seconds
-  durationCount++
+  while (bucket < durationBuckets.length && seconds > (durationBuckets[bucket] as number)) bucket++
+  entry.buckets[bucket] = (entry.buckets[bucket] as number) + 1
+  entry.count++
+  entry.sum += seconds
+  changed.add(entry)
 }
 
 export function countTimeout(): void {
@@ -120,13 +82,26 @@ export function trackInflight(delta: 1 | -1): void {
   inflightNow += delta
 }
 
+/** This process's pipeline metrics: the series changed since the last call, or all of them. */
+export function httpMetrics(all = false): HttpMetrics {
+  const list = all ? [...series.values()] : [...changed]
+  if (!all) changed.clear()
+  return {
+    series: list.map((entry) => ({ ...entry, buckets: [...entry.buckets] })),
+    timeouts,
+    inflight: inflightNow,
+    webSockets: { ...webSockets },
+  }
+}
+
+/** Called by the upgrade path when a WebSocket opens and when it closes, with its bytes. */
 export function webSocketOpened(): void {
-  webSocketsOpen++
+  webSockets.open++
 }
 
 export function webSocketClosed(bytesIn: number, bytesOut: number): void {
-  webSocketsOpen--
-  webSocketsClosed++
-  webSocketBytes.in += bytesIn
-  webSocketBytes.out += bytesOut
+  webSockets.open--
+  webSockets.closed++
+  webSockets.bytesIn += bytesIn
+  webSockets.bytesOut += bytesOut
 }

@@ -11,6 +11,7 @@ import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagRespo
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
+import { routeName } from './_route.js'
 import { type ClockOptions, requestClock } from './_timeouts.js'
 import { upgradeHandler } from './_upgrade.js'
 
@@ -34,6 +35,8 @@ export interface PipelineOptions extends Partial<ClockOptions> {
   onAdmit?: () => void
   /** Worker state that comes from no middleware (a db pool the worker opened); default none. */
   worker?: WorkerState
+  /** Why the worker cannot serve now (its database is unreachable): `/readyz` answers 503 with it. */
+  notReady?: () => string | undefined
 }
 
 /** Builds the pipeline once: built-in steps, then `middleware` in order, then the app. */
@@ -62,6 +65,8 @@ export function createPipeline(
     worker,
     setTimeout: (ctx, ms) => clock.set(ctx, ms),
     logError(ctx, error) {
+      // With error tracking on, the tracker logs the error once grouped, with its issue id.
+      if (worker.errors) return void worker.errors.capture(error, { ctx })
       logger.error(
         { err: error, requestId: ctx.id, method: ctx.method, path: ctx.path },
         'the app failed to handle the request',
@@ -86,7 +91,10 @@ export function createPipeline(
     if (path === livezPath || path === readyzPath) {
       if (path === livezPath) early(res, 200, 'ok\n')
       else if (draining) early(res, 503, 'draining\n', true)
-      else early(res, 200, 'ready\n')
+      else {
+        const why = options.notReady?.()
+        early(res, why === undefined ? 200 : 503, `${why ?? 'ready'}\n`)
+      }
       return
     }
 
@@ -166,7 +174,8 @@ export function createPipeline(
     const completed = res.writableFinished
     if (!completed) ctx.abort(new DOMException('The client closed the connection', 'AbortError'))
     const ms = performance.now() - ctx.startedAt
-    countResponse(completed ? res.statusCode : 0, ms / 1000)
+    countResponse(ctx.method, routeName(ctx), completed ? res.statusCode : 0, ms / 1000)
+    const extra = worker.finishRequest?.(ctx, completed ? res.statusCode : 0, ms)
     if (accessLog) {
       logger.info(
         {
@@ -175,9 +184,11 @@ export function createPipeline(
           path: ctx.path,
           // 499 as nginx logs it: the client went away before the response was complete.
           status: completed ? res.statusCode : 499,
-          bytes: ctx.req.socket.bytesWritten - ctx.bytesAtStart,
+          // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
+          bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
           ms: Math.round(ms * 100) / 100,
           ...ctx.timings,
+          ...extra,
         },
         'request',
       )
@@ -190,6 +201,11 @@ export function createPipeline(
     ctx.answered = true
     countTimeout()
     const elapsedMs = Math.round(now - ctx.startedAt)
+    worker.errors?.capture(`request timed out after ${elapsedMs} ms`, {
+      ctx,
+      kind: 'timeout',
+      level: 'warning',
+    })
     logger.warn(
       { requestId: ctx.id, method: ctx.method, path: ctx.path, elapsedMs, timeoutMs },
       'request timed out',

@@ -6,6 +6,14 @@ export { appKinds } from '../types.js'
 export { loadApp } from './_adapters.js'
 export { plainAnswer } from './_answer.js'
 export { becomeWorker, drainSignal, getContext, workerState } from './_context.js'
+export {
+  durationBuckets,
+  type HttpMetrics,
+  type HttpSeries,
+  httpMetrics,
+  type WebSocketCounts,
+} from './_metrics.js'
 export { createPipeline, type PipelineOptions } from './_pipeline.js'
+export { collapsePath, noteRoute, routeName } from './_route.js'
 export { createHttpServer, type HttpServerOptions } from './_server.js'
 export type { RouteTimeout } from './_timeouts.js'

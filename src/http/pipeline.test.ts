@@ -6,10 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { eventually, pipelineDefaults, serve } from '../_test/pipeline.js'
 import { raw } from '../_test/socket.js'
 import { isShipshapeError } from '../errors/index.js'
-import { metricsRegistry } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import type { Middleware } from '../types.js'
 import { loadApp } from './_adapters.js'
+import { httpMetrics } from './_metrics.js'
 import { createPipeline } from './_pipeline.js'
 import { clientAddress, proxyTrust } from './_proxy.js'
 import { release } from './_test/_shared.js'
@@ -328,19 +328,15 @@ describe('loadApp', () => {
 })
 
 describe('metrics', () => {
-  it('counts responses by class and their durations, exposed in Prometheus text once read', async () => {
+  it('counts responses per method, collapsed route and status, with their durations', async () => {
     const server = await start()
-    const registry = await metricsRegistry()
-    const count = async () => {
-      const text = await registry.metrics()
-      return Number(/shipshape_http_request_duration_seconds_count (\d+)/.exec(text)?.[1] ?? 0)
-    }
-    const before = await count()
-    for (let i = 0; i < 3; i++) await (await fetch(`${server.url}/`)).text()
-    const text = await registry.metrics()
-    expect(await count()).toBe(before + 3)
-    expect(text).toMatch(/shipshape_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/)
-    expect(text).toMatch(/shipshape_http_requests_total\{status="2xx"\} \d+/)
-    expect(text).toContain('# TYPE shipshape_http_request_duration_seconds histogram')
+    const find = () =>
+      httpMetrics(true).series.find((series) => series.method === 'GET' && series.route === '/items/:id')
+    const before = find()?.count ?? 0
+    for (const id of [1, 22, 333]) await (await fetch(`${server.url}/items/${id}`)).text()
+    const series = find()
+    expect(series?.count).toBe(before + 3)
+    expect(series?.buckets.reduce((a, b) => a + b, 0)).toBe(series?.count)
+    expect(series?.sum).toBeGreaterThan(0)
   })
 })

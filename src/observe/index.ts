@@ -1,13 +1,61 @@
 /**
- * Logs and metrics shared by every part of shipshape. Logs are pino JSON lines on stdout, or
- * readable text when stdout is a terminal; metrics live in one prom-client registry per process.
+ * Logs, errors and metrics shared by every part of shipshape. Logs are pino JSON lines on stdout,
+ * or readable text when stdout is a terminal, with secrets masked; errors go to the worker's
+ * tracker (grouped, stored, notified); metrics live in one prom-client registry per process.
  */
 import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { getContext, workerState } from '../http/index.js'
 import { batchedDestination } from './_batched.js'
+import { recordBreadcrumb } from './_breadcrumbs.js'
+import type { CaptureOptions, Level } from './_event.js'
 
 export type { Logger } from 'pino'
+export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
+export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
+export { groupingOf, normaliseMessage } from './_fingerprint.js'
+export { sentryIngest } from './_ingest.js'
+export { sampleMachine } from './_machine.js'
+export {
+  type DeliveryCounts,
+  deliver,
+  type Notification,
+  type Notifier,
+  slackNotifier,
+  smtpNotifier,
+  webhookNotifier,
+} from './_notify.js'
+export { startErrorTracking } from './_start.js'
+export { ErrorStore, type Issue, type QueryPool, type Reason } from './_store.js'
+export { createTracker, type ErrorTracker } from './_tracker.js'
+
+/**
+ * Keys whose values are masked (`[Redacted]`) in every log line, at the top level and two levels
+ * down (`req.headers.authorization`), besides the `redact` option's own. The config's secret
+ * settings are among them by name.
+ */
+export const redactedKeys = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'password',
+  'passwd',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'secret',
+  'clientSecret',
+  'apiKey',
+  'api_key',
+  'signingKeys',
+  'smtpUrl',
+  'notifyWebhook',
+  'notifySlack',
+  'sentryDsn',
+  'databaseUrl',
+] as const
 
 export interface LoggerOptions {
   /** Minimum level written. Default: `info`. */
@@ -20,6 +68,8 @@ export interface LoggerOptions {
    * of lines, which is why the primary, whose lines are rare and matter most, writes at once.
    */
   buffered?: boolean
+  /** Further keys to mask in every line, besides redactedKeys. Default none. */
+  redact?: readonly string[]
 }
 
 /** How often a buffered logger writes what it holds, so a quiet worker's lines are never late. */
@@ -27,12 +77,23 @@ const flushEveryMs = 1000
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info'
+  const shared = {
+    level,
+    redact: { paths: redactPaths([...redactedKeys, ...(options.redact ?? [])]), censor: '[Redacted]' },
+    // Each line logged during a request is kept as a breadcrumb of that request's error reports.
+    hooks: {
+      logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
+        recordBreadcrumb(level, args)
+        return method.apply(this, args)
+      },
+    },
+  }
   if (options.pretty ?? process.stdout.isTTY === true) {
     // Loaded only for terminals: production workers never pay for the formatter.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
-    return pino({ level }, pretty({ colorize: true, sync: true }))
+    return pino(shared, pretty({ colorize: true, sync: true }))
   }
-  const base = { level, base: { pid: process.pid } }
+  const base = { ...shared, base: { pid: process.pid } }
   if (options.buffered === false) return pino(base, pino.destination({ sync: true }))
   const logger = pino(base, batchedDestination(1))
   setInterval(() => logger.flush(), flushEveryMs).unref()
@@ -65,4 +126,39 @@ export function metricsRegistry(): Promise<Registry> {
     return registry
   })
   return loading
+}
+
+function redactPaths(keys: readonly string[]): string[] {
+  return keys.flatMap((key) => {
+    const part = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`
+    const join = (prefix: string) => (part.startsWith('[') ? `${prefix}${part}` : `${prefix}.${part}`)
+    return [part, join('*'), join('*.*')]
+  })
+}
+
+/**
+ * Reports an error the app handled itself (or cannot otherwise report) to the worker's error
+ * tracker, with the current request when there is one. Costs a snapshot; the rest happens off
+ * the request path. Outside `shipshape serve` (no tracker), the error is logged.
+ */
+export function captureError(error: unknown, options: CaptureOptions = {}): void {
+  const ctx = getContext()
+  const tracker = workerState()?.errors
+  if (tracker) tracker.capture(error, { ...options, ctx, kind: 'manual' })
+  else fallbackLogger().error({ err: error, ...options }, 'captured error')
+}
+
+/** Reports a message (level `info` unless given) the way captureError() reports an error. */
+export function captureMessage(message: string, options: CaptureOptions | Level = {}): void {
+  const hints = typeof options === 'string' ? { level: options } : { level: 'info' as const, ...options }
+  const tracker = workerState()?.errors
+  if (tracker) tracker.capture(message, { ...hints, ctx: getContext(), kind: 'manual' })
+  else fallbackLogger()[hints.level === 'warning' ? 'warn' : hints.level](hints, message)
+}
+
+let fallback: Logger | undefined
+/** Made on first use, for captures outside `shipshape serve`. */
+function fallbackLogger(): Logger {
+  fallback ??= createLogger()
+  return fallback
 }

@@ -22,7 +22,9 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { auditSettings } from '../hosting/settings.js'
+import { observeOptions, observeSettings } from '../observe/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
 import { mediaOptions, mediaSettings } from '../storage/settings.js'
@@ -39,6 +41,9 @@ export const shipshapeConfig = defineConfig(
     checks: checksSettings,
     cache: cacheSettings,
     audit: auditSettings,
+    database: databaseSettings,
+    apm: apmSettings,
+    observe: observeSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -53,6 +58,9 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...staticOptions(settings.static, cwd),
     ...mediaOptions(settings.media, cwd),
     ...cacheOptions(settings.cache),
+    ...databaseOptions(settings.database, cwd, settings.server.timeout),
+    ...apmOptions(settings.apm),
+    ...observeOptions(settings.observe, cwd),
   }
 }
 

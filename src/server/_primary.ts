@@ -11,6 +11,7 @@ import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
 import { reclaimConnections } from './_handoff.js'
+import { PrimaryMetrics } from './_metrics-primary.js'
 import { watchParent } from './_parent.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { forward } from './_relay.js'
@@ -63,6 +64,7 @@ export class Supervisor {
   private exitCode = 0
   private finish: (code: number) => void = () => {}
   private readonly watchdog: NodeJS.Timeout
+  private readonly metrics: PrimaryMetrics
 
   constructor(
     private readonly options: ServeOptions,
@@ -71,6 +73,7 @@ export class Supervisor {
     private readonly reloads: ReloadLog,
   ) {
     listener.on('connection', (socket: Socket) => this.dispatch(socket))
+    this.metrics = new PrimaryMetrics(options, logger, () => this.pick()?.child)
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
   }
 
@@ -137,6 +140,7 @@ export class Supervisor {
         break
       case 'beat':
         worker.inflight = message.inflight
+        this.metrics.beat(worker.pid, message.metrics)
         if (this.waiting.length > 0) this.flushWaiting()
         break
       case 'retire':
@@ -227,11 +231,13 @@ export class Supervisor {
       `worker killed: ${reason}; it held ${worker.inflight.length} request(s) at its last heartbeat`,
     )
     worker.child.kill('SIGKILL')
+    this.metrics.killed(worker.pid, reason, worker.inflight, replace && !this.stopping)
     if (replace && !this.stopping) this.topUp()
   }
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(worker)
+    this.metrics.exited(worker.pid, worker.endedBy === undefined && !this.stopping)
     for (const socket of reclaimConnections(worker.child, worker.endedBy === 'watchdog')) {
       if (this.stopping) socket.destroy()
       else this.dispatch(socket)
@@ -302,6 +308,7 @@ export class Supervisor {
     this.reloading = true
     this.reloadRequest = request
     this.generation++
+    this.metrics.reloaded()
     this.logger.info({ generation: this.generation, workers: this.options.workers }, 'reload started')
     this.topUp()
   }
@@ -391,6 +398,7 @@ export class Supervisor {
 
   private stopped(): void {
     clearInterval(this.watchdog)
+    this.metrics.close()
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }

@@ -1,4 +1,5 @@
 /** Messages between the primary and its workers over the fork IPC channel. */
+import type { WorkerMetrics } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 
@@ -11,7 +12,7 @@ export type WorkerMessage =
   /** The app loaded and the pipeline is built: the worker can take connections. */
   | { type: 'ready' }
   /** Sent every heartbeatMs with the requests the worker holds, so a kill can name them. */
-  | { type: 'beat'; inflight: RequestSummary[] }
+  | { type: 'beat'; inflight: RequestSummary[]; metrics?: WorkerMetrics }
   /** --max-requests reached: replace me, then drain me. */
   | { type: 'retire' }
   /**
@@ -37,3 +38,5 @@ export type PrimaryMessage =
   | { type: 'drain'; keepIdle: boolean }
   /** Another worker's message on `channel` (see _relay.ts). */
   | { type: 'relay'; channel: string; data: unknown }
+  /** Record this event with your error tracker (the watchdog killed a worker: it cannot itself). */
+  | { type: 'capture'; message: string; reason: string; extra: Record<string, unknown> }

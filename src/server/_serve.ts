@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
+import { superviseDatabase } from '../db/supervisor.js'
 import { createLogger } from '../observe/index.js'
 import type { ServeOptions } from './_composed.js'
 import { claimPidfile, reloadLogFor } from './_control.js'
@@ -24,9 +25,17 @@ export async function serve(options: ServeOptions): Promise<number> {
   claimPidfile(pidfile)
   const reloads = reloadLogFor(pidfile)
   const listener = createServer({ pauseOnConnect: true })
+  let database: Awaited<ReturnType<typeof superviseDatabase>> | undefined
   try {
+    // The embedded database serves before any worker starts, and stops after the last one.
+    if (options.database.url === '' && options.database.embedded)
+      database = await superviseDatabase(options.database, logger)
+    // Before any worker runs the new code; loaded only when asked for, the primary stays without pg.
+    if (options.database.migrateOnServe)
+      await (await import('../db/tools.js')).migrate(options.database, logger)
     await (options.socketPath ? listenOnPath(listener, options.socketPath) : listen(listener, options))
   } catch (error) {
+    await database?.stop()
     rmSync(pidfile, { force: true })
     reloads.remove()
     throw error
@@ -37,6 +46,7 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     return await supervisor.run()
   } finally {
+    await database?.stop()
     rmSync(pidfile, { force: true })
     reloads.remove()
     await new Promise((done) => logger.flush(done))

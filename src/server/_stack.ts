@@ -3,7 +3,7 @@
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
 import { existsSync } from 'node:fs'
-import type { Logger } from '../observe/index.js'
+import { type Logger, sentryIngest } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { buildOutputs, staticFiles } from '../static/index.js'
 import { mediaFiles, storagesOver } from '../storage/index.js'
@@ -15,6 +15,8 @@ import type { ServeOptions } from './_composed.js'
 export async function defaultMiddleware(options: ServeOptions, logger?: Logger): Promise<Middleware[]> {
   // Security first, so static files and every refusal carry the headers too.
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
+  // Sentry SDKs reporting to the app itself, when a DSN key is set (docs/observe.md).
+  if (options.observe.ingest) middleware.push(sentryIngest(options.observe.ingest))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(

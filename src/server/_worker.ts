@@ -5,8 +5,9 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { workerCache } from '../cache/index.js'
-import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
-import { createLogger } from '../observe/index.js'
+import { type Database, instrumentPool, openDatabase } from '../db/index.js'
+import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } from '../http/index.js'
+import { createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { AppHandler, Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { runShutdownHooks } from './_drain.js'
@@ -30,6 +31,8 @@ const beforeKillMs = 1000
  * would keep a possibly broken process serving; the primary starts the replacement at once.
  */
 const failingGraceMs = 1500
+/** How long an exiting worker waits for its error tracker to store and notify what it captured. */
+const flushMs = 5000
 
 // The primary decides when workers stop. A signal sent to the whole process group (Ctrl-C in a
 // terminal, systemd's stop with its default KillMode=control-group) reaches workers too: they
@@ -69,12 +72,34 @@ function send(message: WorkerMessage): Promise<void> {
   })
 }
 
+// Stack traces of the app name its TypeScript sources (a compiled app's source maps are read).
+process.setSourceMapsEnabled(true)
+const usesDatabase = options.database.url !== '' || options.database.embedded
+/** The worker's database, opened as it starts; errors are stored through its pool (captured before, they wait). */
+let db: Database | undefined
+const errors = startErrorTracking(
+  options.observe,
+  logger,
+  usesDatabase
+    ? {
+        query: (text, values) =>
+          db ? db.pool.query(text, values) : Promise.reject(new Error('the database is not open')),
+      }
+    : undefined,
+)
+
 async function start(): Promise<void> {
-  const app = await loadApp(options.app, options.kind)
-  closeApp = app.close
-  const middleware = await defaultMiddleware(options, logger)
+  // The pool is the worker's before the app loads: an app may build its query layer at import.
+  db = usesDatabase ? openDatabase(options.database, logger) : undefined
+  const apm = db && instrumentPool(db.pool, { ...options.apm, logger })
   const relay = workerRelay()
   const cache = await workerCache(options.cache, { relay, logger })
+  const state = db ? { db, errors, relay, cache } : { errors, relay, cache }
+  becomeWorker(state)
+  const app = await loadApp(options.app, options.kind)
+  closeApp = app.close
+  // The APM's accounting comes first, so that every request's queries and route are counted.
+  const middleware = [...(apm ? [apm.middleware()] : []), ...(await defaultMiddleware(options, logger))]
   pipeline = createPipeline(
     app,
     {
@@ -87,7 +112,8 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
-      worker: { relay, cache },
+      worker: state,
+      notReady: db?.notReady,
     },
     logger,
     middleware,
@@ -134,6 +160,12 @@ async function start(): Promise<void> {
       http.emit('connection', handle)
     } else if (message.type === 'drain') {
       void leave({ keepIdle: message.keepIdle })
+    } else if (message.type === 'capture') {
+      errors.capture(message.message, {
+        kind: 'watchdog',
+        extra: message.extra,
+        fingerprint: ['watchdog', message.reason],
+      })
     }
   })
   // The replacement starts first; this worker drains once it is ready (see the primary).
@@ -143,7 +175,7 @@ async function start(): Promise<void> {
     void send({ type: 'retire' })
   }
   setInterval(() => {
-    beat()
+    beat(true)
     if (retiring) return
     if (retireAfter > 0 && served.served() >= retireAfter) {
       retire({ served: served.served(), limit: retireAfter }, 'reached --max-requests')
@@ -158,11 +190,15 @@ async function start(): Promise<void> {
 let lastBeat = 0
 let lastBeatWasIdle = true
 
-function beat(): void {
+/** `sample`: the timed beat also carries this process's own numbers (memory, CPU, event-loop lag). */
+function beat(sample = false): void {
   const inflight = pipeline?.inflight() ?? []
   lastBeat = performance.now()
   lastBeatWasIdle = inflight.length === 0
-  void send({ type: 'beat', inflight })
+  const metrics = sample
+    ? { http: httpMetrics(), process: sampleProcess(), errors: errors.counts() }
+    : { http: httpMetrics() }
+  void send({ type: 'beat', inflight, metrics })
 }
 
 /**
@@ -213,13 +249,15 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function exit(code: number): void {
-  logger.flush(() => process.exit(code))
+  // Captured errors (a crash's own among them) are stored and notified first, within flushMs.
+  void Promise.race([errors.flush(), sleep(flushMs)]).then(() => logger.flush(() => process.exit(code)))
 }
 
 // The primary is gone (killed with SIGKILL): nobody will hand over connections, reap us, or
 // enforce the graceful timeout, so the worker does.
 process.on('disconnect', () => leave({ withinMs: options.gracefulTimeoutMs }))
-process.on('uncaughtException', (error) => {
+process.on('uncaughtException', (error, origin) => {
+  errors.capture(error, { kind: 'crash', tags: { mechanism: origin } })
   if (server === undefined) {
     logger.fatal({ err: error }, 'uncaught exception at start-up: the worker exits')
     return exit(1)

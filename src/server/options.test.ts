@@ -1,6 +1,6 @@
 /** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
 import { execFileSync } from 'node:child_process'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, ready, runCli, startServe } from '../_test/cli.js'
@@ -86,6 +86,47 @@ describe('serve options', () => {
         prefix: 'shipshape',
         leaseMs: 10_000,
         instances: 1,
+      },
+      observe: {
+        metrics: undefined,
+        release: undefined,
+        environment: 'production',
+        serverName: hostname(),
+        retentionMs: 30 * 86_400_000,
+        maxEventsPerIssue: 100,
+        notifyIntervalMs: 1_800_000,
+        email: undefined,
+        webhook: undefined,
+        slack: undefined,
+        sentryDsn: undefined,
+        ingest: undefined,
+      },
+      database: {
+        url: '',
+        embedded: true,
+        dataDir: resolve(temp.dir, 'data/db'),
+        socketDir: expect.stringMatching(/shipshape-db-[0-9a-f]{12}$/) as unknown as string,
+        poolSize: 10,
+        connectTimeoutMs: 5000,
+        statementTimeoutMs: 29_000,
+        idleInTransactionMs: 30_000,
+        maxLifetimeMs: 1_800_000,
+        idleTimeoutMs: 30_000,
+        busyTimeoutMs: 5000,
+        instances: 1,
+        migrate: '',
+        migrateOnServe: false,
+      },
+      apm: {
+        enabled: true,
+        slowQueryMs: 500,
+        nPlusOneCount: 5,
+        explainIntervalMs: 3_600_000,
+        hintMinRows: 10_000,
+        logParameters: false,
+        rollupIntervalMs: 60_000,
+        retentionDays: 14,
+        maxRoutes: 500,
       },
     } satisfies ServeOptions)
   })

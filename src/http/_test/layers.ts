@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
-import { createHttpServer, createPipeline, loadApp } from 'shipshape/http'
-import { metricsRegistry } from 'shipshape/observe'
+import { createHttpServer, createPipeline, httpMetrics, loadApp } from 'shipshape/http'
 import { securityDefaults } from 'shipshape/security'
 import ts from 'typescript'
 // The stack every worker runs; a private module of the build, which only tests reach into.
@@ -40,8 +39,7 @@ export interface Layer {
 }
 
 async function timeoutsCounted(): Promise<number> {
-  const metric = (await metricsRegistry()).getSingleMetric('shipshape_request_timeouts_total')
-  return (await metric?.get())?.values[0]?.value ?? 0
+  return httpMetrics(true).timeouts
 }
 
 async function inProcess(
@@ -102,6 +100,7 @@ export const defaultStack: Layer = {
         staticMaxAgeMs: 60_000,
         staticAllowOrigin: undefined,
         media: { root: media },
+        observe: { ingest: undefined },
       }
       return defaultMiddleware(options as unknown as Parameters<typeof defaultMiddleware>[0], logger)
     }),

@@ -1,0 +1,190 @@
+/**
+ * The database APM's cost and its N+1 finding, on the machine's real Postgres (127.0.0.1:5432,
+ * user postgres; a database of its own, dropped after).
+ *
+ * 1. Accounting per query: the same sequential `SELECT $1::int` through three pools in one
+ *    process, rounds alternating: plain pg (the anchor), instrumented with the APM off, and
+ *    instrumented inside a request scope. The figure is the CPU time of this process per query
+ *    (the round trip to Postgres is waiting, not CPU), so the difference is the accounting.
+ * 2. The N+1 page: one served page listing 20 posts with their authors as 1 + 20 queries, and
+ *    the same page fixed (one join), both through the pipeline with the APM, under wrk. Reports
+ *    the req/s ratio and what the APM logged about each page.
+ *
+ * Usage: npm run bench -- db-apm [--queries 40000] [--rounds 5] [--seconds 5]
+ */
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import pino from 'pino'
+import { Scope, scopeStorage } from '../dist/db/_scope.js'
+import { instrumentPool } from '../dist/db/index.js'
+import { createHttpServer, createPipeline } from '../dist/http/index.js'
+import type { AppHandler } from '../dist/types.js'
+import { ensureWrk, median, printTable, wrk } from './_lib.ts'
+
+const { values } = parseArgs({
+  options: {
+    queries: { type: 'string', default: '40000' },
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '5' },
+  },
+  allowPositionals: true,
+})
+const queries = Number(values.queries)
+const rounds = Number(values.rounds)
+ensureWrk()
+
+const server = { host: '127.0.0.1', port: 5432, user: 'postgres' }
+const name = `dbapm_bench_${randomBytes(4).toString('hex')}`
+const admin = new pg.Client({ ...server, database: 'postgres' })
+await admin.connect()
+await admin.query(`CREATE DATABASE ${name}`)
+const silent = pino({ level: 'silent' })
+const pools: pg.Pool[] = []
+const newPool = () => {
+  const pool = new pg.Pool({ ...server, database: name, max: 4 })
+  pools.push(pool)
+  return pool
+}
+
+try {
+  // 1. Accounting per query.
+  const plain = newPool()
+  const off = newPool()
+  instrumentPool(off, { logger: silent, enabled: false })
+  const on = newPool()
+  const apm = instrumentPool(on, { logger: silent, rollupIntervalMs: 0, nPlusOneFloorMs: 0 })
+  const contenders = { 'plain pg (anchor)': plain, 'APM off': off, 'APM on, in a request': on } as const
+  const cpu: Record<string, number[]> = Object.fromEntries(
+    Object.keys(contenders).map((label) => [label, []]),
+  )
+  const run = async (pool: pg.Pool, n: number) => {
+    for (let i = 0; i < n; i++) await pool.query('SELECT $1::int AS n', [i])
+  }
+  for (const pool of Object.values(contenders)) await run(pool, 500) // warm up: connections, JIT
+  // Small blocks, the contenders' order rotating: whatever else loads the machine loads all three alike.
+  const block = 1000
+  const labels = Object.keys(contenders) as (keyof typeof contenders)[]
+  for (let round = 0; round < Math.ceil(queries / block); round++) {
+    for (let k = 0; k < labels.length; k++) {
+      const label = labels[(round + k) % labels.length] as keyof typeof contenders
+      const pool = contenders[label]
+      const before = process.cpuUsage()
+      // Each request-sized block of 20 queries is its own scope, as a page's queries are.
+      if (pool === on) {
+        for (let done = 0; done < block; done += 20) await scopeStorage.run(new Scope(), () => run(pool, 20))
+      } else {
+        await run(pool, block)
+      }
+      const used = process.cpuUsage(before)
+      cpu[label]?.push((used.user + used.system) / block)
+    }
+  }
+  const anchor = median(cpu['plain pg (anchor)'] as number[])
+  printTable(
+    Object.keys(contenders).map((label) => ({
+      contender: label,
+      'CPU µs per query (median of blocks)': median(cpu[label] as number[]).toFixed(2),
+      'vs anchor, µs': (median(cpu[label] as number[]) - anchor).toFixed(2),
+      'mean µs': (
+        (cpu[label] as number[]).reduce((a, b) => a + b, 0) / (cpu[label] as number[]).length
+      ).toFixed(2),
+    })),
+  )
+  await apm.close()
+
+  // 2. The N+1 page.
+  const page = newPool()
+  await page.query('CREATE TABLE authors (id serial PRIMARY KEY, name text NOT NULL)')
+  await page.query(
+    'CREATE TABLE posts (id serial PRIMARY KEY, author_id integer NOT NULL, title text NOT NULL)',
+  )
+  await page.query("INSERT INTO authors (name) SELECT 'author ' || i FROM generate_series(1, 5) i")
+  await page.query(
+    "INSERT INTO posts (author_id, title) SELECT 1 + i % 5, 'post ' || i FROM generate_series(1, 200) i",
+  )
+  const reports: Record<string, unknown>[] = []
+  const logger = pino({ level: 'info' }, { write: (line: string) => void reports.push(JSON.parse(line)) })
+  const pageApm = instrumentPool(page, { logger, rollupIntervalMs: 0, nPlusOneFloorMs: 0 })
+  const app: AppHandler = async ({ req, res }) => {
+    let listed: { title: string; author: string }[]
+    if (req.url === '/fixed') {
+      listed = (
+        await page.query(
+          'SELECT p.title, a.name AS author FROM posts p JOIN authors a ON a.id = p.author_id ORDER BY p.id LIMIT 20',
+        )
+      ).rows
+    } else {
+      const { rows } = await page.query('SELECT title, author_id FROM posts ORDER BY id LIMIT 20')
+      listed = []
+      for (const post of rows) {
+        const author = await page.query('SELECT name FROM authors WHERE id = $1', [post.author_id])
+        listed.push({ title: post.title, author: author.rows[0]?.name })
+      }
+    }
+    res.setHeader('Content-Type', 'application/json')
+    res.end(JSON.stringify(listed))
+  }
+  const pipeline = createPipeline(
+    app,
+    {
+      timeoutMs: 30_000,
+      trustedProxies: [],
+      livezPath: '/livez',
+      readyzPath: '/readyz',
+      maxBodyBytes: 1e6,
+      accessLog: false,
+    },
+    logger,
+    [pageApm.middleware()],
+  )
+  const http = createHttpServer(pipeline, {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5000,
+    maxHeaderBytes: 16_384,
+  })
+  await new Promise<void>((ready) => http.listen(0, '127.0.0.1', ready))
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+  const rps: Record<string, number[]> = { '/n-plus-one': [], '/fixed': [] }
+  const p50: Record<string, number[]> = { '/n-plus-one': [], '/fixed': [] }
+  const found: Record<string, number> = { '/n-plus-one': 0, '/fixed': 0 }
+  const served: Record<string, number> = { '/n-plus-one': 0, '/fixed': 0 }
+  for (let round = 0; round < rounds; round++) {
+    for (const path of Object.keys(rps)) {
+      const load = await wrk(`${base}${path}`, {
+        seconds: Number(values.seconds),
+        connections: 10,
+        threads: 1,
+      })
+      if (load.failures > 0) throw new Error(`${path}: ${load.failures} failed requests`)
+      ;(rps[path] as number[]).push(load.rps)
+      ;(p50[path] as number[]).push(load.p50Ms)
+      served[path] = (served[path] as number) + load.requests
+    }
+  }
+  // By route: a request whose client left at the end of a wrk run finishes (and is reported) during the next.
+  for (const report of reports) {
+    if (String(report.msg).startsWith('N+1'))
+      found[report.route as string] = (found[report.route as string] ?? 0) + 1
+  }
+  const example = reports.find((r) => String(r.msg).startsWith('N+1') && r.count === 20)
+  printTable(
+    Object.keys(rps).map((path) => ({
+      page: path === '/fixed' ? 'fixed: 1 query (anchor)' : 'N+1: 1 + 20 queries',
+      'req/s (median)': Math.round(median(rps[path] as number[])),
+      'vs fixed': (median(rps[path] as number[]) / median(rps['/fixed'] as number[])).toFixed(2),
+      'p50 ms': median(p50[path] as number[]).toFixed(2),
+      'N+1 reports / requests': `${found[path]} / ${served[path]}`,
+    })),
+  )
+  console.log(`\nThe APM's report: ${example?.msg} — ${example?.fingerprint} ×${example?.count}`)
+  http.closeAllConnections()
+  http.close()
+  await pageApm.close()
+} finally {
+  await Promise.all(pools.map((pool) => pool.end()))
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await admin.end()
+}

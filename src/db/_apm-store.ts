@@ -1,0 +1,99 @@
+/**
+ * The APM's tables, created on first use: each worker's per-route windows (kept `retentionDays`)
+ * and the index hints (one row per table and columns, with when it was first and last seen).
+ * Every statement here runs through the pool uncounted, outside any request.
+ */
+import { hostname } from 'node:os'
+import type { InternalQuery } from './_instrument.js'
+import type { RouteStats } from './_routes.js'
+
+export const routesTable = 'shipshape_apm_routes'
+export const hintsTable = 'shipshape_apm_index_hints'
+
+const schema = [
+  `CREATE TABLE IF NOT EXISTS ${routesTable} (
+    window_start timestamptz NOT NULL, window_end timestamptz NOT NULL, host text NOT NULL, pid integer NOT NULL,
+    method text NOT NULL, route text NOT NULL, requests integer NOT NULL, throughput double precision NOT NULL,
+    error_rate double precision NOT NULL, p50_ms double precision NOT NULL, p95_ms double precision NOT NULL,
+    p99_ms double precision NOT NULL, mean_ms double precision NOT NULL, db_share double precision NOT NULL,
+    mean_queries double precision NOT NULL, n_plus_ones integer NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS ${routesTable}_window_end ON ${routesTable} (window_end)`,
+  `CREATE TABLE IF NOT EXISTS ${hintsTable} (
+    schema_name text NOT NULL, table_name text NOT NULL, columns text[] NOT NULL, statement text NOT NULL,
+    table_rows bigint NOT NULL, fingerprint text NOT NULL, fingerprint_id text NOT NULL,
+    first_seen timestamptz NOT NULL DEFAULT now(), last_seen timestamptz NOT NULL DEFAULT now(),
+    seen integer NOT NULL DEFAULT 1, PRIMARY KEY (schema_name, table_name, columns))`,
+]
+
+export interface IndexHint {
+  schema: string
+  table: string
+  columns: string[]
+  statement: string
+  tableRows: number
+  fingerprint: string
+  fingerprintId: string
+}
+
+export class ApmStore {
+  private ready: Promise<void> | undefined
+  constructor(private readonly internal: InternalQuery) {}
+
+  /** Creates the tables once per store; two workers racing on CREATE … IF NOT EXISTS may see a duplicate, which is success. */
+  private ensure(): Promise<void> {
+    this.ready ??= this.internal(async (query) => {
+      for (const statement of schema) {
+        try {
+          await query(statement)
+        } catch (error) {
+          if (!['23505', '42P07'].includes((error as { code?: string }).code ?? '')) throw error
+        }
+      }
+    }).catch((error: unknown) => {
+      this.ready = undefined
+      throw error
+    })
+    return this.ready
+  }
+
+  async writeRoutes(since: Date, until: Date, stats: RouteStats[], retentionDays: number): Promise<void> {
+    await this.ensure()
+    await this.internal(async (query) => {
+      if (stats.length > 0) {
+        const columns = 16
+        const values: unknown[] = []
+        const rows = stats.map((s, i) => {
+          values.push(since, until, hostname(), process.pid, s.method, s.route, s.requests, s.throughput)
+          values.push(s.errorRate, s.p50Ms, s.p95Ms, s.p99Ms, s.meanMs, s.dbShare, s.meanQueries, s.nPlusOnes)
+          return `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`
+        })
+        await query(`INSERT INTO ${routesTable} VALUES ${rows.join(', ')}`, values)
+      }
+      await query(`DELETE FROM ${routesTable} WHERE window_end < now() - make_interval(days => $1)`, [
+        retentionDays,
+      ])
+    })
+  }
+
+  async saveHint(hint: IndexHint): Promise<void> {
+    await this.ensure()
+    await this.internal((query) =>
+      query(
+        `INSERT INTO ${hintsTable} (schema_name, table_name, columns, statement, table_rows, fingerprint, fingerprint_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (schema_name, table_name, columns) DO UPDATE
+         SET last_seen = now(), seen = ${hintsTable}.seen + 1, table_rows = EXCLUDED.table_rows,
+             fingerprint = EXCLUDED.fingerprint, fingerprint_id = EXCLUDED.fingerprint_id`,
+        [
+          hint.schema,
+          hint.table,
+          hint.columns,
+          hint.statement,
+          hint.tableRows,
+          hint.fingerprint,
+          hint.fingerprintId,
+        ],
+      ),
+    )
+  }
+}

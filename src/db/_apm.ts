@@ -1,0 +1,263 @@
+/**
+ * The APM of one pool: what `instrumentPool` returns. It counts every query against the request
+ * (or expectQueries block) that ran it, reports N+1 loops and slow queries with their call site,
+ * EXPLAINs slow SELECTs in the background for index hints, keeps per-route figures and writes
+ * them to the database every minute. Everything is held by this object: nothing module-level.
+ */
+import type pg from 'pg'
+import { getContext, routeName } from '../http/index.js'
+import type { Logger } from '../observe/index.js'
+import type { Middleware, RequestContext } from '../types.js'
+import { ApmStore, type IndexHint } from './_apm-store.js'
+import { callSite } from './_callsite.js'
+import { Explainer } from './_explain.js'
+import { FingerprintCache } from './_fingerprint.js'
+import { type Accounting, type FinishedQuery, type InternalQuery, instrument } from './_instrument.js'
+import { RouteTable } from './_routes.js'
+import { type Repeated, Scope, scopeStorage } from './_scope.js'
+
+declare module '../types.js' {
+  interface WorkerState {
+    /** The APM of the worker's pool: `queryStats()` reads a request's figures through it. */
+    readonly apm?: { statsOf(ctx: RequestContext): QueryStats | undefined }
+  }
+}
+
+export interface ApmOptions {
+  /** Off: the pool is left as it is and requests pay nothing. Default: true. */
+  enabled?: boolean
+  /** A query taking at least this long is logged as slow and EXPLAINed. Default: 500 (django-debug-toolbar's). */
+  slowQueryMs?: number
+  /** Runs of one fingerprint in one request that make an N+1. Default: 5 (Scout APM's). */
+  nPlusOneCount?: number
+  /** …and the total milliseconds they must take to be reported. Default: 150 in production (Scout's), else 0. */
+  nPlusOneFloorMs?: number
+  /** A fingerprint is EXPLAINed at most once per this interval. Default: 1 hour. */
+  explainIntervalMs?: number
+  /** Tables smaller than this get no index hint. Default: 10,000 rows. */
+  hintMinRows?: number
+  /** Put the parameters of slow queries on their log line. Default: false (they may hold personal data). */
+  logParameters?: boolean
+  /** How often per-route figures are written to the database; 0 never. Default: 60,000 (a minute). */
+  rollupIntervalMs?: number
+  /** Days of per-route figures kept in the database. Default: 14. */
+  retentionDays?: number
+  /** Routes tracked at once; later ones are counted as `(other)`. Default: 500. */
+  maxRoutes?: number
+  logger: Logger
+}
+
+/** What one request (or expectQueries block) did with the database. */
+export interface QueryStats {
+  queries: number
+  /** Milliseconds spent in queries, summed (overlapping queries each count in full). */
+  dbMs: number
+  /** Milliseconds spent waiting for a connection from the pool. */
+  waitMs: number
+  slowest: { fingerprint: string; ms: number } | undefined
+}
+
+/** One N+1 found: a fingerprint run `count` times from `callSite`. */
+export interface NPlusOne {
+  fingerprint: string
+  fingerprintId: string
+  count: number
+  ms: number
+  callSite: string | undefined
+}
+
+/** Slow fingerprints remembered, so that their later runs capture a call site. */
+const maxKnownSlow = 1000
+
+const round = (ms: number) => Math.round(ms * 100) / 100
+
+export class Apm {
+  readonly options: Required<Omit<ApmOptions, 'logger'>>
+  readonly routes: RouteTable
+  /** Index hints found since start (also stored in the database). */
+  readonly hints = new Map<string, IndexHint>()
+  private readonly logger: Logger
+  private readonly requests = new WeakMap<RequestContext, Scope>()
+  private readonly knownSlow = new Set<string>()
+  private readonly internal: InternalQuery | undefined
+  private readonly store: ApmStore | undefined
+  private readonly explainer: Explainer | undefined
+  private readonly timer: NodeJS.Timeout | undefined
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(pool: pg.Pool, options: ApmOptions) {
+    this.logger = options.logger
+    this.options = {
+      enabled: options.enabled ?? true,
+      slowQueryMs: options.slowQueryMs ?? 500,
+      nPlusOneCount: options.nPlusOneCount ?? 5,
+      nPlusOneFloorMs: options.nPlusOneFloorMs ?? (process.env.NODE_ENV === 'production' ? 150 : 0),
+      explainIntervalMs: options.explainIntervalMs ?? 3_600_000,
+      hintMinRows: options.hintMinRows ?? 10_000,
+      logParameters: options.logParameters ?? false,
+      rollupIntervalMs: options.rollupIntervalMs ?? 60_000,
+      retentionDays: options.retentionDays ?? 14,
+      maxRoutes: options.maxRoutes ?? 500,
+    }
+    this.routes = new RouteTable(this.options.maxRoutes)
+    if (!this.options.enabled) return
+    const fingerprints = new FingerprintCache()
+    const accounting: Accounting = {
+      fingerprints,
+      suspectAt: this.options.nPlusOneCount,
+      currentScope: () => {
+        const block = scopeStorage.getStore()
+        if (block) return block
+        const ctx = getContext()
+        return ctx === undefined ? undefined : this.requests.get(ctx)
+      },
+      isKnownSlow: (fingerprint) => this.knownSlow.has(fingerprint.id),
+      slowQueryMs: this.options.slowQueryMs,
+      slow: (query) => this.slow(query),
+    }
+    this.internal = instrument(pool, accounting)
+    this.store = new ApmStore(this.internal)
+    this.explainer = new Explainer(this.internal, {
+      intervalMs: this.options.explainIntervalMs,
+      hintMinRows: this.options.hintMinRows,
+      logger: this.logger,
+      onHint: (hint) => this.hint(hint),
+    })
+    if (this.options.rollupIntervalMs > 0) {
+      this.timer = setInterval(() => void this.rollup(), this.options.rollupIntervalMs).unref()
+    }
+  }
+
+  /** The per-request accounting middleware: opens each request's scope and provides the worker's `apm` and `finishRequest`. */
+  middleware(): Middleware {
+    const requests = this.requests
+    const enabled = this.options.enabled
+    const dbAccounting: Middleware = (ctx, next) => {
+      if (enabled) requests.set(ctx, new Scope())
+      return next()
+    }
+    return Object.assign(dbAccounting, {
+      provides: {
+        apm: this,
+        finishRequest: (ctx: RequestContext, status: number, ms: number) => this.finish(ctx, status, ms),
+      },
+    })
+  }
+
+  /** What the request has done with the database so far; undefined if the APM does not see it. */
+  statsOf(ctx: RequestContext): QueryStats | undefined {
+    const scope = this.requests.get(ctx)
+    return scope && statsOfScope(scope)
+  }
+
+  /** The N+1 suspects of a scope, by this APM's count and floor. */
+  nPlusOnes(scope: Scope, floorMs = this.options.nPlusOneFloorMs): NPlusOne[] {
+    return scope.suspects(this.options.nPlusOneCount, floorMs).map(describeRepeated)
+  }
+
+  /** Writes the closing window's per-route figures (and applies the retention); resolves when written. */
+  rollup(): Promise<void> {
+    const { since, stats } = this.routes.rotate()
+    const until = new Date()
+    const store = this.store
+    if (store === undefined) return Promise.resolve()
+    this.writing = this.writing
+      .then(() => store.writeRoutes(since, until, stats, this.options.retentionDays))
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'could not write the per-route APM figures'),
+      )
+    return this.writing
+  }
+
+  /** Stops the timer and writes the last window; EXPLAINs in flight finish first. */
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    await this.explainer?.settled()
+    if (this.options.rollupIntervalMs > 0) await this.rollup()
+    await this.writing
+  }
+
+  private finish(ctx: RequestContext, status: number, ms: number): Record<string, unknown> | undefined {
+    const scope = this.requests.get(ctx)
+    if (scope === undefined) return undefined
+    this.requests.delete(ctx)
+    const route = routeName(ctx)
+    const found = this.nPlusOnes(scope)
+    for (const n of found) {
+      this.logger.warn(
+        { requestId: ctx.id, method: ctx.method, route, ...n, ms: round(n.ms) },
+        `N+1 queries: ${n.count} runs of one query from ${n.callSite ?? 'an unknown call site'}`,
+      )
+    }
+    this.routes.record({
+      method: ctx.method,
+      route,
+      status,
+      ms,
+      queries: scope.queries,
+      dbMs: scope.dbMs,
+      nPlusOnes: found.length,
+    })
+    const fields: Record<string, unknown> = {
+      route,
+      dbQueries: scope.queries,
+      dbMs: round(scope.dbMs),
+      dbWaitMs: round(scope.waitMs),
+    }
+    if (scope.slowest) {
+      fields.dbSlowest = scope.slowest.fingerprint.text.slice(0, 200)
+      fields.dbSlowestMs = round(scope.slowest.ms)
+    }
+    return fields
+  }
+
+  private slow(query: FinishedQuery): void {
+    const { fingerprint } = query
+    if (this.knownSlow.size >= maxKnownSlow) this.knownSlow.clear()
+    this.knownSlow.add(fingerprint.id)
+    const ctx = getContext()
+    this.logger.warn(
+      {
+        requestId: ctx?.id,
+        fingerprint: fingerprint.text,
+        fingerprintId: fingerprint.id,
+        ms: round(query.ms),
+        callSite: callSite(query.stack),
+        ...(this.options.logParameters ? { parameters: query.values } : {}),
+      },
+      `slow query: ${round(query.ms)} ms`,
+    )
+    if (!query.failed) this.explainer?.consider(fingerprint, query.sql)
+  }
+
+  private async hint(hint: IndexHint): Promise<void> {
+    this.hints.set(`${hint.schema}.${hint.table}(${hint.columns.join(',')})`, hint)
+    await this.store
+      ?.saveHint(hint)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not store an index hint'))
+  }
+}
+
+export function statsOfScope(scope: Scope): QueryStats {
+  return {
+    queries: scope.queries,
+    dbMs: scope.dbMs,
+    waitMs: scope.waitMs,
+    slowest: scope.slowest && { fingerprint: scope.slowest.fingerprint.text, ms: scope.slowest.ms },
+  }
+}
+
+export function describeRepeated(entry: Repeated): NPlusOne {
+  return {
+    fingerprint: entry.fingerprint.text,
+    fingerprintId: entry.fingerprint.id,
+    count: entry.count,
+    ms: entry.ms,
+    callSite: callSite(entry.stack),
+  }
+}
+
+/** Instruments `pool` (unless disabled) and returns its APM; put `apm.middleware()` in the pipeline. */
+export function instrumentPool(pool: pg.Pool, options: ApmOptions): Apm {
+  return new Apm(pool, options)
+}

@@ -1,0 +1,95 @@
+/**
+ * The two databases every behaviour of shipshape/db is tested against, through one suite: the
+ * real PostgreSQL on this machine (a database of the test's own, created and dropped), and the
+ * embedded database process (the built one, forked as the primary forks it, on a fresh data
+ * directory).
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { DatabaseOptions } from '../../../dist/db/index.js'
+import { type DatabaseSupervisor, superviseDatabase } from '../../../dist/db/supervisor.js'
+import { createLogger } from '../../../dist/observe/index.js'
+
+export const postgresAdmin = 'postgresql://postgres@127.0.0.1:5432/postgres'
+
+export const baseOptions: DatabaseOptions = {
+  url: '',
+  embedded: true,
+  dataDir: '',
+  socketDir: '',
+  poolSize: 4,
+  connectTimeoutMs: 2000,
+  statementTimeoutMs: 1500,
+  idleInTransactionMs: 10_000,
+  maxLifetimeMs: 0,
+  idleTimeoutMs: 10_000,
+  busyTimeoutMs: 1500,
+  instances: 1,
+  migrate: '',
+  migrateOnServe: false,
+}
+
+export interface Target {
+  readonly name: 'postgres' | 'embedded'
+  options: DatabaseOptions
+  /** The embedded database's supervisor (its process can be killed); undefined for Postgres. */
+  supervisor?: DatabaseSupervisor
+  remove(): Promise<void>
+}
+
+/** A fresh database of this test's own on the local Postgres. */
+export async function postgresTarget(overrides: Partial<DatabaseOptions> = {}): Promise<Target> {
+  const name = `dbcore_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client(postgresAdmin)
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  return {
+    name: 'postgres',
+    options: { ...baseOptions, url: `postgresql://postgres@127.0.0.1:5432/${name}`, ...overrides },
+    async remove() {
+      const client = new pg.Client(postgresAdmin)
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await client.end()
+    },
+  }
+}
+
+/** The embedded database process on a fresh data directory. */
+export async function embeddedTarget(overrides: Partial<DatabaseOptions> = {}): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'dbcore-'))
+  const options = { ...baseOptions, dataDir: join(dir, 'db'), socketDir: join(dir, 'sock'), ...overrides }
+  const supervisor = await superviseDatabase(options, createLogger({ level: 'warn' }))
+  return {
+    name: 'embedded',
+    options,
+    supervisor,
+    async remove() {
+      await supervisor.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export const targets = [
+  ['postgres', postgresTarget],
+  ['embedded', embeddedTarget],
+] as const
+
+/** Resolves once `check` returns true, trying every 50 ms for up to `ms`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 15_000,
+): Promise<void> {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`not within ${ms} ms: ${what}`)
+}

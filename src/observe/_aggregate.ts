@@ -1,0 +1,369 @@
+/**
+ * Metrics for the whole server. Each worker samples its own numbers (`workerMetrics()`) and sends
+ * them with its heartbeat; the primary keeps the latest of each worker (`MetricsAggregator`), folds
+ * an exited worker's counters into a retired total so counters never go back, and renders the sum
+ * as Prometheus text or OpenMetrics. Rendering is plain string building over pre-rendered label
+ * sets: prom-client's registry costs far more per series, and the primary must stay responsive.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { durationBuckets, type HttpMetrics, type HttpSeries, type WebSocketCounts } from '../http/index.js'
+import type { MachineSample } from './_machine.js'
+
+export interface ProcessSample {
+  cpuSeconds: number
+  residentBytes: number
+  heapUsedBytes: number
+  heapTotalBytes: number
+  /** The 99th percentile of the event loop's delay since the previous sample, in seconds. */
+  eventLoopLagSeconds: number
+}
+
+/** What a worker sends with a heartbeat: the HTTP series changed since the last one, and a sample of itself. */
+export interface WorkerMetrics {
+  http: HttpMetrics
+  process?: ProcessSample
+  errors?: { captured: number; dropped: number; forwardDropped?: number }
+}
+
+let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined
+
+/** This process's own numbers; the event-loop delay monitor starts on the first call. */
+export function sampleProcess(): ProcessSample {
+  if (loopDelay === undefined) {
+    loopDelay = monitorEventLoopDelay({ resolution: 20 })
+    loopDelay.enable()
+  }
+  const cpu = process.cpuUsage()
+  const memory = process.memoryUsage()
+  const lag = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0
+  loopDelay.reset()
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    residentBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    eventLoopLagSeconds: lag,
+  }
+}
+
+interface Series {
+  labels: string
+  count: number
+  sum: number
+  buckets: number[]
+}
+
+interface WorkerEntry {
+  series: Map<string, Series>
+  timeouts: number
+  inflight: number
+  webSockets: WebSocketCounts
+  process?: ProcessSample
+  errors: { captured: number; dropped: number; forwardDropped?: number }
+}
+
+/** Server-level events the primary counts itself. */
+export type ServerEvent = 'watchdog_kills' | 'worker_restarts' | 'reloads'
+
+const escapeLabel = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
+const labelsOf = (series: HttpSeries) =>
+  `method="${escapeLabel(series.method)}",route="${escapeLabel(series.route)}",status_code="${series.status}"`
+/** Label sets handled between two yields: about 1 ms of work on a small machine. */
+const sliceSeries = 100
+const bucketLabels = durationBuckets.map((bound) => `le="${bound}"`).concat('le="+Inf"')
+
+export class MetricsAggregator {
+  private readonly workers = new Map<number, WorkerEntry>()
+  private readonly retired: WorkerEntry = {
+    series: new Map(),
+    timeouts: 0,
+    inflight: 0,
+    webSockets: noWebSockets(),
+    errors: { captured: 0, dropped: 0 },
+  }
+  private retiredCpuSeconds = 0
+  private readonly events: Record<ServerEvent, number> = { watchdog_kills: 0, worker_restarts: 0, reloads: 0 }
+
+  receive(pid: number, metrics: WorkerMetrics): void {
+    let entry = this.workers.get(pid)
+    if (entry === undefined) {
+      entry = {
+        series: new Map(),
+        timeouts: 0,
+        inflight: 0,
+        webSockets: noWebSockets(),
+        errors: { captured: 0, dropped: 0 },
+      }
+      this.workers.set(pid, entry)
+    }
+    for (const series of metrics.http.series) {
+      const key = `${series.method} ${series.status} ${series.route}`
+      const own = entry.series.get(key)
+      if (own) {
+        own.count = series.count
+        own.sum = series.sum
+        own.buckets = series.buckets
+      } else
+        entry.series.set(key, {
+          labels: labelsOf(series),
+          count: series.count,
+          sum: series.sum,
+          buckets: series.buckets,
+        })
+    }
+    entry.timeouts = metrics.http.timeouts
+    entry.inflight = metrics.http.inflight
+    entry.webSockets = metrics.http.webSockets
+    if (metrics.process) entry.process = metrics.process
+    if (metrics.errors) entry.errors = metrics.errors
+  }
+
+  /** A worker is gone: its counters join the retired totals, its gauges go. */
+  exited(pid: number): void {
+    const entry = this.workers.get(pid)
+    if (!entry) return
+    this.workers.delete(pid)
+    for (const [key, series] of entry.series) addSeries(this.retired.series, key, series)
+    this.retired.timeouts += entry.timeouts
+    addWebSockets(this.retired.webSockets, { ...entry.webSockets, open: 0 })
+    this.retired.errors.captured += entry.errors.captured
+    this.retired.errors.dropped += entry.errors.dropped
+    this.retired.errors.forwardDropped =
+      (this.retired.errors.forwardDropped ?? 0) + (entry.errors.forwardDropped ?? 0)
+    this.retiredCpuSeconds += entry.process?.cpuSeconds ?? 0
+  }
+
+  count(event: ServerEvent): void {
+    this.events[event]++
+  }
+
+  /**
+   * The text Prometheus scrapes; `openMetrics` for the OpenMetrics format. It yields to the event
+   * loop every `sliceSeries` label sets, so a large render never holds the primary's loop for more
+   * than a few milliseconds (the watchdog and the dispatch run in between).
+   */
+  async render(openMetrics: boolean, primary: ProcessSample, machine?: MachineSample): Promise<string> {
+    let sinceYield = 0
+    const pause = async () => {
+      if (++sinceYield < sliceSeries) return
+      sinceYield = 0
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const out: string[] = []
+    const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) => {
+      const base = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name
+      out.push(`# HELP ${base} ${help}\n# TYPE ${base} ${type}\n`)
+    }
+    const sample = (name: string, labels: string, value: number) =>
+      out.push(labels ? `${name}{${labels}} ${value}\n` : `${name} ${value}\n`)
+
+    const merged = new Map<string, Series>()
+    for (const [key, series] of this.retired.series) {
+      addSeries(merged, key, series)
+      await pause()
+    }
+    let timeouts = this.retired.timeouts
+    let inflight = 0
+    const webSockets = { ...this.retired.webSockets }
+    const errors = {
+      captured: this.retired.errors.captured,
+      dropped: this.retired.errors.dropped,
+      forwardDropped: this.retired.errors.forwardDropped ?? 0,
+    }
+    for (const entry of this.workers.values()) {
+      for (const [key, series] of entry.series) {
+        addSeries(merged, key, series)
+        await pause()
+      }
+      timeouts += entry.timeouts
+      inflight += entry.inflight
+      addWebSockets(webSockets, entry.webSockets)
+      errors.captured += entry.errors.captured
+      errors.dropped += entry.errors.dropped
+      errors.forwardDropped += entry.errors.forwardDropped ?? 0
+    }
+    family(
+      'http_requests_total',
+      'counter',
+      'Requests answered, by method, route (ids collapsed) and status code (499: the client went away first).',
+    )
+    for (const series of merged.values()) {
+      sample('http_requests_total', series.labels, series.count)
+      await pause()
+    }
+    family(
+      'http_request_duration_seconds',
+      'histogram',
+      'Time from the request arriving to its response being handed to the socket.',
+    )
+    for (const series of merged.values()) {
+      let cumulative = 0
+      for (let i = 0; i < series.buckets.length; i++) {
+        cumulative += series.buckets[i] as number
+        out.push(`http_request_duration_seconds_bucket{${series.labels},${bucketLabels[i]}} ${cumulative}\n`)
+      }
+      sample('http_request_duration_seconds_sum', series.labels, series.sum)
+      sample('http_request_duration_seconds_count', series.labels, series.count)
+      await pause()
+    }
+    family('http_requests_in_flight', 'gauge', 'Requests being handled right now, over every worker.')
+    sample('http_requests_in_flight', '', inflight)
+    family(
+      'shipshape_request_timeouts_total',
+      'counter',
+      'Requests answered 503 (or cut off) at the request timeout.',
+    )
+    sample('shipshape_request_timeouts_total', '', timeouts)
+    family('shipshape_websockets_open', 'gauge', 'WebSocket connections held right now, over every worker.')
+    sample('shipshape_websockets_open', '', webSockets.open)
+    family('shipshape_websockets_closed_total', 'counter', 'WebSocket connections that have closed.')
+    sample('shipshape_websockets_closed_total', '', webSockets.closed)
+    family(
+      'shipshape_websocket_bytes_total',
+      'counter',
+      'Bytes over the WebSocket connections that closed, by direction (in: from clients).',
+    )
+    sample('shipshape_websocket_bytes_total', 'direction="in"', webSockets.bytesIn)
+    sample('shipshape_websocket_bytes_total', 'direction="out"', webSockets.bytesOut)
+    family(
+      'shipshape_watchdog_kills_total',
+      'counter',
+      'Workers killed by the watchdog (event loop blocked, drain or start too long).',
+    )
+    sample('shipshape_watchdog_kills_total', '', this.events.watchdog_kills)
+    family(
+      'shipshape_worker_restarts_total',
+      'counter',
+      'Workers started to replace one that crashed or was killed.',
+    )
+    sample('shipshape_worker_restarts_total', '', this.events.worker_restarts)
+    family('shipshape_reloads_total', 'counter', 'Zero-downtime reloads started (SIGHUP, shipshape reload).')
+    sample('shipshape_reloads_total', '', this.events.reloads)
+    family('shipshape_errors_captured_total', 'counter', 'Errors captured by the error tracker.')
+    sample('shipshape_errors_captured_total', '', errors.captured)
+    family(
+      'shipshape_errors_dropped_total',
+      'counter',
+      "Errors dropped because a worker's error queue was full.",
+    )
+    sample('shipshape_errors_dropped_total', '', errors.dropped)
+    family(
+      'shipshape_sentry_dropped_total',
+      'counter',
+      'Events not delivered to the Sentry-compatible server (queue full, rate-limited, failed).',
+    )
+    sample('shipshape_sentry_dropped_total', '', errors.forwardDropped)
+    family('shipshape_workers', 'gauge', 'Worker processes reporting metrics.')
+    sample('shipshape_workers', '', this.workers.size)
+
+    const perWorker: [string, string, (p: ProcessSample) => number][] = [
+      [
+        'nodejs_eventloop_lag_p99_seconds',
+        "The 99th percentile of each process's event-loop delay over the last heartbeat.",
+        (p) => p.eventLoopLagSeconds,
+      ],
+      ['nodejs_heap_size_used_bytes', 'V8 heap used, per process.', (p) => p.heapUsedBytes],
+      ['nodejs_heap_size_total_bytes', 'V8 heap allocated, per process.', (p) => p.heapTotalBytes],
+    ]
+    for (const [name, help, read] of perWorker) {
+      family(name, 'gauge', help)
+      sample(name, 'process="primary"', read(primary))
+      for (const [pid, entry] of this.workers)
+        if (entry.process) sample(name, `process="worker",pid="${pid}"`, read(entry.process))
+    }
+    let cpu = primary.cpuSeconds + this.retiredCpuSeconds
+    let resident = primary.residentBytes
+    for (const entry of this.workers.values()) {
+      cpu += entry.process?.cpuSeconds ?? 0
+      resident += entry.process?.residentBytes ?? 0
+    }
+    family(
+      'process_cpu_seconds_total',
+      'counter',
+      'CPU time of the primary and every worker, past ones included, in seconds.',
+    )
+    sample('process_cpu_seconds_total', '', cpu)
+    family(
+      'process_resident_memory_bytes',
+      'gauge',
+      'Resident memory of the primary and its live workers, summed.',
+    )
+    sample('process_resident_memory_bytes', '', resident)
+    if (machine) renderMachine(machine, family, sample)
+    if (openMetrics) out.push('# EOF\n')
+    return out.join('')
+  }
+}
+
+function addSeries(into: Map<string, Series>, key: string, series: Series): void {
+  const own = into.get(key)
+  if (own === undefined) {
+    into.set(key, {
+      labels: series.labels,
+      count: series.count,
+      sum: series.sum,
+      buckets: [...series.buckets],
+    })
+    return
+  }
+  own.count += series.count
+  own.sum += series.sum
+  for (let i = 0; i < series.buckets.length; i++)
+    own.buckets[i] = (own.buckets[i] ?? 0) + (series.buckets[i] as number)
+}
+
+function renderMachine(
+  machine: MachineSample,
+  family: (name: string, type: 'counter' | 'gauge', help: string) => void,
+  sample: (name: string, labels: string, value: number) => void,
+): void {
+  family('node_cpu_seconds_total', 'counter', 'Seconds the CPUs spent in each mode.')
+  for (const cpu of machine.cpus)
+    for (const [mode, seconds] of Object.entries(cpu.modes))
+      sample('node_cpu_seconds_total', `cpu="${cpu.cpu}",mode="${mode}"`, seconds)
+  family(
+    'node_memory_MemAvailable_bytes',
+    'gauge',
+    'Memory available for starting new applications, without swapping.',
+  )
+  sample('node_memory_MemAvailable_bytes', '', machine.memAvailableBytes)
+  family('node_memory_MemTotal_bytes', 'gauge', 'Total usable memory.')
+  sample('node_memory_MemTotal_bytes', '', machine.memTotalBytes)
+  for (const [index, minutes] of ['1', '5', '15'].entries()) {
+    family(`node_load${minutes}`, 'gauge', `${minutes}-minute load average.`)
+    sample(`node_load${minutes}`, '', machine.load[index] as number)
+  }
+  family(
+    'node_filesystem_avail_bytes',
+    'gauge',
+    'Bytes available to unprivileged users on the filesystem holding each directory shipshape writes.',
+  )
+  for (const disk of machine.disks)
+    sample(
+      'node_filesystem_avail_bytes',
+      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
+      disk.availBytes,
+    )
+  family(
+    'node_filesystem_size_bytes',
+    'gauge',
+    'Size of the filesystem holding each directory shipshape writes.',
+  )
+  for (const disk of machine.disks)
+    sample(
+      'node_filesystem_size_bytes',
+      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
+      disk.sizeBytes,
+    )
+}
+
+function noWebSockets(): WebSocketCounts {
+  return { open: 0, closed: 0, bytesIn: 0, bytesOut: 0 }
+}
+
+function addWebSockets(total: WebSocketCounts, counts: WebSocketCounts): void {
+  total.open += counts.open
+  total.closed += counts.closed
+  total.bytesIn += counts.bytesIn
+  total.bytesOut += counts.bytesOut
+}

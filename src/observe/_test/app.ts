@@ -1,0 +1,39 @@
+/** The app the observe suite serves: each route fails in one of the ways error tracking captures. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { getContext } from 'shipshape'
+import { captureMessage, createLogger } from 'shipshape/observe'
+
+const log = createLogger()
+
+export default async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://app')
+  const [, first, id] = url.pathname.split('/')
+  switch (first) {
+    case 'fail': {
+      const ctx = getContext()
+      if (ctx) ctx.state.user = { id: 'u-7', email: 'ann@example.com', password: 'never shown' }
+      log.info({ order: id }, 'loading the order')
+      throw new Error(`order ${id} could not be loaded`)
+    }
+    case 'message':
+      captureMessage('the cache is cold', 'warning')
+      break
+    case 'hang':
+      return
+    case 'block': {
+      const until = Date.now() + Number(url.searchParams.get('ms') ?? 0)
+      while (Date.now() < until) {}
+      break
+    }
+    case 'crash':
+      setTimeout(() => {
+        throw new Error('the app crashed on purpose')
+      }, 10)
+      break
+    case 'reject':
+      void Promise.reject(new Error('a promise nobody awaited'))
+      break
+  }
+  res.setHeader('content-type', 'text/plain')
+  res.end('ok\n')
+}

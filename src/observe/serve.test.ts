@@ -1,0 +1,160 @@
+/**
+ * Error tracking and metrics through the real `shipshape serve` with 2 workers: errors from the
+ * app, timeouts, crashes and watchdog kills land grouped in the real Postgres; /metrics on its own
+ * listener sums every worker.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { get, type Running, ready, startServe } from '../_test/cli.js'
+import { ErrorStore } from './_store.js'
+import { ownDatabase } from './_test/db.js'
+
+/** Retries `check` until it stops throwing, for at most `ms`. */
+async function eventually<T>(check: () => Promise<T>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+const app = new URL('./_test/app.ts', import.meta.url).pathname
+let db: Awaited<ReturnType<typeof ownDatabase>>
+let server: Running | undefined
+
+beforeAll(async () => {
+  db = await ownDatabase()
+})
+afterEach(async () => {
+  await server?.stop()
+  server = undefined
+})
+afterAll(async () => {
+  await db.drop()
+})
+
+describe('error tracking under serve', () => {
+  it('groups app errors, timeouts, crashes and watchdog kills into issues, each logged with its issue id', async () => {
+    server = await startServe([app, '--workers', '2', '--timeout', '1s', '--release', 'r-test'], {
+      DATABASE_URL: db.url,
+    })
+    await ready(server, 2)
+    const replies = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((id) => get(`${server?.url}/fail/${id}?token=abc&page=2`)),
+    )
+    expect(replies.map((reply) => reply.status)).toEqual([500, 500, 500, 500, 500, 500])
+    const store = new ErrorStore(db.pool)
+    const failure = await eventually(async () => {
+      const issues = await store.issues()
+      const found = issues.find((issue) => issue.title.startsWith('Error: order'))
+      if (found?.count !== 6) throw new Error(`not yet: ${JSON.stringify(issues)}`)
+      return found
+    })
+    expect(failure.culprit).toContain('src/observe/_test/app.ts')
+    await server.waitForLog(
+      () => server?.logs.filter((l) => l.msg === 'the app failed to handle the request').length === 6,
+      'the six error lines',
+    )
+    const lines = server.logs.filter((l) => l.msg === 'the app failed to handle the request')
+    expect(new Set(lines.map((l) => l.issue))).toEqual(new Set([failure.id]))
+    expect(new Set(lines.map((l) => l.requestId))).toEqual(
+      new Set(replies.map((reply) => reply.headers['x-request-id'])),
+    )
+    expect(lines[0]?.err).toMatchObject({ message: expect.stringMatching(/^order \d could not be loaded$/) })
+    const [event] = await store.events(failure.id)
+    expect(event).toMatchObject({
+      release: 'r-test',
+      level: 'error',
+      tags: { route: '/fail/:id', kind: 'request' },
+      request: { method: 'GET', query_string: 'token=[Filtered]&page=2' },
+      user: { id: 'u-7', email: 'ann@example.com' },
+    })
+    expect(event?.user).not.toHaveProperty('password')
+    expect(event?.request?.headers).not.toHaveProperty('cookie')
+    const frame = event?.exception?.values[0]?.stacktrace?.frames.at(-1)
+    expect(frame).toMatchObject({ filename: 'src/observe/_test/app.ts', in_app: true })
+    expect(frame?.context_line).toContain('could not be loaded')
+    expect(event?.breadcrumbs?.values.map((crumb) => crumb.message)).toContain('loading the order')
+
+    // One fault at a time: a worker the watchdog kills loses what it had not yet stored.
+    const recorded = (kind: string, count: number) =>
+      server?.waitForLog(
+        () =>
+          (server?.logs.filter((l) => l.msg.startsWith(`${kind} recorded as issue`)).length ?? 0) >= count,
+        `${count} ${kind} line(s)`,
+      )
+    expect((await get(`${server.url}/hang`)).status).toBe(503)
+    await recorded('timeout', 1)
+    await get(`${server.url}/crash`)
+    await recorded('crash', 1)
+    await ready(server, 3)
+    await get(`${server.url}/reject`)
+    await recorded('crash', 2)
+    await ready(server, 4)
+    await get(`${server.url}/block?ms=4000`).catch(() => undefined)
+    const titles = await eventually(async () => {
+      const all = (await store.issues()).map((issue) => issue.title)
+      const wanted = [
+        'request timed out',
+        'the app crashed on purpose',
+        'a promise nobody awaited',
+        'worker killed by the watchdog',
+      ]
+      if (!wanted.every((text) => all.some((title) => title.includes(text))))
+        throw new Error(`not yet: ${all}`)
+      return all
+    }, 30_000)
+    expect(titles.length).toBe(5)
+    expect(
+      server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),
+    ).toBe(true)
+  })
+})
+
+describe('metrics under serve', () => {
+  it('serves the whole server’s metrics on their own listener, summed over workers, with the machine’s', async () => {
+    server = await startServe([app, '--workers', '2', '--metrics-bind', '127.0.0.1:0'])
+    await ready(server, 2)
+    const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
+    for (let id = 0; id < 20; id++) await get(`${server.url}/items/${id}`)
+    const pids = new Set<number>()
+    const text = await eventually(async () => {
+      const reply = await get(metricsUrl as string)
+      const count = /http_requests_total\{method="GET",route="\/items\/:id",status_code="200"\} (\d+)/.exec(
+        reply.body,
+      )
+      if (Number(count?.[1]) !== 20) throw new Error(`not yet:\n${reply.body.slice(0, 500)}`)
+      expect(reply.headers['content-type']).toContain('text/plain; version=0.0.4')
+      return reply.body
+    })
+    for (const match of text.matchAll(/nodejs_heap_size_used_bytes\{process="worker",pid="(\d+)"\}/g))
+      pids.add(Number(match[1]))
+    expect(pids.size).toBe(2)
+    expect(text).toMatch(
+      /http_request_duration_seconds_bucket\{method="GET",route="\/items\/:id",status_code="200",le="\+Inf"\} 20/,
+    )
+    for (const name of [
+      'node_cpu_seconds_total{cpu="0",mode="idle"}',
+      'node_memory_MemAvailable_bytes',
+      'node_load1',
+      'node_filesystem_avail_bytes{mountpoint=',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'shipshape_worker_restarts_total 0',
+      'http_requests_in_flight',
+    ])
+      expect(text).toContain(name)
+    // OpenMetrics when asked; never on the public port.
+    const open = await fetch(metricsUrl as string, {
+      headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+    })
+    expect(open.headers.get('content-type')).toContain('application/openmetrics-text')
+    const body = await open.text()
+    expect(body.endsWith('# EOF\n')).toBe(true)
+    expect(body).toContain('# TYPE http_requests counter')
+    expect((await get(`${server.url}/metrics`)).body).toBe('ok\n')
+  })
+})
