@@ -10,7 +10,7 @@ import { layout } from './layout.ts'
 import { profile } from './profile.ts'
 import { settings } from './settings.ts'
 
-const guestbook = new Guestbook(settings.dataDir)
+const guestbook = new Guestbook()
 const startedAt = Date.now()
 
 const app = express()
@@ -73,7 +73,7 @@ app.get('/api/status', async (_req: Request, res: Response) => {
     site: settings.siteName,
     worker: process.pid,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-    guestbookEntries: (await guestbook.recent(Number.MAX_SAFE_INTEGER)).length,
+    guestbookEntries: await guestbook.count(),
   })
 })
 

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../../src/_test/cli.js'
+import { embeddedTarget } from '../../src/db/_test/targets.js'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
@@ -18,10 +19,25 @@ beforeAll(async () => {
   await build({ configFile: new URL('./frontend/vite.config.ts', import.meta.url).pathname })
   await collectStatic({ sources: [new URL('./static', import.meta.url).pathname], output: staticRoot })
   const mediaRoot = mkdtempSync(join(tmpdir(), 'demo-media-'))
+  // The guestbook's embedded database, created beforehand: that takes longer than the harness
+  // waits for serve to listen.
+  const databaseDir = join(dataDir, 'db')
+  await (await embeddedTarget({ dataDir: databaseDir, socketDir: join(dataDir, 'init') })).supervisor?.stop()
   server = await startServe(
-    [entry, '--workers', '2', '--static-root', staticRoot, '--media-root', mediaRoot],
+    [
+      entry,
+      '--workers',
+      '2',
+      '--static-root',
+      staticRoot,
+      '--media-root',
+      mediaRoot,
+      '--db-data-dir',
+      databaseDir,
+    ],
     {
       DEMO_DATA_DIR: dataDir,
+      SHIPSHAPE_DB_EMBEDDED: 'true',
     },
   )
   await ready(server, 2)

@@ -1,5 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { pool } from 'shipshape/db'
 
 export interface Entry {
   name: string
@@ -25,39 +24,55 @@ export function validate(input: EntryInput): Record<string, string> {
 }
 
 /**
- * Entries are appended to a JSON-lines file: every worker process sees the same entries, and
- * one short O_APPEND write per entry cannot interleave with another worker's.
+ * Entries live in the database: the embedded one by default (a database process beside the
+ * workers, data in ./data/db), the Postgres of DATABASE_URL when it is set. Every worker reads
+ * and writes the same table through its pool.
  */
 export class Guestbook {
-  readonly dataDir: string
-  readonly #file: string
+  #ready: Promise<unknown> | undefined
 
-  constructor(dataDir: string) {
-    this.dataDir = dataDir
-    this.#file = join(dataDir, 'guestbook.jsonl')
+  /** The table is made on first use, not at import: a worker starts even while the database is down. */
+  #schema(): Promise<unknown> {
+    this.#ready ??= pool()
+      .query(
+        `CREATE TABLE IF NOT EXISTS guestbook (
+           id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+           name text NOT NULL CHECK (length(name) BETWEEN 1 AND 60),
+           message text NOT NULL CHECK (length(message) BETWEEN 1 AND 500),
+           at timestamptz NOT NULL DEFAULT now()
+         )`,
+      )
+      .catch((error: unknown) => {
+        this.#ready = undefined
+        throw error
+      })
+    return this.#ready
   }
 
   async add(input: EntryInput): Promise<Entry> {
-    const entry: Entry = {
-      name: String(input.name).trim(),
-      message: String(input.message).trim(),
-      at: new Date().toISOString(),
-    }
-    await mkdir(this.dataDir, { recursive: true })
-    await appendFile(this.#file, `${JSON.stringify(entry)}\n`)
-    return entry
+    await this.#schema()
+    const { rows } = await pool().query(
+      'INSERT INTO guestbook (name, message) VALUES ($1, $2) RETURNING name, message, at',
+      [String(input.name).trim(), String(input.message).trim()],
+    )
+    return toEntry(rows[0])
   }
 
   async recent(limit = 20): Promise<Entry[]> {
-    const text = await readFile(this.#file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return ''
-      throw error
-    })
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Entry)
-      .slice(-limit)
-      .reverse()
+    await this.#schema()
+    const { rows } = await pool().query('SELECT name, message, at FROM guestbook ORDER BY id DESC LIMIT $1', [
+      limit,
+    ])
+    return rows.map(toEntry)
   }
+
+  async count(): Promise<number> {
+    await this.#schema()
+    const { rows } = await pool().query('SELECT count(*)::int AS n FROM guestbook')
+    return rows[0].n
+  }
+}
+
+function toEntry(row: { name: string; message: string; at: Date }): Entry {
+  return { name: row.name, message: row.message, at: row.at.toISOString() }
 }

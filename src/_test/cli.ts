@@ -45,7 +45,14 @@ export async function startServe(
       pidfile,
     ],
     {
-      env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'debug', ...env },
+      // No embedded database unless a test asks for one: most tests' apps use none.
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'debug',
+        SHIPSHAPE_DB_EMBEDDED: 'false',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached,
       cwd,
@@ -162,7 +169,13 @@ export function runCli(
   options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    // No embedded database unless the test asks for one (see startServe).
+    const env = { SHIPSHAPE_DB_EMBEDDED: 'false', ...(options.env ?? process.env) }
+    const child = spawn(process.execPath, [cli, ...args], {
+      ...options,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { isShipshapeError } from '../errors/index.js'
 import { adminProtected } from './admin.js'
 import { secureCookies } from './cookies.js'
+import { databaseConnections, embeddedDatabaseInstances } from './database.js'
 import { debugLogging, debugMode } from './debug.js'
 import { errorReporting } from './error-reporting.js'
 import { lockfile, trackedSecrets } from './files.js'
@@ -48,6 +49,8 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   privateStorage,
   databasePassword,
   databaseTls,
+  embeddedDatabaseInstances,
+  databaseConnections,
   redisAuth,
   redisTls,
   lockfile,

@@ -35,6 +35,8 @@ export interface CheckSettings {
   /** Absolute. */
   staticRoot: string
   media: StorageSettings
+  /** The database: '' for the embedded one; how many connections each worker opens; how many instances run. */
+  database?: { url: string; poolSize: number; connectTimeoutMs: number; instances: number }
 }
 
 /** What the checks read. Built once by `shipshape check`; tests build their own. */

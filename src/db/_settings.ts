@@ -78,10 +78,21 @@ export const databaseSettings = group(
       description:
         'A connection idle in the pool this long is closed (the pool opens a new one when needed).',
     }),
+    embedded: setting(z.boolean(), {
+      default: true,
+      description:
+        'Without DATABASE_URL, run the embedded database: one database process beside the workers (about 100 MB, and a few seconds to create the data directory on first start). false: no database at all, for apps that use none; pool() then throws.',
+    }),
     dataDir: setting(z.string().min(1), {
       default: 'data/db',
       description:
         "The embedded database's data directory, relative to the working directory; created on first start. Back it up with `shipshape db dump`. Ignored when DATABASE_URL is set.",
+    }),
+    instances: setting(z.coerce.number().int().min(1), {
+      default: 1,
+      env: 'SHIPSHAPE_INSTANCES',
+      description:
+        "How many machines (instances, replicas) run this app. Read by `check --deploy`: the embedded database on more than one is an error (each would have its own data), and pool size × workers × instances must fit in the server's max_connections.",
     }),
     busyTimeout: setting(seconds(), {
       default: '5s',
@@ -141,6 +152,7 @@ export function databaseOptions(
   return {
     database: {
       url,
+      embedded: settings.embedded,
       dataDir,
       // Socket paths are limited to 107 bytes, so not under the data directory (which may be
       // deep): a directory named after it, the same for every command that reaches it.
@@ -157,6 +169,7 @@ export function databaseOptions(
       maxLifetimeMs: settings.maxLifetime,
       idleTimeoutMs: settings.idleTimeout,
       busyTimeoutMs: settings.busyTimeout,
+      instances: settings.instances,
       migrate: settings.migrate ?? '',
       migrateOnServe: settings.migrateOnServe,
     },

@@ -7,6 +7,8 @@
 export interface DatabaseOptions {
   /** A real server's URL (a CA file folded in as sslrootcert), or '' for the embedded database. */
   url: string
+  /** Without a URL: whether the embedded database runs (else the app has no database). */
+  embedded: boolean
   /** The embedded database's data directory (absolute). */
   dataDir: string
   /** The directory of the embedded database's socket (`.s.PGSQL.5432` in it, as psql expects). */
@@ -21,6 +23,8 @@ export interface DatabaseOptions {
   maxLifetimeMs: number
   idleTimeoutMs: number
   busyTimeoutMs: number
+  /** How many instances run the app (for the deploy checks). */
+  instances: number
   /** The app's migration command, '' for none. */
   migrate: string
   migrateOnServe: boolean

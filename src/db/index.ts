@@ -30,7 +30,10 @@ export { type DatabaseOptions, describeTarget, maskedUrl } from './_url.js'
 export function pool(): pg.Pool {
   const db = workerState()?.db
   if (db === undefined) {
-    throw new ShipshapeError('SHIPSHAPE_E_DB_NO_POOL', 'pool() was called outside a `shipshape serve` worker')
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_DB_NO_POOL',
+      'pool() was called outside a `shipshape serve` worker, or in one without a database (no DATABASE_URL, --db-embedded false)',
+    )
   }
   return db.pool
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, type Running, ready, runCli, startServe } from '../_test/cli.js'
-import { postgresTarget, type Target, until } from './_test/targets.js'
+import { embeddedTarget, postgresTarget, type Target, until } from './_test/targets.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 let server: Running | undefined
@@ -24,9 +24,17 @@ afterEach(async () => {
 describe('shipshape serve with the embedded database', () => {
   it('starts the database process first, shares it between two workers, keeps it over a reload and stops it last', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dbcore-serve-'))
-    server = await startServe([app, '--workers', '2', '--db-data-dir', join(cwd, 'db')], {}, undefined, {
-      cwd,
-    })
+    // Its data directory made beforehand: creating one takes longer than the harness waits for serve to listen.
+    const dataDir = join(cwd, 'db')
+    await (await embeddedTarget({ dataDir, socketDir: join(cwd, 'init-socket') })).supervisor?.stop()
+    server = await startServe(
+      [app, '--workers', '2', '--db-data-dir', dataDir],
+      { SHIPSHAPE_DB_EMBEDDED: 'true' },
+      undefined,
+      {
+        cwd,
+      },
+    )
     await ready(server, 2)
     const started = server.logs.findIndex((line) => line.msg === 'database process ready')
     const firstWorker = server.logs.findIndex((line) => line.msg === 'worker started')

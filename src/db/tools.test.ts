@@ -45,13 +45,16 @@ appendFileSync(${JSON.stringify(out)}, 'ran\\n')
 await new Promise((resolve) => setTimeout(resolve, 1500)) // long enough for the other instance to arrive
 `,
     )
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       DATABASE_URL: target.options.url,
       SHIPSHAPE_DB_DATA_DIR: target.options.dataDir || join(dir, 'unused'),
       SHIPSHAPE_DB_MIGRATE: `${JSON.stringify(process.execPath)} ${JSON.stringify(script)}`,
     }
-    if (target.options.url === '') delete env.DATABASE_URL
+    if (target.options.url === '') {
+      delete env.DATABASE_URL
+      env.SHIPSHAPE_DB_EMBEDDED = 'true'
+    }
     const runs = await Promise.all([
       runCli(['db', 'migrate'], { env, cwd: dir }),
       runCli(['db', 'migrate'], { env, cwd: dir }),

@@ -45,6 +45,12 @@ export async function reachable<T>(
   logger: Logger,
   work: () => Promise<T>,
 ): Promise<T> {
+  if (options.url === '' && !options.embedded) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_DB_NO_POOL',
+      'no DATABASE_URL is set and the embedded database is off (--db-embedded false)',
+    )
+  }
   if (options.url !== '' || (await served(options))) return work()
   const database = await superviseDatabase(options, logger)
   try {

@@ -28,7 +28,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   let database: Awaited<ReturnType<typeof superviseDatabase>> | undefined
   try {
     // The embedded database serves before any worker starts, and stops after the last one.
-    if (options.database.url === '') database = await superviseDatabase(options.database, logger)
+    if (options.database.url === '' && options.database.embedded)
+      database = await superviseDatabase(options.database, logger)
     // Before any worker runs the new code; loaded only when asked for, the primary stays without pg.
     if (options.database.migrateOnServe)
       await (await import('../db/tools.js')).migrate(options.database, logger)

@@ -70,12 +70,13 @@ function send(message: WorkerMessage): Promise<void> {
 
 async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
-  const db = openDatabase(options.database, logger)
-  apm = instrumentPool(db.pool, { ...options.apm, logger })
-  becomeWorker({ db })
+  const { url, embedded } = options.database
+  const db = url !== '' || embedded ? openDatabase(options.database, logger) : undefined
+  apm = db && instrumentPool(db.pool, { ...options.apm, logger })
+  becomeWorker(db ? { db } : {})
   const app = await loadApp(options.app, options.kind)
   // The APM's accounting comes first, so that every request's queries and route are counted.
-  const middleware = [apm.middleware(), ...(await defaultMiddleware(options, logger))]
+  const middleware = [...(apm ? [apm.middleware()] : []), ...(await defaultMiddleware(options, logger))]
   pipeline = createPipeline(
     app,
     {
@@ -86,8 +87,8 @@ async function start(): Promise<void> {
       maxBodyBytes: options.maxBodyBytes,
       accessLog: options.accessLog,
       onAdmit: beatIfDue,
-      worker: { db },
-      notReady: db.notReady,
+      worker: db ? { db } : undefined,
+      notReady: db?.notReady,
     },
     logger,
     middleware,

@@ -77,6 +77,7 @@ describe('serve options', () => {
       media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
       database: {
         url: '',
+        embedded: true,
         dataDir: resolve(temp.dir, 'data/db'),
         socketDir: expect.stringMatching(/shipshape-db-[0-9a-f]{12}$/) as unknown as string,
         poolSize: 10,
@@ -86,6 +87,7 @@ describe('serve options', () => {
         maxLifetimeMs: 1_800_000,
         idleTimeoutMs: 30_000,
         busyTimeoutMs: 5000,
+        instances: 1,
         migrate: '',
         migrateOnServe: false,
       },

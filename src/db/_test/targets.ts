@@ -17,6 +17,7 @@ export const postgresAdmin = 'postgresql://postgres@127.0.0.1:5432/postgres'
 
 export const baseOptions: DatabaseOptions = {
   url: '',
+  embedded: true,
   dataDir: '',
   socketDir: '',
   poolSize: 4,
@@ -26,6 +27,7 @@ export const baseOptions: DatabaseOptions = {
   maxLifetimeMs: 0,
   idleTimeoutMs: 10_000,
   busyTimeoutMs: 1500,
+  instances: 1,
   migrate: '',
   migrateOnServe: false,
 }
