@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { instrumentPool, openDatabase } from '../db/index.js'
+import { type Apm, instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import type { Pipeline } from '../types.js'
@@ -53,6 +53,8 @@ options.maxBodyBytes ??= Number.POSITIVE_INFINITY
 const logger = createLogger({ level: options.logLevel })
 const sockets = new Set<Socket>()
 let pipeline: Pipeline | undefined
+/** Writes its last per-route window when the worker leaves. */
+let apm: Apm | undefined
 let server: Server | undefined
 let leaving = false
 /** When a leaving worker exits even with requests unfinished; an uncaught exception brings it closer. */
@@ -70,7 +72,7 @@ async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
   const { url, embedded } = options.database
   const db = url !== '' || embedded ? openDatabase(options.database, logger) : undefined
-  const apm = db && instrumentPool(db.pool, { ...options.apm, logger })
+  apm = db && instrumentPool(db.pool, { ...options.apm, logger })
   becomeWorker(db ? { db } : {})
   const app = await loadApp(options.app, options.kind)
   // The APM's accounting comes first, so that every request's queries and route are counted.
@@ -197,6 +199,8 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
     server.closeIdleConnections()
     await sleep(50)
   }
+  // The APM's last window, within a second: a database that is down must not hold the exit.
+  await Promise.race([apm?.close(), sleep(1000)])
   exit(exitCode)
 }
 
