@@ -13,6 +13,7 @@
  * Usage: npm run bench -- db-apm [--queries 40000] [--rounds 5] [--seconds 5]
  */
 import { randomBytes } from 'node:crypto'
+import { Session } from 'node:inspector'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
@@ -55,43 +56,78 @@ try {
   instrumentPool(off, { logger: silent, enabled: false })
   const on = newPool()
   const apm = instrumentPool(on, { logger: silent, rollupIntervalMs: 0, nPlusOneFloorMs: 0 })
-  const contenders = { 'plain pg (anchor)': plain, 'APM off': off, 'APM on, in a request': on } as const
-  const cpu: Record<string, number[]> = Object.fromEntries(
-    Object.keys(contenders).map((label) => [label, []]),
-  )
   const run = async (pool: pg.Pool, n: number) => {
     for (let i = 0; i < n; i++) await pool.query('SELECT $1::int AS n', [i])
   }
-  for (const pool of Object.values(contenders)) await run(pool, 500) // warm up: connections, JIT
-  // Small blocks, the contenders' order rotating: whatever else loads the machine loads all three alike.
+  /** `n` queries on the instrumented pool, `perRequest` to a scope, as a page's queries are. */
+  const inRequests = async (n: number, perRequest: number) => {
+    for (let done = 0; done < n; done += perRequest)
+      await scopeStorage.run(new Scope(), () => run(on, perRequest))
+  }
   const block = 1000
+  const contenders = {
+    'plain pg (anchor)': () => run(plain, block),
+    'APM off': () => run(off, block),
+    // Below the N+1 count: the accounting alone.
+    'APM on, requests of 4 queries': () => inRequests(block, 4),
+    // Each request an N+1 of 20 runs: the accounting and one call-site capture per request.
+    'APM on, each request an N+1 of 20': () => inRequests(block, 20),
+  }
   const labels = Object.keys(contenders) as (keyof typeof contenders)[]
+  const cpu: Record<string, number[]> = Object.fromEntries(labels.map((label) => [label, []]))
+  for (const pool of [plain, off, on]) await run(pool, 500) // warm up: connections, JIT
+  // Small blocks, the contenders' order rotating: whatever else loads the machine loads all alike.
   for (let round = 0; round < Math.ceil(queries / block); round++) {
     for (let k = 0; k < labels.length; k++) {
       const label = labels[(round + k) % labels.length] as keyof typeof contenders
-      const pool = contenders[label]
       const before = process.cpuUsage()
-      // Each request-sized block of 20 queries is its own scope, as a page's queries are.
-      if (pool === on) {
-        for (let done = 0; done < block; done += 20) await scopeStorage.run(new Scope(), () => run(pool, 20))
-      } else {
-        await run(pool, block)
-      }
+      await contenders[label]()
       const used = process.cpuUsage(before)
       cpu[label]?.push((used.user + used.system) / block)
     }
   }
   const anchor = median(cpu['plain pg (anchor)'] as number[])
   printTable(
-    Object.keys(contenders).map((label) => ({
+    labels.map((label) => ({
       contender: label,
       'CPU µs per query (median of blocks)': median(cpu[label] as number[]).toFixed(2),
       'vs anchor, µs': (median(cpu[label] as number[]) - anchor).toFixed(2),
-      'mean µs': (
-        (cpu[label] as number[]).reduce((a, b) => a + b, 0) / (cpu[label] as number[]).length
-      ).toFixed(2),
     })),
   )
+
+  // The same, read from a CPU profile: the self time of the APM's own functions per query. On a
+  // loaded machine the CPU-time difference above drifts by several µs between identical pools
+  // (plain vs off); the profile counts only the APM's code (and the profiler slows it somewhat).
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    )
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 50 })
+  const profiled = async (perRequest: number) => {
+    const n = Math.min(queries, 20_000)
+    await post('Profiler.start')
+    await inRequests(n, perRequest)
+    const { profile } = (await post('Profiler.stop')) as {
+      profile: {
+        nodes: { id: number; callFrame: { url: string } }[]
+        samples: number[]
+        timeDeltas: number[]
+      }
+    }
+    const own = new Set(profile.nodes.filter((n) => /\/dist\/db\/_/.test(n.callFrame.url)).map((n) => n.id))
+    let micros = 0
+    profile.samples.forEach((node, i) => {
+      if (own.has(node)) micros += profile.timeDeltas[i] ?? 0
+    })
+    return (micros / n).toFixed(2)
+  }
+  console.log(
+    `\nCPU profile (self time of the APM's functions): ${await profiled(4)} µs per query in requests of 4 queries, ${await profiled(20)} µs per query when each request is an N+1 of 20.`,
+  )
+  session.disconnect()
   await apm.close()
 
   // 2. The N+1 page.
@@ -185,6 +221,14 @@ try {
   await pageApm.close()
 } finally {
   await Promise.all(pools.map((pool) => pool.end()))
+  // pool.end() resolves before every connection has closed: a forced drop would fail those.
+  const open = async () =>
+    Number(
+      (await admin.query('SELECT count(*) FROM pg_stat_activity WHERE datname = $1', [name])).rows[0].count,
+    )
+  for (const deadline = Date.now() + 10_000; (await open()) > 0 && Date.now() < deadline; ) {
+    await new Promise((wait) => setTimeout(wait, 20))
+  }
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
   await admin.end()
 }

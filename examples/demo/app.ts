@@ -38,7 +38,7 @@ app.get('/', publicPage, async (_req: Request, res: Response) => {
       html`<p>This small app runs under <code>shipshape serve</code>: a supervised pool of workers with
 request timeouts, graceful reloads, health checks and structured logs.</p>
 <ul>
-<li><a href="/guestbook">Sign the guestbook</a> — a form that posts.</li>
+<li><a href="/guestbook">Sign the guestbook</a> — a form that posts; <a href="/guestbook/signers">its signers</a>, a page with a deliberate N+1 the APM reports.</li>
 <li><a href="/profile">Your profile</a> — an avatar upload (public media) and a report behind an expiring link (private media).</li>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
 <li><form method="post" action="/boom">${new Html(csrfField())}<button type="submit">Throw an error</button></form> — shipshape groups it into an issue in the database and notifies once (docs/observe.md).</li>
@@ -71,6 +71,18 @@ app.post('/boom', () => {
 
 app.get('/guestbook', async (_req: Request, res: Response) => {
   res.send(await guestbookPage(await guestbook.recent(settings.guestbookPageSize)))
+})
+
+app.get('/guestbook/signers', async (_req: Request, res: Response) => {
+  const signers = await guestbook.signers()
+  res.send(
+    layout(
+      'Signers',
+      html`<p>Everyone who signed, with their number of messages. This page runs one query per signer
+on purpose (an N+1): shipshape's APM reports it in the log.</p>
+<ul>${signers.map((signer) => html`<li><strong>${signer.name}</strong>: ${String(signer.messages)}</li>`)}</ul>`,
+    ),
+  )
 })
 
 app.post('/guestbook', async (req: Request, res: Response) => {

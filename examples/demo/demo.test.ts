@@ -38,6 +38,9 @@ beforeAll(async () => {
     {
       DEMO_DATA_DIR: dataDir,
       SHIPSHAPE_DB_EMBEDDED: 'true',
+      // Production's N+1 floor (150 ms in all) would hide the signers page's loop on a fast
+      // machine: the test reports every N+1, as development does.
+      SHIPSHAPE_APM_N_PLUS_ONE_FLOOR: '0',
     },
   )
   await ready(server, 2)
@@ -156,6 +159,29 @@ describe('the demo under shipshape serve', () => {
     for (const [, link] of page.matchAll(/(?:href|src)="(\/static\/[^"]+\.(?:css|js))"/g)) {
       expect(await (await fetch(`${server.url}${link}`)).text(), link).not.toMatch(/url\(\s*["']?data:/)
     }
+  })
+
+  it('has a deliberate N+1 page, which the APM reports with the line of the demo that loops', async () => {
+    for (const name of ['Ada', 'Brian', 'Claude', 'Dennis', 'Edsger']) {
+      const posted = await fetch(`${server.url}/guestbook`, form({ name, message: `hello from ${name}` }))
+      expect(posted.status).toBe(303)
+    }
+    const page = await fetch(`${server.url}/guestbook/signers`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<strong>Edsger</strong>: 1')
+    const report = await server.waitForLog(
+      (line) => line.msg.startsWith('N+1 queries') && line.route === '/guestbook/signers',
+      'the N+1 report of the signers page',
+    )
+    expect(report.fingerprint).toBe('select count(*)::int as n from guestbook where name = ?')
+    expect(report.count).toBeGreaterThanOrEqual(5)
+    expect(report.callSite).toMatch(/examples\/demo\/guestbook\.ts:\d+:\d+ \(.*signers\)/)
+    const access = await server.waitForLog(
+      (line) => line.msg === 'request' && line.route === '/guestbook/signers',
+      'the access line of the signers page',
+    )
+    // The names, then one count per name (and the worker's CREATE TABLE IF NOT EXISTS, once).
+    expect(access.dbQueries).toBeGreaterThanOrEqual((report.count as number) + 1)
   })
 
   it('refuses a guestbook post forged by another site, and takes one from its own form', async () => {

@@ -70,8 +70,10 @@ export function instrument(pool: pg.Pool, accounting: Accounting): InternalQuery
   pool.on('acquire', () => {
     connections.used++
   })
-  pool.on('release', () => {
+  pool.on('release', (_error, client) => {
     connections.used--
+    // An idle connection belongs to no request: it must not keep the last one's scope alive.
+    ;(client as Instrumented)[checkout] = undefined
   })
 
   function connect(cb?: Callback): Promise<pg.PoolClient> | undefined {

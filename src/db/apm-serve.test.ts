@@ -67,4 +67,25 @@ describe('the APM under shipshape serve --workers 2', () => {
     expect(Object.fromEntries(byRoute)).toEqual({ '/posts/:id': 20, '/posts/fixed': 20 })
     expect(new Set(rows.map((row) => row.pid)).size).toBe(2)
   }, 60_000)
+
+  it('writes the last window when the workers stop, before a minute is up', async () => {
+    const other = await freshDatabase()
+    try {
+      await seed(other.pool())
+      const quiet = await startServe(
+        [new URL('./_test/serve-app.ts', import.meta.url).pathname, '--workers', '1'],
+        {
+          DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${other.name}`,
+        },
+      )
+      await ready(quiet, 1)
+      for (let i = 0; i < 3; i++) expect((await get(`${quiet.url}/posts/fixed`)).status).toBe(200)
+      quiet.child.kill('SIGTERM') // a graceful stop: the workers drain and leave
+      await quiet.exited
+      const { rows } = await other.pool().query(`SELECT route, requests FROM ${routesTable}`)
+      expect(rows).toEqual([{ route: '/posts/fixed', requests: 3 }])
+    } finally {
+      await other.drop()
+    }
+  }, 60_000)
 })

@@ -4,6 +4,9 @@
  * Kysely), expectQueries, metrics, and nothing at all when disabled.
  */
 import { readFileSync } from 'node:fs'
+import { eq } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/node-postgres'
+import { integer, pgTable, text } from 'drizzle-orm/pg-core'
 import pg from 'pg'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -180,6 +183,28 @@ describe('N+1 detection', () => {
     )
     expect(/ms\) from (\S+)/.exec(failure.message)?.[1]).toMatch(
       blogLine("'SELECT name FROM authors WHERE id = $1'"),
+    )
+  })
+})
+
+describe('over Drizzle', () => {
+  it('counts its queries and finds its N+1 at the app line, past drizzle-orm', async () => {
+    const authors = pgTable('authors', { id: integer('id').primaryKey(), name: text('name').notNull() })
+    const orm = drizzle({ client: pool })
+    const byId = (id: number) => orm.select({ name: authors.name }).from(authors).where(eq(authors.id, id))
+    const once = await expectQueries(() => byId(1), { max: 1 })
+    expect(once.result).toEqual([{ name: 'author 1' }])
+    const loop = async () => {
+      // .execute(): awaiting Drizzle's query itself (a thenable, not a promise) leaves no trace of
+      // the awaiting code in the stack, so its call site would be unknown (docs/db-apm.md).
+      for (let id = 1; id <= 5; id++) await byId(id).execute() // the N+1 line
+    }
+    const failure = (await expectQueries(loop).catch((error: unknown) => error)) as Error
+    expect(failure.message).toContain('5 × select "name" from "authors" where "authors"."id" = ?')
+    const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n')
+    const line = lines.findIndex((candidate) => candidate.includes('// the N+1 line')) + 1
+    expect(/ms\) from (\S+)/.exec(failure.message)?.[1]).toMatch(
+      new RegExp(`^src/db/apm\\.test\\.ts:${line}:`),
     )
   })
 })

@@ -15,7 +15,7 @@ import { getContext, workerState } from '../http/index.js'
 import type { RequestContext } from '../types.js'
 import type { QueryStats } from './_apm.js'
 
-export { type ApmOptions, instrumentPool, type NPlusOne, type QueryStats } from './_apm.js'
+export { type Apm, type ApmOptions, instrumentPool, type NPlusOne, type QueryStats } from './_apm.js'
 export { type ExpectedQueries, type ExpectQueriesOptions, expectQueries } from './_expect.js'
 export { fingerprint } from './_fingerprint.js'
 export { type Database, openDatabase } from './_pool.js'

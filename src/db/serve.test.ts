@@ -4,12 +4,11 @@
  * start-up (serve starts, /readyz says 503 and recovers by itself, the password never shows).
  */
 import { mkdtempSync } from 'node:fs'
-import { createServer, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, type Running, ready, runCli, startServe } from '../_test/cli.js'
-import { embeddedTarget, postgresTarget, type Target, until } from './_test/targets.js'
+import { embeddedTarget, postgresTarget, relayToPostgres, type Target, until } from './_test/targets.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 let server: Running | undefined
@@ -72,16 +71,12 @@ describe('shipshape serve with the embedded database', () => {
 })
 
 describe('shipshape serve with a Postgres that is down at start-up', () => {
-  it('serves, answers /readyz 503 with a log line naming the host (never the password), and recovers by itself', async () => {
+  it('serves, answers /readyz 503 with a log line naming the host (never the password), recovers by itself, and again after an outage mid-way', async () => {
     target = await postgresTarget()
     const database = new URL(target.options.url).pathname
-    // A port nothing listens on yet; the relay to the real server opens on it later.
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number }
-        probe.close(() => resolve(port))
-      })
-    })
+    // Nothing listens on the relay's port until it opens.
+    const relay = await relayToPostgres()
+    const port = relay.port
     const env = { DATABASE_URL: `postgresql://postgres:hunter2-secret@127.0.0.1:${port}${database}` }
     server = await startServe([app, '--workers', '1', '--db-connect-timeout', '1s'], env)
     await ready(server, 1)
@@ -92,16 +87,18 @@ describe('shipshape serve with a Postgres that is down at start-up', () => {
       'the outage logged',
     )
 
-    const relay = createServer((socket) => {
-      const upstream = tcpConnect(5432, '127.0.0.1')
-      socket.pipe(upstream).pipe(socket)
-      for (const end of [socket, upstream]) end.on('error', () => {}).on('close', () => socket.destroy())
-    }).listen(port, '127.0.0.1')
+    await relay.open()
     try {
       await until(async () => (await get(`${server?.url}/readyz`)).status === 200, '/readyz recovers')
       expect((await get(`${server.url}/total`)).body).toBe('400')
+      // Gone mid-way: requests get 503 (not a hang), /readyz follows, and both recover again.
+      relay.cut()
+      expect((await get(`${server.url}/total`)).status).toBe(503)
+      await until(async () => (await get(`${server?.url}/readyz`)).status === 503, '/readyz notices')
+      await relay.open()
+      await until(async () => (await get(`${server?.url}/total`)).body === '400', 'requests recover')
     } finally {
-      relay.close()
+      relay.cut()
     }
     const shown = await runCli(['config', 'show'], { env: { ...process.env, ...env } })
     for (const output of [JSON.stringify(server.logs), server.stderr(), shown.stdout, shown.stderr]) {

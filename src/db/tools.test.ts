@@ -68,3 +68,53 @@ await new Promise((resolve) => setTimeout(resolve, 1500)) // long enough for the
     expect(said.flat().sort()).toEqual(['Another instance ran the migrations; skipped.', 'Migrations ran.'])
   })
 })
+
+describe('shipshape db dump and restore', () => {
+  it('copy the embedded database whole, and refuse to restore over data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbcore-dump-'))
+    const dataDir = join(dir, 'db')
+    target = await embeddedTarget({ dataDir, socketDir: socketDirOf(dataDir) })
+    const { openDatabase } = await import('../../dist/db/index.js')
+    const db = openDatabase(target.options)
+    await db.pool.query("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before the dump')")
+    await db.close()
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SHIPSHAPE_DB_EMBEDDED: 'true',
+      SHIPSHAPE_DB_DATA_DIR: dataDir,
+    }
+    delete env.DATABASE_URL
+    // While the database process serves the directory, its files are in use.
+    expect((await runCli(['db', 'dump', join(dir, 'x.tgz')], { env, cwd: dir })).status).toBe(1)
+    await target.supervisor?.stop()
+    const dumped = await runCli(['db', 'dump', join(dir, 'backup.tgz')], { env, cwd: dir })
+    expect(dumped.status, dumped.stderr).toBe(0)
+    expect((await runCli(['db', 'restore', join(dir, 'backup.tgz')], { env, cwd: dir })).stderr).toContain(
+      'is not empty',
+    )
+    const restoredDir = join(dir, 'restored')
+    const restoreEnv = { ...env, SHIPSHAPE_DB_DATA_DIR: restoredDir }
+    const restored = await runCli(['db', 'restore', join(dir, 'backup.tgz')], { env: restoreEnv, cwd: dir })
+    expect(restored.status, restored.stderr).toBe(0)
+    const copy = await embeddedTarget({ dataDir: restoredDir, socketDir: join(dir, 'sock2') })
+    const reopened = openDatabase(copy.options)
+    expect((await reopened.pool.query('SELECT v FROM kept')).rows).toEqual([{ v: 'before the dump' }])
+    await reopened.close()
+    await copy.remove()
+  })
+
+  it('go through pg_dump and pg_restore on Postgres', async () => {
+    target = await postgresTarget()
+    const { openDatabase } = await import('../../dist/db/index.js')
+    const db = openDatabase(target.options)
+    await db.pool.query("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before the dump')")
+    const dir = mkdtempSync(join(tmpdir(), 'dbcore-pgdump-'))
+    const env = { ...process.env, DATABASE_URL: target.options.url }
+    expect((await runCli(['db', 'dump', join(dir, 'backup.dump')], { env, cwd: dir })).status).toBe(0)
+    await db.pool.query("UPDATE kept SET v = 'changed after'")
+    const restored = await runCli(['db', 'restore', join(dir, 'backup.dump')], { env, cwd: dir })
+    expect(restored.status, restored.stderr).toBe(0)
+    expect((await db.pool.query('SELECT v FROM kept')).rows).toEqual([{ v: 'before the dump' }])
+    await db.close()
+  })
+})

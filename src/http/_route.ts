@@ -28,6 +28,9 @@ export function noteRoute(ctx: RequestContext | undefined, route: string | (() =
 export function routeName(ctx: RequestContext): string {
   const note = noted.get(ctx)
   const known = typeof note === 'function' ? note() : note
+  // Asked more than once per request (the metrics, the APM): a function's answer (Hono's second
+  // routing) is kept once it has one.
+  if (typeof note === 'function' && known) noted.set(ctx, known)
   if (known) return known.slice(0, maxLength)
   // Express puts the matched route on the request itself (its request is node's, re-prototyped).
   const { route, baseUrl } = ctx.req as { route?: { path?: unknown }; baseUrl?: unknown }

@@ -5,7 +5,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { workerCache } from '../cache/index.js'
-import { type Database, instrumentPool, openDatabase } from '../db/index.js'
+import { type Apm, type Database, instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } from '../http/index.js'
 import { createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { AppHandler, Pipeline } from '../types.js'
@@ -58,6 +58,8 @@ options.maxBodyBytes ??= Number.POSITIVE_INFINITY
 const logger = createLogger({ level: options.logLevel })
 const sockets = new Set<Socket>()
 let pipeline: Pipeline | undefined
+/** Writes its last per-route window when the worker leaves. */
+let apm: Apm | undefined
 let server: Server | undefined
 let closeApp: AppHandler['close']
 let leaving = false
@@ -91,7 +93,7 @@ const errors = startErrorTracking(
 async function start(): Promise<void> {
   // The pool is the worker's before the app loads: an app may build its query layer at import.
   db = usesDatabase ? openDatabase(options.database, logger) : undefined
-  const apm = db && instrumentPool(db.pool, { ...options.apm, logger })
+  apm = db && instrumentPool(db.pool, { ...options.apm, logger })
   const relay = workerRelay()
   const cache = await workerCache(options.cache, { relay, logger })
   const state = db ? { db, errors, relay, cache } : { errors, relay, cache }
@@ -243,6 +245,8 @@ async function leave({ keepIdle = false, withinMs = Number.POSITIVE_INFINITY, co
   }
   if (pipeline.inflight().length > 0) exitCode = Math.max(exitCode, 1) // requests are cut off
   await runShutdownHooks(closeApp, Math.min(leaveBy, killAt - 100) - performance.now(), logger)
+  // The APM's last window, within a second: a database that is down must not hold the exit.
+  await Promise.race([apm?.close(), sleep(1000)])
   exit(exitCode)
 }
 

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -92,4 +93,48 @@ export async function until(
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   throw new Error(`not within ${ms} ms: ${what}`)
+}
+
+export interface Relay {
+  /** A port of its own, nothing listening on it until open(). */
+  readonly port: number
+  open(): Promise<void>
+  /** Stops listening and cuts every relayed connection, as a network or a server outage does. */
+  cut(): void
+}
+
+/** A TCP relay to the local Postgres, on a port of its own, that a test opens and cuts. */
+export async function relayToPostgres(): Promise<Relay> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  const relay = (socket: Socket) => {
+    const upstream = tcpConnect(5432, '127.0.0.1')
+    sockets.add(socket).add(upstream)
+    socket.pipe(upstream).pipe(socket)
+    for (const end of [socket, upstream]) {
+      end.on('error', () => {})
+      end.on('close', () => {
+        socket.destroy()
+        upstream.destroy()
+      })
+    }
+  }
+  return {
+    port,
+    open: () =>
+      new Promise((resolve) => {
+        server = createServer(relay).listen(port, '127.0.0.1', () => resolve())
+      }),
+    cut() {
+      server?.close()
+      for (const socket of sockets) socket.destroy()
+      sockets.clear()
+    },
+  }
 }
