@@ -76,7 +76,7 @@ app.get('/guestbook', async (_req: Request, res: Response) => {
 app.get('/guestbook/signers', async (_req: Request, res: Response) => {
   const signers = await guestbook.signers()
   res.send(
-    layout(
+    await layout(
       'Signers',
       html`<p>Everyone who signed, with their number of messages. This page runs one query per signer
 on purpose (an N+1): shipshape's APM reports it in the log.</p>

@@ -125,7 +125,8 @@ describe('the demo behind a TLS-terminating proxy', () => {
     )
     expect(results).toEqual({
       'content-security-policy': 'csp-implemented-with-no-unsafe',
-      cookies: 'cookies-not-found',
+      // The home page's error button is a form, so its CSRF cookie is set (Secure, HttpOnly, SameSite).
+      cookies: 'cookies-secure-with-httponly-sessions-and-samesite',
       'cross-origin-resource-sharing': 'cross-origin-resource-sharing-not-implemented',
       redirection: 'redirection-to-https',
       'referrer-policy': 'referrer-policy-private',

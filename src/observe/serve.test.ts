@@ -38,9 +38,12 @@ afterAll(async () => {
 
 describe('error tracking under serve', () => {
   it('groups app errors, timeouts, crashes and watchdog kills into issues, each logged with its issue id', async () => {
-    server = await startServe([app, '--workers', '2', '--timeout', '1s', '--release', 'r-test'], {
-      DATABASE_URL: db.url,
-    })
+    server = await startServe(
+      [app, '--workers', '2', '--timeout', '1s', '--watchdog-timeout', '1s', '--release', 'r-test'],
+      {
+        DATABASE_URL: db.url,
+      },
+    )
     await ready(server, 2)
     const replies = await Promise.all(
       [1, 2, 3, 4, 5, 6].map((id) => get(`${server?.url}/fail/${id}?token=abc&page=2`)),
