@@ -41,11 +41,6 @@ export const cacheSettings = group(
       description:
         "With Redis: the longest one instance's factory holds a key's lease; the others wait for its value at most this long, then run the factory themselves.",
     }),
-    instances: setting(z.int().min(1), {
-      default: 1,
-      description:
-        'How many machines (or containers) serve this app behind one load balancer. shipshape cannot see them: `check --deploy` reads this to warn about memory caches each answering with their own copy.',
-    }),
   },
   {
     envPrefix: 'SHIPSHAPE_CACHE_',
@@ -65,7 +60,6 @@ export interface CacheServeOptions {
     redisUrl: string | undefined
     prefix: string
     leaseMs: number
-    instances: number
   }
 }
 
@@ -78,7 +72,6 @@ export function cacheOptions(settings: CacheSettings): CacheServeOptions {
       redisUrl: settings.redisUrl,
       prefix: settings.prefix,
       leaseMs: settings.lease,
-      instances: settings.instances,
     },
   }
 }

@@ -6,15 +6,15 @@ afterEach(removeProjects)
 
 describe('cache-shared', () => {
   it('warns about a memory cache on several instances, not with Redis or on one', async () => {
-    const several = await findings('cache-shared', context({ ...production, SHIPSHAPE_CACHE_INSTANCES: '3' }))
-    expect(several).toEqual([expect.stringContaining('SHIPSHAPE_CACHE_INSTANCES is 3 without REDIS_URL')])
+    const several = await findings('cache-shared', context({ ...production, SHIPSHAPE_INSTANCES: '3' }))
+    expect(several).toEqual([expect.stringContaining('SHIPSHAPE_INSTANCES is 3 without REDIS_URL')])
     expect(await findings('cache-shared', context(production))).toEqual([])
     expect(
       await findings(
         'cache-shared',
         context({
           ...production,
-          SHIPSHAPE_CACHE_INSTANCES: '3',
+          SHIPSHAPE_INSTANCES: '3',
           REDIS_URL: 'rediss://:pw@cache.internal:6380',
         }),
       ),

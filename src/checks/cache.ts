@@ -14,11 +14,12 @@ export const cacheShared: DeployCheck = {
   run: (context) => {
     const settings = needsSettings(context)
     if (settings instanceof Skip) return settings
-    // How many machines run the app is not knowable from one of them: the setting says it.
-    const { instances, redisUrl } = settings.cache ?? { instances: 1, redisUrl: undefined }
+    // How many machines run the app is not knowable from one of them: SHIPSHAPE_INSTANCES says it.
+    const instances = settings.database?.instances ?? 1
+    const redisUrl = settings.cache?.redisUrl
     if (instances <= 1 || redisUrl !== undefined) return []
     return [
-      `SHIPSHAPE_CACHE_INSTANCES is ${instances} without REDIS_URL: each instance caches pages and fragments in its own memory, so visitors see whichever copy their instance holds, and a delete or deleteByTag clears one instance only`,
+      `SHIPSHAPE_INSTANCES is ${instances} without REDIS_URL: each instance caches pages and fragments in its own memory, so visitors see whichever copy their instance holds, and a delete or deleteByTag clears one instance only`,
     ]
   },
 }

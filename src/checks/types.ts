@@ -36,8 +36,8 @@ export interface CheckSettings {
   /** Absolute. */
   staticRoot: string
   media: StorageSettings
-  /** The cache's: how many instances the settings say run the app, and its Redis. */
-  cache?: { instances: number; redisUrl: string | undefined }
+  /** The cache's Redis, if any. */
+  cache?: { redisUrl: string | undefined }
   /** The database: '' for the embedded one; how many connections each worker opens; how many instances run. */
   database?: { url: string; poolSize: number; connectTimeoutMs: number; instances: number }
 }

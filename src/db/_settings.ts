@@ -92,7 +92,7 @@ export const databaseSettings = group(
       default: 1,
       env: 'SHIPSHAPE_INSTANCES',
       description:
-        "How many machines (instances, replicas) run this app. Read by `check --deploy`: the embedded database on more than one is an error (each would have its own data), and pool size × workers × instances must fit in the server's max_connections.",
+        "How many machines (instances, replicas) run this app. Read by `check --deploy`: the embedded database on more than one is an error (each would have its own data), pool size × workers × instances must fit in the server's max_connections, and a memory-only cache on more than one answers with each instance's own copy.",
     }),
     busyTimeout: setting(seconds(), {
       default: '5s',

@@ -8,6 +8,7 @@ import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
 import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagResponse } from './_answer.js'
+import { compose, mergedWorkerState } from './_compose.js'
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
@@ -59,7 +60,7 @@ export function createPipeline(
   const drainController = new AbortController()
 
   const trust = proxyTrust(options.trustedProxies)
-  const worker = workerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
+  const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
   const shared: Shared = {
     trust,
     worker,
@@ -317,42 +318,6 @@ export function createPipeline(
       return new Promise((resolve) => waiters.push(resolve))
     },
   }
-}
-
-/** Middleware run in order around the app; the chain is built here once, never per request. */
-function compose(middleware: Middleware[], app: AppHandler): AppHandler {
-  let chain = app
-  for (let i = middleware.length - 1; i >= 0; i--) {
-    const step = middleware[i] as Middleware
-    const next = chain
-    const name = step.name || `middleware #${i + 1}`
-    chain = async (ctx) => {
-      let called = false
-      await step(ctx, () => {
-        if (called) return Promise.reject(new Error(`${name} called next() more than once`))
-        called = true
-        return next(ctx)
-      })
-    }
-  }
-  return chain
-}
-
-/** The worker's state: the pipeline's own part, then what each middleware provides. */
-function workerState(own: WorkerState | undefined, middleware: Middleware[]): WorkerState {
-  const state: Record<string, unknown> = { ...own }
-  for (const step of middleware) {
-    for (const [slot, value] of Object.entries(step.provides ?? {})) {
-      if (slot in state) {
-        throw new ShipshapeError(
-          'SHIPSHAPE_E_BAD_OPTION',
-          `two parts of the pipeline provide the worker's ${slot} (the second is ${step.name || 'a middleware'}); keep one`,
-        )
-      }
-      state[slot] = value
-    }
-  }
-  return Object.freeze(state) as WorkerState
 }
 
 /**

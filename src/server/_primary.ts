@@ -3,13 +3,12 @@
  * worker, and supervises the workers (watchdog, crash backoff, reload, recycling, shutdown). It
  * never imports the app, so nothing the app does can take the socket down.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import type { Server, Socket } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
-import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
+import { forkWorker, type Worker } from './_fork.js'
 import { reclaimConnections } from './_handoff.js'
 import { PrimaryMetrics } from './_metrics-primary.js'
 import { watchParent } from './_parent.js'
@@ -30,22 +29,6 @@ const maxWaiting = 1024
  * signal to its child as well. Only a later one means "stop now".
  */
 const forceAfterMs = 1000
-
-interface Worker {
-  child: ChildProcess
-  pid: number
-  generation: number
-  state: 'starting' | 'ready' | 'draining'
-  startedAt: number
-  lastBeat: number
-  inflight: RequestSummary[]
-  /** Why it is ending, if it is known beforehand: such an exit needs no other replacement. */
-  endedBy?: 'watchdog' | 'drain' | 'failing'
-  drainStartedAt?: number
-  retiring?: boolean
-}
-
-const workerScript = new URL('./_worker.js', import.meta.url)
 
 export class Supervisor {
   private readonly workers = new Set<Worker>()
@@ -89,19 +72,8 @@ export class Supervisor {
   }
 
   private spawn(): Worker {
-    const child = fork(workerScript, [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    const now = performance.now()
-    const worker: Worker = {
-      child,
-      pid: child.pid ?? 0,
-      generation: this.generation,
-      state: 'starting',
-      startedAt: now,
-      lastBeat: now,
-      inflight: [],
-    }
+    const worker = forkWorker(this.generation)
+    const { child } = worker
     this.workers.add(worker)
     child.on('message', (message: WorkerMessage) => this.receive(worker, message))
     child.on('exit', (code, signal) => this.exited(worker, code, signal))

@@ -85,7 +85,6 @@ describe('serve options', () => {
         redisUrl: undefined,
         prefix: 'shipshape',
         leaseMs: 10_000,
-        instances: 1,
       },
       observe: {
         metrics: undefined,
