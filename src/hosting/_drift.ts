@@ -123,7 +123,23 @@ export function deployFileDrift(cwd: string, gracefulTimeoutMs: number): string[
   return findings
 }
 
-function safeDocuments(text: string): Array<Record<string, any>> {
+/** A generated YAML file's documents, read for the few fields the drift checks compare. */
+interface YamlDocument {
+  kind?: string
+  metadata?: { name?: string }
+  spec?: {
+    template?: {
+      spec?: {
+        terminationGracePeriodSeconds?: number
+        containers?: { lifecycle?: { preStop?: unknown } }[]
+      }
+    }
+  }
+  drain_timeout?: number
+  proxy?: { healthcheck?: { path?: string } }
+}
+
+function safeDocuments(text: string): YamlDocument[] {
   try {
     return parseAllDocuments(text).map((doc) => doc.toJS())
   } catch {

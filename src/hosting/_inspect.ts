@@ -77,7 +77,19 @@ export function inspectProject(cwd: string): Project {
   }
 }
 
-function readJson(file: string): Record<string, any> {
+/** The fields of package.json init reads; anything may be missing or of another type. */
+interface PackageJson {
+  name?: unknown
+  main?: unknown
+  packageManager?: unknown
+  dependencies?: Record<string, string>
+  devDependencies?: Record<string, string>
+  scripts?: Record<string, unknown>
+  engines?: { node?: string }
+  workspaces?: string[] | { packages?: string[] }
+}
+
+function readJson(file: string): PackageJson {
   try {
     return JSON.parse(readFileSync(file, 'utf8'))
   } catch {
@@ -85,7 +97,7 @@ function readJson(file: string): Record<string, any> {
   }
 }
 
-function detectManager(cwd: string, pkg: Record<string, any>): [PackageManager, string | undefined] {
+function detectManager(cwd: string, pkg: PackageJson): [PackageManager, string | undefined] {
   if (existsSync(join(cwd, 'pnpm-lock.yaml'))) return ['pnpm', 'pnpm-lock.yaml']
   if (existsSync(join(cwd, 'bun.lock'))) return ['bun', 'bun.lock']
   if (existsSync(join(cwd, 'yarn.lock'))) {
@@ -104,7 +116,7 @@ function detectManager(cwd: string, pkg: Record<string, any>): [PackageManager, 
 
 function detectEntry(
   cwd: string,
-  pkg: Record<string, any>,
+  pkg: PackageJson,
   deps: Record<string, string>,
 ): { entry: string; entrySource: string } {
   for (const file of ['shipshape.yaml', 'shipshape.yml']) {

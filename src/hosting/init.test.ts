@@ -333,7 +333,7 @@ describe('validation', () => {
     expect(() =>
       new Deployment({ ...deployment, spec: { ...deployment.spec, replicas: 'two' } }).validate(),
     ).toThrow()
-    const fly = parseToml(readFileSync(join(dir, 'fly.toml'), 'utf8')) as Record<string, any>
+    const fly = parseToml(readFileSync(join(dir, 'fly.toml'), 'utf8')) as Record<string, unknown>
     expect(fly).toMatchObject({
       kill_signal: 'SIGTERM',
       kill_timeout: 35,

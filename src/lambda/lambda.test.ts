@@ -11,15 +11,25 @@ process.env.SHIPSHAPE_ALLOWED_HOSTS = '.amazonaws.com,.on.aws'
 const handler = lambdaHandler(new URL('./_test/app.ts', import.meta.url).pathname)
 const context = { getRemainingTimeInMillis: () => 10_000 }
 
+/** What API Gateway reads of a handler's result (both payload versions' fields). */
+interface LambdaResult {
+  statusCode: number
+  body: string
+  isBase64Encoded: boolean
+  headers: Record<string, string>
+  multiValueHeaders: Record<string, string[]>
+  cookies?: string[]
+}
+
 describe('lambdaHandler', () => {
   it('HTTP API (payload 2.0): method, path, query, cookies and source IP reach the app; cookies come back in `cookies`', async () => {
     // The documented POST carries cookies and no Origin: the pipeline's cross-site check refuses it, as serve does.
-    expect(((await handler(httpApiV2, context)) as Record<string, any>).statusCode).toBe(403)
+    expect(((await handler(httpApiV2, context)) as LambdaResult).statusCode).toBe(403)
     const fromSite = {
       ...httpApiV2,
       headers: { ...httpApiV2.headers, origin: 'https://id.execute-api.us-east-1.amazonaws.com' },
     }
-    const result = (await handler(fromSite, context)) as Record<string, any>
+    const result = (await handler(fromSite, context)) as LambdaResult
     expect(result.statusCode).toBe(200)
     expect(result.isBase64Encoded).toBe(false)
     expect(result.cookies).toEqual(['session=abc; HttpOnly; Secure', 'theme=dark'])
@@ -37,7 +47,7 @@ describe('lambdaHandler', () => {
   })
 
   it('REST API (payload 1.0): multi-value query strings and headers in, multiValueHeaders out', async () => {
-    const result = (await handler(restApiV1, context)) as Record<string, any>
+    const result = (await handler(restApiV1, context)) as LambdaResult
     expect(result.statusCode).toBe(200)
     expect(result.multiValueHeaders['set-cookie']).toEqual(['session=abc; HttpOnly; Secure', 'theme=dark'])
     // Node joins a repeated header (but Set-Cookie) into one value, as HTTP allows.
@@ -58,12 +68,12 @@ describe('lambdaHandler', () => {
     const posted = (await handler(
       { ...functionUrl, headers, body: bytes.toString('base64'), isBase64Encoded: true },
       context,
-    )) as Record<string, any>
+    )) as LambdaResult
     expect(Buffer.from(JSON.parse(posted.body).body, 'base64')).toEqual(bytes)
     const png = (await handler(
       { ...functionUrl, headers, rawPath: '/png', rawQueryString: '' },
       context,
-    )) as Record<string, any>
+    )) as LambdaResult
     expect(png.isBase64Encoded).toBe(true)
     expect(Buffer.from(png.body, 'base64')).toEqual(
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]),
@@ -76,7 +86,7 @@ describe('lambdaHandler', () => {
     const result = (await handler(
       { ...httpApiV2, headers, rawPath: '/throw', rawQueryString: '' },
       context,
-    )) as Record<string, any>
+    )) as LambdaResult
     expect(result.statusCode).toBe(500)
     expect(result.body).toMatch(/^Internal Server Error \(request id \S+\)/)
     expect(result.headers['x-request-id']).toMatch(/\S/)
