@@ -76,6 +76,19 @@ export async function eventually<T>(
   }
 }
 
+/** Retries `check` until it stops throwing (an expect() that has not come true yet), for at most `ms`. */
+export async function eventuallyPasses<T>(check: () => Promise<T>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((wait) => setTimeout(wait, 100))
+    }
+  }
+}
+
 /** Answers `app: <url>`, so a test sees that a request went past the middleware. */
 const fallThrough: AppHandler = async ({ req, res }) => {
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
 import { ErrorStore } from './_store.js'
 import { ownDatabase } from './_test/db.js'
 
@@ -29,18 +30,6 @@ afterAll(async () => {
   await db.drop()
 })
 
-async function eventually<T>(check: () => Promise<T>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-}
-
 const post = (body: string | Buffer, headers: Record<string, string> = {}, path = '/api/1/envelope/') =>
   fetch(`${server.url}${path}`, {
     method: 'POST',
@@ -58,7 +47,7 @@ describe('receiving from Sentry SDKs', () => {
       env: { ...process.env, DSN: `http://${key}@${server.url.slice(7)}/1` },
     })
     const store = new ErrorStore(db.pool)
-    const issue = await eventually(async () => {
+    const issue = await eventuallyPasses(async () => {
       const found = (await store.issues()).find((candidate) => candidate.title.startsWith('Error: card'))
       if (found?.count !== 3) throw new Error(`not yet: ${JSON.stringify(await store.issues())}`)
       return found

@@ -5,21 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
 import { ErrorStore } from './_store.js'
 import { ownDatabase } from './_test/db.js'
-
-/** Retries `check` until it stops throwing, for at most `ms`. */
-async function eventually<T>(check: () => Promise<T>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-}
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 let db: Awaited<ReturnType<typeof ownDatabase>>
@@ -50,7 +38,7 @@ describe('error tracking under serve', () => {
     )
     expect(replies.map((reply) => reply.status)).toEqual([500, 500, 500, 500, 500, 500])
     const store = new ErrorStore(db.pool)
-    const failure = await eventually(async () => {
+    const failure = await eventuallyPasses(async () => {
       const issues = await store.issues()
       const found = issues.find((issue) => issue.title.startsWith('Error: order'))
       if (found?.count !== 6) throw new Error(`not yet: ${JSON.stringify(issues)}`)
@@ -98,7 +86,7 @@ describe('error tracking under serve', () => {
     await recorded('crash', 2)
     await ready(server, 4)
     await get(`${server.url}/block?ms=4000`).catch(() => undefined)
-    const titles = await eventually(async () => {
+    const titles = await eventuallyPasses(async () => {
       const all = (await store.issues()).map((issue) => issue.title)
       const wanted = [
         'request timed out',
@@ -124,7 +112,7 @@ describe('metrics under serve', () => {
     const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
     for (let id = 0; id < 20; id++) await get(`${server.url}/items/${id}`)
     const pids = new Set<number>()
-    const text = await eventually(async () => {
+    const text = await eventuallyPasses(async () => {
       const reply = await get(metricsUrl as string)
       const count = /http_requests_total\{method="GET",route="\/items\/:id",status_code="200"\} (\d+)/.exec(
         reply.body,

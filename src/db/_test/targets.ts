@@ -4,17 +4,14 @@
  * embedded database process (the built one, forked as the primary forks it, on a fresh data
  * directory).
  */
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import type { DatabaseOptions } from '../../../dist/db/index.js'
 import { type DatabaseSupervisor, superviseDatabase } from '../../../dist/db/supervisor.js'
 import { createLogger } from '../../../dist/observe/index.js'
-
-export const postgresAdmin = 'postgresql://postgres@127.0.0.1:5432/postgres'
+import { createTestDatabase } from '../../_test/postgres.js'
 
 export const baseOptions: DatabaseOptions = {
   url: '',
@@ -43,20 +40,11 @@ export interface Target {
 
 /** A fresh database of this test's own on the local Postgres. */
 export async function postgresTarget(overrides: Partial<DatabaseOptions> = {}): Promise<Target> {
-  const name = `dbcore_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client(postgresAdmin)
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
+  const database = await createTestDatabase('dbcore')
   return {
     name: 'postgres',
-    options: { ...baseOptions, url: `postgresql://postgres@127.0.0.1:5432/${name}`, ...overrides },
-    async remove() {
-      const client = new pg.Client(postgresAdmin)
-      await client.connect()
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await client.end()
-    },
+    options: { ...baseOptions, url: database.url, ...overrides },
+    remove: () => database.drop(),
   }
 }
 

@@ -1,26 +1,16 @@
-/** A database of its own on the real Postgres (127.0.0.1:5432), created for a suite and dropped after. */
-import { randomBytes } from 'node:crypto'
+/** A database of its own on the real Postgres, with a pool on it, created for a suite and dropped after. */
 import pg from 'pg'
-
-const admin = 'postgres://postgres@127.0.0.1:5432/postgres'
+import { createTestDatabase } from '../../_test/postgres.js'
 
 export async function ownDatabase(): Promise<{ url: string; pool: pg.Pool; drop(): Promise<void> }> {
-  const name = `observe_${randomBytes(6).toString('hex')}`
-  const client = new pg.Client(admin)
-  await client.connect()
-  await client.query(`CREATE DATABASE ${name}`)
-  await client.end()
-  const url = `postgres://postgres@127.0.0.1:5432/${name}`
-  const pool = new pg.Pool({ connectionString: url, max: 4 })
+  const database = await createTestDatabase('observe')
+  const pool = new pg.Pool({ connectionString: database.url, max: 4 })
   return {
-    url,
+    url: database.url,
     pool,
     async drop() {
       await pool.end()
-      const dropper = new pg.Client(admin)
-      await dropper.connect()
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await dropper.end()
+      await database.drop()
     },
   }
 }
