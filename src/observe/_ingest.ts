@@ -6,25 +6,55 @@
  * 4xx and nothing of it is stored; unknown item types are skipped, as the protocol asks.
  */
 import { gunzip } from 'node:zlib'
-import type { Middleware, RequestContext } from '../types.js'
+import type { Middleware, Relay, RequestContext } from '../types.js'
 import type { ErrorEvent } from './_event.js'
 
 const envelopePath = /^\/api\/(\d+)\/envelope\/?$/
 /** The largest body taken, compressed or not (Sentry's own limit for one event is 1 MiB). */
 const maxBytes = 1024 * 1024
+/**
+ * The rate window: a minute of the wall clock, the same minute in every worker, so their counts
+ * add up. Each worker tells the others what it accepted over the primary's relay; two workers
+ * accepting at the same instant near the limit may pass it by the events in flight between them.
+ */
 const windowMs = 60_000
+const channel = 'observe:ingest'
+
+interface Accepted {
+  key: string
+  minute: number
+  count: number
+}
 
 export interface IngestOptions {
   /** DSN public keys accepted: the `<key>` in `https://<key>@host/<project>`. */
   keys: readonly string[]
-  /** Events accepted per key per minute by this worker; beyond, 429. */
+  /** Events accepted per key per minute by all the workers of this server; beyond, 429. */
   perMinute: number
 }
 
 /** Answers the envelope endpoint; every other request goes on. */
 export function sentryIngest(options: IngestOptions): Middleware {
   const keys = new Set(options.keys)
-  const windows = new Map<string, { start: number; count: number }>()
+  /** Events accepted in the current minute, per key: this worker's and the others'. */
+  const windows = new Map<string, { minute: number; count: number }>()
+  const counted = (key: string, minute: number) => {
+    let window = windows.get(key)
+    if (window === undefined || window.minute !== minute) {
+      window = { minute, count: 0 }
+      windows.set(key, window)
+    }
+    return window
+  }
+  const heard = new WeakSet<Relay>()
+  const listen = (relay: Relay | undefined) => {
+    if (relay === undefined || heard.has(relay)) return
+    heard.add(relay)
+    relay.subscribe(channel, (data) => {
+      const { key, minute, count } = data as Accepted
+      if (minute === Math.floor(Date.now() / windowMs)) counted(key, minute).count += count
+    })
+  }
 
   return async function sentryEnvelope(ctx: RequestContext, next): Promise<void> {
     const match = envelopePath.exec(ctx.path)
@@ -44,12 +74,11 @@ export function sentryIngest(options: IngestOptions): Middleware {
     if (ctx.method !== 'POST') return answer(ctx, 405, 'only POST')
     const key = keyOf(ctx)
     if (key === undefined || !keys.has(key)) return answer(ctx, 401, 'unknown DSN key')
+    listen(ctx.worker.relay)
     const now = Date.now()
-    const window = windows.get(key)
-    if (window === undefined || now - window.start >= windowMs) windows.set(key, { start: now, count: 0 })
-    const current = windows.get(key) as { start: number; count: number }
-    if (current.count >= options.perMinute) {
-      const seconds = Math.ceil((current.start + windowMs - now) / 1000)
+    const minute = Math.floor(now / windowMs)
+    if (counted(key, minute).count >= options.perMinute) {
+      const seconds = Math.ceil(((minute + 1) * windowMs - now) / 1000)
       res.setHeader('retry-after', String(seconds))
       res.setHeader('x-sentry-rate-limits', `${seconds}::key`)
       return answer(ctx, 429, 'rate limited')
@@ -60,8 +89,9 @@ export function sentryIngest(options: IngestOptions): Middleware {
     const items = parseEnvelope(body)
     if (typeof items === 'string') return answer(ctx, 400, items)
     const tracker = ctx.worker.errors
+    counted(key, minute).count += items.length
+    ctx.worker.relay?.publish(channel, { key, minute, count: items.length } satisfies Accepted)
     for (const event of items) {
-      current.count++
       tracker?.capture(event.exception?.values[0]?.value ?? event.message?.formatted ?? 'event', {
         kind: 'sentry',
         event,
