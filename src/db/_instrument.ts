@@ -5,6 +5,7 @@
  * too. The pool and its clients keep their own API: only their `query` and `connect` are wrapped.
  */
 import type pg from 'pg'
+import { addBreadcrumb } from '../observe/index.js'
 import { connections, countQuery, countWait } from './_apm-metrics.js'
 import { type CapturedStack, captureStack } from './_callsite.js'
 import type { Fingerprint, FingerprintCache } from './_fingerprint.js'
@@ -175,6 +176,9 @@ function wrapClient(client: Instrumented, accounting: Accounting): void {
       const ms = performance.now() - startedAt
       countQuery(fingerprint.operation, ms, failed)
       if (entry) scope?.finish(entry, ms)
+      // The query's shape, never its values: an error report of this request shows what it ran.
+      if (scope)
+        addBreadcrumb('query', `${fingerprint.text} (${ms.toFixed(1)} ms)`, failed ? 'error' : 'info')
       if (ms >= accounting.slowQueryMs)
         accounting.slow({ fingerprint, sql, values, ms, failed, scope, stack })
     }

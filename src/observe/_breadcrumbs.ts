@@ -1,5 +1,5 @@
 /**
- * Breadcrumbs: the last log lines of each request, kept beside its context so that an error
+ * Breadcrumbs: the last log lines and queries of each request, kept beside its context so that an error
  * report shows what led to it. A WeakMap keyed by the context: nothing to clean up, and a request
  * that logs nothing costs nothing.
  */
@@ -21,22 +21,25 @@ const levels: Record<number, Level> = {
 
 /** Called for every line a shipshape logger writes: keeps it when a request is being handled. */
 export function recordBreadcrumb(level: number, args: unknown[]): void {
-  const ctx = getContext()
-  if (ctx === undefined) return
   const [first, second] = args
   const message = typeof first === 'string' ? first : typeof second === 'string' ? second : ''
+  addBreadcrumb('log', message, levels[level] ?? 'info')
+}
+
+/**
+ * Keeps a step of the request being handled (a log line, a query: `category` says which) for its
+ * error reports; outside a request, nothing.
+ */
+export function addBreadcrumb(category: string, message: string, level: Level = 'info'): void {
+  const ctx = getContext()
+  if (ctx === undefined) return
   let crumbs = byRequest.get(ctx)
   if (crumbs === undefined) {
     crumbs = []
     byRequest.set(ctx, crumbs)
   }
   if (crumbs.length >= kept) crumbs.shift()
-  crumbs.push({
-    timestamp: Date.now() / 1000,
-    category: 'log',
-    message: message.slice(0, 500),
-    level: levels[level] ?? 'info',
-  })
+  crumbs.push({ timestamp: Date.now() / 1000, category, message: message.slice(0, 500), level })
 }
 
 export function breadcrumbsOf(ctx: RequestContext): Breadcrumb[] | undefined {

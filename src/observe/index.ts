@@ -13,6 +13,7 @@ import type { CaptureOptions, Level } from './_event.js'
 
 export type { Logger } from 'pino'
 export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
+export { addBreadcrumb } from './_breadcrumbs.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export { groupingOf, normaliseMessage } from './_fingerprint.js'
 export { sentryIngest } from './_ingest.js'

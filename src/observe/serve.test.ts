@@ -68,7 +68,10 @@ describe('error tracking under serve', () => {
     const frame = event?.exception?.values[0]?.stacktrace?.frames.at(-1)
     expect(frame).toMatchObject({ filename: 'src/observe/_test/app.ts', in_app: true })
     expect(frame?.context_line).toContain('could not be loaded')
-    expect(event?.breadcrumbs?.values.map((crumb) => crumb.message)).toContain('loading the order')
+    expect(event?.breadcrumbs?.values).toEqual([
+      expect.objectContaining({ category: 'log', message: 'loading the order' }),
+      expect.objectContaining({ category: 'query', message: expect.stringMatching(/^select \?.* as id \(/) }),
+    ])
 
     // One fault at a time: a worker the watchdog kills loses what it had not yet stored.
     const recorded = (kind: string, count: number) =>

@@ -1,6 +1,7 @@
 /** The app the observe suite serves: each route fails in one of the ways error tracking captures. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getContext } from 'shipshape'
+import { pool } from 'shipshape/db'
 import { captureMessage, createLogger } from 'shipshape/observe'
 
 const log = createLogger()
@@ -13,6 +14,7 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
       const ctx = getContext()
       if (ctx) ctx.state.user = { id: 'u-7', email: 'ann@example.com', password: 'never shown' }
       log.info({ order: id }, 'loading the order')
+      await pool().query('SELECT $1::int AS id', [id])
       throw new Error(`order ${id} could not be loaded`)
     }
     case 'message':
