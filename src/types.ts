@@ -56,14 +56,13 @@ export interface WorkerState {
   /** The pipeline's own: fires when the worker starts draining (see `RequestContext.drainSignal`). */
   readonly drainSignal?: AbortSignal
   /**
-   * Called once per request as it finishes (`status` 0: the client went away first), before its
-   * access line, whose fields it may add to. The db APM provides it: per-route figures, N+1
-   * reports, and the request's query count and database time on the access line.
+   * Called once per request as it finishes, before its access line, whose fields it may add to.
+   * The db APM provides it: per-route figures, N+1 reports, and the request's query count and
+   * database time on the access line.
    */
   readonly finishRequest?: (
     ctx: RequestContext,
-    status: number,
-    ms: number,
+    finished: FinishedRequest,
   ) => Record<string, unknown> | undefined
 }
 
@@ -76,6 +75,16 @@ export interface Relay {
   publish(channel: string, data: unknown): void
   /** Calls `handler` with each message other workers publish on `channel`; returns the unsubscribe. */
   subscribe(channel: string, handler: (data: unknown) => void): () => void
+}
+
+/** A request as it finishes, measured once by the pipeline for everything that reads it. */
+export interface FinishedRequest {
+  /** The response status; 0 when the client went away first. */
+  status: number
+  /** Milliseconds since the request arrived. */
+  ms: number
+  /** Its route name (see `routeName`): worked out once, for the metrics and the APM. */
+  route: string
 }
 
 /** One request as shipshape sees it. Made once per request, reachable anywhere through `getContext()`. */

@@ -5,9 +5,9 @@
  * them to the database every minute. Everything is held by this object: nothing module-level.
  */
 import type pg from 'pg'
-import { getContext, routeName } from '../http/index.js'
+import { getContext } from '../http/index.js'
 import type { Logger } from '../observe/index.js'
-import type { Middleware, RequestContext } from '../types.js'
+import type { FinishedRequest, Middleware, RequestContext } from '../types.js'
 import { ApmStore, type IndexHint } from './_apm-store.js'
 import { callSite } from './_callsite.js'
 import { Explainer } from './_explain.js'
@@ -139,7 +139,7 @@ export class Apm {
     return Object.assign(dbAccounting, {
       provides: {
         apm: this,
-        finishRequest: (ctx: RequestContext, status: number, ms: number) => this.finish(ctx, status, ms),
+        finishRequest: (ctx: RequestContext, finished: FinishedRequest) => this.finish(ctx, finished),
       },
     })
   }
@@ -177,11 +177,13 @@ export class Apm {
     await this.writing
   }
 
-  private finish(ctx: RequestContext, status: number, ms: number): Record<string, unknown> | undefined {
+  private finish(
+    ctx: RequestContext,
+    { status, ms, route }: FinishedRequest,
+  ): Record<string, unknown> | undefined {
     const scope = this.requests.get(ctx)
     if (scope === undefined) return undefined
     this.requests.delete(ctx)
-    const route = routeName(ctx)
     const found = this.nPlusOnes(scope)
     for (const n of found) {
       this.logger.warn(

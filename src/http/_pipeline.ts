@@ -175,8 +175,9 @@ export function createPipeline(
     const completed = res.writableFinished
     if (!completed) ctx.abort(new DOMException('The client closed the connection', 'AbortError'))
     const ms = performance.now() - ctx.startedAt
-    countResponse(ctx.method, routeName(ctx), completed ? res.statusCode : 0, ms / 1000)
-    const extra = worker.finishRequest?.(ctx, completed ? res.statusCode : 0, ms)
+    const finished = { status: completed ? res.statusCode : 0, ms, route: routeName(ctx) }
+    countResponse(ctx.method, finished.route, finished.status, ms / 1000)
+    const extra = worker.finishRequest?.(ctx, finished)
     if (accessLog) {
       logger.info(
         {

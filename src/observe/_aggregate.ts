@@ -156,6 +156,11 @@ export class MetricsAggregator {
     }
     const sample = (name: string, labels: string, value: number) =>
       out.push(labels ? `${name}{${labels}} ${value}\n` : `${name} ${value}\n`)
+    /** A family of one unlabelled sample. */
+    const single = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
+      family(name, type, help)
+      sample(name, '', value)
+    }
 
     const merged = new Map<string, Series>()
     for (const [key, series] of this.retired.series) {
@@ -206,18 +211,30 @@ export class MetricsAggregator {
       sample('http_request_duration_seconds_count', series.labels, series.count)
       await pause()
     }
-    family('http_requests_in_flight', 'gauge', 'Requests being handled right now, over every worker.')
-    sample('http_requests_in_flight', '', inflight)
-    family(
+    single(
+      'http_requests_in_flight',
+      'gauge',
+      'Requests being handled right now, over every worker.',
+      inflight,
+    )
+    single(
       'shipshape_request_timeouts_total',
       'counter',
       'Requests answered 503 (or cut off) at the request timeout.',
+      timeouts,
     )
-    sample('shipshape_request_timeouts_total', '', timeouts)
-    family('shipshape_websockets_open', 'gauge', 'WebSocket connections held right now, over every worker.')
-    sample('shipshape_websockets_open', '', webSockets.open)
-    family('shipshape_websockets_closed_total', 'counter', 'WebSocket connections that have closed.')
-    sample('shipshape_websockets_closed_total', '', webSockets.closed)
+    single(
+      'shipshape_websockets_open',
+      'gauge',
+      'WebSocket connections held right now, over every worker.',
+      webSockets.open,
+    )
+    single(
+      'shipshape_websockets_closed_total',
+      'counter',
+      'WebSocket connections that have closed.',
+      webSockets.closed,
+    )
     family(
       'shipshape_websocket_bytes_total',
       'counter',
@@ -225,36 +242,43 @@ export class MetricsAggregator {
     )
     sample('shipshape_websocket_bytes_total', 'direction="in"', webSockets.bytesIn)
     sample('shipshape_websocket_bytes_total', 'direction="out"', webSockets.bytesOut)
-    family(
+    single(
       'shipshape_watchdog_kills_total',
       'counter',
       'Workers killed by the watchdog (event loop blocked, drain or start too long).',
+      this.events.watchdog_kills,
     )
-    sample('shipshape_watchdog_kills_total', '', this.events.watchdog_kills)
-    family(
+    single(
       'shipshape_worker_restarts_total',
       'counter',
       'Workers started to replace one that crashed or was killed.',
+      this.events.worker_restarts,
     )
-    sample('shipshape_worker_restarts_total', '', this.events.worker_restarts)
-    family('shipshape_reloads_total', 'counter', 'Zero-downtime reloads started (SIGHUP, shipshape reload).')
-    sample('shipshape_reloads_total', '', this.events.reloads)
-    family('shipshape_errors_captured_total', 'counter', 'Errors captured by the error tracker.')
-    sample('shipshape_errors_captured_total', '', errors.captured)
-    family(
+    single(
+      'shipshape_reloads_total',
+      'counter',
+      'Zero-downtime reloads started (SIGHUP, shipshape reload).',
+      this.events.reloads,
+    )
+    single(
+      'shipshape_errors_captured_total',
+      'counter',
+      'Errors captured by the error tracker.',
+      errors.captured,
+    )
+    single(
       'shipshape_errors_dropped_total',
       'counter',
       "Errors dropped because a worker's error queue was full.",
+      errors.dropped,
     )
-    sample('shipshape_errors_dropped_total', '', errors.dropped)
-    family(
+    single(
       'shipshape_sentry_dropped_total',
       'counter',
       'Events not delivered to the Sentry-compatible server (queue full, rate-limited, failed).',
+      errors.forwardDropped,
     )
-    sample('shipshape_sentry_dropped_total', '', errors.forwardDropped)
-    family('shipshape_workers', 'gauge', 'Worker processes reporting metrics.')
-    sample('shipshape_workers', '', this.workers.size)
+    single('shipshape_workers', 'gauge', 'Worker processes reporting metrics.', this.workers.size)
 
     const perWorker: [string, string, (p: ProcessSample) => number][] = [
       [
@@ -277,18 +301,18 @@ export class MetricsAggregator {
       cpu += entry.process?.cpuSeconds ?? 0
       resident += entry.process?.residentBytes ?? 0
     }
-    family(
+    single(
       'process_cpu_seconds_total',
       'counter',
       'CPU time of the primary and every worker, past ones included, in seconds.',
+      cpu,
     )
-    sample('process_cpu_seconds_total', '', cpu)
-    family(
+    single(
       'process_resident_memory_bytes',
       'gauge',
       'Resident memory of the primary and its live workers, summed.',
+      resident,
     )
-    sample('process_resident_memory_bytes', '', resident)
     if (machine) renderMachine(machine, family, sample)
     if (openMetrics) out.push('# EOF\n')
     return out.join('')
