@@ -133,7 +133,7 @@ export class Apm {
     const requests = this.requests
     const enabled = this.options.enabled
     const dbAccounting: Middleware = (ctx, next) => {
-      if (enabled) requests.set(ctx, new Scope())
+      if (enabled) requests.set(ctx, new Scope(ctx))
       return next()
     }
     return Object.assign(dbAccounting, {

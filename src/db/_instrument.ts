@@ -177,8 +177,15 @@ function wrapClient(client: Instrumented, accounting: Accounting): void {
       countQuery(fingerprint.operation, ms, failed)
       if (entry) scope?.finish(entry, ms)
       // The query's shape, never its values: an error report of this request shows what it ran.
-      if (scope)
-        addBreadcrumb('query', `${fingerprint.text} (${ms.toFixed(1)} ms)`, failed ? 'error' : 'info')
+      // Its scope's request, not the async context here: pg may call back from the request
+      // that released the connection.
+      if (scope?.ctx)
+        addBreadcrumb(
+          scope.ctx,
+          'query',
+          `${fingerprint.text} (${ms.toFixed(1)} ms)`,
+          failed ? 'error' : 'info',
+        )
       if (ms >= accounting.slowQueryMs)
         accounting.slow({ fingerprint, sql, values, ms, failed, scope, stack })
     }

@@ -4,6 +4,7 @@
  * the caller's async context: a connection checked out in a request belongs to that request.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { RequestContext } from '../types.js'
 import type { CapturedStack } from './_callsite.js'
 import type { Fingerprint } from './_fingerprint.js'
 
@@ -20,6 +21,9 @@ export interface Repeated {
 }
 
 export class Scope {
+  /** The request it counts; none for an expectQueries() block outside one. */
+  constructor(readonly ctx?: RequestContext) {}
+
   queries = 0
   dbMs = 0
   waitMs = 0

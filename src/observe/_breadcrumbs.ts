@@ -23,16 +23,17 @@ const levels: Record<number, Level> = {
 export function recordBreadcrumb(level: number, args: unknown[]): void {
   const [first, second] = args
   const message = typeof first === 'string' ? first : typeof second === 'string' ? second : ''
-  addBreadcrumb('log', message, levels[level] ?? 'info')
+  const ctx = getContext()
+  if (ctx !== undefined) addBreadcrumb(ctx, 'log', message, levels[level] ?? 'info')
 }
 
-/**
- * Keeps a step of the request being handled (a log line, a query: `category` says which) for its
- * error reports; outside a request, nothing.
- */
-export function addBreadcrumb(category: string, message: string, level: Level = 'info'): void {
-  const ctx = getContext()
-  if (ctx === undefined) return
+/** Keeps a step of request `ctx` (a log line, a query: `category` says which) for its error reports. */
+export function addBreadcrumb(
+  ctx: RequestContext,
+  category: string,
+  message: string,
+  level: Level = 'info',
+): void {
   let crumbs = byRequest.get(ctx)
   if (crumbs === undefined) {
     crumbs = []
