@@ -196,8 +196,18 @@ export function upgradeHandler(target: EventEmitter, options: UpgradeOptions): U
       }, closeWaitMs).unref()
       return
     }
-    if (ctx.req.headers.upgrade?.toLowerCase() === 'websocket') socket.write(goingAway)
-    else socket.end()
+    if (ctx.req.headers.upgrade?.toLowerCase() === 'websocket') {
+      socket.write(goingAway)
+      // Nothing may follow a close frame (RFC 6455, 5.5.1), but the library, which did not send
+      // this one, answers the client's echo with a close frame of its own: browsers take that
+      // frame as a broken connection (Chromium reports 1006 instead of 1001). Its writes are
+      // dropped from here on; its end() after the echo still closes the socket cleanly.
+      socket.write = function afterClose(this: Duplex, ...args: unknown[]) {
+        const callback = args.findLast((arg) => typeof arg === 'function') as (() => void) | undefined
+        if (callback) process.nextTick(callback)
+        return true
+      } as typeof socket.write
+    } else socket.end()
     setTimeout(() => socket.destroy(), closeWaitMs).unref()
   }
 }

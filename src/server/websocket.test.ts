@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
 import { raw } from '../_test/socket.js'
 import { fixture } from './_test/fixtures.js'
-import { openWebSocket } from './_test/websocket.js'
+import { openWebSocket, strictClient } from './_test/websocket.js'
 
 const pidOf = (text: string) => Number(/pid (\d+)/.exec(text)?.[1])
 const portOf = (url: string) => Number(new URL(url).port)
@@ -97,6 +97,17 @@ describe('ws on a node:http server exported as the app', () => {
     expect(line.bytesIn).toBeGreaterThan(100) // the frame of 100 bytes, masked, and the close frame
     expect(line.bytesOut).toBeGreaterThan(100 + 'echo: '.length) // the 101, the hello and the echo
     expect(line.ms).toBeGreaterThan(0)
+  })
+
+  it('sends nothing after its close frame 1001, as RFC 6455 asks and browsers check', async () => {
+    // `ws` answers the client's echo of a close frame it did not send with a close frame of its
+    // own; Chromium takes a frame after the close as a broken connection and reports 1006.
+    const client = strictClient(portOf(server.url), '/chat')
+    await client.ready
+    server.child.kill('SIGHUP')
+    const frames = await client.frames
+    expect(frames.map((frame) => frame.opcode)).toEqual([1, 8])
+    expect(frames[1]).toMatchObject({ code: 1001 })
   })
 
   it('sends open WebSockets a close frame 1001 on reload, and the old workers leave at once', async () => {
