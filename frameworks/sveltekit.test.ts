@@ -1,7 +1,8 @@
 /**
  * SvelteKit with adapter-node (`vite build`) under `shipshape serve build/handler.js`: SvelteKit
- * sends its own policy (kit csp, nonces for its inline scripts) and shipshape merges its strict
- * directives into it; build/client is served, `_app/immutable/` for a year.
+ * sends its own policy (kit csp, nonces for its inline scripts; a prerendered page's in its meta
+ * tag) and shipshape merges its strict directives into it; build/client is served,
+ * `_app/immutable/` for a year.
  */
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -36,6 +37,12 @@ describe('SvelteKit under shipshape serve', () => {
     const version = await fetch(`${running.url}/_app/version.json`)
     expect(version.headers.get('cache-control')).toBe('public, max-age=60')
     expect(responses.length).toBeGreaterThan(1)
+  })
+
+  it('a prerendered page hydrates too: its own policy, from its <meta> tag, is merged into the header', async () => {
+    const answer = await fetch(`${running.url}/prerendered`)
+    expect(answer.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-/)
+    await expectHydrates(browser, `${running.url}/prerendered`)
   })
 
   it('streams a promise from load: the value replaces the fallback, still with no violation', async () => {

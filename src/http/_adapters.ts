@@ -12,7 +12,13 @@ import { ShipshapeError } from '../errors/index.js'
 import { type AppHandler, type AppKind, appKinds, type RequestContext } from '../types.js'
 import { plainAnswer } from './_answer.js'
 import { getContext, reportAppError } from './_context.js'
-import { isNextProject, isReactRouterBuild, nextHandler, reactRouterFetch } from './_frameworks.js'
+import {
+  isNextProject,
+  isReactRouterBuild,
+  nextHandler,
+  reactRouterFetch,
+  withPrerenderedPolicies,
+} from './_frameworks.js'
 import { appParts, withHooks } from './_hooks.js'
 import { fastifyRoute, honoRoute, koaRoute } from './_route-frameworks.js'
 
@@ -52,6 +58,7 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
   // SvelteKit's adapter-node build exports `handler`; a React Router build is the module itself.
   let app: unknown =
     module.default ?? module.app ?? module.handler ?? (isReactRouterBuild(module) ? module : undefined)
+  const svelteKitHandler = app === module.handler
   // A CommonJS module imported from ESM arrives as { default: module.exports }.
   if (app && typeof app === 'object' && 'default' in app && !isKnownApp(app))
     app = (app as { default: unknown }).default
@@ -72,7 +79,9 @@ export async function loadApp(entry: string, kind: AppKind | 'auto'): Promise<Ap
       `cannot tell what kind of app ${path} exports (${describe(app)})`,
     )
   }
-  return withHooks(await adapt(app, detected, path), parts, detected, module)
+  let handler = await adapt(app, detected, path)
+  if (svelteKitHandler) handler = await withPrerenderedPolicies(handler, path)
+  return withHooks(handler, parts, detected, module)
 }
 
 /**

@@ -4,10 +4,10 @@
  * routes and assets), a NestJS application. Each becomes the handler of a kind the adapters know.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import type { AppHandler } from '../types.js'
 
@@ -90,6 +90,8 @@ function pagePath(path: string): string {
 interface PageSources {
   script: string[]
   style: string[]
+  /** The policy of the page's `<meta http-equiv="content-security-policy">`, if it has one. */
+  meta?: string
 }
 
 /**
@@ -128,10 +130,13 @@ async function inlineSources(html: string): Promise<PageSources> {
   }
   const text = (node: Node) => (node.childNodes ?? []).map((child) => child.value ?? '').join('')
   let attributes = false
+  let meta: string | undefined
   const visit = (nodes: Node[]) => {
     for (const node of nodes) {
       if (node.tagName === undefined) continue
       const attrs = new Map((node.attrs ?? []).map((attr) => [attr.name, attr.value]))
+      if (node.tagName === 'meta' && attrs.get('http-equiv')?.toLowerCase() === 'content-security-policy')
+        meta ??= attrs.get('content')
       const styleAttribute = attrs.get('style')
       if (styleAttribute !== undefined && styleAttribute !== '') {
         style.add(hash(styleAttribute))
@@ -149,7 +154,8 @@ async function inlineSources(html: string): Promise<PageSources> {
     }
   }
   visit(parse(html).childNodes as Node[])
-  return { script: [...script], style: attributes ? ["'unsafe-hashes'", ...style] : [...style] }
+  const sources = { script: [...script], style: attributes ? ["'unsafe-hashes'", ...style] : [...style] }
+  return meta === undefined ? sources : { ...sources, meta }
 }
 
 /** The policy with `sources` added to one directive (made from default-src when it has none). */
@@ -169,6 +175,37 @@ function withSources(policy: string, directive: string, sources: readonly string
     )
   }
   return directives.filter((part) => part !== '').join('; ')
+}
+
+/**
+ * SvelteKit's adapter-node build (`build/handler.js`) with pages `vite build` prerendered
+ * (`build/prerendered/**.html`). SvelteKit serves those as files, with no header: their policy
+ * (the hashes of their inline scripts) is in a `<meta http-equiv>` tag, and browsers enforce a
+ * meta policy and shipshape's header both, so the header alone would block the page's scripts.
+ * Each page's own policy, read once at start-up (its meta tag, or the hashes of its inline code
+ * when it has none), is set on its response as the app's header, which shipshape's merges into
+ * as it does for SvelteKit's dynamic pages.
+ */
+export async function withPrerenderedPolicies(handler: AppHandler, entry: string): Promise<AppHandler> {
+  const dir = join(dirname(entry), 'prerendered')
+  if (!existsSync(dir)) return handler
+  const policies = new Map<string, string>()
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.html')) continue
+    const path = `/${file.replace(/(^|\/)index\.html$/, '').replace(/\.html$/, '')}`
+    policies.set(pagePath(path), await pagePolicy(readFileSync(join(dir, file), 'utf8')))
+  }
+  return (ctx) => {
+    const policy = policies.get(pagePath(ctx.path))
+    const key = cspKey(ctx.res)
+    if (policy !== undefined && key !== undefined) ctx.res.setHeader(key, policy)
+    return handler(ctx)
+  }
+}
+
+async function pagePolicy(html: string): Promise<string> {
+  const { script, style, meta } = await inlineSources(html)
+  return meta ?? withSources(withSources("default-src 'self'", 'script-src', script), 'style-src', style)
 }
 
 /** A React Router server build (`build/server/index.js`): it exports its routes, entry and assets. */
