@@ -198,14 +198,16 @@ export async function withPrerenderedPolicies(handler: AppHandler, entry: string
   return (ctx) => {
     const policy = policies.get(pagePath(ctx.path))
     const key = cspKey(ctx.res)
-    if (policy !== undefined && key !== undefined) ctx.res.setHeader(key, policy)
+    if (policy && key !== undefined) ctx.res.setHeader(key, policy)
     return handler(ctx)
   }
 }
 
 async function pagePolicy(html: string): Promise<string> {
   const { script, style, meta } = await inlineSources(html)
-  return meta ?? withSources(withSources("default-src 'self'", 'script-src', script), 'style-src', style)
+  // Only the two directives: a default-src here would become the fallback of every directive
+  // shipshape's policy has and this one lacks (object-src 'self' for shipshape's 'none').
+  return meta ?? withSources(withSources('', 'script-src', script), 'style-src', style)
 }
 
 /** A React Router server build (`build/server/index.js`): it exports its routes, entry and assets. */

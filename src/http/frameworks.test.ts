@@ -1,7 +1,9 @@
 /** How loadApp finds a framework's app: a project directory, a named `handler`, a promised default export. */
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { serve } from '../_test/pipeline.js'
 import { tempDir } from '../_test/temp.js'
+import { securityMiddleware } from '../security/index.js'
 import { loadApp } from './index.js'
 
 describe('framework entries', () => {
@@ -37,6 +39,27 @@ describe('framework entries', () => {
         }
       }
     } finally {
+      site.remove()
+    }
+  })
+
+  it('gives a SvelteKit page prerendered without a meta policy the hashes of its inline code, on its path only', async () => {
+    const script = 'window.started = 1'
+    const site = tempDir({
+      'handler.mjs': "export const handler = (req, res) => res.end('page ' + req.url)\n",
+      'prerendered/about.html': `<!doctype html><p style="color: red">x</p><script>${script}</script>`,
+    })
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+    const server = await serve(`${site.dir}/handler.mjs`, {}, [securityMiddleware({ httpsRedirect: 'off' })])
+    try {
+      const about = (await fetch(`${server.url}/about`)).headers.get('content-security-policy') ?? ''
+      expect(about).toMatch(new RegExp(`script-src [^;]*${hash(script).replaceAll('+', '\\+')}`))
+      expect(about).toContain(`'unsafe-hashes' ${hash('color: red')}`)
+      expect(about).toContain("object-src 'none'") // shipshape's policy, merged in
+      const other = (await fetch(`${server.url}/other`)).headers.get('content-security-policy') ?? ''
+      expect(other).not.toContain('sha256-')
+    } finally {
+      await server.close()
       site.remove()
     }
   })
