@@ -129,7 +129,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     const step = secondStep(signedIn)
     await startSession(ctx, store, signedIn, step === 'none')
     await store.deleteExpired(times.idleMs, times.absoluteMs)
-    audit(ctx, 'sign-in', 'success', { email, userId: signedIn.id, then: step })
+    audit(ctx, 'sign-in', 'success', { email, userId: signedIn.id, nextStep: step })
     redirect(ctx, step === 'none' ? next : withNext(step, next))
   }
 
