@@ -158,9 +158,7 @@ async function newPassword(minLength: number): Promise<string> {
     try {
       checkPasswordPolicy(first, minLength)
     } catch (error) {
-      process.stderr.write(
-        `That password is refused: ${(error as Error).message.replace(/^SHIPSHAPE_E_\w+: /, '')}\n`,
-      )
+      process.stderr.write(`${(error as Error).message}\n`)
       continue
     }
     if ((await ask('Again: ')) === first) return first
