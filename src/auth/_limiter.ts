@@ -89,7 +89,7 @@ export async function redisStore(
 }
 
 /** How long the `failures`-th failure locks a key: at each tier's count, and at every failure from the last tier on. */
-export function lockFor(tiers: readonly LockoutTier[], failures: number): number {
+function lockFor(tiers: readonly LockoutTier[], failures: number): number {
   const last = tiers.at(-1)
   if (last !== undefined && failures >= last.failures) return last.lockMs
   return tiers.find((tier) => tier.failures === failures)?.lockMs ?? 0

@@ -12,7 +12,7 @@ const escapes: Record<string, string> = {
   '"': '&quot;',
   "'": '&#39;',
 }
-export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (char) => escapes[char] ?? char)
+const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (char) => escapes[char] ?? char)
 
 const style = `body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
 label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.5rem;font:inherit;box-sizing:border-box}
@@ -20,7 +20,7 @@ button{margin-top:1rem;padding:.5rem 1.2rem;font:inherit}.problem{color:#b00020}
 svg{width:14rem;height:14rem}code,kbd{font-size:.95em;word-break:break-all}ol{columns:2}`
 
 /** The page shell; `body` is HTML already escaped. */
-export function page(title: string, body: string): string {
+function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>

@@ -4,7 +4,7 @@
  * the options each worker builds its protection from.
  */
 import { z } from 'zod'
-import { duration, group, type Infer, setting } from '../config/index.js'
+import { duration, group, type Infer, parseDuration, setting } from '../config/index.js'
 
 /** `3:15m,6:2h,10:24h`: failures → lockout, in rising order. */
 const tierPattern = /^\s*\d+\s*:\s*\d+(ms|s|m|h|d)\s*$/
@@ -99,16 +99,13 @@ export interface AuthServeOptions {
   }
 }
 
-const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
 /** `3:15m,6:2h` as tiers, sorted by failures. */
 export function parseTiers(text: string): LockoutTier[] {
   return text
     .split(',')
     .map((tier) => {
       const [failures = '', span = ''] = tier.split(':').map((part) => part.trim())
-      const [, amount = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h|d)$/.exec(span) ?? []
-      return { failures: Number(failures), lockMs: Number(amount) * (units[unit] ?? 1) }
+      return { failures: Number(failures), lockMs: parseDuration(span) ?? 0 }
     })
     .sort((a, b) => a.failures - b.failures)
 }

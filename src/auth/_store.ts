@@ -68,7 +68,7 @@ export function sha256(text: string): Buffer {
 }
 
 /** Emails are compared as written, case aside. */
-export const normalEmail = (email: string) => email.trim().toLowerCase()
+const normalEmail = (email: string) => email.trim().toLowerCase()
 
 const userColumns = `id::text, email, password_hash, totp_secret, totp_pending,
   cardinality(recovery_codes) AS recovery_left, created_at`

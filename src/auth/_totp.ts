@@ -8,7 +8,7 @@ import { generateSecret, generateURI, verify } from 'otplib'
 import { renderSVG } from 'uqr'
 
 /** django-two-factor-auth's count. */
-export const recoveryCodeCount = 10
+const recoveryCodeCount = 10
 /** No 0/o, 1/l/i: codes are read off paper. 10 of 31 symbols: about 50 bits each. */
 const recoveryAlphabet = 'abcdefghjkmnpqrstuvwxyz23456789'
 

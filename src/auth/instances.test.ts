@@ -72,7 +72,7 @@ describe('two instances with REDIS_URL', () => {
 })
 
 describe('the embedded database', () => {
-  it('keeps users and sessions; `shipshape admin` reaches it while serve runs; an idle session ends', async () => {
+  it('keeps users and sessions; `shipshape admin` reaches it with and without serve; an idle session ends', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'auth-embedded-'))
     const env = {
       SHIPSHAPE_DB_EMBEDDED: 'true',
@@ -81,13 +81,15 @@ describe('the embedded database', () => {
       SHIPSHAPE_AUTH_MFA: 'optional',
       SHIPSHAPE_AUTH_IDLE_TIMEOUT: '2s',
     }
-    const server = await startServe([app, '--workers', '2'], env, undefined, { cwd })
-    running.push(server)
-    await ready(server, 2)
-    await server.waitForLog((line) => line.msg === 'database process ready', 'database ready', 30_000)
+    // With no serve running, the command starts the embedded database itself (and creates its data directory).
     const created = await admin(['create', 'ops@example.com'], env, `${password}\n`)
     expect(created.stderr).toBe('')
     expect(created.status).toBe(0)
+    const server = await startServe([app, '--workers', '2'], env, undefined, { cwd })
+    running.push(server)
+    await ready(server, 2)
+    // While serve runs, it reaches the database process serve supervises.
+    expect((await admin(['list'], env)).stdout).toMatch(/^ops@example.com {2}mfa: NOT ENROLLED/)
     const user = new FormClient(server.url)
     expect((await user.post('/admin/sign-in', { email: 'ops@example.com', password })).status).toBe(303)
     expect((await user.get('/admin')).body).toMatch(/^admin page for ops@example.com \(mfa false\)/)

@@ -3,4 +3,4 @@
  * shipshape/auth so that apps and workers, which import the runtime, never load zod and the
  * declarations.
  */
-export { type AuthServeOptions, authOptions, authSettings, parseTiers } from './_settings.js'
+export { authOptions, authSettings } from './_settings.js'

@@ -52,7 +52,8 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: 'admin',
-    summary: 'The users of protected areas: create, reset a password or MFA, unlock, list, sign out everywhere',
+    summary:
+      'The users of protected areas: create, reset a password or MFA, unlock, list, sign out everywhere',
     load: () => import('./admin.js'),
   },
   {

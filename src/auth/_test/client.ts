@@ -13,10 +13,12 @@ export interface Page {
 
 export class FormClient {
   readonly cookies = new Map<string, string>()
-  constructor(
-    readonly base: string,
-    private readonly extraHeaders: Record<string, string> = {},
-  ) {}
+  readonly base: string
+  private readonly extraHeaders: Record<string, string>
+  constructor(base: string, extraHeaders: Record<string, string> = {}) {
+    this.base = base
+    this.extraHeaders = extraHeaders
+  }
 
   get(path: string): Promise<Page> {
     return this.send('GET', path)
