@@ -153,9 +153,13 @@ if (values.worker) {
     const load = () => wrk(page, { seconds, connections: 20 })
     await load() // warm-up
     const alone = await load()
-    const attack = bruteForce(port, Number(values.rate), seconds + 1)
+    const attack = bruteForce(port, Number(values.rate), seconds + 1, '/admin/sign-in')
     const during = await load()
     const attempts = await attack
+    // The anchor: as many requests a second that need no auth at all (a POST the app answers).
+    const plain = bruteForce(port, Number(values.rate), seconds + 1, '/public')
+    const duringPlain = await load()
+    const plainSent = await plain
     printTable([
       { run: 'sign-in page alone', 'req/s': Math.round(alone.rps), p99: alone.p99Ms, ratio: '1.00' },
       {
@@ -163,6 +167,12 @@ if (values.worker) {
         'req/s': Math.round(during.rps),
         p99: during.p99Ms,
         ratio: (during.rps / alone.rps).toFixed(2),
+      },
+      {
+        run: `anchor: …while ${plainSent.sent} POSTs to a public page of the app (no auth) were sent`,
+        'req/s': Math.round(duringPlain.rps),
+        p99: duringPlain.p99Ms,
+        ratio: (duringPlain.rps / alone.rps).toFixed(2),
       },
     ])
     console.log(
@@ -177,11 +187,12 @@ if (values.worker) {
   }
 }
 
-/** Posts wrong passwords from one address at `rate` a second for `seconds`; counts the answers. */
+/** Posts wrong passwords to `path` from one address at `rate` a second for `seconds`; counts the 429s. */
 async function bruteForce(
   port: number,
   rate: number,
   seconds: number,
+  path: string,
 ): Promise<{ sent: number; locked: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 })
   const body = 'email=ops%40example.com&password=guess'
@@ -198,7 +209,7 @@ async function bruteForce(
             {
               host: '127.0.0.1',
               port,
-              path: '/admin/sign-in',
+              path,
               method: 'POST',
               agent,
               headers: {
