@@ -141,6 +141,17 @@ describe('the demo behind a TLS-terminating proxy', () => {
     expect(report.testsPassed).toBe(10)
   })
 
+  it('grades the /admin sign-in page (shipshape/auth) A+ as well', async () => {
+    const signIn = await scanSite(`https://${siteHost}/admin/sign-in`, {
+      ca: certificate.cert,
+      httpPort: (plainProxy.address() as AddressInfo).port,
+      resolve: { [siteHost]: '127.0.0.1' },
+    })
+    expect(signIn.tests['content-security-policy']?.result).toBe('csp-implemented-with-no-unsafe')
+    expect(signIn.grade).toBe('A+')
+    expect(signIn.score).toBeGreaterThanOrEqual(120)
+  })
+
   it('`shipshape scan` prints the same grade and score, and exits 0 at --min-grade A+ --min-score 120', async () => {
     const scan = await runCli([
       'scan',

@@ -153,33 +153,44 @@ async function newPassword(minLength: number): Promise<string> {
     checkPasswordPolicy(password, minLength)
     return password
   }
-  for (;;) {
-    const first = await ask('New password: ')
-    try {
-      checkPasswordPolicy(first, minLength)
-    } catch (error) {
-      process.stderr.write(`${(error as Error).message}\n`)
-      continue
+  const terminal = hiddenPrompt()
+  try {
+    for (;;) {
+      const first = await terminal.ask('New password: ')
+      try {
+        checkPasswordPolicy(first, minLength)
+      } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`)
+        continue
+      }
+      if ((await terminal.ask('Again: ')) === first) return first
+      process.stderr.write('The two did not match; once more.\n')
     }
-    if ((await ask('Again: ')) === first) return first
-    process.stderr.write('The two did not match; once more.\n')
+  } finally {
+    terminal.close()
   }
 }
 
-/** One line from the terminal, not echoed. */
-function ask(prompt: string): Promise<string> {
+/** Lines from the terminal, not echoed: one readline for every question, so no typed-ahead line is lost. */
+function hiddenPrompt() {
   const output = process.stderr
   const lines = createInterface({ input: process.stdin, output, terminal: true })
   const write = output.write.bind(output)
-  // readline echoes each key through the output: everything after the prompt is dropped.
+  let prompt = ''
+  // readline echoes each key through the output: everything but the prompt is dropped.
   ;(lines as unknown as { _writeToOutput: (text: string) => void })._writeToOutput = (text) => {
     if (text.startsWith(prompt)) write(prompt)
   }
-  return new Promise((resolve) => {
-    lines.question(prompt, (answer) => {
-      lines.close()
-      write('\n')
-      resolve(answer)
-    })
-  })
+  return {
+    ask(question: string): Promise<string> {
+      prompt = question
+      return new Promise((resolve) => {
+        lines.question(question, (answer) => {
+          write('\n')
+          resolve(answer)
+        })
+      })
+    },
+    close: () => lines.close(),
+  }
 }
