@@ -32,7 +32,8 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await browser?.close()
-  await server?.stop()
+  server?.child.kill('SIGTERM')
+  await server?.exited
   await database?.drop()
 })
 
