@@ -53,6 +53,8 @@ export interface WorkerState {
   readonly answerHeaders?: (https: boolean) => readonly (readonly [string, string])[]
   /** Under `shipshape serve`: messages to this server's other workers, relayed by the primary. */
   readonly relay?: Relay
+  /** Under `shipshape serve`: counters shared by every worker, kept in the primary (the auth limiter's). */
+  readonly counters?: SharedCounters
   /** The pipeline's own: fires when the worker starts draining (see `RequestContext.drainSignal`). */
   readonly drainSignal?: AbortSignal
   /**
@@ -75,6 +77,25 @@ export interface Relay {
   publish(channel: string, data: unknown): void
   /** Calls `handler` with each message other workers publish on `channel`; returns the unsubscribe. */
   subscribe(channel: string, handler: (data: unknown) => void): () => void
+}
+
+/**
+ * Counters every worker of a server shares, kept in the primary (src/server/_counters.ts): each
+ * key holds a number until its expiry. Each call costs a round trip over IPC (tens of µs).
+ */
+export interface SharedCounters {
+  /** Adds `by` to `key` and resolves to its new value; a new key expires `ttlMs` from now, an existing one keeps its expiry. */
+  add(key: string, by: number, ttlMs: number): Promise<number>
+  /** Sets `key` to `value`, expiring `ttlMs` from now. */
+  set(key: string, value: number, ttlMs: number): Promise<void>
+  /** Each key's value and milliseconds left (0 and 0 for a key absent or expired). */
+  get(keys: string[]): Promise<CounterRead[]>
+  delete(keys: string[]): Promise<void>
+}
+
+export interface CounterRead {
+  value: number
+  ttlMs: number
 }
 
 /** A request as it finishes, measured once by the pipeline for everything that reads it. */

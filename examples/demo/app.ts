@@ -5,6 +5,7 @@
 import express, { type Request, type Response } from 'express'
 import { cdn } from 'shipshape/cache'
 import { csrfField } from 'shipshape/security'
+import { adminArea } from './admin.ts'
 import { Guestbook, validate } from './guestbook.ts'
 import { Html, html } from './html.ts'
 import { layout } from './layout.ts'
@@ -100,6 +101,7 @@ app.post('/guestbook', async (req: Request, res: Response) => {
 })
 
 app.use(profile)
+app.use(adminArea(guestbook))
 
 app.get('/api/status', async (_req: Request, res: Response) => {
   res.json({

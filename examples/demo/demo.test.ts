@@ -6,11 +6,14 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, startServe } from '../../src/_test/cli.js'
+import { admin } from '../../src/auth/_test/admin-cli.js'
+import { codeFor, FormClient, secretOn } from '../../src/auth/_test/client.js'
 import { embeddedTarget } from '../../src/db/_test/targets.js'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
 let server: Running
+let databaseDir: string
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'demo-data-'))
@@ -21,7 +24,7 @@ beforeAll(async () => {
   const mediaRoot = mkdtempSync(join(tmpdir(), 'demo-media-'))
   // The guestbook's embedded database, created beforehand: that takes longer than the harness
   // waits for serve to listen.
-  const databaseDir = join(dataDir, 'db')
+  databaseDir = join(dataDir, 'db')
   await (await embeddedTarget({ dataDir: databaseDir, socketDir: join(dataDir, 'init') })).supervisor?.stop()
   server = await startServe(
     [
@@ -71,6 +74,25 @@ describe('the demo under shipshape serve', () => {
     // reach stdout within a second.
     await new Promise((resolve) => setTimeout(resolve, 1500))
     expect(server.logs.filter((line) => String(line.msg).startsWith('error tracking'))).toEqual([])
+  })
+
+  it('has an /admin area: sign-in, TOTP enrolment at the first sign-in, then the page, for a user made with `shipshape admin create`', async () => {
+    const env = { SHIPSHAPE_DB_EMBEDDED: 'true', SHIPSHAPE_DB_DATA_DIR: databaseDir }
+    expect((await admin(['create', 'demo@example.com'], env, 'correct horse battery staple\n')).status).toBe(
+      0,
+    )
+    const browser = new FormClient(server.url)
+    expect((await browser.get('/admin')).headers.location).toBe('/admin/sign-in?next=%2Fadmin')
+    const signIn = await browser.post('/admin/sign-in', {
+      email: 'demo@example.com',
+      password: 'correct horse battery staple',
+    })
+    expect(signIn.headers.location).toBe('/admin/enrol?next=%2Fadmin')
+    const secret = secretOn(await browser.get('/admin/enrol'))
+    expect((await browser.post('/admin/enrol', { code: await codeFor(secret) })).status).toBe(200)
+    expect((await browser.get('/admin')).body).toContain(
+      'Signed in as <strong>demo@example.com</strong> with two-factor authentication',
+    )
   })
 
   it('renders its home page, with a request id and no framework banner', async () => {

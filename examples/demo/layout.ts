@@ -7,6 +7,7 @@ const nav = [
   ['/guestbook', 'Guestbook'],
   ['/profile', 'Profile'],
   ['/api/status', 'Status (JSON)'],
+  ['/admin', 'Admin'],
 ] as const
 
 /**

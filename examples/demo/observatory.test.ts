@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Running, ready, runCli, startServe } from '../../src/_test/cli.js'
+import { createTestDatabase, type TestDatabase } from '../../src/_test/postgres.js'
 import { type Certificate, makeCertificate, siteHost } from '../../src/_test/sites.js'
 import { type SiteScan, scanSite } from '../../src/scan/index.ts'
 import { collectStatic } from '../../src/static/collect.ts'
@@ -32,6 +33,8 @@ let certificate: Certificate
 let tlsProxy: Server
 let plainProxy: Server
 let report: SiteScan
+/** The /admin area's users and sessions (shipshape/auth): on the real Postgres, quicker to make than an embedded database. */
+let database: TestDatabase
 const scratch: string[] = []
 /** The proxy's certificate, trusted by the scans as a CA. */
 const caFile = () => join(scratch[0] as string, 'ca.pem')
@@ -91,8 +94,10 @@ beforeAll(async () => {
     build: { outDir: join(sources, 'build'), emptyOutDir: true },
   })
   await collectStatic({ sources: [sources], output: staticRoot })
+  database = await createTestDatabase('demo_observatory')
   server = await startServe([entry, '--workers', '1', '--static-root', staticRoot], {
     DEMO_DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
     ...production,
   })
   await ready(server, 1)
@@ -114,7 +119,9 @@ afterAll(async () => {
   plainProxy?.closeAllConnections()
   await new Promise((done) => (tlsProxy?.listening ? tlsProxy.close(done) : done(undefined)))
   await new Promise((done) => (plainProxy?.listening ? plainProxy.close(done) : done(undefined)))
-  await server?.stop()
+  server?.child.kill('SIGTERM')
+  await server?.exited
+  await database?.drop()
   for (const directory of scratch) rmSync(directory, { recursive: true, force: true })
 })
 
@@ -139,6 +146,17 @@ describe('the demo behind a TLS-terminating proxy', () => {
     expect(report.grade).toBe('A+')
     expect(report.score).toBeGreaterThanOrEqual(120)
     expect(report.testsPassed).toBe(10)
+  })
+
+  it('grades the /admin sign-in page (shipshape/auth) A+ as well', async () => {
+    const signIn = await scanSite(`https://${siteHost}/admin/sign-in`, {
+      ca: certificate.cert,
+      httpPort: (plainProxy.address() as AddressInfo).port,
+      resolve: { [siteHost]: '127.0.0.1' },
+    })
+    expect(signIn.tests['content-security-policy']?.result).toBe('csp-implemented-with-no-unsafe')
+    expect(signIn.grade).toBe('A+')
+    expect(signIn.score).toBeGreaterThanOrEqual(120)
   })
 
   it('`shipshape scan` prints the same grade and score, and exits 0 at --min-grade A+ --min-score 120', async () => {

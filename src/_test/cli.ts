@@ -166,16 +166,19 @@ export interface CliRun {
  */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     // No embedded database unless the test asks for one (see startServe).
     const env = { SHIPSHAPE_DB_EMBEDDED: 'false', ...(options.env ?? process.env) }
+    const { input, ...spawnOptions } = options
     const child = spawn(process.execPath, [cli, ...args], {
-      ...options,
+      ...spawnOptions,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     })
+    // `input` on standard input (a password piped to `shipshape admin`); otherwise at its end at once.
+    child.stdin.end(input)
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -40,6 +40,14 @@ export interface CheckSettings {
   cache?: { redisUrl: string | undefined }
   /** The database: '' for the embedded one; how many connections each worker opens; how many instances run. */
   database?: { url: string; poolSize: number; connectTimeoutMs: number; instances: number }
+  /** The area `auth.protect` puts behind sign-in ('' for none), and how. */
+  auth?: {
+    protect: string
+    allowIps: readonly string[]
+    behindVpn: boolean
+    mfa: 'required' | 'optional'
+    mfaGraceMs: number
+  }
 }
 
 /** What the checks read. Built once by `shipshape check`; tests build their own. */

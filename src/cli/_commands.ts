@@ -51,6 +51,12 @@ export const commands: readonly CommandEntry[] = [
     load: () => import('./db.js'),
   },
   {
+    name: 'admin',
+    summary:
+      'The users of protected areas: create, reset a password or MFA, unlock, list, sign out everywhere',
+    load: () => import('./admin.js'),
+  },
+  {
     name: 'config',
     summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
     load: () => import('./config.js'),

@@ -251,6 +251,26 @@ export const catalogue = {
     message: 'The embedded database stayed busy with another transaction',
     fix: 'The embedded database runs one transaction at a time: keep transactions short (no network calls or waits inside them), raise --db-busy-timeout, or move to a Postgres server (DATABASE_URL) for concurrent transactions.',
   },
+  SHIPSHAPE_E_AUTH_WEAK_PASSWORD: {
+    status: 400,
+    message: 'The password is refused',
+    fix: 'Choose a longer password that is not a common one: a passphrase of several unrelated words works (the minimum length is auth.minPasswordLength).',
+  },
+  SHIPSHAPE_E_AUTH_NO_USER: {
+    status: 404,
+    message: 'There is no admin user with that email',
+    fix: '`shipshape admin list` shows the users; `shipshape admin create <email>` adds one.',
+  },
+  SHIPSHAPE_E_AUTH_USER_EXISTS: {
+    status: 409,
+    message: 'An admin user with that email exists already',
+    fix: 'Use `shipshape admin reset-password <email>` to give them a new password.',
+  },
+  SHIPSHAPE_E_AUTH_NO_COUNTERS: {
+    status: 500,
+    message: 'protect() has nowhere to keep its lockout counters',
+    fix: 'Run the app under `shipshape serve` (the primary keeps them for every worker), set REDIS_URL, or pass `counters` (new CounterTable() from shipshape/server) to protect() in your own server.',
+  },
   SHIPSHAPE_E_DB_NO_POOL: {
     status: 500,
     message: 'There is no database pool here',

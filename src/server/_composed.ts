@@ -11,6 +11,7 @@
  * Precedence, lowest first: default < config file (shipshape.yaml|json|toml, or --config) < .env
  * < environment < secret file < command-line flag.
  */
+import { authOptions, authSettings } from '../auth/settings.js'
 import { cacheOptions, cacheSettings } from '../cache/settings.js'
 import { checksSettings } from '../checks/settings.js'
 import {
@@ -44,6 +45,7 @@ export const shipshapeConfig = defineConfig(
     database: databaseSettings,
     apm: apmSettings,
     observe: observeSettings,
+    auth: authSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -61,6 +63,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...databaseOptions(settings.database, cwd, settings.server.timeout),
     ...apmOptions(settings.apm),
     ...observeOptions(settings.observe, cwd),
+    ...authOptions(settings.auth),
   }
 }
 

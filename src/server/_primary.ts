@@ -8,6 +8,7 @@ import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { ServeOptions } from './_composed.js'
 import type { ReloadLog } from './_control.js'
+import { answerCounters, CounterTable } from './_counters.js'
 import { forkWorker, type Worker } from './_fork.js'
 import { reclaimConnections } from './_handoff.js'
 import { PrimaryMetrics } from './_metrics-primary.js'
@@ -48,6 +49,8 @@ export class Supervisor {
   private finish: (code: number) => void = () => {}
   private readonly watchdog: NodeJS.Timeout
   private readonly metrics: PrimaryMetrics
+  /** The counters every worker shares (the auth limiter's): see _counters.ts. */
+  private readonly counters = new CounterTable()
 
   constructor(
     private readonly options: ServeOptions,
@@ -136,6 +139,9 @@ export class Supervisor {
         break
       case 'relay':
         forward(this.workers, worker.child, message)
+        break
+      case 'counters':
+        answerCounters(this.counters, worker.child, message)
         break
     }
   }
@@ -370,6 +376,7 @@ export class Supervisor {
 
   private stopped(): void {
     clearInterval(this.watchdog)
+    this.counters.close()
     this.metrics.close()
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)

@@ -2,6 +2,7 @@
 import type { WorkerMetrics } from '../observe/index.js'
 import type { RequestSummary } from '../types.js'
 import type { ServeOptions } from './_composed.js'
+import type { CounterOperation } from './_counters.js'
 
 /** How often a worker proves its event loop runs. The watchdog and routing both read it. */
 export const heartbeatMs = 250
@@ -24,6 +25,8 @@ export type WorkerMessage =
   | { type: 'failed'; error: string }
   /** For the other workers (see _relay.ts): the primary forwards it without reading `data`. */
   | { type: 'relay'; channel: string; data: unknown }
+  /** One operation on the counters the primary keeps for every worker (see _counters.ts); answered by id. */
+  | { type: 'counters'; id: number; operation: CounterOperation }
 
 export type PrimaryMessage =
   /** The answer to 'hello': the worker's settings. */
@@ -38,5 +41,7 @@ export type PrimaryMessage =
   | { type: 'drain'; keepIdle: boolean }
   /** Another worker's message on `channel` (see _relay.ts). */
   | { type: 'relay'; channel: string; data: unknown }
+  /** The answer to the worker's counters request `id`. */
+  | { type: 'counters'; id: number; result: unknown }
   /** Record this event with your error tracker (the watchdog killed a worker: it cannot itself). */
   | { type: 'capture'; message: string; reason: string; extra: Record<string, unknown> }

@@ -17,6 +17,8 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Sentry SDKs reporting to the app itself, when a DSN key is set (docs/observe.md).
   if (options.observe.ingest) middleware.push(sentryIngest(options.observe.ingest))
+  // A protected area set in the settings (docs/auth.md): loaded only when one is set (argon2, otplib).
+  if (options.auth.protect !== '') middleware.push(await protectedArea(options, logger))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(
@@ -42,4 +44,21 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   // They become the worker's, so the app's storage() calls during a request use them too.
   middleware.push(mediaFiles({ storages: storagesOver(options.media) }))
   return middleware
+}
+
+async function protectedArea(options: ServeOptions, logger: Logger | undefined): Promise<Middleware> {
+  const { protect } = await import('../auth/index.js')
+  const { auth } = options
+  return protect(auth.protect, {
+    mfa: auth.mfa,
+    allowIps: auth.allowIps,
+    mfaGraceMs: auth.mfaGraceMs,
+    idleTimeoutMs: auth.idleTimeoutMs,
+    absoluteTimeoutMs: auth.absoluteTimeoutMs,
+    tiers: auth.tiers,
+    issuer: auth.issuer,
+    logger,
+    redisUrl: options.cache.redisUrl ?? '',
+    redisPrefix: options.cache.prefix,
+  })
 }

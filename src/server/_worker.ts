@@ -10,6 +10,7 @@ import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } 
 import { createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { AppHandler, Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
+import { workerCounters } from './_counters.js'
 import { runShutdownHooks } from './_drain.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { workerRelay } from './_relay.js'
@@ -96,7 +97,8 @@ async function start(): Promise<void> {
   apm = db && instrumentPool(db.pool, { ...options.apm, logger })
   const relay = workerRelay()
   const cache = await workerCache(options.cache, { relay, logger })
-  const state = db ? { db, errors, relay, cache } : { errors, relay, cache }
+  const counters = workerCounters()
+  const state = db ? { db, errors, relay, cache, counters } : { errors, relay, cache, counters }
   becomeWorker(state)
   const app = await loadApp(options.app, options.kind)
   closeApp = app.close

@@ -13,5 +13,6 @@ export {
   shipshapeConfig,
 } from './_composed.js'
 export { reloadAndWait } from './_control.js'
+export { CounterTable } from './_counters.js'
 export { serve } from './_serve.js'
 export { defaultMiddleware } from './_stack.js'

@@ -127,6 +127,22 @@ describe('serve options', () => {
         retentionDays: 14,
         maxRoutes: 500,
       },
+      auth: {
+        protect: '',
+        allowIps: [],
+        behindVpn: false,
+        mfa: 'required',
+        mfaGraceMs: 0,
+        idleTimeoutMs: 1_800_000,
+        absoluteTimeoutMs: 43_200_000,
+        tiers: [
+          { failures: 3, lockMs: 900_000 },
+          { failures: 6, lockMs: 7_200_000 },
+          { failures: 10, lockMs: 86_400_000 },
+        ],
+        minPasswordLength: 12,
+        issuer: 'shipshape',
+      },
     } satisfies ServeOptions)
   })
 

@@ -101,6 +101,7 @@ export const defaultStack: Layer = {
         staticAllowOrigin: undefined,
         media: { root: media },
         observe: { ingest: undefined },
+        auth: { protect: '' },
       }
       return defaultMiddleware(options as unknown as Parameters<typeof defaultMiddleware>[0], logger)
     }),
