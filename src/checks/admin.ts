@@ -13,14 +13,16 @@ export const adminProtected: DeployCheck = {
   subject: 'admin',
   severity: 'warning',
   title: 'Admin pages are not open to the public',
-  waitsOn: 'auth (its admin path and protection settings)',
-  fix: 'Put admin pages behind authentication or an IP allow-list; list your admin paths in SHIPSHAPE_ADMIN_PATHS so this check probes them.',
+  fix: 'Put admin pages behind protect() or auth.protect (docs/auth.md), or an IP allow-list; list your admin paths in SHIPSHAPE_ADMIN_PATHS so this check probes them.',
   run: async (context) => {
     if (context.site === undefined) return new Skip('needs --url: admin pages are probed on the live site')
-    const paths = (readVariable(context, 'SHIPSHAPE_ADMIN_PATHS').value ?? defaultAdminPaths.join(','))
+    const settings = needsSettings(context)
+    const protectedPrefix = settings instanceof Skip ? '' : (settings.auth?.protect ?? '')
+    const listed = (readVariable(context, 'SHIPSHAPE_ADMIN_PATHS').value ?? defaultAdminPaths.join(','))
       .split(',')
       .map((path) => path.trim())
-      .filter((path) => path.startsWith('/'))
+    // The area auth.protect names is probed too: it must answer a stranger with its sign-in.
+    const paths = [...new Set([...listed, protectedPrefix])].filter((path) => path.startsWith('/'))
     const open: string[] = []
     for (const path of paths) {
       if ((await context.site.statusOf(path)) === 200) open.push(path)
