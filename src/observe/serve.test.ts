@@ -151,4 +151,24 @@ describe('metrics under serve', () => {
     expect(body).toContain('# TYPE http_requests counter')
     expect((await get(`${server.url}/metrics`)).body).toBe('ok\n')
   })
+
+  it('sums the capabilities’ families over the workers, as the HTTP series', async () => {
+    server = await startServe([app, '--workers', '2', '--metrics-bind', '127.0.0.1:0'])
+    await ready(server, 2)
+    const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
+    // New connections each time, so both workers serve some: each counts its own misses.
+    const servedBy = new Map<string, number>()
+    for (let id = 0; id < 40; id++) {
+      const pid = (await get(`${server.url}/cached/${id}`)).body.trim()
+      servedBy.set(pid, (servedBy.get(pid) ?? 0) + 1)
+    }
+    expect(servedBy.size).toBe(2)
+    await eventuallyPasses(async () => {
+      const { body } = await get(metricsUrl as string)
+      const misses = /^shipshape_cache_misses_total\{cache="default"\} (\d+)$/m.exec(body)?.[1]
+      if (Number(misses) !== 40) throw new Error(`not yet: ${misses}\n${body.slice(-1500)}`)
+      expect(body).toContain('# TYPE shipshape_cache_misses_total counter')
+      expect(body).toMatch(/^shipshape_cache_bytes\{cache="default"\} [1-9]\d*$/m)
+    })
+  })
 })

@@ -1,6 +1,7 @@
 /** The app the observe suite serves: each route fails in one of the ways error tracking captures. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getContext } from 'shipshape'
+import { cache } from 'shipshape/cache'
 import { pool } from 'shipshape/db'
 import { captureMessage, createLogger } from 'shipshape/observe'
 
@@ -16,6 +17,13 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
       log.info({ order: id }, 'loading the order')
       await pool().query('SELECT $1::int AS id', [id])
       throw new Error(`order ${id} could not be loaded`)
+    }
+    case 'cached': {
+      // A new key each time: one miss per request, counted by the worker that served it.
+      await cache().getOrSet(`item-${id}`, () => id)
+      res.setHeader('content-type', 'text/plain')
+      res.end(`${process.pid}\n`)
+      return
     }
     case 'message':
       captureMessage('the cache is cold', 'warning')
