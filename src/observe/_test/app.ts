@@ -1,5 +1,6 @@
 /** The app the observe suite serves: each route fails in one of the ways error tracking captures. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { getContext } from 'shipshape'
 import { cache } from 'shipshape/cache'
 import { pool } from 'shipshape/db'
@@ -30,6 +31,9 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
       break
     case 'hang':
       return
+    case 'slow-report':
+      await loadSlowReport(getContext()?.signal)
+      break
     case 'block': {
       const until = Date.now() + Number(url.searchParams.get('ms') ?? 0)
       while (Date.now() < until) {}
@@ -46,4 +50,9 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
   }
   res.setHeader('content-type', 'text/plain')
   res.end('ok\n')
+}
+
+/** Awaits a minute, or until the request's signal aborts (its timeout): the timeout's event names this line. */
+async function loadSlowReport(signal: AbortSignal | undefined): Promise<void> {
+  await sleep(60_000, undefined, { signal })
 }
