@@ -79,6 +79,12 @@ export interface LoggerOptions {
   buffered?: boolean
   /** Further keys to mask in every line, besides redactedKeys. Default none. */
   redact?: readonly string[]
+  /**
+   * Keep the lines logged during a request as breadcrumbs of its error reports. Default: true.
+   * Costs a context lookup and a small object per line in a request; off where no error tracker
+   * reads them (shipshape/lambda).
+   */
+  breadcrumbs?: boolean
 }
 
 /** How often a buffered logger writes what it holds, so a quiet worker's lines are never late. */
@@ -90,12 +96,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     redact: { paths: redactPaths([...redactedKeys, ...(options.redact ?? [])]), censor: '[Redacted]' },
     // Each line logged during a request is kept as a breadcrumb of that request's error reports.
-    hooks: {
-      logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
-        recordBreadcrumb(level, args)
-        return method.apply(this, args)
-      },
-    },
+    ...(options.breadcrumbs === false
+      ? {}
+      : {
+          hooks: {
+            logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
+              recordBreadcrumb(level, args)
+              return method.apply(this, args)
+            },
+          },
+        }),
   }
   if (options.pretty ?? process.stdout.isTTY === true) {
     // Loaded only for terminals: production workers never pay for the formatter.
