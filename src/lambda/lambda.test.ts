@@ -180,6 +180,7 @@ describe('lambdaHandler, streaming', () => {
     expect(whole.subarray(delimiter + 8).toString()).toBe('first\nsecond\n')
     const first = arrivals.find((arrival) => arrival.bytes.includes('first'))
     const second = arrivals.find((arrival) => arrival.bytes.includes('second'))
-    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThan(200) // the first chunk did not wait for the second
+    // The first chunk did not wait for the second (a loaded machine may delay it some).
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThan(500)
   })
 })

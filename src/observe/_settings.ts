@@ -110,7 +110,7 @@ export const observeSettings = group(
     ingestRate: setting(z.int().min(1), {
       default: 600,
       description:
-        'Events per DSN key per minute the envelope endpoint accepts, counted over all the workers of this server (each instance counts its own); beyond, 429 with X-Sentry-Rate-Limits, as Sentry answers.',
+        'Events per DSN key per minute the envelope endpoint accepts, counted over all the workers of this server, and over every instance sharing REDIS_URL when it is set (else each instance counts its own); beyond, 429 with X-Sentry-Rate-Limits, as Sentry answers.',
     }),
   },
   {

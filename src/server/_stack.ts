@@ -16,7 +16,12 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   // Security first, so static files and every refusal carry the headers too.
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Sentry SDKs reporting to the app itself, when a DSN key is set (docs/observe.md).
-  if (options.observe.ingest) middleware.push(sentryIngest(options.observe.ingest))
+  if (options.observe.ingest) {
+    const { redisUrl, prefix } = options.cache
+    middleware.push(
+      sentryIngest({ ...options.observe.ingest, ...(redisUrl ? { redis: { url: redisUrl, prefix } } : {}) }),
+    )
+  }
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(

@@ -12,11 +12,11 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
   if (url.pathname === '/throw') throw new Error('the app failed on purpose')
   if (url.pathname === '/slow') return // never answers: the invocation's deadline must
   if (url.pathname === '/chunks') {
-    // Two chunks 300 ms apart: a streamed response delivers the first before the second exists.
+    // Two chunks a second apart: a streamed response delivers the first before the second exists.
     res.setHeader('set-cookie', 'seen=1')
     res.writeHead(200, { 'content-type': 'text/plain' })
     res.write('first\n')
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
     return void res.end('second\n')
   }
   res.setHeader('set-cookie', ['session=abc; HttpOnly; Secure', 'theme=dark'])
