@@ -3,8 +3,10 @@
  * sets × 16 lines each, over 2 workers), against prom-client rendering the same series from its
  * own registry (the anchor); the render is synchronous, so its time is also how long it blocks
  * the primary's event loop. (2) Capturing an error on the request path (the snapshot and queue
- * push), against creating the Error itself (the anchor).
- * Usage: npm run bench -- observe [--rounds 7]
+ * push), against creating the Error itself (the anchor). (3) Throughput with no error thrown:
+ * one process serving bench/apps/page.ts through the pipeline with error capture as a serve
+ * worker has it, against the same pipeline without it (the anchor), in alternating rounds.
+ * Usage: npm run bench -- observe [--rounds 7] [--seconds 8]
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
@@ -12,10 +14,10 @@ import pino from 'pino'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { durationBuckets } from '../dist/http/index.js'
 import { createTracker, MetricsAggregator, sampleProcess } from '../dist/observe/index.js'
-import { median, printTable } from './_lib.ts'
+import { ensureWrk, freePort, median, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '7' } },
+  options: { rounds: { type: 'string', default: '7' }, seconds: { type: 'string', default: '8' } },
   allowPositionals: true,
 })
 const rounds = Number(values.rounds)
@@ -94,6 +96,27 @@ for (let round = 0; round < rounds; round++) {
   await tracker.flush()
 }
 
+ensureWrk()
+const throughput = { untracked: [] as number[], tracked: [] as number[] }
+const failures = { untracked: 0, tracked: 0 }
+for (let round = 0; round < rounds; round++) {
+  // Alternating, and each round in the other order: drift on a shared machine hits both alike.
+  const order = round % 2 ? (['tracked', 'untracked'] as const) : (['untracked', 'tracked'] as const)
+  for (const mode of order) {
+    const port = await freePort()
+    const child = start(process.execPath, ['bench/apps/single.ts', mode], { PORT: String(port) })
+    const url = `http://127.0.0.1:${port}/`
+    await waitForOk(url)
+    await wrk(url, { seconds: 2, connections: 50, threads: 1 })
+    const load = await wrk(url, { seconds: Number(values.seconds), connections: 50, threads: 1 })
+    await stop(child)
+    // On a loaded machine wrk may time a few requests out: counted, shown, not fatal.
+    failures[mode] += load.failures
+    throughput[mode].push(load.rps)
+  }
+}
+const ratios = throughput.tracked.map((rps, i) => rps / (throughput.untracked[i] as number))
+
 printTable([
   {
     measure: `render ${lines} series (ms)`,
@@ -112,5 +135,11 @@ printTable([
     shipshape: median(captureUs).toFixed(2),
     anchor: `${median(createUs).toFixed(2)} (new Error())`,
     ratio: (median(captureUs) / median(createUs)).toFixed(2),
+  },
+  {
+    measure: 'req/s with error capture, none thrown (median)',
+    shipshape: Math.round(median(throughput.tracked)),
+    anchor: `${Math.round(median(throughput.untracked))} (same pipeline, capture off; failed requests ${failures.tracked} / ${failures.untracked})`,
+    ratio: `${median(ratios).toFixed(3)} (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
   },
 ])

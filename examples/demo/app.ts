@@ -43,6 +43,7 @@ request timeouts, graceful reloads, health checks and structured logs.</p>
 <li><a href="/profile">Your profile</a> — an avatar upload (public media) and a report behind an expiring link (private media).</li>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
 <li><form method="post" action="/boom">${new Html(csrfField())}<button type="submit">Throw an error</button></form> — shipshape groups it into an issue in the database and notifies once (docs/observe.md).</li>
+<li><button type="button" data-throws>Throw a front-end error</button> — the page's own script throws; @sentry/browser reports it to this app, which groups it the same way.</li>
 <li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
 </ul>`,
     ),

@@ -5,15 +5,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launch, visit } from '../../frameworks/_harness.ts'
 import { type Running, ready, startServe } from '../../src/_test/cli.js'
 import { admin } from '../../src/auth/_test/admin-cli.js'
 import { codeFor, FormClient, secretOn } from '../../src/auth/_test/client.js'
 import { embeddedTarget } from '../../src/db/_test/targets.js'
+import { httpReceiver } from '../../src/observe/_test/receivers.js'
 import { collectStatic } from '../../src/static/collect.ts'
 
 const entry = new URL('./app.ts', import.meta.url).pathname
 let server: Running
 let databaseDir: string
+/** The notification webhook the demo's server posts to. */
+let hook: Awaited<ReturnType<typeof httpReceiver>>
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'demo-data-'))
@@ -26,6 +30,7 @@ beforeAll(async () => {
   // waits for serve to listen.
   databaseDir = join(dataDir, 'db')
   await (await embeddedTarget({ dataDir: databaseDir, socketDir: join(dataDir, 'init') })).supervisor?.stop()
+  hook = await httpReceiver()
   server = await startServe(
     [
       entry,
@@ -37,6 +42,11 @@ beforeAll(async () => {
       mediaRoot,
       '--db-data-dir',
       databaseDir,
+      // As npm start runs it: the pages' @sentry/browser reports to this key.
+      '--ingest-keys',
+      'demo_frontend_errors',
+      '--notify-webhook',
+      hook.url,
     ],
     {
       DEMO_DATA_DIR: dataDir,
@@ -48,7 +58,10 @@ beforeAll(async () => {
   )
   await ready(server, 2)
 })
-afterAll(() => server.stop())
+afterAll(async () => {
+  await server.stop()
+  await hook.close()
+})
 
 const form = (fields: Record<string, string>) => ({
   method: 'POST',
@@ -74,6 +87,31 @@ describe('the demo under shipshape serve', () => {
     // reach stdout within a second.
     await new Promise((resolve) => setTimeout(resolve, 1500))
     expect(server.logs.filter((line) => String(line.msg).startsWith('error tracking'))).toEqual([])
+    // One issue, one notification: the other presses are counted, not notified.
+    const titles = hook.bodies.map((body) => (body as { title: string }).title)
+    expect(titles.filter((title) => title.includes("the demo's error button"))).toHaveLength(1)
+  })
+
+  it('reports a front-end error through @sentry/browser to its own envelope endpoint, grouped, under the strict CSP', async () => {
+    const browser = await launch()
+    try {
+      const recorded = () => server.logs.filter((line) => line.msg.startsWith('sentry recorded as issue'))
+      for (const press of [1, 2]) {
+        const seen = await visit(browser, `${server.url}/`)
+        const envelope = seen.page.waitForResponse((response) => response.url().includes('/envelope/'))
+        await seen.page.click('button[data-throws]')
+        expect((await envelope).status()).toBe(200)
+        await server.waitForLog(() => recorded().length === press, `front-end error ${press} recorded`)
+        expect(seen.violations).toEqual([])
+        // The SDK came with the page's own script, from this origin: no CDN.
+        expect(seen.responses.every((response) => response.url.startsWith(server.url))).toBe(true)
+        await seen.page.context().close()
+      }
+      const [first, second] = recorded()
+      expect(first?.issue).toEqual(second?.issue)
+    } finally {
+      await browser.close()
+    }
   })
 
   it('has an /admin area: sign-in, TOTP enrolment at the first sign-in, then the page, for a user made with `shipshape admin create`', async () => {

@@ -1,6 +1,7 @@
 import { fragment } from 'shipshape/cache'
 import { staticUrl } from 'shipshape/static'
 import { Html, html } from './html.ts'
+import { settings } from './settings.ts'
 
 const nav = [
   ['/', 'Home'],
@@ -29,6 +30,7 @@ export async function layout(title: string, body: Html): Promise<string> {
 <link rel="icon" href="${staticUrl('favicon.svg')}" type="image/svg+xml">
 <link rel="stylesheet" href="${staticUrl('build/style.css')}">
 <link rel="stylesheet" href="${staticUrl('css/print.css')}" media="print">
+${settings.frontendErrorsKey ? html`<meta name="errors-dsn-key" content="${settings.frontendErrorsKey}">` : ''}
 <script type="module" src="${staticUrl('build/main.js')}"></script>
 </head>
 <body>

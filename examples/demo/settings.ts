@@ -22,6 +22,12 @@ export const declaration = defineConfig(
       description: 'Where the guestbook keeps its entries; shared by every worker, so a local directory.',
       example: '/var/lib/demo',
     }),
+    frontendErrorsKey: setting(z.string().regex(/^(\w{8,})?$/), {
+      default: 'demo_frontend_errors',
+      description:
+        "The DSN key the pages' @sentry/browser reports front-end errors with, to the app's own envelope endpoint: one of serve's --ingest-keys (npm start passes this one). Empty: the pages report nothing. Not a secret: every page shows it, as a Sentry DSN's public key.",
+      example: 'a1b2c3d4e5f6a7b8',
+    }),
     guestbookPageSize: setting(z.int().min(1).max(500), {
       default: 20,
       description:

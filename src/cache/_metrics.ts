@@ -1,9 +1,10 @@
 /**
- * The cache's metrics, by cache name. As in http/_metrics.ts, the hot path bumps plain numbers
- * and prom-client reads them only when /metrics is scraped; the counters live at module level
- * because the registry they feed is the process's, whichever cache object counts.
+ * The cache's metrics, by cache name. As in http/_metrics.ts, the hot path bumps plain numbers;
+ * the worker's heartbeat collects them (contributeMetrics) and the primary sums every worker's
+ * on /metrics. The counters live at module level because the process counts them, whichever
+ * cache object does.
  */
-import { defineMetrics } from '../observe/index.js'
+import { contributeMetrics } from '../observe/index.js'
 
 export interface CacheStats {
   hits: number
@@ -44,27 +45,20 @@ const counters = [
   ['errors', 'shipshape_cache_errors_total', 'Shared-tier (Redis) operations that failed and fell back.'],
 ] as const
 
-defineMetrics(({ Counter, Gauge }, registry) => {
-  for (const [field, name, help] of counters) {
-    new Counter({
-      name,
-      help,
-      labelNames: ['cache'],
-      registers: [registry],
-      collect() {
-        this.reset()
-        for (const [cache, stats] of byCache) if (stats[field]) this.inc({ cache }, stats[field])
-      },
-    })
-  }
-  new Gauge({
+contributeMetrics(
+  ...counters.map(([field, name, help]) => ({
+    name,
+    help,
+    type: 'counter' as const,
+    collect: () =>
+      [...byCache]
+        .filter(([, stats]) => stats[field] > 0)
+        .map(([cache, stats]) => ({ labels: { cache }, value: stats[field] })),
+  })),
+  {
     name: 'shipshape_cache_bytes',
-    help: 'Bytes held by the memory tier of each cache in this worker.',
-    labelNames: ['cache'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const [cache, stats] of byCache) this.set({ cache }, stats.bytes)
-    },
-  })
-})
+    help: 'Bytes held by the memory tier of each cache, over every worker.',
+    type: 'gauge',
+    collect: () => [...byCache].map(([cache, stats]) => ({ labels: { cache }, value: stats.bytes })),
+  },
+)

@@ -2,8 +2,8 @@
 import { Eta } from 'eta'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
+import { contributedMetrics } from '../_test/metrics.js'
 import type { LogLine } from '../_test/pipeline.js'
-import { metricsRegistry } from '../observe/index.js'
 import { createCache, type Serializer } from './index.js'
 
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms))
@@ -57,7 +57,7 @@ describe('memory cache', () => {
     expect(new Set(values)).toEqual(new Set(['value']))
     expect(await cache.getOrSet('hot', factory)).toBe('value')
     expect(runs).toBe(1)
-    const text = await (await metricsRegistry()).metrics()
+    const text = await contributedMetrics()
     expect(text).toContain('shipshape_cache_stampedes_prevented_total{cache="stampede"} 9999')
     expect(text).toContain('shipshape_cache_misses_total{cache="stampede"} 10000')
     expect(text).toContain('shipshape_cache_hits_total{cache="stampede"} 1')
@@ -130,7 +130,7 @@ describe('memory cache', () => {
     for (let i = 0; i < 100; i++) await cache.set(`k${i}`, 'x'.repeat(500))
     expect(await cache.get('k0')).toBeUndefined()
     expect(await cache.get('k99')).toBe('x'.repeat(500))
-    const text = await (await metricsRegistry()).metrics()
+    const text = await contributedMetrics()
     const bytes = Number(/shipshape_cache_bytes\{cache="budget"\} (\d+)/.exec(text)?.[1])
     expect(bytes).toBeGreaterThan(5000)
     expect(bytes).toBeLessThanOrEqual(10_000)

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pino from 'pino'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { contributedMetrics } from '../_test/metrics.js'
 import type { LogLine } from '../_test/pipeline.js'
 import { eventually } from '../_test/pipeline.js'
 import { closedPort } from '../_test/sites.js'
-import { metricsRegistry } from '../observe/index.js'
 import { type Cache, type CacheOptions, createCache } from './index.js'
 
 const url = 'redis://127.0.0.1:6379'
@@ -144,7 +144,7 @@ describe('Redis down', () => {
     await cache.deleteByTag('t')
     const warnings = logs.filter((line) => line.msg.includes('the shared cache (Redis) failed'))
     expect(warnings).toHaveLength(1)
-    const text = await (await metricsRegistry()).metrics()
+    const text = await contributedMetrics()
     expect(Number(/shipshape_cache_errors_total\{cache="down"\} (\d+)/.exec(text)?.[1])).toBeGreaterThan(1)
   })
 

@@ -19,7 +19,8 @@ workspaces, engines.node, the app entry from server.app, a framework's build out
 package.json main, its build script, its static folders, the settings it declares) and writes
 the deploy files it lacks:
 
-  shipshape.yaml, .env.example, Procfile (web: and release:), Dockerfile and .dockerignore,
+  shipshape.yaml, .env.example, Procfile (web: and release:, which runs \`shipshape db migrate\`
+  first when database.migrate is set), Dockerfile and .dockerignore,
   deploy/<name>.service (a hardened systemd unit), deploy/kubernetes.yaml (Deployment and
   Service), fly.toml, config/deploy.yml (Kamal), .github/workflows/ci.yml
 
@@ -57,9 +58,10 @@ Options:
         'SHIPSHAPE_E_USAGE',
         `--port ${values.port}: expected a port number, 1 to 65535`,
       )
+    const settled = loadSettingsOnly(['server.gracefulTimeout', 'database.migrate'])
     const gracefulMs =
       values['graceful-timeout'] === undefined
-        ? (loadSettingsOnly(['server.gracefulTimeout'])['server.gracefulTimeout'] as number)
+        ? (settled['server.gracefulTimeout'] as number)
         : parseDuration(values['graceful-timeout'], 's')
     if (gracefulMs === undefined)
       throw new ShipshapeError(
@@ -75,6 +77,7 @@ Options:
       port,
       gracefulTimeoutS: Math.ceil(gracefulMs / 1000),
       envSample: declaration && sample(declaration, 'env'),
+      migrate: typeof settled['database.migrate'] === 'string' && settled['database.migrate'] !== '',
     })
     const { project } = outcome
     const out: string[] = [

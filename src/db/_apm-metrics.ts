@@ -1,10 +1,10 @@
 /**
  * The database metrics, named after OpenTelemetry's database client conventions
  * (db.client.operation.duration, db.client.connection.count / pending_requests / wait_time).
- * As in http/_metrics.ts, queries only bump plain numbers here; the prom-client metrics that
- * expose them are made when the registry is first read, so an unscraped worker never loads it.
+ * As in http/_metrics.ts, queries only bump plain numbers here; the worker's heartbeat collects
+ * them (contributeMetrics) and the primary sums every worker's on /metrics.
  */
-import { defineMetrics } from '../observe/index.js'
+import { contributeMetrics } from '../observe/index.js'
 import { type Operation, operations } from './_fingerprint.js'
 
 /** Seconds: a query is usually well under a millisecond, a slow one seconds. */
@@ -39,75 +39,48 @@ export function countWait(ms: number): void {
   observe(wait, ms / 1000)
 }
 
-type Sample = { metricName: string; labels: Record<string, string | number>; value: number }
-
-function histogramSamples(name: string, into: typeof wait, labels: Record<string, string>): Sample[] {
-  let cumulative = 0
-  const samples: Sample[] = into.buckets.map((count, i) => {
-    cumulative += count
-    const le = i < bounds.length ? (bounds[i] as number) : '+Inf'
-    return { metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative }
-  })
-  samples.push({ metricName: `${name}_sum`, labels, value: into.sum })
-  samples.push({ metricName: `${name}_count`, labels, value: into.count })
-  return samples
-}
-
-const durationName = 'shipshape_db_client_operation_duration_seconds'
-const durationHelp = 'Time from a query being sent through the pool to its result, by operation.'
-const waitName = 'shipshape_db_client_connection_wait_time_seconds'
-const waitHelp = 'Time spent waiting for a connection from the pool.'
-
-defineMetrics(({ Counter, Gauge }, registry) => {
-  // prom-client's Histogram takes one observation at a time; these report the buckets counted above.
-  for (const [name, help, samples] of [
-    [
-      durationName,
-      durationHelp,
-      () =>
-        operations.flatMap((op, i) =>
-          histogramSamples(durationName, byOperation[i] as typeof wait, { db_operation_name: op }),
-        ),
-    ],
-    [waitName, waitHelp, () => histogramSamples(waitName, wait, {})],
-  ] as const) {
-    registry.registerMetric({
-      name,
-      help,
-      type: 'histogram',
-      get: async () => ({ name, help, type: 'histogram', values: samples(), aggregator: 'sum' }),
-      reset() {},
-    } as unknown as Parameters<typeof registry.registerMetric>[0])
-  }
-  new Counter({
+contributeMetrics(
+  {
+    name: 'shipshape_db_client_operation_duration_seconds',
+    help: 'Time from a query being sent through the pool to its result, by operation.',
+    type: 'histogram',
+    bounds,
+    collect: () =>
+      operations.flatMap((op, i) => {
+        const { buckets, sum, count } = byOperation[i] as (typeof byOperation)[number]
+        return count > 0 ? [{ labels: { db_operation_name: op }, buckets, sum, count }] : []
+      }),
+  },
+  {
+    name: 'shipshape_db_client_connection_wait_time_seconds',
+    help: 'Time spent waiting for a connection from the pool.',
+    type: 'histogram',
+    bounds,
+    collect: () => (wait.count > 0 ? [wait] : []),
+  },
+  {
     name: 'shipshape_db_client_operation_errors_total',
     help: 'Queries that failed, by operation.',
-    labelNames: ['db_operation_name'],
-    registers: [registry],
-    collect() {
-      this.reset()
-      operations.forEach((op, i) => {
-        const errors = (byOperation[i] as (typeof byOperation)[number]).errors
-        if (errors) this.inc({ db_operation_name: op }, errors)
-      })
-    },
-  })
-  new Gauge({
+    type: 'counter',
+    collect: () =>
+      operations.flatMap((op, i) => {
+        const { errors } = byOperation[i] as (typeof byOperation)[number]
+        return errors > 0 ? [{ labels: { db_operation_name: op }, value: errors }] : []
+      }),
+  },
+  {
     name: 'shipshape_db_client_connection_count',
-    help: 'Connections of the pool, by state: used (checked out) or idle.',
-    labelNames: ['state'],
-    registers: [registry],
-    collect() {
-      this.set({ state: 'used' }, connections.used)
-      this.set({ state: 'idle' }, Math.max(0, connections.open - connections.used))
-    },
-  })
-  new Gauge({
+    help: 'Connections of the pools, by state: used (checked out) or idle, over every worker.',
+    type: 'gauge',
+    collect: () => [
+      { labels: { state: 'used' }, value: connections.used },
+      { labels: { state: 'idle' }, value: Math.max(0, connections.open - connections.used) },
+    ],
+  },
+  {
     name: 'shipshape_db_client_connection_pending_requests',
-    help: 'Callers waiting for a connection from the pool.',
-    registers: [registry],
-    collect() {
-      this.set(connections.pending)
-    },
-  })
-})
+    help: 'Callers waiting for a connection from the pools, over every worker.',
+    type: 'gauge',
+    collect: () => [{ value: connections.pending }],
+  },
+)

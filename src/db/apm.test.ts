@@ -11,8 +11,8 @@ import pg from 'pg'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get } from '../_test/client.js'
+import { contributedMetrics } from '../_test/metrics.js'
 import { type LogLine, serve } from '../_test/pipeline.js'
-import { metricsRegistry } from '../observe/index.js'
 import type { AppHandler } from '../types.js'
 import { type Apm, instrumentPool } from './_apm.js'
 import {
@@ -97,7 +97,7 @@ describe('per-request accounting', () => {
     }
     // The failed query's connection was dropped from the pool (pg does that after an error): open another.
     await pool.query('SELECT 3')
-    const metrics = await (await metricsRegistry()).metrics()
+    const metrics = await contributedMetrics()
     expect(metrics).toMatch(
       /shipshape_db_client_operation_duration_seconds_count\{db_operation_name="select"\} [1-9]/,
     )

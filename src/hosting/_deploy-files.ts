@@ -13,6 +13,11 @@ export interface DeployOptions {
   gracefulTimeoutS: number
   /** The app's own settings as a .env sample (secrets blank), or undefined when none are declared. */
   envSample: string | undefined
+  /**
+   * The project declares a migration command (database.migrate): the release steps run
+   * `shipshape db migrate` first. Default false.
+   */
+  migrate?: boolean
 }
 
 /** The path the binary is at once installed: what every CMD, unit and Procfile runs. */
@@ -120,7 +125,7 @@ function procfile(project: Project, options: DeployOptions): string {
   // Heroku's router cuts a request at 30 s and SIGKILLs 30 s after SIGTERM: both stay below.
   const graceful = Math.min(options.gracefulTimeoutS, 25)
   return `web: node ${serveArgs(project, ['--timeout', '25s', '--graceful-timeout', `${graceful}s`]).join(' ')}
-release: node ${shipshapeBin} check --deploy
+release: ${options.migrate ? `node ${shipshapeBin} db migrate && ` : ''}node ${shipshapeBin} check --deploy
 `
 }
 
@@ -260,7 +265,8 @@ kill_timeout = ${Math.min(options.gracefulTimeoutS + 5, 300)}
 [build]
 
 [deploy]
-  release_command = "node ${shipshapeBin} check --deploy"
+  # One command, run without a shell: the migrations when there are any (check --deploy runs in CI).
+  release_command = "node ${shipshapeBin} ${options.migrate ? 'db migrate' : 'check --deploy'}"
 
 [env]
   PORT = "${options.port}"

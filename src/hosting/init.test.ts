@@ -20,7 +20,7 @@ import { closedPort } from '../_test/sites.js'
 import { tempDir } from '../_test/temp.js'
 import { inspectProject } from './_inspect.js'
 import { app, initDefaults, project, removeLater, removeProjects } from './_test/projects.js'
-import { initProject } from './index.js'
+import { deployFileDrift, initProject } from './index.js'
 
 const root = new URL('../../', import.meta.url).pathname
 const lockfiles = new URL('./_test/lockfiles/', import.meta.url).pathname
@@ -120,6 +120,25 @@ describe('writing', () => {
     expect(sample).toMatch(/^APP_SITE_NAME=Site$/m)
     expect(sample).toMatch(/^# APP_API_KEY=$/m)
     expect(sample).not.toContain('not-this')
+  })
+
+  it('runs the migrations first in the release steps when the project declares its migration command (the command)', async () => {
+    const releaseOf = (dir: string) =>
+      /^release: (.*)$/m.exec(readFileSync(join(dir, 'Procfile'), 'utf8'))?.[1]
+    const bin = 'node node_modules/shipshape/dist/cli/bin.js'
+    const without = project({ 'app.js': app }, { main: 'app.js' })
+    expect((await runCli(['init'], { cwd: without.dir })).stderr).toBe('')
+    expect(releaseOf(without.dir)).toBe(`${bin} check --deploy`)
+    const declared = project(
+      { 'app.js': app, 'shipshape.yaml': 'server:\n  app: app.js\ndatabase:\n  migrate: node migrate.js\n' },
+      { main: 'app.js' },
+    )
+    expect((await runCli(['init'], { cwd: declared.dir })).stderr).toBe('')
+    expect(releaseOf(declared.dir)).toBe(`${bin} db migrate && ${bin} check --deploy`)
+    expect(readFileSync(join(declared.dir, 'fly.toml'), 'utf8')).toContain(
+      `release_command = "${bin} db migrate"`,
+    )
+    expect(deployFileDrift(declared.dir, 30_000)).toEqual([])
   })
 })
 

@@ -8,6 +8,7 @@ import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
 import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagResponse } from './_answer.js'
+import { awaitingWatcher, timeoutEvent } from './_awaiting.js'
 import { compose, mergedWorkerState } from './_compose.js'
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
@@ -58,6 +59,7 @@ export function createPipeline(
     { expired: timedOut, idle: idledOut },
   )
   const drainController = new AbortController()
+  const watchAwaiting = awaitingWatcher()
 
   const trust = proxyTrust(options.trustedProxies)
   const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
@@ -203,11 +205,6 @@ export function createPipeline(
     ctx.answered = true
     countTimeout()
     const elapsedMs = Math.round(now - ctx.startedAt)
-    worker.errors?.capture(`request timed out after ${elapsedMs} ms`, {
-      ctx,
-      kind: 'timeout',
-      level: 'warning',
-    })
     logger.warn(
       { requestId: ctx.id, method: ctx.method, path: ctx.path, elapsedMs, timeoutMs },
       'request timed out',
@@ -218,7 +215,19 @@ export function createPipeline(
     } else {
       ctx.res.destroy()
     }
-    ctx.abort(new ShipshapeError('SHIPSHAPE_E_TIMEOUT', `${ctx.method} ${ctx.path} after ${elapsedMs} ms`))
+    const abort = () =>
+      ctx.abort(new ShipshapeError('SHIPSHAPE_E_TIMEOUT', `${ctx.method} ${ctx.path} after ${elapsedMs} ms`))
+    const errors = worker.errors
+    if (errors === undefined) {
+      abort()
+      return
+    }
+    // The event carries where the app was awaiting, when the abort reaches it (see _awaiting.ts).
+    watchAwaiting(
+      () => contextStorage.getStore() === ctx,
+      abort,
+      (stack) => errors.capture(timeoutEvent(elapsedMs, stack), { ctx, kind: 'timeout', level: 'warning' }),
+    )
   }
 
   /** A started response that sent nothing for the idle timeout: cut off, as a client would see a dead server. */

@@ -22,9 +22,23 @@ import type {
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
 import { createLogger } from '../observe/index.js'
 import { defaultMiddleware, loadServeOptions } from '../server/index.js'
+import type { Middleware } from '../types.js'
 
 type Event = APIGatewayProxyEvent | APIGatewayProxyEventV2
 type Result = APIGatewayProxyResult | APIGatewayProxyStructuredResultV2
+
+/**
+ * The header the handler names the invocation's deadline in (epoch milliseconds). Requests reach
+ * the pipeline only from the handler, over a socket in a private directory, and the handler
+ * always sets it, so the value an event carries is overwritten.
+ */
+const deadlineHeader = 'x-shipshape-lambda-deadline'
+/**
+ * The handler's own 504 comes this long before the function's time runs out; the pipeline's 503
+ * comes `answerMs` before that, and earlier by the request clock's sweep (1/20 of its limit).
+ */
+const handlerMarginMs = 200
+const answerMs = 300
 
 interface Forwarded {
   method: string
@@ -110,20 +124,95 @@ function resultOf(event: Event, status: number, headers: IncomingHttpHeaders, bo
   return { statusCode: status, headers: {}, multiValueHeaders, ...encoded }
 }
 
+/**
+ * What the Lambda Node.js runtime offers for streamed responses (function URLs with
+ * `InvokeMode: RESPONSE_STREAM`): a global `awslambda`, present in the runtime only.
+ */
+interface StreamingRuntime {
+  streamifyResponse<H>(handler: H): H
+  HttpResponseStream: {
+    /** Writes `prelude` (status, headers, cookies) as the response stream's first bytes. */
+    from(
+      stream: ResponseStream,
+      prelude: { statusCode: number; headers: Record<string, string>; cookies?: string[] },
+    ): ResponseStream
+  }
+}
+/** The runtime's response stream: a writable, as far as a handler uses it. */
+interface ResponseStream {
+  write(chunk: Buffer): boolean
+  end(callback?: () => void): void
+  once(event: 'drain', listener: () => void): unknown
+  destroy(error?: Error): void
+}
+
+export interface LambdaHandlerOptions {
+  /**
+   * Stream responses (a function URL with `InvokeMode: RESPONSE_STREAM`): the body goes out as
+   * the app writes it, not once it is complete, and is neither buffered nor base64-encoded.
+   * Needs the runtime's `awslambda.streamifyResponse`; elsewhere the handler buffers, with a
+   * warning. Default false (API Gateway integrations take buffered results only).
+   */
+  streaming?: boolean
+}
+
+type BufferedHandler = (event: Event, context?: Partial<Context>) => Promise<Result>
+type StreamingHandler = (event: Event, stream: ResponseStream, context?: Partial<Context>) => Promise<void>
+
 /** Starts the pipeline's server once; each call of the returned handler replays one event to it. */
-export function lambdaHandler(app?: string) {
+export function lambdaHandler(app?: string, options?: { streaming?: false }): BufferedHandler
+export function lambdaHandler(
+  app: string | undefined,
+  options: LambdaHandlerOptions,
+): BufferedHandler | StreamingHandler
+export function lambdaHandler(
+  app?: string,
+  { streaming = false }: LambdaHandlerOptions = {},
+): BufferedHandler | StreamingHandler {
   let started: Promise<string> | undefined
-  const logger = createLogger({ buffered: false })
-  return async function shipshapeLambda(event: Event, context?: Partial<Context>): Promise<Result> {
-    started ??= start(app)
+  // No error tracker runs in a function: no breadcrumbs to keep.
+  const logger = createLogger({ buffered: false, breadcrumbs: false })
+  /** The event as a request to the pipeline, and how long the handler may wait for its answer. */
+  const prepare = async (event: Event, context: Partial<Context> | undefined) => {
+    // Answer before Lambda cuts the invocation off: the pipeline's 503 (logged, with a request
+    // id) when the app overruns, else the handler's own 504 just before the end.
+    const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000
+    started ??= start(app, remaining)
     const socketPath = await started
     const request = requestOf(event)
-    // Answer before Lambda cuts the invocation off, so the client gets a 504, not a bare timeout.
-    const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000
+    request.headers[deadlineHeader] = String(Date.now() + remaining)
+    return { socketPath, request, waitMs: Math.max(100, remaining - handlerMarginMs) }
+  }
+  const failed = (error: unknown) => logger.error({ err: error }, 'lambda: the request could not be answered')
+  // Lambda may freeze the environment the moment the handler returns: flush the logs first.
+  const flushed = () => new Promise((done) => logger.flush(() => done(undefined)))
+
+  const runtime = (globalThis as { awslambda?: StreamingRuntime }).awslambda
+  if (streaming && runtime?.streamifyResponse) {
+    return runtime.streamifyResponse(async function shipshapeLambdaStream(
+      event: Event,
+      stream: ResponseStream,
+      context?: Partial<Context>,
+    ): Promise<void> {
+      const { socketPath, request, waitMs } = await prepare(event, context)
+      try {
+        await streamTo(socketPath, request, waitMs, (status, headers) =>
+          runtime.HttpResponseStream.from(stream, preludeOf(status, headers)),
+        )
+      } catch (error) {
+        failed(error)
+      } finally {
+        await flushed()
+      }
+    })
+  }
+  if (streaming) logger.warn('lambda: no awslambda.streamifyResponse in this runtime; responses are buffered')
+  return async function shipshapeLambda(event: Event, context?: Partial<Context>): Promise<Result> {
+    const { socketPath, request, waitMs } = await prepare(event, context)
     try {
-      return await forward(socketPath, request, Math.max(100, remaining - 200), event)
+      return await forward(socketPath, request, waitMs, event)
     } catch (error) {
-      logger.error({ err: error }, 'lambda: the request could not be answered')
+      failed(error)
       return resultOf(
         event,
         504,
@@ -131,21 +220,41 @@ export function lambdaHandler(app?: string) {
         Buffer.from('Gateway Timeout\n'),
       )
     } finally {
-      // Lambda may freeze the environment the moment the handler returns: flush the logs first.
-      await new Promise((done) => logger.flush(() => done(undefined)))
+      await flushed()
     }
   }
 }
 
-async function start(app: string | undefined): Promise<string> {
+/** A streamed response's prelude: headers joined, Set-Cookie as `cookies` (the function URL's 2.0 shape). */
+function preludeOf(status: number, headers: IncomingHttpHeaders) {
+  const { headers: single, cookies } = resultOf(
+    { version: '2.0' } as APIGatewayProxyEventV2,
+    status,
+    headers,
+    Buffer.alloc(0),
+  ) as APIGatewayProxyStructuredResultV2
+  return { statusCode: status, headers: single as Record<string, string>, ...(cookies ? { cookies } : {}) }
+}
+
+/** `functionMs`: the first invocation's remaining time, about the function's timeout. */
+async function start(app: string | undefined, functionMs: number): Promise<string> {
   // Behind API Gateway every request comes over the socket from this handler: trust it for the
   // X-Forwarded-For it sets from the event's source IP.
   const options = loadServeOptions(app, { 'trusted-proxies': 'unix' }, process.env)
-  const logger = createLogger({ level: options.logLevel, buffered: false })
+  // --timeout within the function's own: the request clock then sweeps often enough for it.
+  const timeoutMs = Math.max(
+    100,
+    Math.min(
+      options.timeoutMs > 0 ? options.timeoutMs : Number.POSITIVE_INFINITY,
+      functionMs - handlerMarginMs - answerMs,
+    ),
+  )
+  const sweepMs = Math.min(1000, timeoutMs / 20)
+  const logger = createLogger({ level: options.logLevel, buffered: false, breadcrumbs: false })
   const pipeline = createPipeline(
     await loadApp(options.app, options.kind),
     {
-      timeoutMs: options.timeoutMs,
+      timeoutMs,
       trustedProxies: options.trustedProxies,
       livezPath: options.livezPath,
       readyzPath: options.readyzPath,
@@ -153,7 +262,7 @@ async function start(app: string | undefined): Promise<string> {
       accessLog: options.accessLog,
     },
     logger,
-    await defaultMiddleware(options, logger),
+    [lambdaDeadline(timeoutMs, sweepMs), ...(await defaultMiddleware(options, logger))],
   )
   becomeWorker(pipeline.worker)
   const server = createHttpServer(pipeline, {
@@ -166,6 +275,69 @@ async function start(app: string | undefined): Promise<string> {
   await new Promise<void>((listening, failed) => server.once('error', failed).listen(socketPath, listening))
   server.unref()
   return socketPath
+}
+
+/** The request's time limit: --timeout, or less when the invocation's remaining time is shorter. */
+function lambdaDeadline(timeoutMs: number, sweepMs: number): Middleware {
+  return function lambdaDeadline(ctx, next) {
+    const end = Number(ctx.req.headers[deadlineHeader])
+    delete ctx.req.headers[deadlineHeader]
+    const left = end - Date.now() - handlerMarginMs - answerMs - sweepMs
+    if (left < timeoutMs) ctx.setTimeout(Math.max(1, left))
+    return next()
+  }
+}
+
+/**
+ * Replays `request` and writes the response to the stream `open` returns once its status and
+ * headers are known, chunk by chunk as the app writes it. Without an answer within `timeoutMs`
+ * (before any byte was sent), a 504; a response cut off midway ends the stream with an error.
+ */
+function streamTo(
+  socketPath: string,
+  request: Forwarded,
+  timeoutMs: number,
+  open: (status: number, headers: IncomingHttpHeaders) => ResponseStream,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let body: ResponseStream | undefined
+    const outgoing = httpRequest(
+      {
+        socketPath,
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        timeout: timeoutMs,
+      },
+      (response) => {
+        // Streamed bytes go as they are: no base64 (the prelude's format carries binary bodies).
+        const sink = open(response.statusCode ?? 502, response.headers)
+        body = sink
+        outgoing.setTimeout(0)
+        response.on('data', (chunk: Buffer) => {
+          if (!sink.write(chunk)) {
+            response.pause()
+            sink.once('drain', () => response.resume())
+          }
+        })
+        response.on('end', () => sink.end(resolve))
+        response.on('error', (error) => {
+          sink.destroy(error)
+          reject(error)
+        })
+      },
+    )
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    outgoing.on('error', (error) => {
+      if (body === undefined) {
+        const sink = open(504, { 'content-type': 'text/plain; charset=utf-8' })
+        sink.write(Buffer.from('Gateway Timeout\n'))
+        sink.end()
+      }
+      reject(error)
+    })
+    outgoing.end(request.body)
+  })
 }
 
 function forward(socketPath: string, request: Forwarded, timeoutMs: number, event: Event): Promise<Result> {

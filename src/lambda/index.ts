@@ -7,4 +7,4 @@
  * export const handler = lambdaHandler('./app.js') // or SHIPSHAPE_APP
  * ```
  */
-export { lambdaHandler } from './_handler.js'
+export { type LambdaHandlerOptions, lambdaHandler } from './_handler.js'

@@ -2,6 +2,8 @@
  * shipshape/lambda: AWS's documented events replayed through the handler, into the real
  * pipeline and app, and the results in the shape each integration expects.
  */
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { functionUrl, httpApiV2, restApiV1 } from './_test/events.js'
 import { lambdaHandler } from './index.js'
@@ -90,5 +92,95 @@ describe('lambdaHandler', () => {
     expect(result.statusCode).toBe(500)
     expect(result.body).toMatch(/^Internal Server Error \(request id \S+\)/)
     expect(result.headers['x-request-id']).toMatch(/\S/)
+  })
+
+  it("times a request out from the function's remaining time: the pipeline's 503 before Lambda's cut", async () => {
+    const headers = { ...httpApiV2.headers, origin: 'https://id.execute-api.us-east-1.amazonaws.com' }
+    const started = performance.now()
+    const result = (await handler(
+      { ...httpApiV2, headers, rawPath: '/slow', rawQueryString: '' },
+      { getRemainingTimeInMillis: () => 3000 },
+    )) as LambdaResult
+    const tookMs = performance.now() - started
+    expect(result.statusCode).toBe(503)
+    expect(result.body).toMatch(/^Service Unavailable: the request timed out/)
+    // Within the 3 s left, less the handler's margin, the answer's and the request clock's sweep.
+    expect(tookMs).toBeGreaterThan(1900)
+    expect(tookMs).toBeLessThan(2800)
+    // The deadline travels in a header the app never sees, whatever the event says.
+    const echoed = (await handler(
+      { ...httpApiV2, headers: { ...headers, 'x-shipshape-lambda-deadline': '1' } },
+      context,
+    )) as LambdaResult
+    expect(JSON.parse(echoed.body).deadline).toBeUndefined()
+  })
+})
+
+describe('lambdaHandler, streaming', () => {
+  it('streams through the runtime’s response stream: the prelude, 8 NULs, then each chunk as the app writes it', async () => {
+    // The Runtime API's side: it takes the streamed response as a chunked POST, as the runtime
+    // interface client sends it, and notes when each chunk arrives.
+    const arrivals: { at: number; bytes: Buffer }[] = []
+    const received = new Promise<void>((done) => {
+      const api = createServer((req, res) => {
+        req.on('data', (bytes: Buffer) => arrivals.push({ at: performance.now(), bytes }))
+        req.on('end', () => {
+          res.writeHead(202).end()
+          api.close()
+          done()
+        })
+      }).listen(0, '127.0.0.1')
+      api.once('listening', () => {
+        const { port } = api.address() as AddressInfo
+        responseUrl = `http://127.0.0.1:${port}/2018-06-01/runtime/invocation/id-1/response`
+      })
+    })
+    let responseUrl = ''
+    while (!responseUrl)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      // The runtime's contract, as the Node.js runtime interface client implements it.
+    ;(globalThis as { awslambda?: unknown }).awslambda = {
+      streamifyResponse: (handler: unknown) => handler,
+      HttpResponseStream: {
+        from(stream: NodeJS.WritableStream, prelude: unknown) {
+          stream.write(JSON.stringify(prelude))
+          stream.write(Buffer.alloc(8))
+          return stream
+        },
+      },
+    }
+    const streamed = lambdaHandler(new URL('./_test/app.ts', import.meta.url).pathname, { streaming: true })
+    delete (globalThis as { awslambda?: unknown }).awslambda
+    const stream = request(responseUrl, {
+      method: 'POST',
+      headers: {
+        'lambda-runtime-function-response-mode': 'streaming',
+        'content-type': 'application/vnd.awslambda.http-integration-response',
+        'transfer-encoding': 'chunked',
+      },
+    })
+    const host = 'abc123.lambda-url.us-west-2.on.aws'
+    await (streamed as (e: unknown, s: unknown, c: unknown) => Promise<void>)(
+      {
+        ...functionUrl,
+        headers: { ...functionUrl.headers, host, origin: `https://${host}` },
+        rawPath: '/chunks',
+        rawQueryString: '',
+      },
+      stream,
+      context,
+    )
+    await received
+    const whole = Buffer.concat(arrivals.map((arrival) => arrival.bytes))
+    const delimiter = whole.indexOf(Buffer.alloc(8))
+    const prelude = JSON.parse(whole.subarray(0, delimiter).toString())
+    expect(prelude).toMatchObject({ statusCode: 200, cookies: ['seen=1'] })
+    expect(prelude.headers['content-type']).toBe('text/plain')
+    expect(prelude.headers['x-request-id']).toMatch(/\S/)
+    expect(whole.subarray(delimiter + 8).toString()).toBe('first\nsecond\n')
+    const first = arrivals.find((arrival) => arrival.bytes.includes('first'))
+    const second = arrivals.find((arrival) => arrival.bytes.includes('second'))
+    // The first chunk did not wait for the second (a loaded machine may delay it some).
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThan(500)
   })
 })

@@ -7,7 +7,8 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { durationBuckets, type HttpMetrics, type HttpSeries, type WebSocketCounts } from '../http/index.js'
-import type { MachineSample } from './_machine.js'
+import { addFamily, escapeLabel, type FamilySums, type MetricFamily, renderFamilies } from './_families.js'
+import { type MachineSample, renderMachine } from './_machine.js'
 
 export interface ProcessSample {
   cpuSeconds: number
@@ -18,11 +19,15 @@ export interface ProcessSample {
   eventLoopLagSeconds: number
 }
 
-/** What a worker sends with a heartbeat: the HTTP series changed since the last one, and a sample of itself. */
+/**
+ * What a worker sends with a heartbeat: the HTTP series changed since the last one, and with the
+ * timed beat a sample of itself and the capabilities' families that changed.
+ */
 export interface WorkerMetrics {
   http: HttpMetrics
   process?: ProcessSample
   errors?: { captured: number; dropped: number; forwardDropped?: number }
+  families?: MetricFamily[]
 }
 
 let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined
@@ -60,12 +65,12 @@ interface WorkerEntry {
   webSockets: WebSocketCounts
   process?: ProcessSample
   errors: { captured: number; dropped: number; forwardDropped?: number }
+  families: Map<string, MetricFamily>
 }
 
 /** Server-level events the primary counts itself. */
 export type ServerEvent = 'watchdog_kills' | 'worker_restarts' | 'reloads'
 
-const escapeLabel = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
 const labelsOf = (series: HttpSeries) =>
   `method="${escapeLabel(series.method)}",route="${escapeLabel(series.route)}",status_code="${series.status}"`
 /** Label sets handled between two yields: about 1 ms of work on a small machine. */
@@ -80,7 +85,10 @@ export class MetricsAggregator {
     inflight: 0,
     webSockets: noWebSockets(),
     errors: { captured: 0, dropped: 0 },
+    families: new Map(),
   }
+  /** The capabilities' counters and histograms of exited workers. */
+  private readonly retiredFamilies: FamilySums = new Map()
   private retiredCpuSeconds = 0
   private readonly events: Record<ServerEvent, number> = { watchdog_kills: 0, worker_restarts: 0, reloads: 0 }
 
@@ -93,6 +101,7 @@ export class MetricsAggregator {
         inflight: 0,
         webSockets: noWebSockets(),
         errors: { captured: 0, dropped: 0 },
+        families: new Map(),
       }
       this.workers.set(pid, entry)
     }
@@ -116,6 +125,7 @@ export class MetricsAggregator {
     entry.webSockets = metrics.http.webSockets
     if (metrics.process) entry.process = metrics.process
     if (metrics.errors) entry.errors = metrics.errors
+    for (const family of metrics.families ?? []) entry.families.set(family.name, family)
   }
 
   /** A worker is gone: its counters join the retired totals, its gauges go. */
@@ -131,6 +141,7 @@ export class MetricsAggregator {
     this.retired.errors.forwardDropped =
       (this.retired.errors.forwardDropped ?? 0) + (entry.errors.forwardDropped ?? 0)
     this.retiredCpuSeconds += entry.process?.cpuSeconds ?? 0
+    for (const family of entry.families.values()) addFamily(this.retiredFamilies, family, false)
   }
 
   count(event: ServerEvent): void {
@@ -313,6 +324,12 @@ export class MetricsAggregator {
       'Resident memory of the primary and its live workers, summed.',
       resident,
     )
+    const families: FamilySums = new Map()
+    for (const { family, samples } of this.retiredFamilies.values())
+      addFamily(families, { ...family, samples: [...samples.values()] })
+    for (const entry of this.workers.values())
+      for (const family of entry.families.values()) addFamily(families, family)
+    renderFamilies(families, openMetrics, out)
     if (machine) renderMachine(machine, family, sample)
     if (openMetrics) out.push('# EOF\n')
     return out.join('')
@@ -334,51 +351,6 @@ function addSeries(into: Map<string, Series>, key: string, series: Series): void
   own.sum += series.sum
   for (let i = 0; i < series.buckets.length; i++)
     own.buckets[i] = (own.buckets[i] ?? 0) + (series.buckets[i] as number)
-}
-
-function renderMachine(
-  machine: MachineSample,
-  family: (name: string, type: 'counter' | 'gauge', help: string) => void,
-  sample: (name: string, labels: string, value: number) => void,
-): void {
-  family('node_cpu_seconds_total', 'counter', 'Seconds the CPUs spent in each mode.')
-  for (const cpu of machine.cpus)
-    for (const [mode, seconds] of Object.entries(cpu.modes))
-      sample('node_cpu_seconds_total', `cpu="${cpu.cpu}",mode="${mode}"`, seconds)
-  family(
-    'node_memory_MemAvailable_bytes',
-    'gauge',
-    'Memory available for starting new applications, without swapping.',
-  )
-  sample('node_memory_MemAvailable_bytes', '', machine.memAvailableBytes)
-  family('node_memory_MemTotal_bytes', 'gauge', 'Total usable memory.')
-  sample('node_memory_MemTotal_bytes', '', machine.memTotalBytes)
-  for (const [index, minutes] of ['1', '5', '15'].entries()) {
-    family(`node_load${minutes}`, 'gauge', `${minutes}-minute load average.`)
-    sample(`node_load${minutes}`, '', machine.load[index] as number)
-  }
-  family(
-    'node_filesystem_avail_bytes',
-    'gauge',
-    'Bytes available to unprivileged users on the filesystem holding each directory shipshape writes.',
-  )
-  for (const disk of machine.disks)
-    sample(
-      'node_filesystem_avail_bytes',
-      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
-      disk.availBytes,
-    )
-  family(
-    'node_filesystem_size_bytes',
-    'gauge',
-    'Size of the filesystem holding each directory shipshape writes.',
-  )
-  for (const disk of machine.disks)
-    sample(
-      'node_filesystem_size_bytes',
-      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
-      disk.sizeBytes,
-    )
 }
 
 function noWebSockets(): WebSocketCounts {

@@ -31,11 +31,38 @@ export interface IngestOptions {
   keys: readonly string[]
   /** Events accepted per key per minute by all the workers of this server; beyond, 429. */
   perMinute: number
+  /**
+   * Count in Redis instead (REDIS_URL, under the cache's key prefix): the rate is then every
+   * instance's together. Without it, or while Redis fails, each instance counts its own.
+   */
+  redis?: { url: string; prefix: string }
+}
+
+/** Minute windows counted in Redis, shared by every instance; a key lives two minutes. */
+function redisWindows({ url, prefix }: { url: string; prefix: string }) {
+  // ioredis is loaded on the first envelope: a worker that never receives one never connects.
+  let client: Promise<import('ioredis').Redis> | undefined
+  const connect = () => {
+    client ??= import('ioredis').then(
+      ({ Redis }) => new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true }),
+    )
+    return client
+  }
+  const keyOf = (key: string, minute: number) => `${prefix}:ingest:${key}:${minute}`
+  return {
+    async used(key: string, minute: number): Promise<number> {
+      return Number((await (await connect()).get(keyOf(key, minute))) ?? 0)
+    },
+    async add(key: string, minute: number, count: number): Promise<void> {
+      await (await connect()).multi().incrby(keyOf(key, minute), count).expire(keyOf(key, minute), 120).exec()
+    },
+  }
 }
 
 /** Answers the envelope endpoint; every other request goes on. */
 export function sentryIngest(options: IngestOptions): Middleware {
   const keys = new Set(options.keys)
+  const shared = options.redis && redisWindows(options.redis)
   /** Events accepted in the current minute, per key: this worker's and the others'. */
   const windows = new Map<string, { minute: number; count: number }>()
   const counted = (key: string, minute: number) => {
@@ -77,7 +104,11 @@ export function sentryIngest(options: IngestOptions): Middleware {
     listen(ctx.worker.relay)
     const now = Date.now()
     const minute = Math.floor(now / windowMs)
-    if (counted(key, minute).count >= options.perMinute) {
+    // Redis's count when it answers, else this instance's (Redis down must not open the gate wider than that).
+    const used = shared
+      ? await shared.used(key, minute).catch(() => counted(key, minute).count)
+      : counted(key, minute).count
+    if (used >= options.perMinute) {
       const seconds = Math.ceil(((minute + 1) * windowMs - now) / 1000)
       res.setHeader('retry-after', String(seconds))
       res.setHeader('x-sentry-rate-limits', `${seconds}::key`)
@@ -91,6 +122,7 @@ export function sentryIngest(options: IngestOptions): Middleware {
     const tracker = ctx.worker.errors
     counted(key, minute).count += items.length
     ctx.worker.relay?.publish(channel, { key, minute, count: items.length } satisfies Accepted)
+    await shared?.add(key, minute, items.length).catch(() => {})
     for (const event of items) {
       tracker?.capture(event.exception?.values[0]?.value ?? event.message?.formatted ?? 'event', {
         kind: 'sentry',

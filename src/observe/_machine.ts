@@ -7,6 +7,7 @@
 import { readFile, statfs } from 'node:fs/promises'
 import { cpus, freemem, loadavg, totalmem } from 'node:os'
 import { dirname } from 'node:path'
+import { escapeLabel } from './_families.js'
 
 export interface MachineSample {
   cpus: { cpu: number; modes: Record<string, number> }[]
@@ -61,4 +62,50 @@ async function memAvailable(): Promise<number> {
     if (match) return Number(match[1]) * 1024
   } catch {}
   return freemem()
+}
+
+/** The machine's families, through the aggregator's `family` and `sample`. */
+export function renderMachine(
+  machine: MachineSample,
+  family: (name: string, type: 'counter' | 'gauge', help: string) => void,
+  sample: (name: string, labels: string, value: number) => void,
+): void {
+  family('node_cpu_seconds_total', 'counter', 'Seconds the CPUs spent in each mode.')
+  for (const cpu of machine.cpus)
+    for (const [mode, seconds] of Object.entries(cpu.modes))
+      sample('node_cpu_seconds_total', `cpu="${cpu.cpu}",mode="${mode}"`, seconds)
+  family(
+    'node_memory_MemAvailable_bytes',
+    'gauge',
+    'Memory available for starting new applications, without swapping.',
+  )
+  sample('node_memory_MemAvailable_bytes', '', machine.memAvailableBytes)
+  family('node_memory_MemTotal_bytes', 'gauge', 'Total usable memory.')
+  sample('node_memory_MemTotal_bytes', '', machine.memTotalBytes)
+  for (const [index, minutes] of ['1', '5', '15'].entries()) {
+    family(`node_load${minutes}`, 'gauge', `${minutes}-minute load average.`)
+    sample(`node_load${minutes}`, '', machine.load[index] as number)
+  }
+  family(
+    'node_filesystem_avail_bytes',
+    'gauge',
+    'Bytes available to unprivileged users on the filesystem holding each directory shipshape writes.',
+  )
+  for (const disk of machine.disks)
+    sample(
+      'node_filesystem_avail_bytes',
+      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
+      disk.availBytes,
+    )
+  family(
+    'node_filesystem_size_bytes',
+    'gauge',
+    'Size of the filesystem holding each directory shipshape writes.',
+  )
+  for (const disk of machine.disks)
+    sample(
+      'node_filesystem_size_bytes',
+      `mountpoint="${escapeLabel(disk.path)}",purpose="${disk.purpose}"`,
+      disk.sizeBytes,
+    )
 }

@@ -100,17 +100,17 @@ export const observeSettings = group(
         example: 'https://abc123@o1.ingest.sentry.io/42',
       },
     ),
-    ingestKeys: setting(z.array(z.string().regex(/^[\w-]{8,}$/)), {
+    ingestKeys: setting(z.array(z.string().regex(/^\w{8,}$/)), {
       default: [],
       shownDefault: 'none: no envelope endpoint',
       description:
-        'DSN public keys the envelope endpoint accepts (POST /api/<project>/envelope/), so Sentry SDKs (@sentry/browser on your pages, @sentry/node elsewhere) report to this app with the DSN https://<key>@<your host>/<project>. Off until one is set.',
+        'DSN public keys the envelope endpoint accepts (POST /api/<project>/envelope/), so Sentry SDKs (@sentry/browser on your pages, @sentry/node elsewhere) report to this app with the DSN https://<key>@<your host>/<project>. Each at least 8 letters, digits or underscores: the SDKs’ DSN parser takes nothing else. Off until one is set.',
       example: ['a1b2c3d4e5f6'],
     }),
     ingestRate: setting(z.int().min(1), {
       default: 600,
       description:
-        'Events per DSN key per minute the envelope endpoint accepts, counted over all the workers of this server (each instance counts its own); beyond, 429 with X-Sentry-Rate-Limits, as Sentry answers.',
+        'Events per DSN key per minute the envelope endpoint accepts, counted over all the workers of this server, and over every instance sharing REDIS_URL when it is set (else each instance counts its own); beyond, 429 with X-Sentry-Rate-Limits, as Sentry answers.',
     }),
   },
   {

@@ -1,11 +1,11 @@
 /**
  * Logs, errors and metrics shared by every part of shipshape. Logs are pino JSON lines on stdout,
  * or readable text when stdout is a terminal, with secrets masked; errors go to the worker's
- * tracker (grouped, stored, notified); metrics live in one prom-client registry per process.
+ * tracker (grouped, stored, notified); metrics are plain numbers each worker sends the primary with
+ * its heartbeat (the pipeline's, and the families capabilities contribute), summed there.
  */
 import { createRequire } from 'node:module'
 import pino, { type Logger } from 'pino'
-import type { Registry } from 'prom-client'
 import { getContext, workerState } from '../http/index.js'
 import { batchedDestination } from './_batched.js'
 import { recordBreadcrumb } from './_breadcrumbs.js'
@@ -15,6 +15,14 @@ export type { Logger } from 'pino'
 export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
 export { addBreadcrumb } from './_breadcrumbs.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
+export {
+  collectFamilies,
+  contributeMetrics,
+  type FamilyDefinition,
+  type HistogramSample,
+  type MetricFamily,
+  type ValueSample,
+} from './_families.js'
 export { groupingOf, normaliseMessage } from './_fingerprint.js'
 export { sentryIngest } from './_ingest.js'
 export { sampleMachine } from './_machine.js'
@@ -71,6 +79,12 @@ export interface LoggerOptions {
   buffered?: boolean
   /** Further keys to mask in every line, besides redactedKeys. Default none. */
   redact?: readonly string[]
+  /**
+   * Keep the lines logged during a request as breadcrumbs of its error reports. Default: true.
+   * Costs a context lookup and a small object per line in a request; off where no error tracker
+   * reads them (shipshape/lambda).
+   */
+  breadcrumbs?: boolean
 }
 
 /** How often a buffered logger writes what it holds, so a quiet worker's lines are never late. */
@@ -82,12 +96,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     redact: { paths: redactPaths([...redactedKeys, ...(options.redact ?? [])]), censor: '[Redacted]' },
     // Each line logged during a request is kept as a breadcrumb of that request's error reports.
-    hooks: {
-      logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
-        recordBreadcrumb(level, args)
-        return method.apply(this, args)
-      },
-    },
+    ...(options.breadcrumbs === false
+      ? {}
+      : {
+          hooks: {
+            logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
+              recordBreadcrumb(level, args)
+              return method.apply(this, args)
+            },
+          },
+        }),
   }
   if (options.pretty ?? process.stdout.isTTY === true) {
     // Loaded only for terminals: production workers never pay for the formatter.
@@ -99,34 +117,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const logger = pino(base, batchedDestination(1))
   setInterval(() => logger.flush(), flushEveryMs).unref()
   return logger
-}
-
-type PromClient = typeof import('prom-client')
-type Definition = (client: PromClient, registry: Registry) => void
-
-const definitions: Definition[] = []
-let loaded: { client: PromClient; registry: Registry } | undefined
-let loading: Promise<Registry> | undefined
-
-/**
- * Declares metrics, created when the registry is first read. Until then the code that feeds
- * them counts in plain numbers: prom-client costs about 15 MB of memory and 50 ms of start-up
- * per process, which a worker that is never scraped should not pay.
- */
-export function defineMetrics(define: Definition): void {
-  definitions.push(define)
-  if (loaded) define(loaded.client, loaded.registry)
-}
-
-/** The process's metrics registry, with every declared metric; /metrics serves what it holds. */
-export function metricsRegistry(): Promise<Registry> {
-  loading ??= import('prom-client').then((client) => {
-    const registry = new client.Registry()
-    loaded = { client, registry }
-    for (const define of definitions) define(client, registry)
-    return registry
-  })
-  return loading
 }
 
 function redactPaths(keys: readonly string[]): string[] {

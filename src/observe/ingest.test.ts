@@ -123,3 +123,38 @@ describe('receiving from Sentry SDKs', () => {
     expect(accepted.length).toBeLessThanOrEqual(40)
   })
 })
+
+describe('the rate shared through Redis', () => {
+  it('counts every instance’s events together when REDIS_URL is set', async () => {
+    // Two instances (their own primaries) sharing a Redis and a key prefix of this test's own.
+    const env = {
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SHIPSHAPE_CACHE_PREFIX: `ingest-test-${process.pid}-${Date.now()}`,
+    }
+    const instances = await Promise.all(
+      [1, 2].map(() => startServe([app, '--workers', '1', '--ingest-keys', key, '--ingest-rate', '30'], env)),
+    )
+    try {
+      await Promise.all(instances.map((instance) => ready(instance, 1)))
+      const statuses: { status: number; minute: number }[] = []
+      for (let i = 0; i < 80; i++) {
+        const instance = instances[i % 2] as Running
+        const reply = await fetch(`${instance.url}/api/1/envelope/`, {
+          method: 'POST',
+          headers: { 'x-sentry-auth': `Sentry sentry_version=7, sentry_key=${key}` },
+          body: `{}\n{"type":"event"}\n${JSON.stringify({ message: `shared ${i}` })}\n`,
+        })
+        statuses.push({ status: reply.status, minute: Math.floor(Date.now() / 60_000) })
+        if (statuses.filter((answer) => answer.status === 429).length >= 2) break
+      }
+      const refusedIn = statuses.find((answer) => answer.status === 429)?.minute
+      expect(refusedIn).toBeDefined()
+      // Counted per instance, each would take 30 in that minute: 60 in all.
+      expect(
+        statuses.filter((answer) => answer.status === 200 && answer.minute === refusedIn).length,
+      ).toBeLessThanOrEqual(30)
+    } finally {
+      await Promise.all(instances.map((instance) => instance.stop()))
+    }
+  })
+})

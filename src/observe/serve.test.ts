@@ -82,6 +82,21 @@ describe('error tracking under serve', () => {
       )
     expect((await get(`${server.url}/hang`)).status).toBe(503)
     await recorded('timeout', 1)
+    // A request awaiting something that honours its signal: the event has the await's location.
+    expect((await get(`${server.url}/slow-report`)).status).toBe(503)
+    await recorded('timeout', 2)
+    const slow = await eventuallyPasses(async () => {
+      const events = await Promise.all((await store.issues()).map((issue) => store.events(issue.id)))
+      const found = events.flat().find((e) => e.request?.url.endsWith('/slow-report'))
+      if (!found) throw new Error('not yet')
+      return found
+    })
+    const frames = slow.exception?.values[0]?.stacktrace?.frames ?? []
+    expect(frames.at(-1)).toMatchObject({ filename: 'src/observe/_test/app.ts', in_app: true })
+    // The function awaiting (at its end: timers/promises settles from native code), its caller at its await.
+    expect(frames.at(-1)?.function).toMatch(/loadSlowReport$/)
+    expect(frames.at(-2)).toMatchObject({ filename: 'src/observe/_test/app.ts', function: 'app' })
+    expect(frames.at(-2)?.context_line).toContain('await loadSlowReport(')
     await get(`${server.url}/crash`)
     await recorded('crash', 1)
     await ready(server, 3)
@@ -101,7 +116,7 @@ describe('error tracking under serve', () => {
         throw new Error(`not yet: ${all}`)
       return all
     }, 30_000)
-    expect(titles.length).toBe(5)
+    expect(titles.length).toBe(6) // a timeout per route
     expect(
       server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),
     ).toBe(true)
@@ -150,5 +165,25 @@ describe('metrics under serve', () => {
     expect(body.endsWith('# EOF\n')).toBe(true)
     expect(body).toContain('# TYPE http_requests counter')
     expect((await get(`${server.url}/metrics`)).body).toBe('ok\n')
+  })
+
+  it('sums the capabilities’ families over the workers, as the HTTP series', async () => {
+    server = await startServe([app, '--workers', '2', '--metrics-bind', '127.0.0.1:0'])
+    await ready(server, 2)
+    const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
+    // New connections each time, so both workers serve some: each counts its own misses.
+    const servedBy = new Map<string, number>()
+    for (let id = 0; id < 40; id++) {
+      const pid = (await get(`${server.url}/cached/${id}`)).body.trim()
+      servedBy.set(pid, (servedBy.get(pid) ?? 0) + 1)
+    }
+    expect(servedBy.size).toBe(2)
+    await eventuallyPasses(async () => {
+      const { body } = await get(metricsUrl as string)
+      const misses = /^shipshape_cache_misses_total\{cache="default"\} (\d+)$/m.exec(body)?.[1]
+      if (Number(misses) !== 40) throw new Error(`not yet: ${misses}\n${body.slice(-1500)}`)
+      expect(body).toContain('# TYPE shipshape_cache_misses_total counter')
+      expect(body).toMatch(/^shipshape_cache_bytes\{cache="default"\} [1-9]\d*$/m)
+    })
   })
 })

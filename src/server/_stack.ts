@@ -16,7 +16,12 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   // Security first, so static files and every refusal carry the headers too.
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Sentry SDKs reporting to the app itself, when a DSN key is set (docs/observe.md).
-  if (options.observe.ingest) middleware.push(sentryIngest(options.observe.ingest))
+  if (options.observe.ingest) {
+    const { redisUrl, prefix } = options.cache
+    middleware.push(
+      sentryIngest({ ...options.observe.ingest, ...(redisUrl ? { redis: { url: redisUrl, prefix } } : {}) }),
+    )
+  }
   // A protected area set in the settings (docs/auth.md): loaded only when one is set (argon2, otplib).
   if (options.auth.protect !== '') middleware.push(await protectedArea(options, logger))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { workerCache } from '../cache/index.js'
 import { type Apm, type Database, instrumentPool, openDatabase } from '../db/index.js'
 import { becomeWorker, createHttpServer, createPipeline, httpMetrics, loadApp } from '../http/index.js'
-import { createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
+import { collectFamilies, createLogger, sampleProcess, startErrorTracking } from '../observe/index.js'
 import type { AppHandler, Pipeline } from '../types.js'
 import type { ServeOptions } from './_composed.js'
 import { workerCounters } from './_counters.js'
@@ -194,13 +194,21 @@ async function start(): Promise<void> {
 let lastBeat = 0
 let lastBeatWasIdle = true
 
-/** `sample`: the timed beat also carries this process's own numbers (memory, CPU, event-loop lag). */
+/**
+ * `sample`: the timed beat also carries this process's own numbers (memory, CPU, event-loop lag)
+ * and, when the primary serves metrics, the capabilities' families that changed.
+ */
 function beat(sample = false): void {
   const inflight = pipeline?.inflight() ?? []
   lastBeat = performance.now()
   lastBeatWasIdle = inflight.length === 0
   const metrics = sample
-    ? { http: httpMetrics(), process: sampleProcess(), errors: errors.counts() }
+    ? {
+        http: httpMetrics(),
+        process: sampleProcess(),
+        errors: errors.counts(),
+        ...(options.observe.metrics ? { families: collectFamilies() } : {}),
+      }
     : { http: httpMetrics() }
   void send({ type: 'beat', inflight, metrics })
 }

@@ -1,6 +1,8 @@
 /** The app the observe suite serves: each route fails in one of the ways error tracking captures. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { getContext } from 'shipshape'
+import { cache } from 'shipshape/cache'
 import { pool } from 'shipshape/db'
 import { captureMessage, createLogger } from 'shipshape/observe'
 
@@ -17,11 +19,21 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
       await pool().query('SELECT $1::int AS id', [id])
       throw new Error(`order ${id} could not be loaded`)
     }
+    case 'cached': {
+      // A new key each time: one miss per request, counted by the worker that served it.
+      await cache().getOrSet(`item-${id}`, () => id)
+      res.setHeader('content-type', 'text/plain')
+      res.end(`${process.pid}\n`)
+      return
+    }
     case 'message':
       captureMessage('the cache is cold', 'warning')
       break
     case 'hang':
       return
+    case 'slow-report':
+      await loadSlowReport(getContext()?.signal)
+      break
     case 'block': {
       const until = Date.now() + Number(url.searchParams.get('ms') ?? 0)
       while (Date.now() < until) {}
@@ -38,4 +50,9 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
   }
   res.setHeader('content-type', 'text/plain')
   res.end('ok\n')
+}
+
+/** Awaits a minute, or until the request's signal aborts (its timeout): the timeout's event names this line. */
+async function loadSlowReport(signal: AbortSignal | undefined): Promise<void> {
+  await sleep(60_000, undefined, { signal })
 }
