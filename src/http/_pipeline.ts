@@ -58,6 +58,12 @@ export function createPipeline(
     { expired: timedOut, idle: idledOut },
   )
   const drainController = new AbortController()
+  // The access line holds only shipshape's own fields (id, method, path without its query,
+  // status, bytes, times, query counts), never a secret, so it skips the logger's redaction:
+  // pino's redaction of keys at any depth (`*.password`) runs on every value of every line, and
+  // cost about three quarters of a small page's CPU (bench/README.md, capabilities). The
+  // logger's level, base fields, formatters and hooks still apply.
+  const accessLogger = accessLog ? logger.child({}, { redact: [] }) : undefined
 
   const trust = proxyTrust(options.trustedProxies)
   const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
@@ -178,8 +184,8 @@ export function createPipeline(
     const finished = { status: completed ? res.statusCode : 0, ms, route: routeName(ctx) }
     countResponse(ctx.method, finished.route, finished.status, ms / 1000)
     const extra = worker.finishRequest?.(ctx, finished)
-    if (accessLog) {
-      logger.info(
+    if (accessLogger !== undefined) {
+      accessLogger.info(
         {
           requestId: ctx.id,
           method: ctx.method,
