@@ -24,7 +24,13 @@ import { connect, cpuPerRequest, type Driver } from './_inprocess.ts'
 import { median, printTable, root } from './_lib.ts'
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' } },
+  options: {
+    requests: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '7' },
+    // One configuration by its row number, for `valgrind --tool=callgrind` (instructions per
+    // request: run it with two request counts and divide the difference).
+    only: { type: 'string' },
+  },
   allowPositionals: true,
 })
 
@@ -102,6 +108,12 @@ const pairs: [string, number, number][] = [
   ['the whole default stack', 0, 8],
 ]
 
+if (values.only !== undefined) {
+  const server = configurations[Number(values.only)]?.server as Server
+  await connect(server, request).run(requests)
+  await pool.end()
+  process.exit(0)
+}
 const drivers: Driver[] = configurations.map(({ server }) => connect(server, request))
 const figures: number[][] = configurations.map(() => [])
 for (const driver of drivers) await driver.run(requests) // warm-up: JIT, caches
