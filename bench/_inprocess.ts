@@ -30,7 +30,7 @@ export function connect(server: Server, request: string, batch = 16): Driver {
   Object.assign(side, { remoteAddress: '127.0.0.1', encrypted: false, setNoDelay() {}, setKeepAlive() {} })
   server.emit('connection', side)
 
-  let pending = Buffer.alloc(0)
+  let pending: Buffer = Buffer.alloc(0)
   let waiting = 0
   let done: (() => void) | undefined
   client.on('data', (chunk: Buffer) => {

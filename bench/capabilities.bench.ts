@@ -13,8 +13,8 @@ import pg from 'pg'
 import pino from 'pino'
 import { createCache } from '../dist/cache/index.js'
 import { instrumentPool } from '../dist/db/index.js'
-import { createHttpServer, createPipeline, loadApp } from '../dist/http/index.js'
 import { countResponse } from '../dist/http/_metrics.js'
+import { createHttpServer, createPipeline, loadApp } from '../dist/http/index.js'
 import { batchedDestination } from '../dist/observe/_batched.js'
 import { createLogger } from '../dist/observe/index.js'
 import { securityMiddleware } from '../dist/security/index.js'
@@ -37,10 +37,14 @@ const { values } = parseArgs({
 // The access log writes to stdout: the measuring process runs with stdout on /dev/null and
 // prints its table on stderr.
 if (process.env.CAPABILITIES_BENCH !== 'measure') {
-  const { status } = spawnSync(process.execPath, [new URL(import.meta.url).pathname, ...process.argv.slice(2)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CAPABILITIES_BENCH: 'measure', LOG_LEVEL: 'info' },
-  })
+  const { status } = spawnSync(
+    process.execPath,
+    [new URL(import.meta.url).pathname, ...process.argv.slice(2)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CAPABILITIES_BENCH: 'measure', LOG_LEVEL: 'info' },
+    },
+  )
   process.exit(status ?? 1)
 }
 
@@ -65,11 +69,22 @@ const cachedApp: AppHandler = async (ctx) => {
 
 function pipeline(
   middleware: Middleware[],
-  { accessLog = false, handler = app, log = logger }: { accessLog?: boolean; handler?: AppHandler; log?: typeof logger } = {},
+  {
+    accessLog = false,
+    handler = app,
+    log = logger,
+  }: { accessLog?: boolean; handler?: AppHandler; log?: typeof logger } = {},
 ): Server {
   const built = createPipeline(
     handler,
-    { timeoutMs: 30_000, trustedProxies: [], livezPath: '/livez', readyzPath: '/readyz', maxBodyBytes: 1024 * 1024, accessLog },
+    {
+      timeoutMs: 30_000,
+      trustedProxies: [],
+      livezPath: '/livez',
+      readyzPath: '/readyz',
+      maxBodyBytes: 1024 * 1024,
+      accessLog,
+    },
     log,
     middleware,
   )
@@ -89,13 +104,19 @@ const db = apm.middleware()
 const configurations: { name: string; server: Server }[] = [
   { name: 'node:http alone', server: createServer(page) },
   { name: 'pipeline: request context (id, AsyncLocalStorage, clock, metrics)', server: pipeline([]) },
-  { name: 'pipeline + access log (logger without breadcrumbs)', server: pipeline([], { accessLog: true, log: noBreadcrumbs }) },
+  {
+    name: 'pipeline + access log (logger without breadcrumbs)',
+    server: pipeline([], { accessLog: true, log: noBreadcrumbs }),
+  },
   { name: 'pipeline + access log', server: pipeline([], { accessLog: true }) },
   { name: 'pipeline + security headers', server: pipeline([security]) },
   { name: 'pipeline + db accounting', server: pipeline([db]) },
   { name: 'pipeline + media middleware', server: pipeline([media]) },
   { name: 'pipeline + one cache hit in the app', server: pipeline([], { handler: cachedApp }) },
-  { name: 'full default stack (all of the above)', server: pipeline([db, security, media], { accessLog: true }) },
+  {
+    name: 'full default stack (all of the above)',
+    server: pipeline([db, security, media], { accessLog: true }),
+  },
 ]
 const pairs: [string, number, number][] = [
   ['request context', 0, 1],
@@ -139,7 +160,12 @@ const print = (rows: Record<string, string | number>[]) => {
   printTable(rows)
   console.log = log
 }
-print(configurations.map(({ name }, i) => ({ configuration: name, 'CPU µs per request (median)': (us[i] as number).toFixed(2) })))
+print(
+  configurations.map(({ name }, i) => ({
+    configuration: name,
+    'CPU µs per request (median)': (us[i] as number).toFixed(2),
+  })),
+)
 console.error('')
 print([
   ...pairs.map(([name, off, on]) => ({
@@ -148,7 +174,12 @@ print([
     'on µs': (us[on] as number).toFixed(2),
     'cost µs': ((us[on] as number) - (us[off] as number)).toFixed(2),
   })),
-  { capability: 'metrics (countResponse, measured alone)', 'off µs': '—', 'on µs': '—', 'cost µs': median(metricRounds).toFixed(2) },
+  {
+    capability: 'metrics (countResponse, measured alone)',
+    'off µs': '—',
+    'on µs': '—',
+    'cost µs': median(metricRounds).toFixed(2),
+  },
 ])
 await pool.end()
 process.exit(0)

@@ -10,15 +10,26 @@
  * are installed with apt-get when missing.
  * Usage: npm run bench -- static [--seconds 8] [--rounds 5] [--files 5000]
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { collectStatic } from '../dist/static/collect.js'
 import { staticFiles } from '../dist/static/index.js'
-import { ensureWrk, freePort, median, printTable, root, start, stop, waitForOk, wrk } from './_lib.ts'
+import {
+  ensureDebian,
+  ensureWrk,
+  freePort,
+  median,
+  printTable,
+  root,
+  start,
+  stop,
+  waitForOk,
+  wrk,
+} from './_lib.ts'
 
 const { values } = parseArgs({
   options: {
@@ -47,22 +58,6 @@ try {
   indexing()
 } finally {
   rmSync(work, { recursive: true, force: true })
-}
-
-function ensureDebian(packages: Record<string, string>): void {
-  const missing = Object.entries(packages)
-    .filter(([path]) => !existsSync(path))
-    .map(([, name]) => name)
-  if (missing.length === 0) return
-  console.error(`installing ${missing.join(', ')} from Debian packages…`)
-  execFileSync(
-    'sh',
-    ['-c', `apt-get update >/dev/null && apt-get install -y ${missing.join(' ')} >/dev/null`],
-    {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    },
-  )
 }
 
 /** Deterministic bytes: text that compresses like real code, or noise that does not compress. */
