@@ -16,10 +16,10 @@ import { instrumentPool } from '../dist/db/index.js'
 import { countResponse } from '../dist/http/_metrics.js'
 import { createHttpServer, createPipeline, loadApp } from '../dist/http/index.js'
 import { batchedDestination } from '../dist/observe/_batched.js'
-import { createLogger } from '../dist/observe/index.js'
+import { createLogger, startErrorTracking } from '../dist/observe/index.js'
 import { securityMiddleware } from '../dist/security/index.js'
 import { mediaFiles, storagesOver } from '../dist/storage/index.js'
-import type { AppHandler, Middleware } from '../dist/types.js'
+import type { AppHandler, Middleware, WorkerState } from '../dist/types.js'
 import { connect, cpuPerRequest, type Driver } from './_inprocess.ts'
 import { median, printTable, root } from './_lib.ts'
 
@@ -56,24 +56,47 @@ const { default: page } = (await import('./apps/page.ts')) as {
 }
 const app = await loadApp(`${root}bench/apps/page.ts`, 'node')
 const logger = createLogger({ pretty: false })
-// The same logger without the hook that keeps each line as a breadcrumb for error reports.
-const noBreadcrumbs = pino({ level: 'info', base: { pid: process.pid } }, batchedDestination(1))
+// pino with shipshape's destination, without its redaction and without its breadcrumb hook.
+const plainPino = pino({ level: 'info', base: { pid: process.pid } }, batchedDestination(1))
 const pool = new pg.Pool({ host: '/nonexistent', max: 1 })
 const apm = instrumentPool(pool, { logger, rollupIntervalMs: 0, explainIntervalMs: 0 })
+const errors = startErrorTracking(
+  {
+    metrics: undefined,
+    release: undefined,
+    environment: 'production',
+    serverName: 'bench',
+    retentionMs: 86_400_000,
+    maxEventsPerIssue: 10,
+    notifyIntervalMs: 60_000,
+    email: undefined,
+    webhook: undefined,
+    slack: undefined,
+    sentryDsn: undefined,
+    ingest: undefined,
+  },
+  logger,
+)
 const cache = await createCache({ maxBytes: 1024 * 1024 })
 await cache.set('page', 'cached')
 const cachedApp: AppHandler = async (ctx) => {
   await cache.get('page')
   return app(ctx)
 }
+const loggingApp =
+  (log: typeof logger): AppHandler =>
+  (ctx) => {
+    log.info({ userId: 42, items: 3 }, 'rendered the page')
+    return app(ctx)
+  }
 
 function pipeline(
   middleware: Middleware[],
   {
     accessLog = false,
     handler = app,
-    log = logger,
-  }: { accessLog?: boolean; handler?: AppHandler; log?: typeof logger } = {},
+    worker,
+  }: { accessLog?: boolean; handler?: AppHandler; worker?: WorkerState } = {},
 ): Server {
   const built = createPipeline(
     handler,
@@ -84,8 +107,9 @@ function pipeline(
       readyzPath: '/readyz',
       maxBodyBytes: 1024 * 1024,
       accessLog,
+      worker,
     },
-    log,
+    logger,
     middleware,
   )
   return createHttpServer(built, {
@@ -100,33 +124,40 @@ const security = securityMiddleware()
 const media = mediaFiles({ storages: storagesOver({}) })
 const db = apm.middleware()
 
-/** Each capability as a pair: the configuration without it (`base`) and with it. */
 const configurations: { name: string; server: Server }[] = [
   { name: 'node:http alone', server: createServer(page) },
   { name: 'pipeline: request context (id, AsyncLocalStorage, clock, metrics)', server: pipeline([]) },
-  {
-    name: 'pipeline + access log (logger without breadcrumbs)',
-    server: pipeline([], { accessLog: true, log: noBreadcrumbs }),
-  },
   { name: 'pipeline + access log', server: pipeline([], { accessLog: true }) },
   { name: 'pipeline + security headers', server: pipeline([security]) },
   { name: 'pipeline + db accounting', server: pipeline([db]) },
+  { name: 'pipeline + error tracking', server: pipeline([], { worker: { errors } }) },
   { name: 'pipeline + media middleware', server: pipeline([media]) },
   { name: 'pipeline + one cache hit in the app', server: pipeline([], { handler: cachedApp }) },
   {
-    name: 'full default stack (all of the above)',
-    server: pipeline([db, security, media], { accessLog: true }),
+    name: "pipeline + the app logs a line (shipshape's logger)",
+    server: pipeline([], { handler: loggingApp(logger) }),
+  },
+  {
+    name: 'pipeline + the app logs a line (plain pino)',
+    server: pipeline([], { handler: loggingApp(plainPino) }),
+  },
+  {
+    name: 'full default stack',
+    server: pipeline([db, security, media], { accessLog: true, worker: { errors } }),
   },
 ]
+/** Each capability as the configuration without it and the one with it. */
 const pairs: [string, number, number][] = [
   ['request context', 0, 1],
-  ['access log', 1, 3],
-  ['error capture (breadcrumb of the access line)', 2, 3],
-  ['security headers', 1, 4],
-  ['db accounting (no queries)', 1, 5],
+  ['access log', 1, 2],
+  ['security headers', 1, 3],
+  ['db accounting (no queries)', 1, 4],
+  ['error capture (tracker on, no error)', 1, 5],
   ['media middleware', 1, 6],
   ['cache lookup (one hit)', 1, 7],
-  ['the whole default stack', 0, 8],
+  ["an app's log line, shipshape's logger (redaction, breadcrumb)", 1, 8],
+  ["an app's log line, plain pino", 1, 9],
+  ['the whole default stack', 0, 10],
 ]
 
 if (values.only !== undefined) {
