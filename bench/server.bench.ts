@@ -36,7 +36,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
-    contenders: { type: 'string', default: 'a,h,b,d,c' },
+    contenders: { type: 'string', default: 'a,h,b,m,d,c' },
     connections: { type: 'string', default: '32,1000' },
     scenarios: { type: 'string', default: 'throughput,close,hung,cpu,reload,coldstart,memory' },
   },
@@ -94,6 +94,24 @@ const allContenders: Contender[] = [
       return { child, workerPids: () => shipshapeWorkers(child.pid as number), close: () => stop(child) }
     },
   },
+  // (m): another build of shipshape (BENCH_BASELINE_CLI=/path/to/dist/cli/bin.js, e.g. main's
+  // built in a scratch directory), for a before/after in the same run.
+  ...(process.env.BENCH_BASELINE_CLI
+    ? [
+        {
+          name: '(m) shipshape serve, baseline build',
+          async launch(port: number) {
+            const args = [process.env.BENCH_BASELINE_CLI as string, 'serve', 'bench/apps/page.ts']
+            const child = start(node, [...args, '--workers', String(workers), '--bind', `127.0.0.1:${port}`])
+            return {
+              child,
+              workerPids: () => shipshapeWorkers(child.pid as number),
+              close: () => stop(child),
+            }
+          },
+        },
+      ]
+    : []),
   {
     name: '(d) Fastify + @fastify/helmet + pino request log',
     launch: clusterApp('bench/apps/fastify-cluster.ts'),
@@ -209,7 +227,7 @@ async function throughput(): Promise<void> {
 
 /** A new connection per request, as behind some proxies: each one is handed through the primary. */
 async function newConnections(): Promise<void> {
-  const list = [...contenders.filter((c) => 'ab'.includes(c.name[1] as string)), gunicorn]
+  const list = [...contenders.filter((c) => 'abm'.includes(c.name[1] as string)), gunicorn]
   await compare(list, { connections: 32, headers: ['Connection: close'] })
 }
 
