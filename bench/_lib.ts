@@ -4,7 +4,7 @@
  * anchor measured in the same run, because this machine is shared and absolute numbers drift.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 export const root = new URL('..', import.meta.url).pathname
@@ -194,4 +194,21 @@ export function printTable(rows: Record<string, string | number>[]): void {
   console.log(format(headers))
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`)
   for (const row of cells) console.log(format(row))
+}
+
+/** Installs the Debian packages whose files (path → package) are missing, with apt-get. */
+export function ensureDebian(packages: Record<string, string>): void {
+  const missing = Object.entries(packages)
+    .filter(([path]) => !existsSync(path))
+    .map(([, name]) => name)
+  if (missing.length === 0) return
+  console.error(`installing ${missing.join(', ')} from Debian packages…`)
+  execFileSync(
+    'sh',
+    ['-c', `apt-get update >/dev/null && apt-get install -y ${missing.join(' ')} >/dev/null`],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  )
 }

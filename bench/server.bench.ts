@@ -1,9 +1,13 @@
 /**
- * Issue 2's server benchmarks, in one run on loopback:
- *   throughput of (a) a bare node:http cluster, (b) `shipshape serve` with its default pipeline,
- *   (c) PM2 cluster + Express 5 + helmet + pino-http + prom-client, all serving bench/apps/page.ts;
+ * The server benchmarks, in one run on loopback:
+ *   throughput and p99 of (a) a bare node:http cluster, (h) the same cluster sending shipshape's
+ *   headers as constants, (b) `shipshape serve` with its default pipeline, (d) Fastify 5 +
+ *   @fastify/helmet + its pino request log, (c) PM2 cluster + Express 5 + helmet + pino-http +
+ *   prom-client, all serving bench/apps/page.ts with 2 workers, at each `--connections` count;
+ *   new connections (`Connection: close`) for (a), (b) and gunicorn (g, sync workers);
  *   then hung requests, CPU-bound requests, reload under load, cold start and demo memory.
- * Usage: npm run bench -- server [--seconds 10] [--rounds 3] [--contenders a,b,c] [--scenarios throughput,hung,…]
+ * Usage: npm run bench -- server [--seconds 10] [--rounds 3] [--connections 32,1000]
+ *   [--contenders a,h,b,d,c] [--scenarios throughput,close,hung,…]
  */
 import { type ChildProcess, execFileSync } from 'node:child_process'
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
@@ -13,6 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
   descendants,
+  ensureDebian,
   ensureWrk,
   freePort,
   type LoadResult,
@@ -31,8 +36,9 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
-    contenders: { type: 'string', default: 'a,b,c' },
-    scenarios: { type: 'string', default: 'throughput,hung,cpu,reload,coldstart,memory' },
+    contenders: { type: 'string', default: 'a,h,b,m,d,c' },
+    connections: { type: 'string', default: '32,1000' },
+    scenarios: { type: 'string', default: 'throughput,close,hung,cpu,reload,coldstart,memory' },
   },
   allowPositionals: true,
 })
@@ -41,6 +47,7 @@ const rounds = Number(values.rounds)
 const workers = 2
 const node = process.execPath
 const cli = join(root, 'dist/cli/bin.js')
+/** For the scenarios after throughput and close, which measure behaviour rather than speed. */
 const connections = 50
 
 interface Contender {
@@ -50,28 +57,64 @@ interface Contender {
   ): Promise<{ child: ChildProcess; workerPids: () => number[]; close: () => Promise<void> }>
 }
 
+/** A node:cluster app of bench/apps with `workers` workers. */
+function clusterApp(script: string): Contender['launch'] {
+  return async (port) => {
+    const child = start(node, [script], { PORT: String(port), WORKERS: String(workers) })
+    return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
+  }
+}
+
+/** The primary's worker processes, without the embedded database process it also supervises. */
+function shipshapeWorkers(primary: number): number[] {
+  return descendants(primary).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('_worker.js')
+    } catch {
+      return false
+    }
+  })
+}
+
 function shipshape(app: string, extra: string[] = [], stdout: number | 'ignore' = 'ignore') {
   return (port: number) =>
     start(node, [cli, 'serve', app, '--bind', `127.0.0.1:${port}`, ...extra], {}, stdout)
 }
 
 const allContenders: Contender[] = [
+  { name: '(a) bare node:http cluster', launch: clusterApp('bench/apps/bare-cluster.ts') },
   {
-    name: '(a) bare node:http cluster',
-    async launch(port) {
-      const child = start(node, ['bench/apps/bare-cluster.ts'], {
-        PORT: String(port),
-        WORKERS: String(workers),
-      })
-      return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
-    },
+    name: "(h) bare cluster sending shipshape's headers",
+    launch: clusterApp('bench/apps/bare-headers-cluster.ts'),
   },
   {
     name: '(b) shipshape serve',
     async launch(port) {
       const child = shipshape('bench/apps/page.ts', ['--workers', String(workers)])(port)
-      return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
+      return { child, workerPids: () => shipshapeWorkers(child.pid as number), close: () => stop(child) }
     },
+  },
+  // (m): another build of shipshape (BENCH_BASELINE_CLI=/path/to/dist/cli/bin.js, e.g. main's
+  // built in a scratch directory), for a before/after in the same run.
+  ...(process.env.BENCH_BASELINE_CLI
+    ? [
+        {
+          name: '(m) shipshape serve, baseline build',
+          async launch(port: number) {
+            const args = [process.env.BENCH_BASELINE_CLI as string, 'serve', 'bench/apps/page.ts']
+            const child = start(node, [...args, '--workers', String(workers), '--bind', `127.0.0.1:${port}`])
+            return {
+              child,
+              workerPids: () => shipshapeWorkers(child.pid as number),
+              close: () => stop(child),
+            }
+          },
+        },
+      ]
+    : []),
+  {
+    name: '(d) Fastify + @fastify/helmet + pino request log',
+    launch: clusterApp('bench/apps/fastify-cluster.ts'),
   },
   {
     name: '(c) PM2 + Express + helmet + pino-http + prom-client',
@@ -108,42 +151,84 @@ const allContenders: Contender[] = [
   },
 ]
 
-const contenders = allContenders.filter((c) => values.contenders.split(',').includes(c.name[1] as string))
+/** Anchor (g) for new connections only: Debian's gunicorn, sync workers, the page as WSGI. */
+const gunicorn: Contender = {
+  name: '(g) gunicorn, sync workers',
+  async launch(port) {
+    ensureDebian({ '/usr/bin/gunicorn': 'gunicorn' })
+    const args = ['-w', String(workers), '-b', `127.0.0.1:${port}`, '--chdir', 'bench/apps', 'page_wsgi:app']
+    const child = start('/usr/bin/gunicorn', args)
+    return { child, workerPids: () => descendants(child.pid as number), close: () => stop(child) }
+  },
+}
 
-async function throughput(): Promise<void> {
+const letters = values.contenders.split(',')
+const contenders = allContenders.filter((c) => letters.includes(c.name[1] as string))
+
+/**
+ * Each contender in turn, rounds alternating, a fresh server per round: the medians, and each
+ * contender's req/s and p99 against the first contender's (the anchor) and against (h).
+ */
+async function compare(
+  list: Contender[],
+  load: { connections: number; headers?: string[]; threads?: number },
+): Promise<void> {
   const results = new Map<string, { load: LoadResult[]; rss: number[] }>()
+  const options = { ...load, timeoutSeconds: 10 }
   for (let round = 0; round < rounds; round++) {
-    for (const contender of contenders) {
+    for (const contender of list) {
       const port = await freePort()
       const server = await contender.launch(port)
       const url = `http://127.0.0.1:${port}/`
       await waitForOk(url)
-      await wrk(url, { seconds: 2, connections }) // warm-up: JIT and connection set-up
-      const load = await wrk(url, { seconds, connections })
+      await wrk(url, { ...options, seconds: 2 }) // warm-up: JIT and connection set-up
+      const result = await wrk(url, { ...options, seconds })
       const rss = Math.max(...server.workerPids().map(peakRssMb))
       await server.close()
       const entry = results.get(contender.name) ?? { load: [], rss: [] }
-      entry.load.push(load)
+      entry.load.push(result)
       entry.rss.push(rss)
       results.set(contender.name, entry)
-      console.error(`round ${round + 1}/${rounds} ${contender.name}: ${load.rps.toFixed(0)} req/s`)
+      console.error(
+        `round ${round + 1}/${rounds} ${contender.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms} ms`,
+      )
     }
   }
-  const anchor = median(results.get(contenders[0]?.name as string)?.load.map((r) => r.rps) ?? [])
+  const rpsOf = (name: string | undefined) =>
+    median(results.get(name as string)?.load.map((r) => r.rps) ?? [])
+  const p99Of = (name: string | undefined) =>
+    median(results.get(name as string)?.load.map((r) => r.p99Ms) ?? [])
+  const anchor = list[0]?.name
+  const withHeaders = list.find((c) => c.name.startsWith('(h)'))?.name
   printTable(
-    [...results].map(([name, { load, rss }]) => {
-      const rps = median(load.map((r) => r.rps))
+    [...results].map(([name, { load: runs, rss }]) => {
+      const rps = median(runs.map((r) => r.rps))
       return {
         contender: name,
         'req/s (median)': rps.toFixed(0),
-        'vs (a)': (rps / anchor).toFixed(2),
-        'p50 ms': median(load.map((r) => r.p50Ms)).toFixed(2),
-        'p99 ms': median(load.map((r) => r.p99Ms)).toFixed(2),
+        'vs (a)': (rps / rpsOf(anchor)).toFixed(2),
+        ...(withHeaders ? { 'vs (h)': (rps / rpsOf(withHeaders)).toFixed(2) } : {}),
+        'p50 ms': median(runs.map((r) => r.p50Ms)).toFixed(2),
+        'p99 ms': p99Of(name).toFixed(2),
+        'p99 vs (a)': (p99Of(name) / p99Of(anchor)).toFixed(2),
         'peak RSS/worker MB': median(rss).toFixed(1),
-        failures: load.reduce((sum, r) => sum + r.failures, 0),
+        failures: runs.reduce((sum, r) => sum + r.failures, 0),
       }
     }),
   )
+}
+
+async function throughput(): Promise<void> {
+  for (const count of values.connections.split(',').map(Number)) {
+    console.log(`\nkeep-alive, ${count} connections\n`)
+    await compare(contenders, { connections: count })
+  }
+}
+
+/** A new connection per request, as behind some proxies: each one is handed through the primary. */
+async function newConnections(): Promise<void> {
+  const list = [...contenders.filter((c) => 'abm'.includes(c.name[1] as string)), gunicorn]
+  await compare(list, { connections: 32, headers: ['Connection: close'] })
 }
 
 /** Sends GET requests back to back until `until`, recording each one's status (0: connection lost) and duration. */
@@ -344,6 +429,7 @@ async function demoMemory(): Promise<void> {
 
 const scenarios: Record<string, () => Promise<void>> = {
   throughput,
+  close: newConnections,
   hung: hungRequests,
   cpu: cpuBound,
   reload: reloadUnderLoad,

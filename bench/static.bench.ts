@@ -8,23 +8,35 @@
  * - building the start-up index of 10,000 files.
  * nginx, gunicorn, WhiteNoise, Django, python3-brotli and wrk come from Debian's packages and
  * are installed with apt-get when missing.
- * Usage: npm run bench -- static [--seconds 8] [--rounds 5] [--files 5000]
+ * Usage: npm run bench -- static [--seconds 8] [--rounds 5] [--files 5000] [--parts serving,collect,index]
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { collectStatic } from '../dist/static/collect.js'
 import { staticFiles } from '../dist/static/index.js'
-import { ensureWrk, freePort, median, printTable, root, start, stop, waitForOk, wrk } from './_lib.ts'
+import {
+  ensureDebian,
+  ensureWrk,
+  freePort,
+  median,
+  printTable,
+  root,
+  start,
+  stop,
+  waitForOk,
+  wrk,
+} from './_lib.ts'
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '5' },
     files: { type: 'string', default: '5000' },
+    parts: { type: 'string', default: 'serving,collect,index' },
   },
   allowPositionals: true,
 })
@@ -42,27 +54,12 @@ ensureDebian({
 
 const work = mkdtempSync(join(tmpdir(), 'shipshape-bench-static-'))
 try {
-  await serving()
-  await collecting()
-  indexing()
+  const parts = values.parts.split(',')
+  if (parts.includes('serving')) await serving()
+  if (parts.includes('collect')) await collecting()
+  if (parts.includes('index')) indexing()
 } finally {
   rmSync(work, { recursive: true, force: true })
-}
-
-function ensureDebian(packages: Record<string, string>): void {
-  const missing = Object.entries(packages)
-    .filter(([path]) => !existsSync(path))
-    .map(([, name]) => name)
-  if (missing.length === 0) return
-  console.error(`installing ${missing.join(', ')} from Debian packages…`)
-  execFileSync(
-    'sh',
-    ['-c', `apt-get update >/dev/null && apt-get install -y ${missing.join(' ')} >/dev/null`],
-    {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    },
-  )
 }
 
 /** Deterministic bytes: text that compresses like real code, or noise that does not compress. */
@@ -118,6 +115,25 @@ async function serving(): Promise<void> {
         '--pidfile',
         join(work, `shipshape-${port}.pid`),
       ]),
+    // Node's limit: shipshape's own answer (all its headers but the per-response ones), sent by
+    // node:http from memory.
+    'bare node:http from memory': async (port: number) =>
+      start(process.execPath, ['bench/apps/static-contenders.ts', 'bare'], {
+        PORT: String(port),
+        ROOT: output,
+        FILE: asset.slice('/static/'.length),
+        HEADERS: JSON.stringify(await shipshapeHeaders()),
+      }),
+    sirv: async (port: number) =>
+      start(process.execPath, ['bench/apps/static-contenders.ts', 'sirv'], {
+        PORT: String(port),
+        ROOT: output,
+      }),
+    '@fastify/static': async (port: number) =>
+      start(process.execPath, ['bench/apps/static-contenders.ts', 'fastify'], {
+        PORT: String(port),
+        ROOT: output,
+      }),
     'nginx gzip_static': async (port: number) => {
       const conf = join(work, `nginx-${port}.conf`)
       writeFileSync(
@@ -191,6 +207,24 @@ application = WhiteNoise(
       )
     },
   }
+  /** The headers of shipshape's gzip answer for the asset, less those node:http writes per response. */
+  let known: [string, string][] | undefined
+  async function shipshapeHeaders(): Promise<[string, string][]> {
+    if (known !== undefined) return known
+    const port = await freePort()
+    const child = await contenders.shipshape(port)
+    const url = `http://127.0.0.1:${port}${asset}`
+    try {
+      await waitForOk(url)
+      const answer = await fetch(url, { headers: { 'accept-encoding': 'gzip' } })
+      await answer.arrayBuffer()
+      const perResponse = new Set(['date', 'connection', 'keep-alive', 'x-request-id'])
+      known = [...answer.headers].filter(([name]) => !perResponse.has(name))
+      return known
+    } finally {
+      await stop(child)
+    }
+  }
   type Name = keyof typeof contenders
   const results = Object.fromEntries(Object.keys(contenders).map((name) => [name, [] as number[]])) as Record<
     Name,
@@ -224,6 +258,8 @@ application = WhiteNoise(
   }
   const nginx = median(results['nginx gzip_static'])
   const whitenoise = median(results['WhiteNoise 6 + gunicorn'])
+  const bare = median(results['bare node:http from memory'])
+  const shipshape = median(results.shipshape)
   console.log(`\nServing ${asset} (gzip, 2 workers each, wrk -t1 -c50, ${rounds} rounds)\n`)
   printTable(
     (Object.keys(contenders) as Name[]).map((name) => ({
@@ -231,6 +267,8 @@ application = WhiteNoise(
       'req/s (median)': Math.round(median(results[name])),
       'vs nginx': `${Math.round((median(results[name]) / nginx) * 100)}%`,
       'vs WhiteNoise': `${(median(results[name]) / whitenoise).toFixed(1)}×`,
+      'vs bare node': (median(results[name]) / bare).toFixed(2),
+      'shipshape ×': (shipshape / median(results[name])).toFixed(2),
     })),
   )
 }

@@ -1,7 +1,7 @@
 /** The page every throughput contender serves: a small HTML document, as a node:http listener. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-const page = Buffer.from(
+export const page = Buffer.from(
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bench</title></head><body><h1>Hello</h1>${'<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>'.repeat(12)}</body></html>`,
 )
 

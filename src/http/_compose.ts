@@ -9,13 +9,21 @@ export function compose(middleware: Middleware[], app: AppHandler): AppHandler {
     const step = middleware[i] as Middleware
     const next = chain
     const name = step.name || `middleware #${i + 1}`
-    chain = async (ctx) => {
+    // Not an async function: a step that returns next()'s promise (most do) hands it on as it
+    // is, instead of wrapping it in a promise of its own and two more microtask turns per step.
+    chain = (ctx) => {
       let called = false
-      await step(ctx, () => {
-        if (called) return Promise.reject(new Error(`${name} called next() more than once`))
-        called = true
-        return next(ctx)
-      })
+      try {
+        return Promise.resolve(
+          step(ctx, () => {
+            if (called) return Promise.reject(new Error(`${name} called next() more than once`))
+            called = true
+            return next(ctx)
+          }),
+        )
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
   }
   return chain

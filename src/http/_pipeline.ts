@@ -60,6 +60,12 @@ export function createPipeline(
   )
   const drainController = new AbortController()
   const watchAwaiting = awaitingWatcher()
+  // The access line holds only shipshape's own fields (id, method, path without its query,
+  // status, bytes, times, query counts), never a secret, so it skips the logger's redaction:
+  // pino's redaction of keys at any depth (`*.password`) runs on every value of every line, and
+  // cost about three quarters of a small page's CPU (bench/README.md, capabilities). The
+  // logger's level, base fields, formatters and hooks still apply.
+  const accessLogger = accessLog ? logger.child({}, { redact: [] }) : undefined
 
   const trust = proxyTrust(options.trustedProxies)
   const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
@@ -180,23 +186,10 @@ export function createPipeline(
     const finished = { status: completed ? res.statusCode : 0, ms, route: routeName(ctx) }
     countResponse(ctx.method, finished.route, finished.status, ms / 1000)
     const extra = worker.finishRequest?.(ctx, finished)
-    if (accessLog) {
-      logger.info(
-        {
-          requestId: ctx.id,
-          method: ctx.method,
-          path: ctx.path,
-          // 499 as nginx logs it: the client went away before the response was complete.
-          status: completed ? res.statusCode : 499,
-          // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
-          bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
-          ms: Math.round(ms * 100) / 100,
-          ...ctx.timings,
-          ...extra,
-        },
-        'request',
-      )
-    }
+    // Outside the request's context: a breadcrumb of the access line (what a logger records for
+    // each line logged during a request) would be read by no error report, as the request is over.
+    if (accessLogger !== undefined)
+      contextStorage.exit(writeAccessLine, accessLogger, ctx, completed, ms, extra)
     if (inflight.size === 0) for (const wake of waiters.splice(0)) wake()
   }
 
@@ -328,6 +321,28 @@ export function createPipeline(
       return new Promise((resolve) => waiters.push(resolve))
     },
   }
+}
+
+function writeAccessLine(
+  logger: Logger,
+  ctx: Context,
+  completed: boolean,
+  ms: number,
+  extra: Record<string, unknown> | undefined,
+): void {
+  const line: Record<string, unknown> = {
+    requestId: ctx.id,
+    method: ctx.method,
+    path: ctx.path,
+    // 499 as nginx logs it: the client went away before the response was complete.
+    status: completed ? ctx.res.statusCode : 499,
+    // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
+    bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
+    ms: Math.round(ms * 100) / 100,
+  }
+  if (ctx.timings !== undefined) Object.assign(line, ctx.timings)
+  if (extra !== undefined) Object.assign(line, extra)
+  logger.info(line, 'request')
 }
 
 /**

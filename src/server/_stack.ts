@@ -25,23 +25,20 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   // A protected area set in the settings (docs/auth.md): loaded only when one is set (argon2, otplib).
   if (options.auth.protect !== '') middleware.push(await protectedArea(options, logger))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
-  if (existsSync(options.staticRoot)) {
+  // A framework's browser files too (Next's .next/static, SvelteKit's and React Router's build/client).
+  const mounts = [
+    ...(existsSync(options.staticRoot) ? [{ root: options.staticRoot, prefix: options.staticUrl }] : []),
+    ...buildOutputs(options.app),
+  ]
+  // --static-memory is the whole server's: each worker's mounts share the worker's part of it.
+  const memoryBytes = Math.floor(options.staticMemoryBytes / options.workers / Math.max(1, mounts.length))
+  for (const mount of mounts) {
     middleware.push(
       staticFiles({
-        root: options.staticRoot,
-        prefix: options.staticUrl,
+        ...mount,
         maxAge: Math.round(options.staticMaxAgeMs / 1000),
         allowOrigin: options.staticAllowOrigin,
-      }),
-    )
-  }
-  // A framework's browser files (Next's .next/static, SvelteKit's and React Router's build/client).
-  for (const output of buildOutputs(options.app)) {
-    middleware.push(
-      staticFiles({
-        ...output,
-        maxAge: Math.round(options.staticMaxAgeMs / 1000),
-        allowOrigin: options.staticAllowOrigin,
+        memoryBytes,
       }),
     )
   }

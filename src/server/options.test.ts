@@ -77,6 +77,7 @@ describe('serve options', () => {
       staticUrl: '/static/',
       staticMaxAgeMs: 60_000,
       staticAllowOrigin: undefined,
+      staticMemoryBytes: 32 * 1024 * 1024,
       media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
       cache: {
         maxBytes: 64 * 1024 * 1024,

@@ -31,15 +31,21 @@ export interface StaticFilesOptions {
    * year as immutable. Such a mount is not the one staticUrl() links to. Default: none.
    */
   immutable?: (name: string) => boolean
+  /**
+   * Bytes of small representations this middleware keeps in memory. Default 32 MiB. `shipshape
+   * serve` gives each worker its share of the server's --static-memory, split between the mounts.
+   */
+  memoryBytes?: number
 }
 
 /**
  * Representations up to this size are kept in memory after their first request, up to the
- * budget below per worker: small files are most requests, and reading them once saves a file
- * open and read per request. Larger files are streamed from disk.
+ * middleware's budget (memoryBytes): small files are most requests, and reading them once saves
+ * a file open and read per request. Larger files, and those past the budget, are streamed from
+ * disk, where the kernel's page cache holds them once for every worker.
  */
 const memoryFileLimit = 64 * 1024
-const memoryBudget = 32 * 1024 * 1024
+const defaultMemoryBytes = 32 * 1024 * 1024
 
 /** Paths longer than this are refused (400) before any work: no real asset has such a name. */
 const maxPathLength = 1024
@@ -60,7 +66,7 @@ export function staticFiles(options: StaticFilesOptions = {}): Middleware {
     immutable: options.immutable,
   })
   const loaded = new WeakSet<Entity>()
-  let memoryLeft = memoryBudget
+  let memoryLeft = options.memoryBytes ?? defaultMemoryBytes
 
   /** Reads an entity's small representations into memory in the background, once. */
   function keepInMemory(entity: Entity): void {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import {
+  bytes,
   configError,
   defineConfig,
   duration,
@@ -47,6 +48,11 @@ export const staticSettings = group(
       description:
         'Browser cache lifetime of static files whose names are not content-hashed (a changed file reaches browsers within it). Hashed names are always cached for a year as immutable.',
     }),
+    memory: setting(bytes(), {
+      default: '32MiB',
+      description:
+        'Memory the whole server holds of small static files (64 KiB or less, each encoding counted), split evenly between the workers: each keeps its share of the files first asked for, and reads the rest from disk (the kernel caches them). 0 keeps none in memory.',
+    }),
     sources: setting(z.array(z.string().min(1)), {
       default: ['static'],
       flag: false,
@@ -76,6 +82,8 @@ export interface StaticServeOptions {
   staticUrl: string
   staticMaxAgeMs: number
   staticAllowOrigin: string | undefined
+  /** Bytes of small files kept in memory by all workers together (each holds its share). */
+  staticMemoryBytes: number
 }
 
 export function staticOptions(settings: StaticSettings, cwd: string): StaticServeOptions {
@@ -84,6 +92,7 @@ export function staticOptions(settings: StaticSettings, cwd: string): StaticServ
     staticUrl: settings.url,
     staticMaxAgeMs: settings.maxAge,
     staticAllowOrigin: settings.allowOrigin,
+    staticMemoryBytes: settings.memory,
   }
 }
 

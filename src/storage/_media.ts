@@ -41,61 +41,65 @@ export function mediaFiles(options: MediaFilesOptions = {}): Middleware {
 
   const provides = options.storages === undefined ? {} : { storages: options.storages }
   return Object.assign(
-    async function mediaFiles(ctx: RequestContext, next: Next) {
+    function mediaFiles(ctx: RequestContext, next: Next) {
       const served = options.storages ?? registry()
-      const prefix = served.urlPrefix
-      if (!ctx.path.startsWith(prefix)) return next()
-      const rest = ctx.path.slice(prefix.length)
-      const slash = rest.indexOf('/')
-      const local = slash > 0 ? served.local(rest.slice(0, slash)) : undefined
-      if (!local) return next()
-
-      const { storage, directory, signer } = local
-      const key = pathToKey(rest.slice(slash + 1))
-      if (storage.visibility === 'private') {
-        const url = ctx.req.url ?? ''
-        const question = url.indexOf('?')
-        const query = question === -1 ? '' : url.slice(question + 1)
-        // Unsigned, tampered, expired or for a bad key: the same 403, whether the file exists or
-        // not, so a guess learns nothing.
-        if (key === undefined || !signer.verify(storage.name, key, query)) {
-          plainAnswer(ctx.res, 403, 'Forbidden\n')
-          return
-        }
-      } else if (key === undefined) {
-        plainAnswer(ctx.res, 404, 'Not Found\n')
-        return
-      }
-      const type = typeOfKey(key)
-      // Only on the separate media origin may a browser get a type it runs or applies.
-      const onMediaOrigin =
-        served.originHost !== undefined && ctx.req.headers.host?.toLowerCase() === served.originHost
-      const path = await confinedPath(directory, key).catch(() => undefined)
-      const entity =
-        path === undefined
-          ? undefined
-          : await fileEntity(path, {
-              contentType: onMediaOrigin || !runsOrApplies(type) ? contentTypeFor(key) : fallbackType,
-              cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
-              headers: {
-                // RFC 6266, with an RFC 8187 filename* for names beyond ASCII. The key rules keep
-                // control, format and bidirectional characters out of the name.
-                'Content-Disposition': contentDisposition(key.slice(key.lastIndexOf('/') + 1), {
-                  type: storage.disposition(type),
-                }),
-                'X-Content-Type-Options': 'nosniff',
-                'Content-Security-Policy': sandbox,
-                // The site's pages embed what its media origin serves; the security headers'
-                // same-origin default would block every <img> there.
-                ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
-              },
-            }).catch(() => undefined)
-      if (entity === undefined) {
-        plainAnswer(ctx.res, 404, 'Not Found\n')
-        return
-      }
-      sendEntity(ctx.req, ctx.res, entity)
+      // Most requests are not for media: they pass on without the cost of an async function.
+      if (!ctx.path.startsWith(served.urlPrefix)) return next()
+      return serveMedia(ctx, next, served)
     },
     { provides },
   )
+
+  async function serveMedia(ctx: RequestContext, next: Next, served: Storages): Promise<void> {
+    const rest = ctx.path.slice(served.urlPrefix.length)
+    const slash = rest.indexOf('/')
+    const local = slash > 0 ? served.local(rest.slice(0, slash)) : undefined
+    if (!local) return next()
+
+    const { storage, directory, signer } = local
+    const key = pathToKey(rest.slice(slash + 1))
+    if (storage.visibility === 'private') {
+      const url = ctx.req.url ?? ''
+      const question = url.indexOf('?')
+      const query = question === -1 ? '' : url.slice(question + 1)
+      // Unsigned, tampered, expired or for a bad key: the same 403, whether the file exists or
+      // not, so a guess learns nothing.
+      if (key === undefined || !signer.verify(storage.name, key, query)) {
+        plainAnswer(ctx.res, 403, 'Forbidden\n')
+        return
+      }
+    } else if (key === undefined) {
+      plainAnswer(ctx.res, 404, 'Not Found\n')
+      return
+    }
+    const type = typeOfKey(key)
+    // Only on the separate media origin may a browser get a type it runs or applies.
+    const onMediaOrigin =
+      served.originHost !== undefined && ctx.req.headers.host?.toLowerCase() === served.originHost
+    const path = await confinedPath(directory, key).catch(() => undefined)
+    const entity =
+      path === undefined
+        ? undefined
+        : await fileEntity(path, {
+            contentType: onMediaOrigin || !runsOrApplies(type) ? contentTypeFor(key) : fallbackType,
+            cacheControl: storage.visibility === 'private' ? privateCache : publicCache,
+            headers: {
+              // RFC 6266, with an RFC 8187 filename* for names beyond ASCII. The key rules keep
+              // control, format and bidirectional characters out of the name.
+              'Content-Disposition': contentDisposition(key.slice(key.lastIndexOf('/') + 1), {
+                type: storage.disposition(type),
+              }),
+              'X-Content-Type-Options': 'nosniff',
+              'Content-Security-Policy': sandbox,
+              // The site's pages embed what its media origin serves; the security headers'
+              // same-origin default would block every <img> there.
+              ...(onMediaOrigin ? { 'Cross-Origin-Resource-Policy': 'cross-origin' } : {}),
+            },
+          }).catch(() => undefined)
+    if (entity === undefined) {
+      plainAnswer(ctx.res, 404, 'Not Found\n')
+      return
+    }
+    sendEntity(ctx.req, ctx.res, entity)
+  }
 }
