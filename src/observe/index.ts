@@ -23,6 +23,7 @@ export {
   deliver,
   type Notification,
   type Notifier,
+  postJson,
   slackNotifier,
   smtpNotifier,
   webhookNotifier,

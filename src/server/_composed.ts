@@ -24,6 +24,7 @@ import {
 } from '../config/index.js'
 import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { auditSettings } from '../hosting/settings.js'
+import { monitorOptions, monitorSettings } from '../monitor/settings.js'
 import { observeOptions, observeSettings } from '../observe/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
@@ -44,6 +45,7 @@ export const shipshapeConfig = defineConfig(
     database: databaseSettings,
     apm: apmSettings,
     observe: observeSettings,
+    monitor: monitorSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -61,6 +63,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...databaseOptions(settings.database, cwd, settings.server.timeout),
     ...apmOptions(settings.apm),
     ...observeOptions(settings.observe, cwd),
+    ...monitorOptions(settings.monitor),
   }
 }
 

@@ -48,6 +48,7 @@ export class Supervisor {
   private finish: (code: number) => void = () => {}
   private readonly watchdog: NodeJS.Timeout
   private readonly metrics: PrimaryMetrics
+  private readonly monitor: Promise<{ stop(): Promise<void> } | undefined> | undefined
 
   constructor(
     private readonly options: ServeOptions,
@@ -58,6 +59,15 @@ export class Supervisor {
     listener.on('connection', (socket: Socket) => this.dispatch(socket))
     this.metrics = new PrimaryMetrics(options, logger, () => this.pick()?.child)
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
+    // Uptime checks and alerting (docs/monitor.md), loaded only when there is something to monitor.
+    const { monitor } = options
+    if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
+      this.monitor = import('../monitor/index.js')
+        .then(({ startMonitor }) => startMonitor(options, logger, this.metrics))
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'the monitor could not start')
+          return undefined
+        })
   }
 
   run(): Promise<number> {
@@ -371,6 +381,7 @@ export class Supervisor {
   private stopped(): void {
     clearInterval(this.watchdog)
     this.metrics.close()
+    void this.monitor?.then((monitor) => monitor?.stop())
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }

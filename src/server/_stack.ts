@@ -3,7 +3,8 @@
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
 import { existsSync } from 'node:fs'
-import { type Logger, sentryIngest } from '../observe/index.js'
+import { monitorEndpoint } from '../monitor/index.js'
+import { createLogger, type Logger, sentryIngest } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { buildOutputs, staticFiles } from '../static/index.js'
 import { mediaFiles, storagesOver } from '../storage/index.js'
@@ -17,6 +18,10 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
   const middleware: Middleware[] = [securityMiddleware(options, logger)]
   // Sentry SDKs reporting to the app itself, when a DSN key is set (docs/observe.md).
   if (options.observe.ingest) middleware.push(sentryIngest(options.observe.ingest))
+  // Agents' reports, heartbeat pings, the monitor API and status page, when anything is monitored (docs/monitor.md).
+  const { monitor } = options
+  if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
+    middleware.push(monitorEndpoint(monitor, logger ?? createLogger()))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   if (existsSync(options.staticRoot)) {
     middleware.push(

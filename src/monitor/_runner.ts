@@ -1,0 +1,379 @@
+/**
+ * The monitor as `shipshape serve`'s primary runs it: probes each check on its interval, stores
+ * the results, reads what the other instances, the agents and the heartbeats stored, feeds the
+ * alert logic every second and sends what it decides. Everything is asynchronous and bounded
+ * (each probe by its timeout, each query by the pool's timeouts); a run still going when its next
+ * one is due is skipped, never stacked, so the primary's loop stays free for the watchdog.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Database, DatabaseOptions } from '../db/index.js'
+import {
+  type DeliveryCounts,
+  deliver,
+  type Logger,
+  type Notifier,
+  sampleMachine,
+  slackNotifier,
+  smtpNotifier,
+} from '../observe/index.js'
+import { BurnRate, type RequestSample, sampleEveryMs } from './_burn.js'
+import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_channels.js'
+import { type Dispatch, Dispatcher } from './_dispatch.js'
+import { probe } from './_probe.js'
+import type { Channel, MonitorOptions } from './_settings.js'
+import { CheckStates } from './_state.js'
+import { MonitorStore, type Uptime } from './_store.js'
+
+export interface MonitorHost {
+  monitor: MonitorOptions
+  /** observe's channels, shared: the same Slack webhook and e-mail addresses as error notifications. */
+  observe: { email: { url: string; from: string; to: string[] } | undefined; slack: string | undefined }
+  database: DatabaseOptions
+  logger: Logger
+  /** The request counters the primary sums from its workers, for the error budget. */
+  requestTotals(): { total: number; errors: number }
+  /** Directories whose filesystem's free space is watched, by purpose. */
+  dirs: Readonly<Record<string, string>>
+  /** How the app is reached, for links in notifications. */
+  externalUrl: string
+}
+
+/** How often other instances' and agents' results, pings and silences are read, and alerts decided. */
+const tickMs = 1000
+const uptimeEveryMs = 60_000
+const diskEveryMs = 60_000
+const pruneEveryMs = 3_600_000
+
+export class MonitorRunner {
+  private readonly states: CheckStates
+  private readonly dispatcher: Dispatcher
+  private readonly burn: BurnRate
+  private readonly source = `${randomUUID()}`
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly counts: DeliveryCounts = { sent: {}, failed: {} }
+  private readonly chat: Partial<Record<Channel, Notifier>> = {}
+  private database: Database | undefined
+  private store: MonitorStore | undefined
+  private cursors: { results: number; pings: number } | undefined
+  private uptimes: Uptime[] = []
+  private ticking = false
+  private stopped = false
+  private ticks = 0
+
+  constructor(private readonly host: MonitorHost) {
+    const { monitor, observe } = host
+    const now = Date.now()
+    this.states = new CheckStates(monitor, monitor.checks, monitor.heartbeats, now)
+    const configured = new Set<Channel>()
+    if (monitor.pagerduty) configured.add('pagerduty')
+    if (monitor.webhook) configured.add('webhook')
+    if (observe.slack) {
+      configured.add('slack')
+      this.chat.slack = slackNotifier(observe.slack)
+    }
+    if (observe.email) {
+      configured.add('email')
+      this.chat.email = smtpNotifier(observe.email)
+    }
+    this.dispatcher = new Dispatcher({ ...monitor, configured })
+    this.dispatcher.setSilences(this.configSilences())
+    this.burn = new BurnRate(monitor.objective)
+  }
+
+  async start(): Promise<void> {
+    const { database, logger, monitor } = this.host
+    if (database.url !== '' || database.embedded) {
+      const { openDatabase } = await import('../db/index.js')
+      // Two connections: the primary's queries are few and small.
+      this.database = openDatabase({ ...database, poolSize: 2 }, logger)
+      this.store = new MonitorStore(this.database.pool)
+      await this.catchUp()
+    }
+    for (const check of monitor.checks) {
+      // Spread over the first second, so checks defined together do not all connect at once.
+      this.every(Math.random() * Math.min(1000, check.intervalMs), check.intervalMs, () =>
+        this.probe(check.name),
+      )
+    }
+    this.every(tickMs, tickMs, () => this.tick())
+    this.every(0, sampleEveryMs, async () => this.sampleRequests())
+    this.every(0, diskEveryMs, () => this.checkDisks())
+    this.every(5000, uptimeEveryMs, () => this.refreshUptime())
+    this.every(pruneEveryMs, pruneEveryMs, () => this.store?.prune(Date.now(), monitor.retentionMs))
+    logger.info(
+      { checks: monitor.checks.length, heartbeats: monitor.heartbeats.length, vantage: monitor.vantage },
+      'monitor started',
+    )
+  }
+
+  /** Where reading starts: the newest stored results; the heartbeats' last pings are taken as they are. */
+  private async catchUp(): Promise<void> {
+    try {
+      this.cursors = await (this.store as MonitorStore).cursors()
+      for (const ping of await (this.store as MonitorStore).lastPings()) this.states.ping(ping)
+    } catch (error) {
+      this.host.logger.warn(
+        { err: error },
+        'monitor: the database cannot be read yet; results stay in memory until it can',
+      )
+    }
+  }
+
+  /** Runs `task` after `firstMs`, then every `everyMs` from each start; a run still going skips the next. */
+  private every(firstMs: number, everyMs: number, task: () => Promise<unknown> | undefined): void {
+    let running = false
+    const schedule = (ms: number) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer)
+        run()
+      }, ms)
+      timer.unref()
+      this.timers.add(timer)
+    }
+    const run = () => {
+      if (this.stopped) return
+      schedule(everyMs)
+      if (running) return
+      running = true
+      Promise.resolve()
+        .then(task)
+        .catch((error: unknown) => this.host.logger.warn({ err: error }, 'monitor task failed'))
+        .finally(() => {
+          running = false
+        })
+    }
+    schedule(firstMs)
+  }
+
+  private async probe(name: string): Promise<void> {
+    const check = this.host.monitor.checks.find((candidate) => candidate.name === name)
+    if (!check) return
+    const result = await probe(check, this.host.monitor.vantage)
+    this.states.record(result)
+    if (!result.ok)
+      this.host.logger.debug({ check: name, error: result.error, ms: result.ms }, 'probe failed')
+    await this.store?.addResults([result], this.source).catch((error: unknown) => {
+      this.host.logger.warn({ err: error, check: name }, 'monitor: a probe result could not be stored')
+    })
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return
+    this.ticking = true
+    try {
+      await this.readOthers()
+      const now = Date.now()
+      for (const { window, long, short } of this.burn.burning(now)) {
+        this.states.condition(
+          {
+            labels: {
+              alertname: 'ErrorBudgetBurn',
+              severity: window.severity,
+              window: `${window.longMs / 3_600_000}h`,
+            },
+            summary: `the error budget burns at ${long.toFixed(1)}× over ${window.longMs / 60_000} min and ${short.toFixed(1)}× over ${window.shortMs / 60_000} min (threshold ${window.factor}×)`,
+          },
+          true,
+          now,
+        )
+      }
+      this.clearBurnsNotBurning(now)
+      const { dispatches, expired } = this.dispatcher.tick(this.states.alerts(now), now)
+      for (const id of expired) await this.store?.expireSilence(id, now)
+      await Promise.all(dispatches.map((dispatch) => this.send(dispatch, now)))
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  private clearBurnsNotBurning(now: number): void {
+    const burning = new Set(this.burn.burning(now).map(({ window }) => `${window.longMs / 3_600_000}h`))
+    for (const window of ['1h', '6h', '72h']) {
+      if (burning.has(window)) continue
+      for (const severity of ['page', 'chat'])
+        this.states.condition(
+          { labels: { alertname: 'ErrorBudgetBurn', severity, window }, summary: '' },
+          false,
+          now,
+        )
+    }
+  }
+
+  /** Results the others stored (instances, agents), pings, and silences from the database. */
+  private async readOthers(): Promise<void> {
+    const store = this.store
+    if (!store) return
+    if (this.cursors === undefined) await this.catchUp()
+    if (this.cursors === undefined) return
+    const results = await store.resultsAfter(this.cursors.results, this.source)
+    for (const result of results.results) this.states.record(result)
+    const pings = await store.pingsAfter(this.cursors.pings)
+    for (const ping of pings.pings) this.states.ping(ping)
+    this.cursors = { results: results.cursor, pings: pings.cursor }
+    if (this.ticks++ % 5 === 0)
+      this.dispatcher.setSilences([...this.configSilences(), ...(await store.silences(Date.now()))])
+  }
+
+  private configSilences() {
+    return this.host.monitor.silences.map((silence, index) => ({ ...silence, id: `config-${index}` }))
+  }
+
+  /** Claims the notification (one instance sends it), then sends it to each of its channels. */
+  private async send(dispatch: Dispatch, now: number): Promise<void> {
+    const { monitor, logger, externalUrl } = this.host
+    if (this.store) {
+      const claimed = await this.store.claim(
+        dispatch.groupKey,
+        dispatch.hash,
+        now,
+        monitor.groupIntervalMs,
+        monitor.repeatIntervalMs,
+      )
+      if (!claimed) {
+        logger.debug({ group: dispatch.groupKey }, 'monitor: another instance sent this notification')
+        return
+      }
+    }
+    if (dispatch.quiet) return
+    const notifiers: Notifier[] = []
+    for (const channel of dispatch.channels) {
+      if (channel === 'pagerduty' && monitor.pagerduty)
+        notifiers.push(pagerdutyNotifier(monitor.pagerduty, dispatch, monitor.vantage))
+      else if (channel === 'webhook' && monitor.webhook)
+        notifiers.push(alertmanagerNotifier(monitor.webhook, dispatch, externalUrl))
+      else if (channel === 'slack' || channel === 'email') {
+        const notifier = this.chat[channel]
+        if (notifier) notifiers.push(notifier)
+      }
+    }
+    logger.info(
+      {
+        group: dispatch.groupKey,
+        status: dispatch.status,
+        alerts: dispatch.alerts.length,
+        channels: dispatch.channels,
+      },
+      `monitor notification: ${notificationOf(dispatch).title}`,
+    )
+    await deliver(notifiers, notificationOf(dispatch), logger, this.counts)
+  }
+
+  private async sampleRequests(): Promise<void> {
+    const totals = this.host.requestTotals()
+    const sample: RequestSample = { at: Date.now(), ...totals }
+    this.burn.add(sample)
+  }
+
+  private async checkDisks(): Promise<void> {
+    const threshold = this.host.monitor.diskFreePercent
+    if (threshold <= 0) return
+    const machine = await sampleMachine(this.host.dirs)
+    const now = Date.now()
+    for (const disk of machine.disks) {
+      const free = disk.sizeBytes > 0 ? (100 * disk.availBytes) / disk.sizeBytes : 100
+      this.states.condition(
+        {
+          labels: { alertname: 'DiskSpaceLow', severity: 'chat', purpose: disk.purpose },
+          summary: `the ${disk.purpose} filesystem (${disk.path}) has ${free.toFixed(1)}% free, under ${threshold}%`,
+        },
+        free < threshold,
+        now,
+      )
+    }
+  }
+
+  private async refreshUptime(): Promise<void> {
+    if (this.store) this.uptimes = await this.store.uptime(Date.now())
+  }
+
+  /** The monitor's metrics, as Prometheus text (OpenMetrics when asked: counters lose `_total` in their family lines). */
+  metrics(openMetrics: boolean): string {
+    const now = Date.now()
+    const out: string[] = []
+    const family = (name: string, type: 'gauge' | 'counter', help: string) => {
+      const base = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name
+      out.push(`# HELP ${base} ${help}\n# TYPE ${base} ${type}\n`)
+    }
+    const label = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
+    const status = this.states.status(now)
+    family(
+      'shipshape_monitor_check_up',
+      'gauge',
+      'Whether the check is up (1), as the alert rules see it over every vantage point.',
+    )
+    for (const check of status)
+      out.push(`shipshape_monitor_check_up{check="${label(check.name)}"} ${check.up ? 1 : 0}\n`)
+    family(
+      'shipshape_monitor_probe_up',
+      'gauge',
+      'Whether the latest probe of the check from the vantage point succeeded.',
+    )
+    for (const check of status)
+      for (const v of check.vantages)
+        out.push(
+          `shipshape_monitor_probe_up{check="${label(check.name)}",vantage="${label(v.vantage)}"} ${v.up ? 1 : 0}\n`,
+        )
+    family('shipshape_monitor_probe_duration_seconds', 'gauge', 'How long the latest probe took.')
+    for (const check of status)
+      for (const v of check.vantages)
+        out.push(
+          `shipshape_monitor_probe_duration_seconds{check="${label(check.name)}",vantage="${label(v.vantage)}"} ${v.ms / 1000}\n`,
+        )
+    family(
+      'shipshape_monitor_uptime_ratio',
+      'gauge',
+      'Successful probes over all probes of the check, every vantage point counted.',
+    )
+    for (const uptime of this.uptimes)
+      for (const [window, value] of [
+        ['24h', uptime.day],
+        ['7d', uptime.week],
+        ['30d', uptime.month],
+      ] as const)
+        if (value !== undefined)
+          out.push(
+            `shipshape_monitor_uptime_ratio{check="${label(uptime.check)}",window="${window}"} ${value}\n`,
+          )
+    family(
+      'shipshape_monitor_cert_expiry_timestamp_seconds',
+      'gauge',
+      'When the certificate of the check expires.',
+    )
+    for (const check of status)
+      if (check.certExpiresAt !== undefined)
+        out.push(
+          `shipshape_monitor_cert_expiry_timestamp_seconds{check="${label(check.name)}"} ${check.certExpiresAt / 1000}\n`,
+        )
+    family(
+      'shipshape_monitor_alerts_firing',
+      'gauge',
+      'Alerts whose condition holds now, by rule and severity.',
+    )
+    const firing = new Map<string, number>()
+    for (const alert of this.states.alerts(now).values()) {
+      const key = `alertname="${label(alert.labels.alertname ?? '')}",severity="${label(alert.labels.severity ?? '')}"`
+      firing.set(key, (firing.get(key) ?? 0) + 1)
+    }
+    for (const [key, count] of firing) out.push(`shipshape_monitor_alerts_firing{${key}} ${count}\n`)
+    family(
+      'shipshape_monitor_notifications_total',
+      'counter',
+      'Notifications by channel: sent, or failed after every retry.',
+    )
+    for (const [outcome, byChannel] of [
+      ['sent', this.counts.sent],
+      ['failed', this.counts.failed],
+    ] as const)
+      for (const [channel, count] of Object.entries(byChannel))
+        out.push(
+          `shipshape_monitor_notifications_total{channel="${label(channel)}",outcome="${outcome}"} ${count}\n`,
+        )
+    return out.join('')
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const timer of this.timers) clearTimeout(timer)
+    await this.database?.close().catch(() => {})
+  }
+}
