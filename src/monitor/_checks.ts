@@ -23,7 +23,9 @@ const name = z
 const expectSchema = z
   .object({
     status: z
-      .array(z.int().min(100).max(599), { error: 'a list of HTTP status codes, such as [200, 204]' })
+      .array(z.int({ error: 'an HTTP status code as a number, such as 200' }).min(100).max(599), {
+        error: 'a list of HTTP status codes, such as [200, 204]',
+      })
       .optional(),
     keyword: z.string().min(1).optional(),
     notKeyword: z.string().min(1).optional(),

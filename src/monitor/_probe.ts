@@ -94,11 +94,15 @@ function probeHttp(check: Check, signal: AbortSignal): Promise<Outcome> {
         headers: { 'user-agent': 'shipshape-monitor', ...check.headers },
         signal,
         agent: false,
+        // Checked below instead, so that an untrusted certificate still reports its expiry.
+        rejectUnauthorized: false,
       },
       (res) => {
-        const certExpiresAt = certExpiry(res.socket as TLSSocket)
+        const socket = res.socket as TLSSocket
+        const certExpiresAt = certExpiry(socket)
         readBody(res, check).then(
-          (body) => resolve({ error: judge(check, res.statusCode ?? 0, body), certExpiresAt }),
+          (body) =>
+            resolve({ error: untrusted(socket) ?? judge(check, res.statusCode ?? 0, body), certExpiresAt }),
           reject,
         )
       },
@@ -165,13 +169,19 @@ function probeSocket(check: Check, signal: AbortSignal, tls: boolean): Promise<O
   const port = Number(check.target.slice(split + 1))
   return new Promise((resolve, reject) => {
     const socket = tls
-      ? tlsConnect({ host, port, servername: /^[\d.:]+$/.test(host) ? undefined : host })
+      ? tlsConnect({
+          host,
+          port,
+          servername: /^[\d.:]+$/.test(host) ? undefined : host,
+          rejectUnauthorized: false,
+        })
       : netConnect({ host, port })
     signal.addEventListener('abort', () => socket.destroy())
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       const certExpiresAt = tls ? certExpiry(socket as TLSSocket) : undefined
+      const error = tls ? untrusted(socket as TLSSocket) : undefined
       socket.destroy()
-      resolve({ certExpiresAt })
+      resolve({ certExpiresAt, ...(error ? { error } : {}) })
     })
     socket.once('error', reject)
   })
@@ -193,6 +203,12 @@ async function probeDns(check: Check, signal: AbortSignal): Promise<Outcome> {
   if (wanted !== undefined && !answers.includes(wanted))
     return { error: `${check.recordType} records ${answers.join(', ')} lack ${wanted}` }
   return {}
+}
+
+/** Why a TLS peer is not trusted (expired, self-signed, another host's), or undefined; plain sockets pass. */
+function untrusted(socket: TLSSocket): string | undefined {
+  if (typeof socket.getPeerCertificate !== 'function' || socket.authorized) return undefined
+  return `certificate not trusted: ${String(socket.authorizationError ?? 'unknown reason')}`
 }
 
 function certExpiry(socket: TLSSocket): number | undefined {
