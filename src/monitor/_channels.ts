@@ -13,7 +13,7 @@ import type { Dispatch, NotifiedAlert } from './_dispatch.js'
 const zeroTime = '0001-01-01T00:00:00Z'
 
 /** The webhook body Alertmanager sends (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config). */
-export function alertmanagerPayload(dispatch: Dispatch, externalUrl: string) {
+function alertmanagerPayload(dispatch: Dispatch, externalUrl: string) {
   const common = (pick: (alert: NotifiedAlert) => Record<string, string>) => {
     const [first, ...rest] = dispatch.alerts.map(pick)
     return Object.fromEntries(
@@ -43,7 +43,7 @@ export function alertmanagerPayload(dispatch: Dispatch, externalUrl: string) {
 }
 
 /** A short stable key per alert, the same on every instance: PagerDuty's dedup_key, Alertmanager's fingerprint. */
-export function dedupKey(alert: NotifiedAlert): string {
+function dedupKey(alert: NotifiedAlert): string {
   return createHash('sha256').update(alert.fingerprint).digest('hex').slice(0, 32)
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { duration } from '../config/index.js'
 
 /** Gatus's defaults: a probe a minute, 10 s to answer, 3 failures to alert, 2 successes to resolve. */
-export const checkDefaults = { intervalMs: 60_000, timeoutMs: 10_000, failures: 3, successes: 2 } as const
+const checkDefaults = { intervalMs: 60_000, timeoutMs: 10_000, failures: 3, successes: 2 } as const
 
 const hostPort = z
   .string()

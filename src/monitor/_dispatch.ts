@@ -195,6 +195,6 @@ export class Dispatcher {
   }
 }
 
-export function matches(match: Record<string, string>, labels: Record<string, string>): boolean {
+function matches(match: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(match).every(([key, value]) => labels[key] === value)
 }

@@ -132,7 +132,7 @@ function readBody(res: IncomingMessage, check: Check): Promise<string> {
 }
 
 /** Why the response fails the check's conditions, or undefined when it passes them. */
-export function judge(check: Check, status: number, body: string): string | undefined {
+function judge(check: Check, status: number, body: string): string | undefined {
   const { expect } = check
   const statusOk = expect.status ? expect.status.includes(status) : status >= 200 && status < 400
   if (!statusOk) return `status ${status}${expect.status ? `, expected ${expect.status.join(' or ')}` : ''}`
@@ -154,7 +154,7 @@ export function judge(check: Check, status: number, body: string): string | unde
 }
 
 /** `$.a.b[0].c` of a parsed document; undefined where the path leads nowhere. */
-export function jsonPath(document: unknown, path: string): unknown {
+function jsonPath(document: unknown, path: string): unknown {
   let value = document
   for (const [, key, index] of path.slice(1).matchAll(/\.([\w-]+)|\[(\d+)\]/g)) {
     if (value === null || typeof value !== 'object') return undefined

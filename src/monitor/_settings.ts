@@ -77,11 +77,11 @@ export const monitorSettings = group(
     flapChanges: setting(z.int().min(2), {
       default: 4,
       description:
-        'A check that changes state this many times within flap-window is flapping: it is held in its alerting state (one notification) until it has been steady for a whole window.',
+        'A check that changes state this many times within flapWindow is flapping: it is held in its alerting state (one notification) until it has been steady for a whole window.',
     }),
     flapWindow: setting(duration(), {
       default: '30m',
-      description: 'The window flap-changes counts in.',
+      description: 'The window flapChanges counts in.',
     }),
     silences: setting(z.array(silenceSchema), {
       default: [],

@@ -4,18 +4,20 @@
  * answers, certificates, heartbeats, disk space, error-budget burn) and notifications with
  * Alertmanager's grouping, repeat, inhibition and silences. See docs/monitor.md.
  */
+
 import type { DatabaseOptions } from '../db/index.js'
+import { ShipshapeError } from '../errors/index.js'
+import { workerState } from '../http/index.js'
 import type { Logger } from '../observe/index.js'
 import { MonitorRunner } from './_runner.js'
 import type { MonitorOptions } from './_settings.js'
+import { MonitorStore } from './_store.js'
 
 export { type Agent, type AgentOptions, startAgent } from './_agent.js'
 export type { Check, Heartbeat } from './_checks.js'
-export { type Dispatch, Dispatcher, type Silence } from './_dispatch.js'
 export { monitorEndpoint } from './_endpoint.js'
 export { type ProbeResult, probe } from './_probe.js'
 export type { MonitorOptions } from './_settings.js'
-export { type Alert, CheckStates, type Ping } from './_state.js'
 
 /** What the primary gives the monitor: its options, and its metrics to read from and add to. */
 export interface MonitorServer {
@@ -55,4 +57,30 @@ export async function startMonitor(
   metrics.addSection((openMetrics) => runner.metrics(openMetrics))
   await runner.start()
   return runner
+}
+
+/**
+ * Records a heartbeat ping from app code in a `shipshape serve` worker (a job on a timer, a queue
+ * consumer), as the ping URL would: `success` (default), `start`, or `fail` with an exit code.
+ * The heartbeat must be declared in monitor.heartbeats. Throws SHIPSHAPE_E_DB_NO_POOL outside a
+ * worker with a database.
+ */
+export async function heartbeat(
+  name: string,
+  kind: 'success' | 'start' | 'fail' = 'success',
+  exitCode?: number,
+): Promise<void> {
+  const pool = workerState()?.db?.pool
+  if (pool === undefined) {
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_DB_NO_POOL',
+      'heartbeat() needs a `shipshape serve` worker with a database',
+    )
+  }
+  await new MonitorStore(pool).addPing({
+    heartbeat: name,
+    kind,
+    at: Date.now(),
+    ...(exitCode === undefined ? {} : { exitCode }),
+  })
 }
