@@ -65,7 +65,7 @@ Options:
         'SHIPSHAPE_E_USAGE',
         'shipshape monitor takes the app’s URL, such as https://example.com',
       )
-    const checks = checksOf(settings['monitor.checks'] as Parameters<typeof checksOf>[0])
+    const checks = checksOf(settings['monitor.checks'] as Parameters<typeof checksOf>[0], app)
     if (checks.length === 0)
       throw new ShipshapeError('SHIPSHAPE_E_USAGE', 'no checks to run: the config file has no monitor.checks')
     const { hostname } = await import('node:os')

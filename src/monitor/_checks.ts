@@ -47,7 +47,12 @@ const expectSchema = z
 export const checkSchema = z
   .object({
     name,
-    url: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+    /** A path (`/`, `/api/health`) is the app's own page: the server probes itself, an agent the app it reports to. */
+    url: z
+      .union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\/(?!\/)\S*$/)], {
+        error: 'an http:// or https:// URL, or a path of the app such as /healthz',
+      })
+      .optional(),
     tcp: hostPort.optional(),
     tls: hostPort.optional(),
     dns: z
@@ -152,10 +157,11 @@ export interface Heartbeat {
 }
 
 /**
- * The checks as probes run them. The site check is the one marked `site: true`, or, when none
+ * The checks as probes run them; a URL that is a path is resolved against `base` (the app's own
+ * address, as the server or the agent reaches it), or kept as it is until that is known. The site check is the one marked `site: true`, or, when none
  * is, the first HTTP check: a site with one health URL needs no extra key.
  */
-export function checksOf(definitions: readonly CheckDefinition[]): Check[] {
+export function checksOf(definitions: readonly CheckDefinition[], base?: string): Check[] {
   const anySite = definitions.some((check) => check.site === true)
   const firstHttp = definitions.find((check) => check.url !== undefined)
   return definitions.map((definition) => {
@@ -164,7 +170,9 @@ export function checksOf(definitions: readonly CheckDefinition[]): Check[] {
     return {
       name: definition.name,
       kind,
-      target: (definition.url ?? definition.tcp ?? definition.tls ?? definition.dns) as string,
+      target: definition.url
+        ? resolveUrl(definition.url, base)
+        : ((definition.tcp ?? definition.tls ?? definition.dns) as string),
       method: definition.method,
       headers: { ...definition.headers },
       recordType: definition.recordType,
@@ -190,4 +198,9 @@ export function heartbeatsOf(definitions: readonly HeartbeatDefinition[]): Heart
     severity: beat.severity,
     labels: { ...beat.labels },
   }))
+}
+
+/** A check's URL, a path resolved against the app's address when there is one. */
+export function resolveUrl(url: string, base: string | undefined): string {
+  return url.startsWith('/') && base !== undefined ? new URL(url, base).href : url
 }

@@ -18,6 +18,7 @@ import {
 } from '../observe/index.js'
 import { BurnRate, type RequestSample, sampleEveryMs } from './_burn.js'
 import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_channels.js'
+import { type Check, resolveUrl } from './_checks.js'
 import { type Dispatch, Dispatcher } from './_dispatch.js'
 import { probe } from './_probe.js'
 import type { Channel, MonitorOptions } from './_settings.js'
@@ -36,6 +37,8 @@ export interface MonitorHost {
   dirs: Readonly<Record<string, string>>
   /** How the app is reached, for links in notifications. */
   externalUrl: string
+  /** How this server reaches itself, for checks of its own pages (a URL that is a path). */
+  selfUrl: string
 }
 
 /** How often other instances' and agents' results, pings and silences are read, and alerts decided. */
@@ -48,7 +51,8 @@ export class MonitorRunner {
   private readonly states: CheckStates
   private readonly dispatcher: Dispatcher
   private readonly burn: BurnRate
-  private readonly source = `${randomUUID()}`
+  private readonly source = randomUUID()
+  private readonly checks: Check[]
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly counts: DeliveryCounts = { sent: {}, failed: {} }
   private readonly chat: Partial<Record<Channel, Notifier>> = {}
@@ -62,6 +66,9 @@ export class MonitorRunner {
 
   constructor(private readonly host: MonitorHost) {
     const { monitor, observe } = host
+    this.checks = monitor.checks.map((check) =>
+      check.kind === 'http' ? { ...check, target: resolveUrl(check.target, host.selfUrl) } : check,
+    )
     const now = Date.now()
     this.states = new CheckStates(monitor, monitor.checks, monitor.heartbeats, now)
     const configured = new Set<Channel>()
@@ -89,7 +96,7 @@ export class MonitorRunner {
       this.store = new MonitorStore(this.database.pool)
       await this.catchUp()
     }
-    for (const check of monitor.checks) {
+    for (const check of this.checks) {
       // Spread over the first second, so checks defined together do not all connect at once.
       this.every(Math.random() * Math.min(1000, check.intervalMs), check.intervalMs, () =>
         this.probe(check.name),
@@ -146,7 +153,7 @@ export class MonitorRunner {
   }
 
   private async probe(name: string): Promise<void> {
-    const check = this.host.monitor.checks.find((candidate) => candidate.name === name)
+    const check = this.checks.find((candidate) => candidate.name === name)
     if (!check) return
     const result = await probe(check, this.host.monitor.vantage)
     this.states.record(result)

@@ -38,6 +38,7 @@ export async function startMonitor(
   options: MonitorServer,
   logger: Logger,
   metrics: PrimaryMetricsHook,
+  selfUrl: string,
 ): Promise<{ stop(): Promise<void> }> {
   const { database, media } = options
   // The data directory is the embedded database's, where there is one; else the working directory.
@@ -53,6 +54,7 @@ export async function startMonitor(
     requestTotals: () => metrics.requestTotals(),
     dirs,
     externalUrl: '',
+    selfUrl,
   })
   metrics.addSection((openMetrics) => runner.metrics(openMetrics))
   await runner.start()

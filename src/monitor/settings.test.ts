@@ -64,7 +64,7 @@ describe('monitor settings', () => {
     expect(expected).toContain(
       '1: exactly one target: url: https://…, tcp: host:port, tls: host:port or dns: host (found url and tcp)',
     )
-    expect(expected).toContain('2.url: an http:// or https:// URL')
+    expect(expected).toContain('2.url: an http:// or https:// URL, or a path of the app such as /healthz')
     expect(expected).toContain('2.expect.status.0: an HTTP status code as a number, such as 200')
     expect(expected).toContain('2.interval: a duration such as 500ms, 5s or 2m')
     expect(expected).toContain('3.timeout: a timeout shorter than the interval')

@@ -63,7 +63,7 @@ export class Supervisor {
     const { monitor } = options
     if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
       this.monitor = import('../monitor/index.js')
-        .then(({ startMonitor }) => startMonitor(options, logger, this.metrics))
+        .then(({ startMonitor }) => startMonitor(options, logger, this.metrics, selfUrl(options, listener)))
         .catch((error: unknown) => {
           logger.error({ err: error }, 'the monitor could not start')
           return undefined
@@ -385,4 +385,12 @@ export class Supervisor {
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
+}
+
+/** How the primary reaches its own listener: a wildcard address is reached on loopback. */
+function selfUrl(options: ServeOptions, listener: Server): string {
+  const address = listener.address()
+  if (address === null || typeof address === 'string') return 'http://localhost'
+  const host = { '0.0.0.0': '127.0.0.1', '::': '::1', '': '127.0.0.1' }[address.address] ?? address.address
+  return `${options.tlsCertFile ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`
 }
