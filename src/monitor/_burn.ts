@@ -24,7 +24,7 @@ const minute = 60_000
 const hour = 60 * minute
 
 /** The workbook's presets: page at 14.4× (1 h, 5 min) or 6× (6 h, 30 min), ticket at 1× (3 d, 6 h). */
-const burnWindows: readonly BurnWindow[] = [
+export const burnWindows: readonly BurnWindow[] = [
   { severity: 'page', factor: 14.4, longMs: hour, shortMs: 5 * minute },
   { severity: 'page', factor: 6, longMs: 6 * hour, shortMs: 30 * minute },
   { severity: 'chat', factor: 1, longMs: 3 * 24 * hour, shortMs: 6 * hour },

@@ -16,7 +16,7 @@ import {
   slackNotifier,
   smtpNotifier,
 } from '../observe/index.js'
-import { BurnRate, type RequestSample, sampleEveryMs } from './_burn.js'
+import { BurnRate, burnWindows, sampleEveryMs } from './_burn.js'
 import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_channels.js'
 import { type Check, resolveUrl } from './_checks.js'
 import { type Dispatch, Dispatcher } from './_dispatch.js'
@@ -41,8 +41,10 @@ export interface MonitorHost {
   selfUrl: string
 }
 
-/** How often other instances' and agents' results, pings and silences are read, and alerts decided. */
+/** How often other instances' and agents' results, pings and silences are read. */
 const tickMs = 1000
+/** How often alerts are decided: a notification leaves at most this late after its group_wait. */
+const decideMs = 250
 const uptimeEveryMs = 60_000
 const diskEveryMs = 60_000
 const pruneEveryMs = 3_600_000
@@ -60,7 +62,6 @@ export class MonitorRunner {
   private store: MonitorStore | undefined
   private cursors: { results: number; pings: number } | undefined
   private uptimes: Uptime[] = []
-  private ticking = false
   private stopped = false
   private ticks = 0
 
@@ -102,8 +103,9 @@ export class MonitorRunner {
         this.probe(check.name),
       )
     }
-    this.every(tickMs, tickMs, () => this.tick())
-    this.every(0, sampleEveryMs, async () => this.sampleRequests())
+    this.every(tickMs, tickMs, () => this.readOthers())
+    this.every(decideMs, decideMs, () => this.decide())
+    this.every(0, sampleEveryMs, () => this.sampleRequests())
     this.every(0, diskEveryMs, () => this.checkDisks())
     this.every(5000, uptimeEveryMs, () => this.refreshUptime())
     this.every(pruneEveryMs, pruneEveryMs, () => this.store?.prune(Date.now(), monitor.retentionMs))
@@ -164,45 +166,37 @@ export class MonitorRunner {
     })
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return
-    this.ticking = true
-    try {
-      await this.readOthers()
-      const now = Date.now()
-      for (const { window, long, short } of this.burn.burning(now)) {
-        this.states.condition(
-          {
-            labels: {
-              alertname: 'ErrorBudgetBurn',
-              severity: window.severity,
-              window: `${window.longMs / 3_600_000}h`,
-            },
-            summary: `the error budget burns at ${long.toFixed(1)}× over ${window.longMs / 60_000} min and ${short.toFixed(1)}× over ${window.shortMs / 60_000} min (threshold ${window.factor}×)`,
-          },
-          true,
-          now,
-        )
-      }
-      this.clearBurnsNotBurning(now)
-      const { dispatches, expired } = this.dispatcher.tick(this.states.alerts(now), now)
-      for (const id of expired) await this.store?.expireSilence(id, now)
-      await Promise.all(dispatches.map((dispatch) => this.send(dispatch, now)))
-    } finally {
-      this.ticking = false
-    }
+  /** Decides on the alerts firing now and sends what is due: often, so group_wait ends on time. */
+  private async decide(): Promise<void> {
+    const now = Date.now()
+    const { dispatches, expired } = this.dispatcher.tick(this.states.alerts(now), now)
+    for (const id of expired) await this.store?.expireSilence(id, now)
+    // Not awaited: a channel retrying with backoff (seconds) must not hold back the next decision.
+    for (const dispatch of dispatches)
+      this.send(dispatch, now).catch((error: unknown) =>
+        this.host.logger.error(
+          { err: error, group: dispatch.groupKey },
+          'monitor: a notification could not be sent',
+        ),
+      )
   }
 
-  private clearBurnsNotBurning(now: number): void {
-    const burning = new Set(this.burn.burning(now).map(({ window }) => `${window.longMs / 3_600_000}h`))
-    for (const window of ['1h', '6h', '72h']) {
-      if (burning.has(window)) continue
-      for (const severity of ['page', 'chat'])
-        this.states.condition(
-          { labels: { alertname: 'ErrorBudgetBurn', severity, window }, summary: '' },
-          false,
-          now,
-        )
+  /** Samples the request counters and raises or clears each burn window's alert. */
+  private async sampleRequests(): Promise<void> {
+    const now = Date.now()
+    this.burn.add({ at: now, ...this.host.requestTotals() })
+    const burning = this.burn.burning(now)
+    for (const window of burnWindows) {
+      const burn = burning.find((entry) => entry.window === window)
+      const labels = {
+        alertname: 'ErrorBudgetBurn',
+        severity: window.severity,
+        window: `${window.longMs / 3_600_000}h`,
+      }
+      const summary = burn
+        ? `the error budget burns at ${burn.long.toFixed(1)}× over ${window.longMs / 60_000} min and ${burn.short.toFixed(1)}× over ${window.shortMs / 60_000} min (threshold ${window.factor}×)`
+        : ''
+      this.states.condition({ labels, summary }, burn !== undefined, now)
     }
   }
 
@@ -263,12 +257,6 @@ export class MonitorRunner {
       `monitor notification: ${notificationOf(dispatch).title}`,
     )
     await deliver(notifiers, notificationOf(dispatch), logger, this.counts)
-  }
-
-  private async sampleRequests(): Promise<void> {
-    const totals = this.host.requestTotals()
-    const sample: RequestSample = { at: Date.now(), ...totals }
-    this.burn.add(sample)
   }
 
   private async checkDisks(): Promise<void> {
