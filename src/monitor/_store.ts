@@ -129,17 +129,7 @@ export class MonitorStore {
     const last = rows.at(-1)
     return {
       cursor: last ? Number(last.id) : cursor,
-      results: rows
-        .filter((row) => row.source !== source)
-        .map((row) => ({
-          check: row.check_name as string,
-          vantage: row.vantage as string,
-          at: Number(row.at),
-          ok: row.ok as boolean,
-          ms: Number(row.ms),
-          ...(row.error ? { error: row.error as string } : {}),
-          ...(row.cert ? { certExpiresAt: Number(row.cert) } : {}),
-        })),
+      results: rows.filter((row) => row.source !== source).map(resultOf),
     }
   }
 
@@ -151,12 +141,7 @@ export class MonitorStore {
     const last = rows.at(-1)
     return {
       cursor: last ? Number(last.id) : cursor,
-      pings: rows.map((row) => ({
-        heartbeat: row.heartbeat as string,
-        kind: row.kind as Ping['kind'],
-        at: Number(row.at),
-        ...(row.exit_code === null ? {} : { exitCode: Number(row.exit_code) }),
-      })),
+      pings: rows.map(pingOf),
     }
   }
 
@@ -167,12 +152,7 @@ export class MonitorStore {
       `SELECT DISTINCT ON (heartbeat, kind) heartbeat, kind, exit_code, extract(epoch FROM at) * 1000 AS at
        FROM shipshape_monitor_pings ORDER BY heartbeat, kind, at DESC`,
     )
-    return rows.map((row) => ({
-      heartbeat: row.heartbeat as string,
-      kind: row.kind as Ping['kind'],
-      at: Number(row.at),
-      ...(row.exit_code === null ? {} : { exitCode: Number(row.exit_code) }),
-    }))
+    return rows.map(pingOf)
   }
 
   /** Uptime of every check over 24 h, 7 d and 30 d, counting every vantage point's probes. */
@@ -202,14 +182,7 @@ export class MonitorStore {
       `SELECT DISTINCT ON (check_name, vantage) check_name, vantage, extract(epoch FROM at) * 1000 AS at, ok, ms, error
        FROM shipshape_monitor_results WHERE at > now() - interval '1 day' ORDER BY check_name, vantage, at DESC`,
     )
-    return rows.map((row) => ({
-      check: row.check_name as string,
-      vantage: row.vantage as string,
-      at: Number(row.at),
-      ok: row.ok as boolean,
-      ms: Number(row.ms),
-      ...(row.error ? { error: row.error as string } : {}),
-    }))
+    return rows.map(resultOf)
   }
 
   async silences(now: number): Promise<Silence[]> {
@@ -284,5 +257,26 @@ export class MonitorStore {
     await this.pool.query(`DELETE FROM shipshape_monitor_results WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_pings WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_silences WHERE ends_at < $1`, [cutoff])
+  }
+}
+
+function resultOf(row: Record<string, unknown>): ProbeResult {
+  return {
+    check: row.check_name as string,
+    vantage: row.vantage as string,
+    at: Number(row.at),
+    ok: row.ok as boolean,
+    ms: Number(row.ms),
+    ...(row.error ? { error: row.error as string } : {}),
+    ...(row.cert ? { certExpiresAt: Number(row.cert) } : {}),
+  }
+}
+
+function pingOf(row: Record<string, unknown>): Ping {
+  return {
+    heartbeat: row.heartbeat as string,
+    kind: row.kind as Ping['kind'],
+    at: Number(row.at),
+    ...(row.exit_code === null ? {} : { exitCode: Number(row.exit_code) }),
   }
 }

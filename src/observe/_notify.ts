@@ -61,12 +61,19 @@ const slackGapMs = 1000
 export function slackNotifier(url: string): Notifier {
   let queue: Promise<unknown> = Promise.resolve()
   let lastSentAt = Number.NEGATIVE_INFINITY
-  const paced = (body: unknown) => {
+  /** Posts one notification's messages in order, none sooner than a second after the last one was answered. */
+  const paced = (bodies: unknown[]) => {
     const sent = queue.then(async () => {
-      const wait = lastSentAt + slackGapMs - performance.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-      lastSentAt = performance.now()
-      await postJson(url, body)
+      for (const body of bodies) {
+        const wait = lastSentAt + slackGapMs - performance.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        try {
+          await postJson(url, body)
+        } finally {
+          // Counted from the answer: a slow answer must not let the next message arrive sooner.
+          lastSentAt = performance.now()
+        }
+      }
     })
     queue = sent.catch(() => {})
     return sent
@@ -92,10 +99,12 @@ export function slackNotifier(url: string): Notifier {
           : []),
         ...(link ? [{ type: 'section', text: { type: 'mrkdwn', text: `<${link}|Open>` } }] : []),
       ]
+      const messages: unknown[] = []
       for (let start = 0; start < blocks.length; start += slackBlocksPerMessage) {
         const part = blocks.slice(start, start + slackBlocksPerMessage)
-        await paced({ text: start === 0 ? title : `${title} (continued)`, blocks: part })
+        messages.push({ text: start === 0 ? title : `${title} (continued)`, blocks: part })
       }
+      await paced(messages)
     },
   }
 }
