@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { duration } from '../config/index.js'
+import { resolveUrl } from './_probe.js'
 
 /** Gatus's defaults: a probe a minute, 10 s to answer, 3 failures to alert, 2 successes to resolve. */
 const checkDefaults = { intervalMs: 60_000, timeoutMs: 10_000, failures: 3, successes: 2 } as const
@@ -198,9 +199,4 @@ export function heartbeatsOf(definitions: readonly HeartbeatDefinition[]): Heart
     severity: beat.severity,
     labels: { ...beat.labels },
   }))
-}
-
-/** A check's URL, a path resolved against the app's address when there is one. */
-export function resolveUrl(url: string, base: string | undefined): string {
-  return url.startsWith('/') && base !== undefined ? new URL(url, base).href : url
 }

@@ -227,7 +227,8 @@ export function monitorOptions(settings: MonitorSettings): { monitor: MonitorOpt
         ? { key: settings.pagerdutyKey, url: settings.pagerdutyUrl }
         : undefined,
       webhook: settings.webhook,
-      objective: settings.objective / 100,
+      // Rounded: 99.9 / 100 is 0.9990000000000001 in floating point.
+      objective: Number((settings.objective / 100).toFixed(10)),
       diskFreePercent: settings.diskFree,
       retentionMs: settings.retention,
       statusPage: settings.statusPage,

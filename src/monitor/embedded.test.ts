@@ -1,7 +1,7 @@
 /**
  * The monitor on the embedded database, through the real `shipshape serve`: heartbeat pings, an
  * e-mail to a real SMTP server, a silence added, listed and expired with `shipshape monitor
- * silence`, a failing channel seen in the log and the metrics, the status page under the strict
+ * silence`, the disk-space rule, a failing channel seen in the log and the metrics, the status page under the strict
  * CSP, and the API refusing a request without a token.
  */
 import { mkdtempSync } from 'node:fs'
@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { get, type Running, runCli, sleep, startServe } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
+import { embeddedTarget } from '../db/_test/targets.js'
 import { httpReceiver, smtpReceiver } from '../observe/_test/receivers.js'
 import { target, token, writeConfig } from './_test/fixtures.js'
 
@@ -40,12 +41,17 @@ describe('the monitor on the embedded database', () => {
         quorum: 1,
         groupWait: '1s',
         groupInterval: '2s',
-        diskFree: 0,
+        diskFree: 100, // every filesystem has less than 100% free: the rule fires at start
         statusPage: true,
         webhook: broken.url,
         pageChannels: ['pagerduty'],
       },
     })
+    // The embedded database's data directory, made beforehand: on a busy machine that takes
+    // longer than the harness waits for serve to listen.
+    await (
+      await embeddedTarget({ dataDir: join(dir, 'db'), socketDir: join(dir, 'init') })
+    ).supervisor?.stop()
     server = await startServe(
       [
         app,
@@ -77,6 +83,10 @@ describe('the monitor on the embedded database', () => {
     const subjects = () => smtp.mails.map((mail) => /^Subject: (.*)$/m.exec(mail)?.[1] ?? '')
     await eventuallyPasses(async () => expect(subjects()).toContain('[FIRING:1] HeartbeatMissed'), 30_000)
     expect(smtp.mails.find((mail) => mail.includes('HeartbeatMissed'))).toMatch(/exit code 1/)
+    await eventuallyPasses(
+      async () => expect(subjects()).toContainEqual(expect.stringMatching(/\] DiskSpaceLow$/)),
+      30_000,
+    )
     await server.waitForLog(
       (l) => l.msg === 'notification not delivered: the webhook channel failed 3 times',
       'the failing channel logged',
@@ -84,11 +94,11 @@ describe('the monitor on the embedded database', () => {
     )
     const metrics = await eventuallyPasses(async () => {
       const text = (await get(metricsUrl as string)).body
-      expect(text).toContain('shipshape_monitor_notifications_total{channel="webhook",outcome="failed"} 1')
+      expect(text).toMatch(/shipshape_monitor_notifications_total\{channel="webhook",outcome="failed"\} [12]/)
       expect(text).toMatch(/shipshape_monitor_uptime_ratio\{check="home",window="24h"\} 1/)
       return text
     }, 30_000)
-    expect(metrics).toContain('shipshape_monitor_notifications_total{channel="smtp",outcome="sent"} 1')
+    expect(metrics).toMatch(/shipshape_monitor_notifications_total\{channel="smtp",outcome="sent"\} [12]/)
 
     // A silence from the CLI: the site goes down and nobody hears of it, until the silence ends.
     const env = { ...process.env, SHIPSHAPE_CONFIG: config }

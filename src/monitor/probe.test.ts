@@ -17,9 +17,7 @@ const servers: { close(): unknown }[] = []
 let base = ''
 
 const check = (input: Omit<CheckInput, 'name'>) =>
-  checksOf([checkSchema.parse({ name: 'c', timeout: '300ms', ...input })])[0] as ReturnType<
-    typeof checksOf
-  >[0]
+  checksOf([checkSchema.parse({ name: 'c', timeout: '3s', ...input })])[0] as ReturnType<typeof checksOf>[0]
 
 beforeAll(async () => {
   const server: Server = createServer((req, res) => {
@@ -74,8 +72,8 @@ describe('probes', () => {
     servers.push(silent)
     const port = (silent.address() as AddressInfo).port
     const [hung, tcpHung, refused] = await Promise.all([
-      probe(check({ url: `${base}/hang` }), 'here'),
-      probe(check({ url: `http://127.0.0.1:${port}/` }), 'here'),
+      probe(check({ url: `${base}/hang`, timeout: '300ms' }), 'here'),
+      probe(check({ url: `http://127.0.0.1:${port}/`, timeout: '300ms' }), 'here'),
       probe(check({ tcp: '127.0.0.1:1' }), 'here'),
     ])
     for (const result of [hung, tcpHung]) {
