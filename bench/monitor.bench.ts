@@ -42,7 +42,8 @@ const receiver = createServer(async (req, res) => {
   received.push({ at: performance.now(), status: (JSON.parse(text) as { status: string }).status })
   res.end()
 })
-for (const server of [target, receiver]) await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
+for (const server of [target, receiver])
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
 const portOf = (server: typeof target) => (server.address() as AddressInfo).port
 
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-bench-monitor-'))
