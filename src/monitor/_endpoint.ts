@@ -8,6 +8,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto'
 import type { Logger } from '../observe/index.js'
 import type { Middleware, RequestContext } from '../types.js'
+import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
 import type { MonitorOptions } from './_settings.js'
@@ -70,7 +71,8 @@ export function monitorEndpoint(options: MonitorOptions, logger: Logger): Middle
     const [resource, id, extra] = route
     if (resource === 'report' && ctx.method === 'POST') {
       const body = await readJson(ctx)
-      const results = validReport(body, checks)
+      const known = new Set([...checks, ...(await store.apiChecks()).map((check) => check.name)])
+      const results = validReport(body, known)
       if (typeof results === 'string') return json(ctx, 400, { detail: results })
       await store.addResults(results, `agent:${results[0]?.vantage ?? ''}`)
       return json(ctx, 200, { accepted: results.length })
@@ -83,14 +85,46 @@ export function monitorEndpoint(options: MonitorOptions, logger: Logger): Middle
       await store.addPing(ping)
       return json(ctx, 200, { ok: true })
     }
+    if (resource === 'checks' && ctx.method === 'POST' && id === undefined) {
+      // zod loads here, on the first check added, never in a worker that only serves.
+      const { checkSchema, checksOf } = await import('./_checks.js')
+      const parsed = checkSchema.safeParse(await readJson(ctx))
+      if (!parsed.success)
+        return json(ctx, 400, {
+          detail: parsed.error.issues
+            .map((issue) => `${issue.path.join('.') || 'check'}: ${issue.message}`)
+            .join('; '),
+        })
+      if (checks.has(parsed.data.name))
+        return json(ctx, 409, {
+          detail: `${parsed.data.name} is defined in the config file; change it there`,
+        })
+      const [check] = checksOf([{ ...parsed.data, site: parsed.data.site ?? false }])
+      await store.putCheck(check as Check)
+      logger.info({ check: parsed.data.name }, 'monitor: check added through the API')
+      return json(ctx, 201, check)
+    }
+    if (resource === 'checks' && ctx.method === 'DELETE' && id !== undefined) {
+      if (checks.has(id))
+        return json(ctx, 409, { detail: `${id} is defined in the config file; remove it there` })
+      const deleted = await store.deleteCheck(id)
+      return deleted
+        ? json(ctx, 200, { deleted: id })
+        : json(ctx, 404, { detail: `no check ${id} added through the API` })
+    }
     if (resource === 'checks' && ctx.method === 'GET') {
-      const [latest, uptime] = await Promise.all([store.latest(), store.uptime(Date.now())])
+      const [latest, uptime, added] = await Promise.all([
+        store.latest(),
+        store.uptime(Date.now()),
+        store.apiChecks(),
+      ])
       return json(ctx, 200, {
-        checks: options.checks.map((check) => ({
+        checks: [...options.checks, ...added].map((check) => ({
           name: check.name,
           kind: check.kind,
           target: check.target,
           site: check.site,
+          source: checks.has(check.name) ? 'config' : 'api',
           latest: latest.filter((result) => result.check === check.name),
           uptime: uptime.find((entry) => entry.check === check.name) ?? null,
         })),

@@ -20,6 +20,7 @@ import { BurnRate, burnWindows, sampleEveryMs } from './_burn.js'
 import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_channels.js'
 import type { Check } from './_checks.js'
 import { type Dispatch, Dispatcher } from './_dispatch.js'
+import { renderMetrics } from './_metrics.js'
 import { probe, resolveUrl } from './_probe.js'
 import type { Channel, MonitorOptions } from './_settings.js'
 import { CheckStates } from './_state.js'
@@ -54,7 +55,11 @@ export class MonitorRunner {
   private readonly dispatcher: Dispatcher
   private readonly burn: BurnRate
   private readonly source = randomUUID()
-  private readonly checks: Check[]
+  /** The config file's checks, resolved, and then those added through the API. */
+  private readonly configChecks: Check[]
+  private checks: Check[]
+  /** Stops each check's probing, by name. */
+  private readonly probing = new Map<string, () => void>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly counts: DeliveryCounts = { sent: {}, failed: {} }
   private readonly chat: Partial<Record<Channel, Notifier>> = {}
@@ -67,9 +72,8 @@ export class MonitorRunner {
 
   constructor(private readonly host: MonitorHost) {
     const { monitor, observe } = host
-    this.checks = monitor.checks.map((check) =>
-      check.kind === 'http' ? { ...check, target: resolveUrl(check.target, host.selfUrl) } : check,
-    )
+    this.configChecks = monitor.checks.map((check) => this.resolved(check))
+    this.checks = this.configChecks
     const now = Date.now()
     this.states = new CheckStates(monitor, monitor.checks, monitor.heartbeats, now)
     const configured = new Set<Channel>()
@@ -97,12 +101,7 @@ export class MonitorRunner {
       this.store = new MonitorStore(this.database.pool)
       await this.catchUp()
     }
-    for (const check of this.checks) {
-      // Spread over the first second, so checks defined together do not all connect at once.
-      this.every(Math.random() * Math.min(1000, check.intervalMs), check.intervalMs, () =>
-        this.probe(check.name),
-      )
-    }
+    for (const check of this.checks) this.schedule(check)
     this.every(tickMs, tickMs, () => this.readOthers())
     this.every(decideMs, decideMs, () => this.decide())
     this.every(0, sampleEveryMs, () => this.sampleRequests())
@@ -113,6 +112,38 @@ export class MonitorRunner {
       { checks: monitor.checks.length, heartbeats: monitor.heartbeats.length, vantage: monitor.vantage },
       'monitor started',
     )
+  }
+
+  private resolved(check: Check): Check {
+    return check.kind === 'http' ? { ...check, target: resolveUrl(check.target, this.host.selfUrl) } : check
+  }
+
+  private schedule(check: Check): void {
+    // Spread over the first second, so checks defined together do not all connect at once.
+    const first = Math.random() * Math.min(1000, check.intervalMs)
+    this.probing.set(
+      check.name,
+      this.every(first, check.intervalMs, () => this.probe(check.name)),
+    )
+  }
+
+  /** Takes the checks added or removed through the API since the last read. */
+  private applyApiChecks(added: readonly Check[]): void {
+    const configured = new Set(this.configChecks.map((check) => check.name))
+    const wanted = [
+      ...this.configChecks,
+      ...added.filter((check) => !configured.has(check.name)).map((check) => this.resolved(check)),
+    ]
+    const same = (a: Check | undefined, b: Check) =>
+      a !== undefined && JSON.stringify(a) === JSON.stringify(b)
+    for (const check of this.checks) {
+      if (wanted.some((candidate) => same(check, candidate))) continue
+      this.probing.get(check.name)?.()
+      this.probing.delete(check.name)
+    }
+    for (const check of wanted) if (!this.probing.has(check.name)) this.schedule(check)
+    this.checks = wanted
+    this.states.setChecks(wanted)
   }
 
   /** Where reading starts: the newest stored results; the heartbeats' last pings are taken as they are. */
@@ -129,8 +160,11 @@ export class MonitorRunner {
   }
 
   /** Runs `task` after `firstMs`, then every `everyMs` from each start; a run still going skips the next. */
-  private every(firstMs: number, everyMs: number, task: () => Promise<unknown> | undefined): void {
+  /** Returns what stops it. */
+  private every(firstMs: number, everyMs: number, task: () => Promise<unknown> | undefined): () => void {
     let running = false
+    let cancelled = false
+    let pending: NodeJS.Timeout | undefined
     const schedule = (ms: number) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer)
@@ -138,9 +172,10 @@ export class MonitorRunner {
       }, ms)
       timer.unref()
       this.timers.add(timer)
+      pending = timer
     }
     const run = () => {
-      if (this.stopped) return
+      if (this.stopped || cancelled) return
       schedule(everyMs)
       if (running) return
       running = true
@@ -152,6 +187,10 @@ export class MonitorRunner {
         })
     }
     schedule(firstMs)
+    return () => {
+      cancelled = true
+      clearTimeout(pending)
+    }
   }
 
   private async probe(name: string): Promise<void> {
@@ -211,8 +250,10 @@ export class MonitorRunner {
     const pings = await store.pingsAfter(this.cursors.pings)
     for (const ping of pings.pings) this.states.ping(ping)
     this.cursors = { results: results.cursor, pings: pings.cursor }
-    if (this.ticks++ % 5 === 0)
+    if (this.ticks++ % 5 === 0) {
       this.dispatcher.setSilences([...this.configSilences(), ...(await store.silences(Date.now()))])
+      this.applyApiChecks(await store.apiChecks())
+    }
   }
 
   private configSilences() {
@@ -281,89 +322,15 @@ export class MonitorRunner {
     if (this.store) this.uptimes = await this.store.uptime(Date.now())
   }
 
-  /** The monitor's metrics, as Prometheus text (OpenMetrics when asked: counters lose `_total` in their family lines). */
+  /** The monitor's metrics, as Prometheus text (OpenMetrics when asked). */
   metrics(openMetrics: boolean): string {
     const now = Date.now()
-    const out: string[] = []
-    const family = (name: string, type: 'gauge' | 'counter', help: string) => {
-      const base = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name
-      out.push(`# HELP ${base} ${help}\n# TYPE ${base} ${type}\n`)
-    }
-    const label = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
-    const status = this.states.status(now)
-    family(
-      'shipshape_monitor_check_up',
-      'gauge',
-      'Whether the check is up (1), as the alert rules see it over every vantage point.',
-    )
-    for (const check of status)
-      out.push(`shipshape_monitor_check_up{check="${label(check.name)}"} ${check.up ? 1 : 0}\n`)
-    family(
-      'shipshape_monitor_probe_up',
-      'gauge',
-      'Whether the latest probe of the check from the vantage point succeeded.',
-    )
-    for (const check of status)
-      for (const v of check.vantages)
-        out.push(
-          `shipshape_monitor_probe_up{check="${label(check.name)}",vantage="${label(v.vantage)}"} ${v.up ? 1 : 0}\n`,
-        )
-    family('shipshape_monitor_probe_duration_seconds', 'gauge', 'How long the latest probe took.')
-    for (const check of status)
-      for (const v of check.vantages)
-        out.push(
-          `shipshape_monitor_probe_duration_seconds{check="${label(check.name)}",vantage="${label(v.vantage)}"} ${v.ms / 1000}\n`,
-        )
-    family(
-      'shipshape_monitor_uptime_ratio',
-      'gauge',
-      'Successful probes over all probes of the check, every vantage point counted.',
-    )
-    for (const uptime of this.uptimes)
-      for (const [window, value] of [
-        ['24h', uptime.day],
-        ['7d', uptime.week],
-        ['30d', uptime.month],
-      ] as const)
-        if (value !== undefined)
-          out.push(
-            `shipshape_monitor_uptime_ratio{check="${label(uptime.check)}",window="${window}"} ${value}\n`,
-          )
-    family(
-      'shipshape_monitor_cert_expiry_timestamp_seconds',
-      'gauge',
-      'When the certificate of the check expires.',
-    )
-    for (const check of status)
-      if (check.certExpiresAt !== undefined)
-        out.push(
-          `shipshape_monitor_cert_expiry_timestamp_seconds{check="${label(check.name)}"} ${check.certExpiresAt / 1000}\n`,
-        )
-    family(
-      'shipshape_monitor_alerts_firing',
-      'gauge',
-      'Alerts whose condition holds now, by rule and severity.',
-    )
-    const firing = new Map<string, number>()
-    for (const alert of this.states.alerts(now).values()) {
-      const key = `alertname="${label(alert.labels.alertname ?? '')}",severity="${label(alert.labels.severity ?? '')}"`
-      firing.set(key, (firing.get(key) ?? 0) + 1)
-    }
-    for (const [key, count] of firing) out.push(`shipshape_monitor_alerts_firing{${key}} ${count}\n`)
-    family(
-      'shipshape_monitor_notifications_total',
-      'counter',
-      'Notifications by channel: sent, or failed after every retry.',
-    )
-    for (const [outcome, byChannel] of [
-      ['sent', this.counts.sent],
-      ['failed', this.counts.failed],
-    ] as const)
-      for (const [channel, count] of Object.entries(byChannel))
-        out.push(
-          `shipshape_monitor_notifications_total{channel="${label(channel)}",outcome="${outcome}"} ${count}\n`,
-        )
-    return out.join('')
+    return renderMetrics(openMetrics, {
+      status: this.states.status(now),
+      alerts: [...this.states.alerts(now).values()],
+      uptimes: this.uptimes,
+      counts: this.counts,
+    })
   }
 
   async stop(): Promise<void> {

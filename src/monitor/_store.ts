@@ -5,6 +5,7 @@
  * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
  */
 import type { QueryPool } from '../observe/index.js'
+import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
 import type { Ping } from './_state.js'
@@ -39,6 +40,11 @@ CREATE TABLE IF NOT EXISTS shipshape_monitor_silences (
   ends_at timestamptz NOT NULL,
   comment text NOT NULL DEFAULT '',
   until_resolved boolean NOT NULL DEFAULT false
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
+  name text PRIMARY KEY,
+  definition jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
   group_key text PRIMARY KEY,
@@ -183,6 +189,32 @@ export class MonitorStore {
        FROM shipshape_monitor_results WHERE at > now() - interval '1 day' ORDER BY check_name, vantage, at DESC`,
     )
     return rows.map(resultOf)
+  }
+
+  /** Checks added through the API, as the probes run them (validated when they were added). */
+  async apiChecks(): Promise<Check[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(`SELECT definition FROM shipshape_monitor_checks ORDER BY name`)
+    return rows.map((row) => row.definition as Check)
+  }
+
+  async putCheck(check: Check): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_checks (name, definition) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = now()`,
+      [check.name, JSON.stringify(check)],
+    )
+  }
+
+  /** False when no check of that name was added through the API. */
+  async deleteCheck(name: string): Promise<boolean> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `DELETE FROM shipshape_monitor_checks WHERE name = $1 RETURNING name`,
+      [name],
+    )
+    return rows.length === 1
   }
 
   async silences(now: number): Promise<Silence[]> {

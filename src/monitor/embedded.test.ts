@@ -2,7 +2,7 @@
  * The monitor on the embedded database, through the real `shipshape serve`: heartbeat pings, an
  * e-mail to a real SMTP server, a silence added, listed and expired with `shipshape monitor
  * silence`, the disk-space rule, a failing channel seen in the log and the metrics, the status page under the strict
- * CSP, and the API refusing a request without a token.
+ * CSP, checks added and removed through the API, and the API refusing a request without a token.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -138,5 +138,26 @@ describe('the monitor on the embedded database', () => {
     expect(nonce).toBeDefined()
     expect(status.body).toContain(`<style nonce="${nonce}">`)
     expect(status.body).toMatch(/<td>home<\/td><td class="down">down<\/td>/)
+
+    // A check added through the API: validated, probed by the primary within seconds, removable.
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const post = (body: unknown) =>
+      fetch(`${api}/checks`, { method: 'POST', headers: auth, body: JSON.stringify(body) })
+    expect((await post({ name: 'bad', tcp: 'no-port' })).status).toBe(400)
+    expect((await post({ name: 'home', tcp: '127.0.0.1:1' })).status).toBe(409)
+    expect(
+      (await post({ name: 'port-1', tcp: '127.0.0.1:1', interval: '1s', timeout: '500ms' })).status,
+    ).toBe(201)
+    await eventuallyPasses(async () => {
+      const { checks } = (await (await fetch(`${api}/checks`, { headers: auth })).json()) as {
+        checks: { name: string; source: string; latest: { ok: boolean; error?: string }[] }[]
+      }
+      expect(checks.find((check) => check.name === 'port-1')).toMatchObject({
+        source: 'api',
+        latest: [{ ok: false, error: expect.stringMatching(/ECONNREFUSED/) }],
+      })
+    }, 30_000)
+    const removed = await fetch(`${api}/checks/port-1`, { method: 'DELETE', headers: auth })
+    expect(removed.status).toBe(200)
   }, 150_000)
 })
