@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { duration } from '../config/index.js'
-import { resolveUrl } from './_probe.js'
+import { resolveUrl } from './_url.js'
 
 /** Gatus's defaults: a probe a minute, 10 s to answer, 3 failures to alert, 2 successes to resolve. */
 const checkDefaults = { intervalMs: 60_000, timeoutMs: 10_000, failures: 3, successes: 2 } as const

@@ -222,8 +222,3 @@ function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code
   return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
 }
-
-/** A check's URL, a path resolved against the app's address when there is one. */
-export function resolveUrl(url: string, base: string | undefined): string {
-  return url.startsWith('/') && base !== undefined ? new URL(url, base).href : url
-}

@@ -21,10 +21,11 @@ import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_chan
 import type { Check } from './_checks.js'
 import { type Dispatch, Dispatcher } from './_dispatch.js'
 import { renderMetrics } from './_metrics.js'
-import { probe, resolveUrl } from './_probe.js'
+import { probe } from './_probe.js'
 import type { Channel, MonitorOptions } from './_settings.js'
 import { CheckStates } from './_state.js'
 import { MonitorStore, type Uptime } from './_store.js'
+import { resolveUrl } from './_url.js'
 
 export interface MonitorHost {
   monitor: MonitorOptions
