@@ -4,6 +4,7 @@
  */
 import express, { type Request, type Response } from 'express'
 import { cdn } from 'shipshape/cache'
+import { heartbeat } from 'shipshape/monitor'
 import { csrfField } from 'shipshape/security'
 import { adminArea } from './admin.ts'
 import { Guestbook, validate } from './guestbook.ts'
@@ -113,6 +114,18 @@ app.get('/api/status', async (_req: Request, res: Response) => {
     guestbookEntries: await guestbook.count(),
   })
 })
+
+/**
+ * A job beside the requests, as apps have (a digest, a cleanup): every minute it counts the
+ * guestbook and pings its heartbeat, so a job that stops running is noticed (shipshape.yaml's
+ * monitor.heartbeats alerts when a minute and a half pass without a ping).
+ */
+setInterval(() => {
+  guestbook
+    .count()
+    .then(() => heartbeat('guestbook-count'))
+    .catch((error: unknown) => heartbeat('guestbook-count', 'fail').catch(() => console.error(error)))
+}, 60_000).unref()
 
 app.use(async (_req: Request, res: Response) => {
   res

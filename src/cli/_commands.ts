@@ -57,6 +57,12 @@ export const commands: readonly CommandEntry[] = [
     load: () => import('./admin.js'),
   },
   {
+    name: 'monitor',
+    summary:
+      'Probe the app’s checks from another machine and report them to it (an agent); add, list and expire silences',
+    load: () => import('./monitor.js'),
+  },
+  {
     name: 'config',
     summary: 'Show, check, document or sample the settings: every value with its source, secrets masked',
     load: () => import('./config.js'),

@@ -144,6 +144,19 @@ export class MetricsAggregator {
     for (const family of entry.families.values()) addFamily(this.retiredFamilies, family, false)
   }
 
+  /** Requests answered so far by every worker, past ones included, and those answered with a 5xx. */
+  requestTotals(): { total: number; errors: number } {
+    let total = 0
+    let errors = 0
+    for (const entry of [this.retired, ...this.workers.values()]) {
+      for (const [key, series] of entry.series) {
+        total += series.count
+        if (key.split(' ', 2)[1]?.startsWith('5')) errors += series.count
+      }
+    }
+    return { total, errors }
+  }
+
   count(event: ServerEvent): void {
     this.events[event]++
   }

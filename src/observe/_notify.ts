@@ -30,7 +30,8 @@ export interface Notifier {
 /** A request to a channel gives up after this long, so a hung receiver cannot pile up sends. */
 const sendTimeoutMs = 10_000
 
-async function post(url: string, body: unknown): Promise<void> {
+/** POSTs `body` as JSON, bounded by the send timeout; a status other than 2xx is an error. */
+export async function postJson(url: string, body: unknown): Promise<void> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -43,33 +44,83 @@ async function post(url: string, body: unknown): Promise<void> {
 
 /** POSTs the notification as JSON: `{ title, text, fields, url, key }`. */
 export function webhookNotifier(url: string): Notifier {
-  return { channel: 'webhook', send: (notification) => post(url, notification) }
+  return { channel: 'webhook', send: (notification) => postJson(url, notification) }
 }
 
-/** POSTs to a Slack incoming webhook (Mattermost and Rocket.Chat accept the same format). */
+/** Slack's limits: a section's text, the blocks of one message, and one message per second per webhook. */
+const slackSectionChars = 3000
+const slackBlocksPerMessage = 50
+const slackGapMs = 1000
+
+/**
+ * POSTs to a Slack incoming webhook (Mattermost and Rocket.Chat accept the same format). A long
+ * text is split into sections at line ends within Slack's block limit, and into several messages
+ * past its blocks-per-message limit; messages to one webhook leave at most one per second, as
+ * Slack asks (it answers 429 beyond), queued in order.
+ */
 export function slackNotifier(url: string): Notifier {
+  let queue: Promise<unknown> = Promise.resolve()
+  let lastSentAt = Number.NEGATIVE_INFINITY
+  /** Posts one notification's messages in order, none sooner than a second after the last one was answered. */
+  const paced = (bodies: unknown[]) => {
+    const sent = queue.then(async () => {
+      for (const body of bodies) {
+        const wait = lastSentAt + slackGapMs - performance.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        try {
+          await postJson(url, body)
+        } finally {
+          // Counted from the answer: a slow answer must not let the next message arrive sooner.
+          lastSentAt = performance.now()
+        }
+      }
+    })
+    queue = sent.catch(() => {})
+    return sent
+  }
   return {
     channel: 'slack',
-    send: ({ title, text, fields = {}, url: link }) =>
-      post(url, {
-        text: title,
-        blocks: [
-          { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
-          { type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 2900) } },
-          ...(Object.keys(fields).length > 0
-            ? [
-                {
-                  type: 'section',
-                  fields: Object.entries(fields)
-                    .slice(0, 10)
-                    .map(([name, value]) => ({ type: 'mrkdwn', text: `*${name}*\n${value}` })),
-                },
-              ]
-            : []),
-          ...(link ? [{ type: 'section', text: { type: 'mrkdwn', text: `<${link}|Open>` } }] : []),
-        ],
-      }),
+    async send({ title, text, fields = {}, url: link }) {
+      const blocks: unknown[] = [
+        { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
+        ...splitText(text, slackSectionChars).map((part) => ({
+          type: 'section',
+          text: { type: 'mrkdwn', text: part },
+        })),
+        ...(Object.keys(fields).length > 0
+          ? [
+              {
+                type: 'section',
+                fields: Object.entries(fields)
+                  .slice(0, 10)
+                  .map(([name, value]) => ({ type: 'mrkdwn', text: `*${name}*\n${value}`.slice(0, 2000) })),
+              },
+            ]
+          : []),
+        ...(link ? [{ type: 'section', text: { type: 'mrkdwn', text: `<${link}|Open>` } }] : []),
+      ]
+      const messages: unknown[] = []
+      for (let start = 0; start < blocks.length; start += slackBlocksPerMessage) {
+        const part = blocks.slice(start, start + slackBlocksPerMessage)
+        messages.push({ text: start === 0 ? title : `${title} (continued)`, blocks: part })
+      }
+      await paced(messages)
+    },
   }
+}
+
+/** Pieces of at most `limit` characters, cut at a line end where there is one. */
+function splitText(text: string, limit: number): string[] {
+  const parts: string[] = []
+  let rest = text
+  while (rest.length > limit) {
+    const cut = rest.lastIndexOf('\n', limit)
+    const at = cut > 0 ? cut : limit
+    parts.push(rest.slice(0, at))
+    rest = rest.slice(cut > 0 ? at + 1 : at)
+  }
+  if (rest.length > 0 || parts.length === 0) parts.push(rest)
+  return parts
 }
 
 export interface SmtpOptions {

@@ -31,6 +31,7 @@ export {
   deliver,
   type Notification,
   type Notifier,
+  postJson,
   slackNotifier,
   smtpNotifier,
   webhookNotifier,

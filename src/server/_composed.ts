@@ -25,6 +25,7 @@ import {
 } from '../config/index.js'
 import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { auditSettings } from '../hosting/settings.js'
+import { monitorOptions, monitorSettings } from '../monitor/settings.js'
 import { observeOptions, observeSettings } from '../observe/settings.js'
 import { securityOptions, securitySettings } from '../security/settings.js'
 import { missingStaticRoot, staticOptions, staticSettings } from '../static/settings.js'
@@ -46,6 +47,7 @@ export const shipshapeConfig = defineConfig(
     apm: apmSettings,
     observe: observeSettings,
     auth: authSettings,
+    monitor: monitorSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -64,6 +66,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...apmOptions(settings.apm),
     ...observeOptions(settings.observe, cwd),
     ...authOptions(settings.auth),
+    ...monitorOptions(settings.monitor),
   }
 }
 

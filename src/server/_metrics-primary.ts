@@ -23,6 +23,8 @@ const textType = 'text/plain; version=0.0.4; charset=utf-8'
 export class PrimaryMetrics {
   private readonly aggregator = new MetricsAggregator()
   private readonly server: Server | undefined
+  /** Further metrics of the primary's own (the monitor's), rendered into each scrape. */
+  private readonly sections: ((openMetrics: boolean) => string)[] = []
   /** Kills not yet handed to a worker (none was healthy then): handed over at a later heartbeat. */
   private readonly pending: PrimaryMessage[] = []
 
@@ -48,6 +50,7 @@ export class PrimaryMetrics {
       const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text')
       sampleMachine(dirs)
         .then((machine) => this.aggregator.render(openMetrics, sampleProcess(), machine))
+        .then((text) => withSections(text, this.sections, openMetrics))
         .then(
           (text) => {
             res.writeHead(200, { 'content-type': openMetrics ? openMetricsType : textType }).end(text)
@@ -67,6 +70,15 @@ export class PrimaryMetrics {
         'serving metrics',
       )
     })
+  }
+
+  addSection(render: (openMetrics: boolean) => string): void {
+    this.sections.push(render)
+  }
+
+  /** Requests answered by every worker so far, and those answered with a 5xx (the error budget's input). */
+  requestTotals(): { total: number; errors: number } {
+    return this.aggregator.requestTotals()
   }
 
   beat(pid: number, metrics: WorkerMetrics | undefined): void {
@@ -111,4 +123,15 @@ export class PrimaryMetrics {
   close(): void {
     this.server?.close()
   }
+}
+
+/** The sections appended to the rendered text, before OpenMetrics' closing `# EOF`. */
+function withSections(
+  text: string,
+  sections: readonly ((openMetrics: boolean) => string)[],
+  openMetrics: boolean,
+): string {
+  if (sections.length === 0) return text
+  const extra = sections.map((render) => render(openMetrics)).join('')
+  return openMetrics && text.endsWith('# EOF\n') ? `${text.slice(0, -6)}${extra}# EOF\n` : text + extra
 }

@@ -51,6 +51,7 @@ export class Supervisor {
   private readonly metrics: PrimaryMetrics
   /** The counters every worker shares (the auth limiter's): see _counters.ts. */
   private readonly counters = new CounterTable()
+  private readonly monitor: Promise<{ stop(): Promise<void> } | undefined> | undefined
 
   constructor(
     private readonly options: ServeOptions,
@@ -61,6 +62,15 @@ export class Supervisor {
     listener.on('connection', (socket: Socket) => this.dispatch(socket))
     this.metrics = new PrimaryMetrics(options, logger, () => this.pick()?.child)
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
+    // Uptime checks and alerting (docs/monitor.md), loaded only when there is something to monitor.
+    const { monitor } = options
+    if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
+      this.monitor = import('../monitor/index.js')
+        .then(({ startMonitor }) => startMonitor(options, logger, this.metrics, selfUrl(options, listener)))
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'the monitor could not start')
+          return undefined
+        })
   }
 
   run(): Promise<number> {
@@ -378,7 +388,16 @@ export class Supervisor {
     clearInterval(this.watchdog)
     this.counters.close()
     this.metrics.close()
+    void this.monitor?.then((monitor) => monitor?.stop())
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
+}
+
+/** How the primary reaches its own listener: a wildcard address is reached on loopback. */
+function selfUrl(options: ServeOptions, listener: Server): string {
+  const address = listener.address()
+  if (address === null || typeof address === 'string') return 'http://localhost'
+  const host = { '0.0.0.0': '127.0.0.1', '::': '::1', '': '127.0.0.1' }[address.address] ?? address.address
+  return `${options.tlsCertFile ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`
 }

@@ -1,0 +1,314 @@
+/**
+ * Probe results, heartbeat pings, silences and sent notifications in Postgres (the embedded
+ * database or DATABASE_URL), through anything with `pg.Pool`'s query(). Several instances share
+ * it: each reads the others' results (and the agents', stored by whichever worker took them), and
+ * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
+ */
+import type { QueryPool } from '../observe/index.js'
+import type { Check } from './_checks.js'
+import type { Silence } from './_dispatch.js'
+import type { ProbeResult } from './_probe.js'
+import type { Ping } from './_state.js'
+
+const schema = `
+BEGIN;
+SELECT pg_advisory_xact_lock(7265432);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_results (
+  id bigserial PRIMARY KEY,
+  check_name text NOT NULL,
+  vantage text NOT NULL,
+  source text NOT NULL,
+  at timestamptz NOT NULL,
+  ok boolean NOT NULL,
+  ms integer NOT NULL,
+  error text,
+  cert_expires_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS shipshape_monitor_results_check ON shipshape_monitor_results (check_name, at);
+CREATE INDEX IF NOT EXISTS shipshape_monitor_results_at ON shipshape_monitor_results (at);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_pings (
+  id bigserial PRIMARY KEY,
+  heartbeat text NOT NULL,
+  kind text NOT NULL,
+  exit_code integer,
+  at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_silences (
+  id text PRIMARY KEY,
+  match jsonb NOT NULL,
+  starts_at timestamptz NOT NULL,
+  ends_at timestamptz NOT NULL,
+  comment text NOT NULL DEFAULT '',
+  until_resolved boolean NOT NULL DEFAULT false
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
+  name text PRIMARY KEY,
+  definition jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
+  group_key text PRIMARY KEY,
+  hash text NOT NULL,
+  sent_at timestamptz NOT NULL
+);
+COMMIT;`
+
+export interface Uptime {
+  check: string
+  /** Fractions of successful probes (every vantage point's), undefined without any. */
+  day?: number
+  week?: number
+  month?: number
+}
+
+export class MonitorStore {
+  private ready: Promise<void> | undefined
+
+  constructor(private readonly pool: QueryPool) {}
+
+  migrate(): Promise<void> {
+    this.ready ??= this.pool.query(schema).then(
+      () => undefined,
+      (error: unknown) => {
+        this.ready = undefined // tried again next time: the database may come up later
+        throw error
+      },
+    )
+    return this.ready
+  }
+
+  async addResults(results: readonly ProbeResult[], source: string): Promise<void> {
+    if (results.length === 0) return
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_results (check_name, vantage, source, at, ok, ms, error, cert_expires_at)
+       SELECT r.check, r.vantage, $2, to_timestamp(r.at / 1000.0), r.ok, r.ms, r.error,
+              CASE WHEN r.cert IS NULL THEN NULL ELSE to_timestamp(r.cert / 1000.0) END
+       FROM jsonb_to_recordset($1::jsonb) AS r("check" text, vantage text, at double precision, ok boolean, ms integer, error text, cert double precision)`,
+      [
+        JSON.stringify(
+          results.map((result) => ({
+            check: result.check,
+            vantage: result.vantage,
+            at: result.at,
+            ok: result.ok,
+            ms: Math.round(result.ms),
+            error: result.error ?? null,
+            cert: result.certExpiresAt ?? null,
+          })),
+        ),
+        source,
+      ],
+    )
+  }
+
+  async addPing(ping: Ping): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_pings (heartbeat, kind, exit_code, at) VALUES ($1, $2, $3, $4)`,
+      [ping.heartbeat, ping.kind, ping.exitCode ?? null, new Date(ping.at)],
+    )
+  }
+
+  /** The newest ids, where reading others' results starts (older ones were alerted on before). */
+  async cursors(): Promise<{ results: number; pings: number }> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT (SELECT coalesce(max(id), 0) FROM shipshape_monitor_results) AS results,
+              (SELECT coalesce(max(id), 0) FROM shipshape_monitor_pings) AS pings`,
+    )
+    return { results: Number(rows[0]?.results ?? 0), pings: Number(rows[0]?.pings ?? 0) }
+  }
+
+  /** Results stored after `cursor` by anyone but `source`, oldest first, at most `limit`. */
+  async resultsAfter(
+    cursor: number,
+    source: string,
+    limit = 5000,
+  ): Promise<{ results: ProbeResult[]; cursor: number }> {
+    const { rows } = await this.pool.query(
+      `SELECT id, check_name, vantage, source, extract(epoch FROM at) * 1000 AS at, ok, ms, error,
+              extract(epoch FROM cert_expires_at) * 1000 AS cert
+       FROM shipshape_monitor_results WHERE id > $1 ORDER BY id LIMIT $2`,
+      [cursor, limit],
+    )
+    const last = rows.at(-1)
+    return {
+      cursor: last ? Number(last.id) : cursor,
+      results: rows.filter((row) => row.source !== source).map(resultOf),
+    }
+  }
+
+  async pingsAfter(cursor: number): Promise<{ pings: Ping[]; cursor: number }> {
+    const { rows } = await this.pool.query(
+      `SELECT id, heartbeat, kind, exit_code, extract(epoch FROM at) * 1000 AS at FROM shipshape_monitor_pings WHERE id > $1 ORDER BY id LIMIT 5000`,
+      [cursor],
+    )
+    const last = rows.at(-1)
+    return {
+      cursor: last ? Number(last.id) : cursor,
+      pings: rows.map(pingOf),
+    }
+  }
+
+  /** The last success of each heartbeat, for a primary that starts after the ping. */
+  async lastPings(): Promise<Ping[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT DISTINCT ON (heartbeat, kind) heartbeat, kind, exit_code, extract(epoch FROM at) * 1000 AS at
+       FROM shipshape_monitor_pings ORDER BY heartbeat, kind, at DESC`,
+    )
+    return rows.map(pingOf)
+  }
+
+  /** Uptime of every check over 24 h, 7 d and 30 d, counting every vantage point's probes. */
+  async uptime(now: number): Promise<Uptime[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT check_name,
+         avg(ok::int) FILTER (WHERE at > $1::timestamptz - interval '1 day') AS day,
+         avg(ok::int) FILTER (WHERE at > $1::timestamptz - interval '7 days') AS week,
+         avg(ok::int) AS month
+       FROM shipshape_monitor_results WHERE at > $1::timestamptz - interval '30 days' GROUP BY check_name`,
+      [new Date(now)],
+    )
+    const fraction = (value: unknown) => (value === null || value === undefined ? undefined : Number(value))
+    return rows.map((row) => ({
+      check: row.check_name as string,
+      day: fraction(row.day),
+      week: fraction(row.week),
+      month: fraction(row.month),
+    }))
+  }
+
+  /** Each check's latest result from each vantage point (the status page, the API). */
+  async latest(): Promise<ProbeResult[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT DISTINCT ON (check_name, vantage) check_name, vantage, extract(epoch FROM at) * 1000 AS at, ok, ms, error
+       FROM shipshape_monitor_results WHERE at > now() - interval '1 day' ORDER BY check_name, vantage, at DESC`,
+    )
+    return rows.map(resultOf)
+  }
+
+  /** Checks added through the API, as the probes run them (validated when they were added). */
+  async apiChecks(): Promise<Check[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(`SELECT definition FROM shipshape_monitor_checks ORDER BY name`)
+    return rows.map((row) => row.definition as Check)
+  }
+
+  async putCheck(check: Check): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_checks (name, definition) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = now()`,
+      [check.name, JSON.stringify(check)],
+    )
+  }
+
+  /** False when no check of that name was added through the API. */
+  async deleteCheck(name: string): Promise<boolean> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `DELETE FROM shipshape_monitor_checks WHERE name = $1 RETURNING name`,
+      [name],
+    )
+    return rows.length === 1
+  }
+
+  async silences(now: number): Promise<Silence[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT id, match, extract(epoch FROM starts_at) * 1000 AS starts, extract(epoch FROM ends_at) * 1000 AS ends, comment, until_resolved
+       FROM shipshape_monitor_silences WHERE ends_at > $1 ORDER BY starts_at`,
+      [new Date(now)],
+    )
+    return rows.map((row) => ({
+      id: row.id as string,
+      match: row.match as Record<string, string>,
+      from: Number(row.starts),
+      until: Number(row.ends),
+      comment: row.comment as string,
+      ...(row.until_resolved ? { untilResolved: true } : {}),
+    }))
+  }
+
+  async addSilence(silence: Silence): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_silences (id, match, starts_at, ends_at, comment, until_resolved) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        silence.id,
+        JSON.stringify(silence.match),
+        new Date(silence.from),
+        // "Until resolved" has no end of its own: the year 9999 stands for none.
+        new Date(Number.isFinite(silence.until) ? silence.until : Date.UTC(9999, 0)),
+        silence.comment,
+        silence.untilResolved === true,
+      ],
+    )
+  }
+
+  /** Ends a silence now; false when there was none with that id still running. */
+  async expireSilence(id: string, now: number): Promise<boolean> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `UPDATE shipshape_monitor_silences SET ends_at = $2 WHERE id = $1 AND ends_at > $2 RETURNING id`,
+      [id, new Date(now)],
+    )
+    return rows.length === 1
+  }
+
+  /**
+   * Claims a group's notification: true for one caller among the instances sharing the database.
+   * The same content is sent again only after `repeatMs`; changed content after `intervalMs`
+   * (less a little, for two instances' clocks and ticks).
+   */
+  async claim(
+    groupKey: string,
+    hash: string,
+    now: number,
+    intervalMs: number,
+    repeatMs: number,
+  ): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `INSERT INTO shipshape_monitor_sent AS s (group_key, hash, sent_at) VALUES ($1, $2, $3)
+       ON CONFLICT (group_key) DO UPDATE SET hash = excluded.hash, sent_at = excluded.sent_at
+       WHERE (s.hash <> excluded.hash AND s.sent_at <= excluded.sent_at - $4 * interval '1 millisecond')
+          OR s.sent_at <= excluded.sent_at - $5 * interval '1 millisecond'
+       RETURNING group_key`,
+      [groupKey, hash, new Date(now), Math.round(intervalMs * 0.8), Math.round(repeatMs * 0.8)],
+    )
+    return rows.length === 1
+  }
+
+  async prune(now: number, retentionMs: number): Promise<void> {
+    await this.migrate()
+    const cutoff = new Date(now - retentionMs)
+    await this.pool.query(`DELETE FROM shipshape_monitor_results WHERE at < $1`, [cutoff])
+    await this.pool.query(`DELETE FROM shipshape_monitor_pings WHERE at < $1`, [cutoff])
+    await this.pool.query(`DELETE FROM shipshape_monitor_silences WHERE ends_at < $1`, [cutoff])
+  }
+}
+
+function resultOf(row: Record<string, unknown>): ProbeResult {
+  return {
+    check: row.check_name as string,
+    vantage: row.vantage as string,
+    at: Number(row.at),
+    ok: row.ok as boolean,
+    ms: Number(row.ms),
+    ...(row.error ? { error: row.error as string } : {}),
+    ...(row.cert ? { certExpiresAt: Number(row.cert) } : {}),
+  }
+}
+
+function pingOf(row: Record<string, unknown>): Ping {
+  return {
+    heartbeat: row.heartbeat as string,
+    kind: row.kind as Ping['kind'],
+    at: Number(row.at),
+    ...(row.exit_code === null ? {} : { exitCode: Number(row.exit_code) }),
+  }
+}

@@ -1,0 +1,101 @@
+/** What the monitor's process tests share: a target to take down at will, a proxy to cut, config files, agents. */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { cli } from '../../_test/cli.js'
+import type { LogLine } from '../../_test/pipeline.js'
+
+export const token = 'test-token-0123456789abcdef'
+
+/** An HTTP target that answers 200 `hello` while `up`, else 503. */
+export async function target(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
+  const state = { up: true }
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(state.up ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' })
+    res.end(state.up ? 'hello' : 'down')
+  })
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
+  const { port } = server.address() as AddressInfo
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/health`,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  })
+}
+
+/** A TCP proxy to `port` that can be cut (every connection dropped, none accepted) and restored. */
+export async function proxy(
+  port: number,
+): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  let server = createTcpServer()
+  const own = (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  }
+  const open = async (at: number) => {
+    server = createTcpServer((client) => {
+      const upstream = connect(port, '127.0.0.1')
+      own(client)
+      own(upstream)
+      client.pipe(upstream).pipe(client)
+      client.on('error', () => upstream.destroy())
+      upstream.on('error', () => client.destroy())
+    })
+    await new Promise<void>((ready) => server.listen(at, '127.0.0.1', ready))
+    return (server.address() as AddressInfo).port
+  }
+  const at = await open(0)
+  const cut = async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise<void>((done) => server.close(() => done()))
+  }
+  return { url: `http://127.0.0.1:${at}`, cut, restore: async () => void (await open(at)), close: cut }
+}
+
+export function writeConfig(dir: string, name: string, config: unknown): string {
+  const file = join(dir, name)
+  writeFileSync(file, JSON.stringify(config))
+  return file
+}
+
+export interface AgentProcess {
+  child: ChildProcess
+  logs: LogLine[]
+  stop(): Promise<void>
+}
+
+/** `shipshape monitor <app>` as a child process, with its own config file. */
+export function startAgentProcess(
+  app: string,
+  config: string,
+  vantage: string,
+  agentToken = token,
+): AgentProcess {
+  const child = spawn(
+    process.execPath,
+    [cli, 'monitor', app, '--config', config, '--vantage', vantage, '--token', agentToken],
+    {
+      env: { ...process.env, LOG_LEVEL: 'debug', SHIPSHAPE_DB_EMBEDDED: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  const logs: LogLine[] = []
+  let pending = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line))
+  })
+  child.stderr?.resume()
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  return {
+    child,
+    logs,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+  }
+}

@@ -1,0 +1,83 @@
+/** Checks as code: a malformed check is a config error naming the key, the check and the fix. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { tempDir } from '../_test/temp.js'
+import { resolveShipshapeSettings } from '../server/index.js'
+import { monitorOptions } from './_settings.js'
+
+function resolveWith(monitor: unknown) {
+  const temp = tempDir()
+  const file = join(temp.dir, 'shipshape.json')
+  writeFileSync(file, JSON.stringify({ monitor }))
+  return resolveShipshapeSettings({ configFile: file, cwd: temp.dir, env: {} })
+}
+
+describe('monitor settings', () => {
+  it('take checks with Gatus’s defaults, and make the first HTTP check the site', () => {
+    const resolution = resolveWith({
+      checks: [
+        { name: 'db', tcp: 'db.internal:5432' },
+        { name: 'home', url: 'https://example.com/', expect: { maxResponseTime: '2s' } },
+      ],
+      heartbeats: [{ name: 'backup', period: '1d' }],
+    })
+    expect(resolution.problems).toEqual([])
+    const { monitor } = monitorOptions(resolution.values?.monitor as never)
+    expect(monitor.checks).toMatchObject([
+      {
+        name: 'db',
+        kind: 'tcp',
+        intervalMs: 60_000,
+        timeoutMs: 10_000,
+        failures: 3,
+        successes: 2,
+        site: false,
+      },
+      { name: 'home', kind: 'http', site: true, expect: { maxResponseMs: 2000 } },
+    ])
+    expect(monitor.heartbeats).toEqual([
+      { name: 'backup', periodMs: 86_400_000, graceMs: 300_000, severity: 'chat', labels: {} },
+    ])
+    expect(monitor).toMatchObject({
+      groupWaitMs: 30_000,
+      groupIntervalMs: 300_000,
+      repeatIntervalMs: 14_400_000,
+      quorum: 2,
+    })
+  })
+
+  it('report each malformed check with its place and what would be right', () => {
+    const resolution = resolveWith({
+      checks: [
+        { name: 'ok', url: 'https://example.com/' },
+        { name: 'two targets', url: 'https://example.com/', tcp: 'db:5432' },
+        { name: 'api', url: 'ftp://example.com/', expect: { status: ['200'] }, interval: 'soon' },
+        { name: 'fast', tcp: 'db:5432', interval: '5s', timeout: '10s' },
+        { name: 'ok', dns: 'example.com', extra: true },
+      ],
+    })
+    const problem = resolution.problems.find((entry) => entry.key === 'monitor.checks')
+    expect(problem?.source).toMatch(/shipshape\.json/)
+    const expected = problem?.expected ?? ''
+    expect(expected).toContain('1.name: a name of letters, digits, - _ . (at most 64), such as home-page')
+    expect(expected).toContain(
+      '1: exactly one target: url: https://…, tcp: host:port, tls: host:port or dns: host (found url and tcp)',
+    )
+    expect(expected).toContain('2.url: an http:// or https:// URL, or a path of the app such as /healthz')
+    expect(expected).toContain('2.expect.status.0: an HTTP status code as a number, such as 200')
+    expect(expected).toContain('2.interval: a duration such as 500ms, 5s or 2m')
+    expect(expected).toContain('3.timeout: a timeout shorter than the interval')
+    expect(expected).toMatch(/4: Unrecognized key: "extra"/)
+  })
+
+  it('refuse a name used twice', () => {
+    const resolution = resolveWith({
+      checks: [{ name: 'home', url: 'https://example.com/' }],
+      heartbeats: [{ name: 'home', period: '1h' }],
+    })
+    expect(resolution.problems).toMatchObject([
+      { key: 'monitor.checks', expected: 'names used once among checks and heartbeats (home twice)' },
+    ])
+  })
+})
