@@ -3,13 +3,12 @@
  * its sources and lockfile), starts it under the real `shipshape serve` with the default settings,
  * and drives Debian's Chromium through playwright-core to see it hydrate under the policy.
  */
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { type Running, startServe } from '../src/_test/cli.ts'
 
+export { chromiumPath, launchChromium as launch } from '../src/_test/chromium.ts'
 export { fixture } from './_fixtures.ts'
-
-export const chromiumPath = '/usr/bin/chromium'
 
 /** `shipshape serve <app>` in the fixture's directory, with no setting but a free port; resolves once a worker is ready. */
 export async function serveFixture(
@@ -21,10 +20,6 @@ export async function serveFixture(
   const running = await startServe([app, ...args], env, undefined, { cwd: dir })
   await running.waitForLog((line) => line.msg === 'worker ready', 'worker ready', 60_000)
   return running
-}
-
-export function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] })
 }
 
 export interface Visit {

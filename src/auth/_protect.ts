@@ -11,6 +11,7 @@ import { getContext, plainAnswer } from '../http/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
 import type { Middleware, Next, RequestContext, SharedCounters } from '../types.js'
 import { countersStore, Limiter, type LockStore, mfaTiers, redisStore } from './_limiter.js'
+import { countAuthEvent } from './_metrics.js'
 import { type AreaRoutes, areaRoutes } from './_routes.js'
 import { type LockoutTier, parseTiers } from './_settings.js'
 import { AuthStore, type QueryPool } from './_store.js'
@@ -130,6 +131,7 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
       lastUnlock = lastId
       if (keys.length === 0) return
       await signIn.clear(keys)
+      countAuthEvent('unlock', 'success')
       logger.info(
         { audit: 'auth', action: 'unlock', outcome: 'success', keys, area: prefix },
         'auth unlock: success',

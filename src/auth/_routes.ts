@@ -8,6 +8,7 @@ import { plainAnswer } from '../http/index.js'
 import type { Logger } from '../observe/index.js'
 import type { RequestContext } from '../types.js'
 import { mfaKeys, signInKeys } from './_limiter.js'
+import { countAuthEvent } from './_metrics.js'
 import { enrolPage, lockedPage, mfaPage, recoveryPage, signInPage } from './_pages.js'
 import { hashPassword, needsRehash, verifyPassword } from './_password.js'
 import type { AreaParts, SignedInUser } from './_protect.js'
@@ -83,6 +84,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     fields: Record<string, unknown>,
   ): void {
     const level = outcome === 'success' ? 'info' : 'warn'
+    countAuthEvent(action, outcome)
     logger[level](
       { audit: 'auth', action, outcome, ip: ctx.clientIp, requestId: ctx.id, area: prefix, ...fields },
       `auth ${action}: ${outcome}`,

@@ -5,10 +5,10 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../_test/chromium.js'
 import { type Running, ready, startServe } from '../_test/cli.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { admin } from './_test/admin-cli.js'
-import { launchChromium } from './_test/chromium.js'
 import { codeFor } from './_test/client.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname

@@ -16,6 +16,7 @@ const password = 'correct horse battery staple'
 let database: TestDatabase
 let server: Running
 let env: Record<string, string>
+let metricsUrl: string
 
 beforeAll(async () => {
   database = await createTestDatabase('auth_serve')
@@ -32,10 +33,15 @@ beforeAll(async () => {
       '/admin',
       '--auth-allow-ips',
       '10.0.0.0/8',
+      '--metrics-bind',
+      '127.0.0.1:0',
     ],
     env,
   )
   await ready(server, 4)
+  metricsUrl = String(
+    (await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'metrics')).metricsUrl,
+  )
 })
 afterAll(async () => {
   // SIGTERM: the workers close their connections now, so the database drop need not wait for them.
@@ -84,6 +90,22 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect((await signIn(from('10.0.0.6'), 'ops@example.com')).status).toBe(303)
     // Every attempt is an audit line with user and IP, never the password.
     expect(server.logs.some((line) => JSON.stringify(line).includes('wrong password'))).toBe(false)
+    // And a metric, summed over the workers by the primary (their heartbeats carry it).
+    const sample = (text: string, action: string, outcome: string) =>
+      Number(
+        new RegExp(
+          `^shipshape_auth_events_total\\{action="${action}",outcome="${outcome}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? 0,
+      )
+    await eventually(async () => {
+      const text = await (await fetch(metricsUrl)).text()
+      return (
+        sample(text, 'sign-in', 'failure') >= 2 &&
+        sample(text, 'lockout', 'locked') >= 1 &&
+        sample(text, 'sign-in', 'refused-locked') >= 3
+      )
+    }, 'the auth events on /metrics')
   })
 
   it('locks a username tried from many addresses, with the same answer as for an account that does not exist', async () => {

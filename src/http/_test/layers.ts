@@ -99,9 +99,12 @@ export const defaultStack: Layer = {
         staticUrl: '/static/',
         staticMaxAgeMs: 60_000,
         staticAllowOrigin: undefined,
+        staticMemoryBytes: 32 * 1024 * 1024,
+        workers: 1,
         media: { root: media },
         observe: { ingest: undefined },
         auth: { protect: '' },
+        monitor: { checks: [], heartbeats: [] },
       }
       return defaultMiddleware(options as unknown as Parameters<typeof defaultMiddleware>[0], logger)
     }),
