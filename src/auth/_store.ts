@@ -5,6 +5,7 @@
  * is spent by an UPDATE that removes it, so two workers can never both accept the same code.
  */
 import { createHash } from 'node:crypto'
+import { schemaOnce } from '../db/index.js'
 import { ShipshapeError } from '../errors/index.js'
 
 /** What the store needs of a pool: pg.Pool, a pg Client, or anything with the same query(). */
@@ -86,19 +87,10 @@ function asUser(row: Record<string, unknown>): AdminUser {
 }
 
 export class AuthStore {
-  private ready: Promise<void> | undefined
-  constructor(private readonly pool: QueryPool) {}
-
   /** Creates the tables once (a lock makes concurrent workers and instances wait for the first). */
-  migrate(): Promise<void> {
-    this.ready ??= this.pool.query(schema).then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined // tried again on the next call: the database may come back
-        throw error
-      },
-    )
-    return this.ready
+  readonly migrate: () => Promise<void>
+  constructor(private readonly pool: QueryPool) {
+    this.migrate = schemaOnce(pool, schema)
   }
 
   private async query(text: string, values: unknown[] = []) {

@@ -20,6 +20,7 @@ export { type ExpectedQueries, type ExpectQueriesOptions, expectQueries } from '
 export { fingerprint } from './_fingerprint.js'
 export { type Database, openDatabase } from './_pool.js'
 export type { RouteStats } from './_routes.js'
+export { schemaOnce } from './_schema.js'
 export { type DatabaseOptions, describeTarget, maskedUrl } from './_url.js'
 
 /**

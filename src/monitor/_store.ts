@@ -4,6 +4,7 @@
  * it: each reads the others' results (and the agents', stored by whichever worker took them), and
  * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
  */
+import { schemaOnce } from '../db/index.js'
 import type { QueryPool } from '../observe/index.js'
 import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
@@ -62,19 +63,11 @@ export interface Uptime {
 }
 
 export class MonitorStore {
-  private ready: Promise<void> | undefined
+  /** Creates the tables once; tried again after a failure. */
+  readonly migrate: () => Promise<void>
 
-  constructor(private readonly pool: QueryPool) {}
-
-  migrate(): Promise<void> {
-    this.ready ??= this.pool.query(schema).then(
-      () => undefined,
-      (error: unknown) => {
-        this.ready = undefined // tried again next time: the database may come up later
-        throw error
-      },
-    )
-    return this.ready
+  constructor(private readonly pool: QueryPool) {
+    this.migrate = schemaOnce(pool, schema)
   }
 
   async addResults(results: readonly ProbeResult[], source: string): Promise<void> {
