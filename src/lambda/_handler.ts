@@ -301,32 +301,23 @@ function streamTo(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let body: ResponseStream | undefined
-    const outgoing = httpRequest(
-      {
-        socketPath,
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        timeout: timeoutMs,
-      },
-      (response) => {
-        // Streamed bytes go as they are: no base64 (the prelude's format carries binary bodies).
-        const sink = open(response.statusCode ?? 502, response.headers)
-        body = sink
-        outgoing.setTimeout(0)
-        response.on('data', (chunk: Buffer) => {
-          if (!sink.write(chunk)) {
-            response.pause()
-            sink.once('drain', () => response.resume())
-          }
-        })
-        response.on('end', () => sink.end(resolve))
-        response.on('error', (error) => {
-          sink.destroy(error)
-          reject(error)
-        })
-      },
-    )
+    const outgoing = httpRequest(requestTo(socketPath, request, timeoutMs), (response) => {
+      // Streamed bytes go as they are: no base64 (the prelude's format carries binary bodies).
+      const sink = open(response.statusCode ?? 502, response.headers)
+      body = sink
+      outgoing.setTimeout(0)
+      response.on('data', (chunk: Buffer) => {
+        if (!sink.write(chunk)) {
+          response.pause()
+          sink.once('drain', () => response.resume())
+        }
+      })
+      response.on('end', () => sink.end(resolve))
+      response.on('error', (error) => {
+        sink.destroy(error)
+        reject(error)
+      })
+    })
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     outgoing.on('error', (error) => {
       if (body === undefined) {
@@ -340,25 +331,27 @@ function streamTo(
   })
 }
 
+/** The request to the pipeline's socket, bounded by `timeoutMs` without an answer. */
+function requestTo(socketPath: string, request: Forwarded, timeoutMs: number) {
+  return {
+    socketPath,
+    method: request.method,
+    path: request.path,
+    headers: request.headers,
+    timeout: timeoutMs,
+  }
+}
+
 function forward(socketPath: string, request: Forwarded, timeoutMs: number, event: Event): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        socketPath,
-        method: request.method,
-        path: request.path,
-        headers: request.headers,
-        timeout: timeoutMs,
-      },
-      (response) => {
-        const chunks: Buffer[] = []
-        response.on('data', (chunk: Buffer) => chunks.push(chunk))
-        response.on('end', () =>
-          resolve(resultOf(event, response.statusCode ?? 502, response.headers, Buffer.concat(chunks))),
-        )
-        response.on('error', reject)
-      },
-    )
+    const outgoing = httpRequest(requestTo(socketPath, request, timeoutMs), (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () =>
+        resolve(resultOf(event, response.statusCode ?? 502, response.headers, Buffer.concat(chunks))),
+      )
+      response.on('error', reject)
+    })
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     outgoing.on('error', reject)
     outgoing.end(request.body)
