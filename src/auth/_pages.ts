@@ -3,16 +3,8 @@
  * Plain forms that work with JavaScript off; each carries the CSRF field, and the one style
  * element carries the request's CSP nonce, so the strict policy holds.
  */
+import { escapeHtml } from '../http/index.js'
 import { cspNonce, csrfField } from '../security/index.js'
-
-const escapes: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-}
-const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (char) => escapes[char] ?? char)
 
 const style = `body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
 label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.5rem;font:inherit;box-sizing:border-box}

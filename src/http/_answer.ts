@@ -113,3 +113,16 @@ export function plainAnswerBytes(status: number, worker: WorkerState | undefined
     `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`
   )
 }
+
+const htmlEscapes: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+}
+
+/** Text made safe inside HTML, in an element or a quoted attribute: for the pages shipshape renders itself. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => htmlEscapes[char] ?? char)
+}

@@ -4,7 +4,7 @@
  */
 export { appKinds } from '../types.js'
 export { loadApp } from './_adapters.js'
-export { plainAnswer } from './_answer.js'
+export { escapeHtml, plainAnswer } from './_answer.js'
 export { becomeWorker, drainSignal, getContext, workerState } from './_context.js'
 export {
   durationBuckets,

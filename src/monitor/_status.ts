@@ -3,15 +3,11 @@
  * 24 h, 7 d and 30 d, rendered on the server. No script at all; its one style element carries the
  * request's CSP nonce, so it passes the strict policy every response gets.
  */
+import { escapeHtml } from '../http/index.js'
 import type { Check } from './_checks.js'
 import type { ProbeResult } from './_probe.js'
 import type { Uptime } from './_store.js'
 
-const html = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  )
 const percent = (value: number | undefined) => (value === undefined ? '–' : `${(value * 100).toFixed(2)} %`)
 
 export function statusPage(
@@ -26,14 +22,14 @@ export function statusPage(
     const state = up === undefined ? 'unknown' : up ? 'up' : 'down'
     const figures = uptime.find((entry) => entry.check === check.name)
     const vantages = results
-      .map((result) => `${html(result.vantage)}: ${result.ok ? 'up' : 'down'}, ${result.ms} ms`)
+      .map((result) => `${escapeHtml(result.vantage)}: ${result.ok ? 'up' : 'down'}, ${result.ms} ms`)
       .join('<br>')
-    return `<tr><td>${html(check.name)}</td><td class="${state}">${state}</td><td>${percent(figures?.day)}</td><td>${percent(figures?.week)}</td><td>${percent(figures?.month)}</td><td>${vantages || '–'}</td></tr>`
+    return `<tr><td>${escapeHtml(check.name)}</td><td class="${state}">${state}</td><td>${percent(figures?.day)}</td><td>${percent(figures?.week)}</td><td>${percent(figures?.month)}</td><td>${vantages || '–'}</td></tr>`
   })
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Status</title>
-<style nonce="${html(nonce)}">
+<style nonce="${escapeHtml(nonce)}">
 body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}
 .up{color:#1a7f37}.down{color:#cf222e;font-weight:bold}.unknown{color:#777}
