@@ -15,6 +15,7 @@ import { MonitorStore } from './_store.js'
 
 export { type Agent, type AgentOptions, startAgent } from './_agent.js'
 export type { Check, Heartbeat } from './_checks.js'
+export { isMonitoring } from './_enabled.js'
 export { monitorEndpoint } from './_endpoint.js'
 export { type ProbeResult, probe } from './_probe.js'
 export type { MonitorOptions } from './_settings.js'

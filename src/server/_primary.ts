@@ -12,6 +12,7 @@ import { answerCounters, CounterTable } from './_counters.js'
 import { forkWorker, type Worker } from './_fork.js'
 import { reclaimConnections } from './_handoff.js'
 import { PrimaryMetrics } from './_metrics-primary.js'
+import { startPrimaryMonitor } from './_monitor-primary.js'
 import { watchParent } from './_parent.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { forward } from './_relay.js'
@@ -51,7 +52,7 @@ export class Supervisor {
   private readonly metrics: PrimaryMetrics
   /** The counters every worker shares (the auth limiter's): see _counters.ts. */
   private readonly counters = new CounterTable()
-  private readonly monitor: Promise<{ stop(): Promise<void> } | undefined> | undefined
+  private readonly monitor: ReturnType<typeof startPrimaryMonitor>
 
   constructor(
     private readonly options: ServeOptions,
@@ -62,15 +63,7 @@ export class Supervisor {
     listener.on('connection', (socket: Socket) => this.dispatch(socket))
     this.metrics = new PrimaryMetrics(options, logger, () => this.pick()?.child)
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
-    // Uptime checks and alerting (docs/monitor.md), loaded only when there is something to monitor.
-    const { monitor } = options
-    if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
-      this.monitor = import('../monitor/index.js')
-        .then(({ startMonitor }) => startMonitor(options, logger, this.metrics, selfUrl(options, listener)))
-        .catch((error: unknown) => {
-          logger.error({ err: error }, 'the monitor could not start')
-          return undefined
-        })
+    this.monitor = startPrimaryMonitor(options, logger, this.metrics, listener)
   }
 
   run(): Promise<number> {
@@ -392,12 +385,4 @@ export class Supervisor {
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
-}
-
-/** How the primary reaches its own listener: a wildcard address is reached on loopback. */
-function selfUrl(options: ServeOptions, listener: Server): string {
-  const address = listener.address()
-  if (address === null || typeof address === 'string') return 'http://localhost'
-  const host = { '0.0.0.0': '127.0.0.1', '::': '::1', '': '127.0.0.1' }[address.address] ?? address.address
-  return `${options.tlsCertFile ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`
 }

@@ -3,7 +3,7 @@
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
 import { existsSync } from 'node:fs'
-import { monitorEndpoint } from '../monitor/index.js'
+import { isMonitoring, monitorEndpoint } from '../monitor/index.js'
 import { createLogger, type Logger, sentryIngest } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { buildOutputs, staticFiles } from '../static/index.js'
@@ -24,9 +24,8 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
     )
   }
   // Agents' reports, heartbeat pings, the monitor API and status page, when anything is monitored (docs/monitor.md).
-  const { monitor } = options
-  if (monitor.checks.length > 0 || monitor.heartbeats.length > 0)
-    middleware.push(monitorEndpoint(monitor, logger ?? createLogger()))
+  if (isMonitoring(options.monitor))
+    middleware.push(monitorEndpoint(options.monitor, logger ?? createLogger()))
   // A protected area set in the settings (docs/auth.md): loaded only when one is set (argon2, otplib).
   if (options.auth.protect !== '') middleware.push(await protectedArea(options, logger))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
