@@ -60,12 +60,7 @@ export function createPipeline(
   )
   const drainController = new AbortController()
   const watchAwaiting = awaitingWatcher()
-  // The access line holds only shipshape's own fields (id, method, path without its query,
-  // status, bytes, times, query counts), never a secret, so it skips the logger's redaction:
-  // pino's redaction of keys at any depth (`*.password`) runs on every value of every line, and
-  // cost about three quarters of a small page's CPU (bench/README.md, capabilities). The
-  // logger's level, base fields, formatters and hooks still apply.
-  const accessLogger = accessLog ? logger.child({}, { redact: [] }) : undefined
+  const accessLogger = accessLog ? logger : undefined
 
   const trust = proxyTrust(options.trustedProxies)
   const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)

@@ -10,6 +10,7 @@ import { getContext, workerState } from '../http/index.js'
 import { batchedDestination } from './_batched.js'
 import { recordBreadcrumb } from './_breadcrumbs.js'
 import type { CaptureOptions, Level } from './_event.js'
+import { secretMask, withMaskedChildren } from './_redact.js'
 
 export type { Logger } from 'pino'
 export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
@@ -93,9 +94,10 @@ const flushEveryMs = 1000
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info'
+  const mask = secretMask([...redactedKeys, ...(options.redact ?? [])])
   const shared = {
     level,
-    redact: { paths: redactPaths([...redactedKeys, ...(options.redact ?? [])]), censor: '[Redacted]' },
+    formatters: { log: mask },
     // Each line logged during a request is kept as a breadcrumb of that request's error reports.
     ...(options.breadcrumbs === false
       ? {}
@@ -111,21 +113,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.pretty ?? process.stdout.isTTY === true) {
     // Loaded only for terminals: production workers never pay for the formatter.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
-    return pino(shared, pretty({ colorize: true, sync: true }))
+    return withMaskedChildren(pino(shared, pretty({ colorize: true, sync: true })), mask)
   }
   const base = { ...shared, base: { pid: process.pid } }
-  if (options.buffered === false) return pino(base, pino.destination({ sync: true }))
-  const logger = pino(base, batchedDestination(1))
+  if (options.buffered === false) return withMaskedChildren(pino(base, pino.destination({ sync: true })), mask)
+  const logger = withMaskedChildren(pino(base, batchedDestination(1)), mask)
   setInterval(() => logger.flush(), flushEveryMs).unref()
   return logger
-}
-
-function redactPaths(keys: readonly string[]): string[] {
-  return keys.flatMap((key) => {
-    const part = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`
-    const join = (prefix: string) => (part.startsWith('[') ? `${prefix}${part}` : `${prefix}.${part}`)
-    return [part, join('*'), join('*.*')]
-  })
 }
 
 /**
