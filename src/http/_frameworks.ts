@@ -57,21 +57,49 @@ export async function nextHandler(dir: string): Promise<AppHandler> {
     everywhere.script.push(...sources.script)
     everywhere.style.push(...sources.style)
   }
+  const policies = new Map(
+    [...pages].map(([path, page]) => [
+      path,
+      hashedPolicy({
+        script: [...page.script, ...everywhere.script],
+        style: [...page.style, ...everywhere.style],
+      }),
+    ]),
+  )
+  const elsewhere = hashedPolicy(everywhere)
   return async (ctx) => {
     const { req, res } = ctx
     const key = cspKey(res)
     if (key !== undefined) {
       // Reading the nonce adds it to the response's policy.
-      void ctx.state.cspNonce
-      const page = pages.get(pagePath(ctx.path))
-      let policy = String(res.getHeader(key))
-      policy = withSources(policy, 'script-src', [...(page?.script ?? []), ...everywhere.script])
-      policy = withSources(policy, 'style-src', [...(page?.style ?? []), ...everywhere.style])
+      const nonce = ctx.state.cspNonce as string
+      const policy = (policies.get(pagePath(ctx.path)) ?? elsewhere)(String(res.getHeader(key)), nonce)
       res.setHeader(key, policy)
       req.headers[key] = policy
     }
     await handle(req, res)
     if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.once('close', done))
+  }
+}
+
+/**
+ * The response's policy with a page's hashes added, made once per policy shipshape sends (they
+ * differ by their nonce only) rather than parsed and joined for every request.
+ */
+function hashedPolicy(sources: PageSources): (policy: string, nonce: string) => string {
+  const made = new Map<string, string[]>()
+  return (policy, nonce) => {
+    const shape = policy.replaceAll(nonce, '\u0000')
+    let parts = made.get(shape)
+    if (parts === undefined) {
+      parts = withSources(withSources(shape, 'script-src', sources.script), 'style-src', sources.style).split(
+        '\u0000',
+      )
+      // A route's own directives (adjustSecurityHeaders) make another shape: a few, never many.
+      if (made.size >= 64) made.clear()
+      made.set(shape, parts)
+    }
+    return parts.join(nonce)
   }
 }
 

@@ -67,6 +67,18 @@ function put(
   else store[key] = [pair[0], pair[1]]
 }
 
+/** The response's header store (made when it has none yet), or undefined where node has none. */
+function headerStore(res: ServerResponse): HeaderStore | undefined {
+  if (outHeaders === undefined) return undefined
+  const headers = res as unknown as Record<symbol, HeaderStore | null>
+  let store = headers[outHeaders] ?? undefined
+  if (store === undefined) {
+    store = Object.create(null) as HeaderStore
+    headers[outHeaders] = store
+  }
+  return store
+}
+
 /** `ctx.state.cspNonce` reads cspNonce(): the nonce is made when first asked for. */
 const nonceProperty: PropertyDescriptor = { get: cspNonce, enumerable: true, configurable: true }
 
@@ -89,16 +101,10 @@ export function answerHeaders(
  */
 export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
   const res = ctx.res as Tagged
-  let store: HeaderStore | undefined
-  if (outHeaders === undefined) {
+  const store = headerStore(res)
+  if (store === undefined) {
     for (const [name, value] of policy.fixed) res.setHeader(name, value)
   } else {
-    const headers = res as unknown as Record<symbol, HeaderStore | null>
-    store = headers[outHeaders] ?? undefined
-    if (store === undefined) {
-      store = Object.create(null) as HeaderStore
-      headers[outHeaders] = store
-    }
     for (let i = 0; i < policy.fixed.length; i++) {
       const pair = policy.fixed[i] as readonly [string, string]
       store[policy.fixedKeys[i] as string] = [pair[0], pair[1]]
@@ -142,7 +148,8 @@ function writeCsp(res: Tagged): void {
   const nonce = res[nonceKey]
   const parts = res[partsKey] ?? policy.cspParts
   const value = parts.join(nonce === undefined ? '' : nonceSource(nonce))
-  res.setHeader(policy.cspHeader, value)
+  // Validated parts and a base64 nonce: setHeader's check of every character is not needed.
+  put(res, headerStore(res), policy.cspKey as string, [policy.cspHeader, value])
   res[writtenKey] = value
 }
 

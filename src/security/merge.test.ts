@@ -44,6 +44,16 @@ describe("an app's own CSP", () => {
     expect(policy.get('script-src')).toBe(`'self' 'sha256-abc=' 'nonce-${reply.body}'`)
   })
 
+  it("gives each response its own nonces, the app's and shipshape's, though the merge is made once per shape", async () => {
+    const { port } = await start()
+    for (const app of ['first', 'second', 'third']) {
+      const reply = await send(port, { path: `/own-nonce?app=${app}` })
+      const policy = directives(reply.headers['content-security-policy'])
+      expect(policy.get('script-src')).toBe(`'self' 'nonce-${app}' 'nonce-${reply.body}'`)
+      expect(policy.get('style-src')).toBe(`'self' 'nonce-${reply.body}'`)
+    }
+  })
+
   it('leaves a response whose policy the app did not touch as shipshape wrote it', async () => {
     const { port } = await start()
     const reply = await send(port, { path: '/' })

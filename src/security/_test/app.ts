@@ -33,6 +33,12 @@ app.get('/own-csp-and-nonce', (_req, res) => {
   res.setHeader('Content-Security-Policy', "script-src 'self' 'sha256-abc='")
   res.send(nonce)
 })
+// A policy with a nonce of the app's own per request (as SvelteKit's), beside cspNonce()'s.
+app.get('/own-nonce', (req, res) => {
+  const nonce = cspNonce()
+  res.setHeader('Content-Security-Policy', `script-src 'self' 'nonce-${String(req.query.app)}'`)
+  res.send(nonce)
+})
 app.get('/powered', (_req, res) => {
   res.setHeader('X-Powered-By', 'PHP/8.1')
   res.setHeader('Server', 'Apache/2.4.1 (Unix)')
