@@ -71,6 +71,9 @@ const maxKnownSlow = 1000
 
 const round = (ms: number) => Math.round(ms * 100) / 100
 
+/** The scope of every request that ran no query: read, never written. */
+const noQueries = new Scope()
+
 export class Apm {
   readonly options: Required<Omit<ApmOptions, 'logger'>>
   readonly routes: RouteTable
@@ -109,7 +112,7 @@ export class Apm {
         const block = scopeStorage.getStore()
         if (block) return block
         const ctx = getContext()
-        return ctx === undefined ? undefined : this.requests.get(ctx)
+        return ctx === undefined ? undefined : this.scopeOf(ctx)
       },
       isKnownSlow: (fingerprint) => this.knownSlow.has(fingerprint.id),
       slowQueryMs: this.options.slowQueryMs,
@@ -128,14 +131,13 @@ export class Apm {
     }
   }
 
-  /** The per-request accounting middleware: opens each request's scope and provides the worker's `apm` and `finishRequest`. */
+  /**
+   * The per-request accounting middleware: provides the worker's `apm` and `finishRequest`. A
+   * request's scope is opened by its first query, so one that runs none (a static file, a cached
+   * page, a health check) pays for no scope.
+   */
   middleware(): Middleware {
-    const requests = this.requests
-    const enabled = this.options.enabled
-    const dbAccounting: Middleware = (ctx, next) => {
-      if (enabled) requests.set(ctx, new Scope(ctx))
-      return next()
-    }
+    const dbAccounting: Middleware = (_ctx, next) => next()
     return Object.assign(dbAccounting, {
       provides: {
         apm: this,
@@ -146,8 +148,17 @@ export class Apm {
 
   /** What the request has done with the database so far; undefined if the APM does not see it. */
   statsOf(ctx: RequestContext): QueryStats | undefined {
-    const scope = this.requests.get(ctx)
-    return scope && statsOfScope(scope)
+    if (!this.options.enabled) return undefined
+    return statsOfScope(this.requests.get(ctx) ?? new Scope(ctx))
+  }
+
+  private scopeOf(ctx: RequestContext): Scope {
+    let scope = this.requests.get(ctx)
+    if (scope === undefined) {
+      scope = new Scope(ctx)
+      this.requests.set(ctx, scope)
+    }
+    return scope
   }
 
   /** The N+1 suspects of a scope, by this APM's count and floor. */
@@ -181,10 +192,10 @@ export class Apm {
     ctx: RequestContext,
     { status, ms, route }: FinishedRequest,
   ): Record<string, unknown> | undefined {
-    const scope = this.requests.get(ctx)
-    if (scope === undefined) return undefined
+    if (!this.options.enabled) return undefined
+    const scope = this.requests.get(ctx) ?? noQueries
     this.requests.delete(ctx)
-    const found = this.nPlusOnes(scope)
+    const found = scope === noQueries ? [] : this.nPlusOnes(scope)
     for (const n of found) {
       this.logger.warn(
         { requestId: ctx.id, method: ctx.method, route, ...n, ms: round(n.ms) },
