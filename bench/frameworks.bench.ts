@@ -4,6 +4,8 @@
  * `node build/index.js`), a page and an API route each, wrk with keep-alive connections.
  * shipshape runs its whole default stack (security headers with the CSP, request ids, timeouts,
  * metrics, access log). The fixtures are the frameworks suite's (frameworks/fixtures/), built once.
+ * Beside req/s, the CPU time each server's processes spent per request (from /proc): on a shared
+ * machine the other load moves req/s far more than it moves the work done per request.
  * Usage: npm run bench -- frameworks [--seconds 5] [--rounds 2]
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -20,6 +22,7 @@ import {
   printTable,
   root,
   stop,
+  treeCpuSeconds,
   waitForOk,
   wrk,
 } from './_lib.ts'
@@ -104,7 +107,7 @@ function launch(dir: string, contender: Contender, port: number): ChildProcess {
 ensureWrk()
 const rows: Record<string, string | number>[] = []
 for (const framework of frameworks) {
-  const results = new Map<string, LoadResult[]>()
+  const results = new Map<string, (LoadResult & { cpuUs: number })[]>()
   for (let round = 0; round < rounds; round++) {
     // Alternating: each round runs every contender, in turn, on the same machine state.
     for (const contender of round % 2 === 0 ? framework.contenders : [...framework.contenders].reverse()) {
@@ -115,13 +118,15 @@ for (const framework of frameworks) {
           await waitForOk(`http://127.0.0.1:${port}${path}`, 60_000)
           // A warm-up, not counted: JIT and the framework's caches.
           await wrk(`http://127.0.0.1:${port}${path}`, { seconds: 1, connections: 20, threads: 1 })
-          const result = await wrk(`http://127.0.0.1:${port}${path}`, {
+          const cpuBefore = treeCpuSeconds(child.pid as number)
+          const load = await wrk(`http://127.0.0.1:${port}${path}`, {
             seconds,
             connections: 20,
             threads: 1,
           })
+          const cpuUs = ((treeCpuSeconds(child.pid as number) - cpuBefore) * 1e6) / load.requests
           const key = `${path}\u0000${contender.name}`
-          results.set(key, [...(results.get(key) ?? []), result])
+          results.set(key, [...(results.get(key) ?? []), { ...load, cpuUs }])
         }
       } finally {
         await stop(child)
@@ -129,9 +134,9 @@ for (const framework of frameworks) {
     }
   }
   for (const path of framework.paths) {
-    const anchor = median(
-      (results.get(`${path}\u0000${framework.contenders[0]?.name}`) ?? []).map((r) => r.rps),
-    )
+    const anchorRuns = results.get(`${path}\u0000${framework.contenders[0]?.name}`) ?? []
+    const anchor = median(anchorRuns.map((r) => r.rps))
+    const anchorCpu = median(anchorRuns.map((r) => r.cpuUs))
     for (const contender of framework.contenders) {
       const list = results.get(`${path}\u0000${contender.name}`) ?? []
       const rps = median(list.map((r) => r.rps))
@@ -141,6 +146,8 @@ for (const framework of frameworks) {
         contender: contender.name,
         'req/s (median)': Math.round(rps),
         'vs own server': (rps / anchor).toFixed(2),
+        'CPU µs/request': Math.round(median(list.map((r) => r.cpuUs))),
+        'CPU vs own server': (median(list.map((r) => r.cpuUs)) / anchorCpu).toFixed(2),
         'p50 ms': median(list.map((r) => r.p50Ms)).toFixed(2),
         'p99 ms': median(list.map((r) => r.p99Ms)).toFixed(2),
         failures: list.reduce((sum, r) => sum + r.failures, 0),
