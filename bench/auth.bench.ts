@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
-import { countersStore, Limiter, redisStore } from '../dist/auth/index.js'
+import { closeRedis, connectRedis, countersStore, Limiter, redisStore } from '../dist/auth/index.js'
 import { answerCounters, workerCounters } from '../dist/server/_counters.js'
 import { CounterTable } from '../dist/server/index.js'
 import { ensureWrk, freePort, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
@@ -75,7 +75,8 @@ if (values.worker) {
 
   // (1) Redis mode.
   const prefix = `auth-bench-${randomBytes(4).toString('hex')}`
-  const ours = await redisStore(values.redis, prefix)
+  const ourClient = await connectRedis(values.redis)
+  const ours = await redisStore(ourClient, prefix)
   const limiter = new Limiter(ours, tiers)
   const redisOurs = await latency((i) => limiter.retryAfter(keysOf(i)))
   const client = new Redis(values.redis, { enableOfflineQueue: false })
@@ -87,7 +88,7 @@ if (values.worker) {
     duration: 900,
   })
   const redisRlf = await latency((i) => rlf.get(keysOf(i)[0] as string))
-  await ours.close()
+  await closeRedis(ourClient)
   client.disconnect()
   const ms = (value: number) => value.toFixed(3)
   printTable([

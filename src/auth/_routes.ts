@@ -5,19 +5,22 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http'
 import { plainAnswer } from '../http/index.js'
-import type { Logger } from '../observe/index.js'
+import type { Logger, Notification } from '../observe/index.js'
 import type { RequestContext } from '../types.js'
 import { mfaKeys, signInKeys } from './_limiter.js'
 import { countAuthEvent } from './_metrics.js'
 import { enrolPage, lockedPage, mfaPage, recoveryPage, signInPage } from './_pages.js'
 import { hashPassword, needsRehash, verifyPassword } from './_password.js'
 import type { AreaParts, SignedInUser } from './_protect.js'
-import { type ActiveSession, activeSession, endSession, type SessionTimes, startSession } from './_session.js'
+import { type ActiveSession, activeSession, endSession, startSession } from './_session.js'
+import type { SessionTimes } from './_session-stores.js'
 import type { AdminUser } from './_store.js'
 import { newRecoveryCodes, newTotpSecret, normalRecoveryCode, otpauthUri, qrSvg, totpStep } from './_totp.js'
 
 export interface AreaConfig {
   prefix: string
+  /** Sends a notification without waiting for it (the channels observe's errors use). */
+  notify(ctx: RequestContext, notification: Notification): void
   mfa: 'required' | 'optional'
   mfaGraceMs: number
   times: SessionTimes
@@ -91,6 +94,29 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     )
   }
 
+  /**
+   * A failure that started a lock: one audit line and one notification, sent in the background
+   * (a slow channel never holds the answer). Failures while locked are refused before they are
+   * counted, so each lockout is reported once, not each failure.
+   */
+  function lockedOut(
+    ctx: RequestContext,
+    step: 'sign-in' | 'mfa',
+    email: string,
+    locked: string[],
+    lockedMs: number,
+    userId?: string,
+  ): void {
+    audit(ctx, 'lockout', 'locked', { email, lockedMs, step, locked, ...(userId ? { userId } : {}) })
+    const what = locked.map((key) => key.replace(/^(\w+):/, '$1 ')).join(' and ')
+    config.notify(ctx, {
+      title: `Lockout on ${prefix}: ${what} locked for ${spoken(lockedMs)}`,
+      text: `Repeated ${step === 'mfa' ? 'wrong second-factor codes' : 'failed sign-ins'} locked ${what} for ${spoken(lockedMs)}. Attempts are refused until then; \`shipshape admin unlock <email|ip>\` lifts it early.`,
+      fields: { area: prefix, step, 'client address': ctx.clientIp, email, 'request id': ctx.id },
+      key: `auth-lockout:${locked.join(',')}`,
+    })
+  }
+
   /** What the user still owes after their password: the MFA step, enrolment, or nothing. */
   function secondStep(user: AdminUser): 'mfa' | 'enrol' | 'none' {
     if (user.totpSecret !== null) return 'mfa'
@@ -100,7 +126,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
 
   async function signIn(
     ctx: RequestContext,
-    { store, signIn: limiter }: AreaParts,
+    { store, sessions, signIn: limiter }: AreaParts,
     form: URLSearchParams,
     next: string,
   ) {
@@ -115,10 +141,10 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     }
     const user = await store.userByEmail(email)
     if (!(await verifyPassword(user?.passwordHash, password))) {
-      const lockedMs = await limiter.failed(keys)
+      const { lockedMs, locked } = await limiter.failed(keys)
       audit(ctx, 'sign-in', 'failure', { email, knownUser: user !== undefined })
       if (lockedMs > 0) {
-        audit(ctx, 'lockout', 'locked', { email, lockedMs })
+        lockedOut(ctx, 'sign-in', email, locked, lockedMs)
         const seconds = Math.ceil(lockedMs / 1000)
         return send(ctx, 429, lockedPage(page('sign-in'), next, seconds), { 'Retry-After': String(seconds) })
       }
@@ -129,8 +155,8 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     // Stronger parameters since this hash was made: the password is in hand, so it is hashed anew.
     if (needsRehash(signedIn.passwordHash)) await store.rehashed(signedIn.id, await hashPassword(password))
     const step = secondStep(signedIn)
-    await startSession(ctx, store, signedIn, step === 'none')
-    await store.deleteExpired(times.idleMs, times.absoluteMs)
+    await startSession(ctx, sessions, signedIn, step === 'none')
+    await sessions.deleteExpired()
     audit(ctx, 'sign-in', 'success', { email, userId: signedIn.id, nextStep: step })
     redirect(ctx, step === 'none' ? next : withNext(step, next))
   }
@@ -174,16 +200,15 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     }
     const action = enrolling ? 'mfa-enrol' : 'mfa'
     if (!accepted) {
-      const lockedMs = await limiter.failed(keys)
+      const { lockedMs, locked } = await limiter.failed(keys)
       audit(ctx, action, 'failure', { userId: user.id, email: user.email })
-      if (lockedMs > 0)
-        audit(ctx, 'lockout', 'locked', { userId: user.id, email: user.email, lockedMs, step: 'mfa' })
+      if (lockedMs > 0) lockedOut(ctx, 'mfa', user.email, locked, lockedMs, user.id)
       const status = lockedMs > 0 ? 429 : 401
       const headers = lockedMs > 0 ? { 'Retry-After': String(Math.ceil(lockedMs / 1000)) } : {}
       return send(ctx, status, render('That code is not valid (or was used already).'), headers)
     }
     await limiter.clear(keys)
-    await startSession(ctx, store, user, true)
+    await startSession(ctx, parts.sessions, user, true)
     audit(ctx, action, 'success', { userId: user.id, email: user.email })
     if (codes !== undefined) return send(ctx, 200, recoveryPage(codes, next))
     redirect(ctx, next)
@@ -197,21 +222,21 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
 
   return {
     async answer(ctx, parts) {
-      const { store } = parts
+      const { store, sessions } = parts
       const url = ctx.req.url ?? prefix
       const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')
       const post = ctx.method === 'POST'
       const read = ctx.method === 'GET' || ctx.method === 'HEAD'
       const form = post ? await readForm(ctx) : undefined
       const next = nextOf(form?.get('next') ?? query.get('next'))
-      const session = await activeSession(ctx, store, times)
+      const session = await activeSession(ctx, store, sessions, times)
       const sub = ctx.path.slice(prefix.length)
       if (sub === '/sign-in' && post) await signIn(ctx, parts, form as URLSearchParams, next)
       else if (sub === '/sign-in' && read) {
         if (session?.mfa) redirect(ctx, next)
         else send(ctx, 200, signInPage(page('sign-in'), next))
       } else if (sub === '/sign-out' && post) {
-        await endSession(ctx, store)
+        await endSession(ctx, sessions)
         if (session) audit(ctx, 'sign-out', 'success', { userId: session.user.id, email: session.user.email })
         send(ctx, 200, signInPage(page('sign-in'), prefix, { note: 'You are signed out.' }))
       } else if ((sub === '/mfa' || sub === '/enrol') && (post || read)) {
@@ -261,4 +286,11 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     await parts.store.setPendingTotp(session.user.id, secret)
     send(ctx, 200, enrolment({ ...session.user, totpSecret: null, totpPending: secret }, next, config.issuer))
   }
+}
+
+/** 900000 → `15 min`, 7200000 → `2 h`, 10000 → `10 s`. */
+function spoken(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`
+  return `${Math.ceil(ms / 1000)} s`
 }

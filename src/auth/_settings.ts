@@ -58,6 +58,11 @@ export const authSettings = group(
           'Lockout tiers, by client IP and by username, whichever trips first: after this many failed sign-ins within 24 h, locked this long. Failures during a lockout do not extend it; from the last tier on, every failure locks again.',
       },
     ),
+    sessions: setting(z.enum(['auto', 'database', 'redis']), {
+      default: 'auto',
+      description:
+        '`auto`: sessions in Redis when REDIS_URL is set (every instance sees them without a query per page), else in the database beside the users. `database` keeps them there with REDIS_URL too: they then survive a Redis restart or flush, which in Redis without persistence signs everyone out. `redis` needs REDIS_URL.',
+    }),
     minPasswordLength: setting(z.number().int().min(8).max(128), {
       default: 12,
       description:
@@ -96,6 +101,7 @@ export interface AuthServeOptions {
     tiers: LockoutTier[]
     minPasswordLength: number
     issuer: string
+    sessions: 'auto' | 'database' | 'redis'
   }
 }
 
@@ -123,6 +129,7 @@ export function authOptions(settings: AuthSettings): AuthServeOptions {
       tiers: parseTiers(settings.lockout),
       minPasswordLength: settings.minPasswordLength,
       issuer: settings.issuer,
+      sessions: settings.sessions,
     },
   }
 }

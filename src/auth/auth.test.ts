@@ -8,6 +8,8 @@ import { hash } from '@node-rs/argon2'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   checkPasswordPolicy,
+  closeRedis,
+  connectRedis,
   countersStore,
   hashPassword,
   isCommonPassword,
@@ -71,10 +73,11 @@ describe('passwords', () => {
 })
 
 const table = new CounterTable()
-const redis = await redisStore('redis://127.0.0.1:6379', `auth-test-${randomBytes(4).toString('hex')}`)
+const client = await connectRedis('redis://127.0.0.1:6379')
+const redis = await redisStore(client, `auth-test-${randomBytes(4).toString('hex')}`)
 afterAll(async () => {
   table.close()
-  await redis.close()
+  await closeRedis(client)
 })
 
 describe.each([
@@ -84,26 +87,26 @@ describe.each([
   it('locks at each tier, refuses until the lock ends, then counts on to the next tier; clear() forgets', async () => {
     const limiter = new Limiter(store, tiers)
     const key = [`user:${randomBytes(4).toString('hex')}@example.com`]
-    expect(await limiter.failed(key)).toBe(0)
-    expect(await limiter.failed(key)).toBe(0)
-    expect(await limiter.failed(key)).toBe(400)
+    expect((await limiter.failed(key)).lockedMs).toBe(0)
+    expect((await limiter.failed(key)).lockedMs).toBe(0)
+    expect((await limiter.failed(key)).lockedMs).toBe(400)
     const left = await limiter.retryAfter(key)
     expect(left).toBeGreaterThan(0)
     expect(left).toBeLessThanOrEqual(1000) // Redis locks in whole seconds
     await new Promise((wait) => setTimeout(wait, 1100))
     expect(await limiter.retryAfter(key)).toBe(0)
-    expect(await limiter.failed(key)).toBe(0) // 4
-    expect(await limiter.failed(key)).toBe(0) // 5
-    expect(await limiter.failed(key)).toBe(800) // 6
+    expect((await limiter.failed(key)).lockedMs).toBe(0) // 4
+    expect((await limiter.failed(key)).lockedMs).toBe(0) // 5
+    expect((await limiter.failed(key)).lockedMs).toBe(800) // 6
     await limiter.clear(key)
     expect(await limiter.retryAfter(key)).toBe(0)
-    expect(await limiter.failed(key)).toBe(0) // counting starts again
+    expect((await limiter.failed(key)).lockedMs).toBe(0) // counting starts again
   })
 
   it('answers for the longest lock among several keys', async () => {
     const limiter = new Limiter(store, [{ failures: 1, lockMs: 5000 }])
     const ip = `ip:${randomBytes(4).toString('hex')}`
-    expect(await limiter.failed([ip])).toBe(5000)
+    expect((await limiter.failed([ip])).lockedMs).toBe(5000)
     expect(await limiter.retryAfter([`user:${randomBytes(4).toString('hex')}`, ip])).toBeGreaterThan(3000)
   })
 })

@@ -66,5 +66,6 @@ async function protectedArea(options: ServeOptions, logger: Logger | undefined):
     logger,
     redisUrl: options.cache.redisUrl ?? '',
     redisPrefix: options.cache.prefix,
+    ...(auth.sessions === 'auto' ? {} : { sessions: auth.sessions }),
   })
 }

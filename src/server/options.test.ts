@@ -143,6 +143,7 @@ describe('serve options', () => {
         ],
         minPasswordLength: 12,
         issuer: 'shipshape',
+        sessions: 'auto',
       },
       monitor: {
         checks: [],
