@@ -106,6 +106,17 @@ export class Limiter {
   clear(keys: string[]): Promise<void> {
     return this.store.clear(keys)
   }
+
+  /**
+   * Clears `keys` for the first caller with this `id` among every worker (and instance) sharing
+   * the counters; resolves to whether it was this one. A worker that looks for unlocks later must
+   * not wipe the failures counted since the unlock.
+   */
+  async clearOnce(id: string, keys: string[]): Promise<boolean> {
+    if ((await this.store.fail(`once:${id}`)) !== 1) return false
+    await this.clear(keys)
+    return true
+  }
 }
 
 /** The limiter's keys for a sign-in: the client's address and the username tried. */

@@ -14,6 +14,7 @@ import { countersStore, Limiter, type LockStore, mfaTiers, redisStore } from './
 import { countAuthEvent } from './_metrics.js'
 import { connectRedis } from './_redis.js'
 import { type AreaRoutes, areaRoutes } from './_routes.js'
+import { totpSealer } from './_sealed.js'
 import { type SessionStore, type SessionTimes, sessionStore, sessionsIn } from './_session-stores.js'
 import { type LockoutTier, parseTiers } from './_settings.js'
 import { AuthStore, type QueryPool } from './_store.js'
@@ -31,6 +32,8 @@ export interface ProtectOptions {
   absoluteTimeoutMs?: number
   /** Lockout tiers. Default 3 failures → 15 min, 6 → 2 h, 10 → 24 h. */
   tiers?: readonly LockoutTier[]
+  /** Seals TOTP secrets at rest with AES-256-GCM under this key (see docs/auth.md). Default: none, stored as they are. */
+  totpKey?: string
   /** The name authenticator apps show. Default `shipshape`. */
   issuer?: string
   /** Where audit lines go. Default: a logger of its own. */
@@ -146,10 +149,11 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
     async function applyUnlocks(): Promise<void> {
       if (Date.now() - lookedAt < unlockPollMs) return
       lookedAt = Date.now()
-      const { lastId, keys } = await users.unlocksSince(lastUnlock)
+      const { lastId, unlocks } = await users.unlocksSince(lastUnlock)
       lastUnlock = lastId
+      const keys: string[] = []
+      for (const { id, key } of unlocks) if (await signIn.clearOnce(`unlock:${id}`, [key])) keys.push(key)
       if (keys.length === 0) return
-      await signIn.clear(keys)
       countAuthEvent('unlock', 'success')
       logger.info(
         { audit: 'auth', action: 'unlock', outcome: 'success', keys, area: prefix },
@@ -174,6 +178,7 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
     mfa: options.mfa ?? 'required',
     mfaGraceMs: options.mfaGraceMs ?? 0,
     times,
+    sealer: totpSealer(options.totpKey),
     notify: (ctx, notification) =>
       options.notify ? options.notify(notification) : ctx.worker.errors?.notify(notification),
     issuer: options.issuer ?? 'shipshape',

@@ -12,6 +12,7 @@ import { countAuthEvent } from './_metrics.js'
 import { enrolPage, lockedPage, mfaPage, recoveryPage, signInPage } from './_pages.js'
 import { hashPassword, needsRehash, verifyPassword } from './_password.js'
 import type { AreaParts, SignedInUser } from './_protect.js'
+import type { TotpSealer } from './_sealed.js'
 import { type ActiveSession, activeSession, endSession, startSession } from './_session.js'
 import type { SessionTimes } from './_session-stores.js'
 import type { AdminUser } from './_store.js'
@@ -19,6 +20,8 @@ import { newRecoveryCodes, newTotpSecret, normalRecoveryCode, otpauthUri, qrSvg,
 
 export interface AreaConfig {
   prefix: string
+  /** Seals TOTP secrets before they are stored, opens them after (auth.totpKey; without one, as they are). */
+  sealer: TotpSealer
   /** Sends a notification without waiting for it (the channels observe's errors use). */
   notify(ctx: RequestContext, notification: Notification): void
   mfa: 'required' | 'optional'
@@ -172,9 +175,10 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
   ) {
     const { store, mfa: limiter } = parts
     const { user } = session
-    if (enrolling && user.totpPending === null) return redirect(ctx, withNext('enrol', next))
+    const pending = enrolling ? opened(user, user.totpPending) : undefined
+    if (enrolling && pending === undefined) return redirect(ctx, withNext('enrol', next))
     const render = (error: string) =>
-      enrolling ? enrolment(user, next, config.issuer, error) : mfaPage(page('mfa'), next, error)
+      pending !== undefined ? enrolment(user, pending, next, error) : mfaPage(page('mfa'), next, error)
     const keys = mfaKeys(user.id)
     const waitMs = await limiter.retryAfter(keys)
     if (waitMs > 0) {
@@ -187,13 +191,14 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     const code = (form.get('code') ?? '').trim()
     let accepted = false
     let codes: string[] | undefined
-    if (enrolling) {
-      const pending = user.totpPending as string
+    if (pending !== undefined) {
       const step = await totpStep(pending, code)
       codes = newRecoveryCodes()
-      accepted = step !== undefined && (await store.confirmTotp(user.id, pending, step, codes))
+      accepted =
+        step !== undefined && (await store.confirmTotp(user.id, user.totpPending as string, step, codes))
     } else {
-      const step = /^\d{6}$/.test(code) ? await totpStep(user.totpSecret as string, code) : undefined
+      const secret = opened(user, user.totpSecret)
+      const step = secret !== undefined && /^\d{6}$/.test(code) ? await totpStep(secret, code) : undefined
       // A code already used (at its step or a later one) is refused: codes work once.
       if (step !== undefined) accepted = await store.acceptTotpStep(user.id, step)
       else if (code !== '') accepted = await store.useRecoveryCode(user.id, normalRecoveryCode(code))
@@ -214,10 +219,21 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     redirect(ctx, next)
   }
 
-  function enrolment(user: AdminUser, next: string, issuer: string, error?: string): string {
-    const secret = user.totpPending as string
-    const uri = otpauthUri(issuer, user.email, secret)
+  function enrolment(user: AdminUser, secret: string, next: string, error?: string): string {
+    const uri = otpauthUri(config.issuer, user.email, secret)
     return enrolPage(page('enrol'), next, uri, qrSvg(uri), secret, error)
+  }
+
+  /** A stored TOTP secret opened (auth.totpKey); one sealed under another key opens nothing, and says so. */
+  function opened(user: AdminUser, stored: string | null): string | undefined {
+    if (stored === null) return undefined
+    const secret = config.sealer.open(user.id, stored)
+    if (secret === undefined)
+      logger.error(
+        { userId: user.id, email: user.email, area: prefix },
+        'auth: a TOTP secret could not be opened (auth.totpKey is not the key it was sealed with); the user needs a recovery code or `shipshape admin reset-mfa`',
+      )
+    return secret
   }
 
   return {
@@ -283,8 +299,8 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     if (form !== undefined) return secondFactor(ctx, parts, session, form, next, sub === '/enrol')
     if (sub === '/mfa') return send(ctx, 200, mfaPage(page('mfa'), next))
     const secret = newTotpSecret()
-    await parts.store.setPendingTotp(session.user.id, secret)
-    send(ctx, 200, enrolment({ ...session.user, totpSecret: null, totpPending: secret }, next, config.issuer))
+    await parts.store.setPendingTotp(session.user.id, config.sealer.seal(session.user.id, secret))
+    send(ctx, 200, enrolment(session.user, secret, next))
   }
 }
 

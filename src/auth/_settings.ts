@@ -63,6 +63,13 @@ export const authSettings = group(
       description:
         '`auto`: sessions in Redis when REDIS_URL is set (every instance sees them without a query per page), else in the database beside the users. `database` keeps them there with REDIS_URL too: they then survive a Redis restart or flush, which in Redis without persistence signs everyone out. `redis` needs REDIS_URL.',
     }),
+    totpKey: setting(z.string().min(32, { error: 'at least 32 characters (openssl rand -base64 32)' }), {
+      secret: true,
+      shownDefault: 'none: TOTP secrets stored as they are',
+      description:
+        'Seals each TOTP secret in the database with AES-256-GCM under this key, so a copy of the database alone gives no second factor away. Lose or change it and every enrolled user needs a recovery code or `shipshape admin reset-mfa`. Secrets stored before it was set stay readable.',
+      example: '<32 random bytes, base64>',
+    }),
     minPasswordLength: setting(z.number().int().min(8).max(128), {
       default: 12,
       description:
@@ -102,6 +109,7 @@ export interface AuthServeOptions {
     minPasswordLength: number
     issuer: string
     sessions: 'auto' | 'database' | 'redis'
+    totpKey: string | undefined
   }
 }
 
@@ -130,6 +138,7 @@ export function authOptions(settings: AuthSettings): AuthServeOptions {
       minPasswordLength: settings.minPasswordLength,
       issuer: settings.issuer,
       sessions: settings.sessions,
+      totpKey: settings.totpKey,
     },
   }
 }

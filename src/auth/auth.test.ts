@@ -19,6 +19,8 @@ import {
   verifyPassword,
 } from '../../dist/auth/index.js'
 import { CounterTable } from '../../dist/server/index.js'
+import { unknownUserHash } from './_password.js'
+import { totpSealer } from './_sealed.js'
 
 const tiers = [
   { failures: 3, lockMs: 400 },
@@ -39,7 +41,7 @@ describe('passwords', () => {
 
   it('cost the same for an unknown user as for a wrong password (medians within noise)', async () => {
     const stored = await hashPassword('correct horse battery staple')
-    await verifyPassword(undefined, 'warm-up') // makes the dummy hash once
+    expect(needsRehash(unknownUserHash)).toBe(false) // verified for unknown users: at today's parameters
     // Alternated, so that a busy moment of the shared machine falls on both sides alike.
     const known: number[] = []
     const unknown: number[] = []
@@ -72,6 +74,25 @@ describe('passwords', () => {
   })
 })
 
+describe('TOTP secrets sealed at rest (auth.totpKey)', () => {
+  it('open with the key they were sealed with, for the user they were sealed for, and no other', () => {
+    const key = randomBytes(32).toString('base64')
+    const sealer = totpSealer(key)
+    const sealed = sealer.seal('7', 'JBSWY3DPEHPK3PXP')
+    expect(sealed).toMatch(/^enc1:/)
+    expect(sealed).not.toContain('JBSWY3DPEHPK3PXP')
+    expect(sealer.seal('7', 'JBSWY3DPEHPK3PXP')).not.toBe(sealed) // a fresh IV each time
+    expect(sealer.open('7', sealed)).toBe('JBSWY3DPEHPK3PXP')
+    expect(sealer.open('8', sealed)).toBeUndefined() // moved to another user's row
+    expect(totpSealer(randomBytes(32).toString('base64')).open('7', sealed)).toBeUndefined() // a lost key
+    expect(totpSealer(undefined).open('7', sealed)).toBeUndefined()
+    expect(sealer.open('7', `${sealed.slice(0, -2)}AA`)).toBeUndefined() // tampered
+    // Stored before the key was set: still readable, and without a key secrets are stored as they are.
+    expect(sealer.open('7', 'JBSWY3DPEHPK3PXP')).toBe('JBSWY3DPEHPK3PXP')
+    expect(totpSealer(undefined).seal('7', 'JBSWY3DPEHPK3PXP')).toBe('JBSWY3DPEHPK3PXP')
+  })
+})
+
 const table = new CounterTable()
 const client = await connectRedis('redis://127.0.0.1:6379')
 const redis = await redisStore(client, `auth-test-${randomBytes(4).toString('hex')}`)
@@ -101,6 +122,18 @@ describe.each([
     await limiter.clear(key)
     expect(await limiter.retryAfter(key)).toBe(0)
     expect((await limiter.failed(key)).lockedMs).toBe(0) // counting starts again
+  })
+
+  it('applies an unlock once, for whoever asks first: a later ask wipes no failure counted since', async () => {
+    const limiter = new Limiter(store, tiers)
+    const key = [`user:${randomBytes(4).toString('hex')}@example.com`]
+    const unlock = `unlock:${randomBytes(4).toString('hex')}`
+    await limiter.failed(key)
+    expect(await limiter.clearOnce(unlock, key)).toBe(true)
+    await limiter.failed(key)
+    await limiter.failed(key)
+    expect(await limiter.clearOnce(unlock, key)).toBe(false) // another worker, later
+    expect((await limiter.failed(key)).lockedMs).toBe(400) // the 3rd failure since the unlock
   })
 
   it('answers for the longest lock among several keys', async () => {

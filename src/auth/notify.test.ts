@@ -39,7 +39,9 @@ function heldReceiver() {
     },
     listen: () =>
       new Promise<string>((resolve) =>
-        http.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(http.address() as AddressInfo).port}/hook`)),
+        http.listen(0, '127.0.0.1', () =>
+          resolve(`http://127.0.0.1:${(http.address() as AddressInfo).port}/hook`),
+        ),
       ),
     close: () => new Promise((done) => http.close(done)),
   }

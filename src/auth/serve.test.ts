@@ -4,6 +4,7 @@
  * every worker, by IP or username, the same answer for unknown accounts, sign-in, enrolment,
  * the MFA step, replays, recovery codes, sessions, and `shipshape admin`.
  */
+import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../dist/auth/index.js'
@@ -11,7 +12,7 @@ import { type Running, ready, startServe } from '../_test/cli.js'
 import { eventually, eventuallyPasses } from '../_test/pipeline.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { admin } from './_test/admin-cli.js'
-import { codeFor, FormClient, recoveryCodesOn, secretOn } from './_test/client.js'
+import { codeFor, FormClient, type Page, recoveryCodesOn, secretOn } from './_test/client.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 const password = 'correct horse battery staple'
@@ -22,7 +23,11 @@ let metricsUrl: string
 
 beforeAll(async () => {
   database = await createTestDatabase('auth_serve')
-  env = { DATABASE_URL: database.url }
+  // TOTP secrets sealed at rest (auth.totpKey), as docs/auth.md advises.
+  env = {
+    DATABASE_URL: database.url,
+    SHIPSHAPE_AUTH_TOTP_KEY: 'k'.repeat(16) + randomBytes(16).toString('hex'),
+  }
   expect((await admin(['create', 'ops@example.com'], env, `${password}\n`)).status).toBe(0)
   server = await startServe(
     [
@@ -92,7 +97,8 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     for (let i = 0; i < 8; i++) expect((await signIn(attacker, 'ops@example.com', password)).status).toBe(429)
     await eventually(() => {
       const refused = server.logs.filter(
-        (line) => line.ip === '10.0.0.5' && line.outcome === 'refused-locked' && line.email === 'ops@example.com',
+        (line) =>
+          line.ip === '10.0.0.5' && line.outcome === 'refused-locked' && line.email === 'ops@example.com',
       )
       return new Set(refused.map((line) => line.pid)).size === 4
     }, 'refusals from each of the 4 workers')
@@ -154,6 +160,15 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect(recovery.status).toBe(200)
     const codes = recoveryCodesOn(recovery)
     expect(codes).toHaveLength(10)
+    // Stored sealed: neither the secret nor anything that decodes to it without the key.
+    const client = new pg.Client(database.url)
+    await client.connect()
+    const { rows } = await client.query(
+      "SELECT totp_secret FROM shipshape_admin_users WHERE email = 'ops@example.com'",
+    )
+    await client.end()
+    expect(rows[0].totp_secret).toMatch(/^enc1:[\w-]+$/)
+    expect(rows[0].totp_secret).not.toContain(secret)
     expect(user.cookies.get('shipshape-admin')).not.toBe(passwordCookie) // a new session after MFA
     const planted = from('10.0.4.1')
     planted.cookies.set('shipshape-admin', passwordCookie as string)
@@ -190,7 +205,7 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
   it('throttles the MFA step: 3 wrong codes lock it for 10 s, with Retry-After, then the tiers', async () => {
     const user = from('10.0.5.1')
     expect((await signIn(user, 'ops@example.com', `${password}!`)).headers.location).toContain('/admin/mfa')
-    const statuses = []
+    const statuses: Page[] = []
     for (let i = 0; i < 4; i++) statuses.push(await user.post('/admin/mfa', { code: '123456' }))
     expect(statuses.map((page) => page.status)).toEqual([401, 401, 429, 429])
     expect(Number(statuses[3]?.headers['retry-after'])).toBeLessThanOrEqual(10)
@@ -218,31 +233,36 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect((await user.get('/admin/reports')).headers.location).toMatch(/^\/admin\/sign-in/)
   })
 
-  it('answers an unknown user in the time of a wrong password (medians of alternated sign-ins, within noise)', async () => {
+  it('answers an unknown user in the time of a wrong password (lower quartiles of alternated sign-ins, within noise)', async () => {
     const stored = await hashPassword(password)
     const client = new pg.Client(database.url)
     await client.connect()
     await client.query(
       `INSERT INTO shipshape_admin_users (email, password_hash)
-       SELECT 'timing' || i || '@example.com', $1 FROM generate_series(0, 13) i`,
+       SELECT 'timing' || i || '@example.com', $1 FROM generate_series(0, 19) i`,
       [stored],
     )
     await client.end()
     const known: number[] = []
     const unknown: number[] = []
-    // Alternated, each from an address of its own (one failure each: nothing locks).
-    for (let i = 0; i < 14; i++) {
+    // Alternated, each from an address of its own (one failure each: nothing locks). A third
+    // request per round shifts the primary's round-robin, so both kinds land on all 4 workers.
+    for (let i = 0; i < 20; i++) {
       for (const [email, times] of [
         [`timing${i}@example.com`, known],
         [`nobody-timing${i}@example.com`, unknown],
       ] as const) {
         const started = performance.now()
-        expect((await signIn(from(`10.0.8.${times === known ? i : 100 + i}`), email, 'wrong')).status).toBe(401)
+        expect((await signIn(from(`10.0.8.${times === known ? i : 100 + i}`), email, 'wrong')).status).toBe(
+          401,
+        )
         times.push(performance.now() - started)
       }
+      await from('10.0.8.250').get('/public')
     }
-    const median = (times: number[]) => times.sort((a, b) => a - b)[7] as number
-    const ratio = median(unknown) / median(known)
+    // The lower quartiles: the work itself. On a shared machine the upper half is other processes' bursts.
+    const quartile = (times: number[]) => times.sort((a, b) => a - b)[5] as number
+    const ratio = quartile(unknown) / quartile(known)
     // The same work (a user look-up, one argon2id verification): a gap this size is a shared machine's noise.
     expect(ratio).toBeGreaterThan(0.6)
     expect(ratio).toBeLessThan(1.6)

@@ -67,5 +67,6 @@ async function protectedArea(options: ServeOptions, logger: Logger | undefined):
     redisUrl: options.cache.redisUrl ?? '',
     redisPrefix: options.cache.prefix,
     ...(auth.sessions === 'auto' ? {} : { sessions: auth.sessions }),
+    totpKey: auth.totpKey,
   })
 }

@@ -144,6 +144,7 @@ describe('serve options', () => {
         minPasswordLength: 12,
         issuer: 'shipshape',
         sessions: 'auto',
+        totpKey: undefined,
       },
       monitor: {
         checks: [],
