@@ -10,8 +10,6 @@ import type { Redis } from 'ioredis'
 import type { AuthStore, SessionRow } from './_store.js'
 
 export interface SessionStore {
-  /** `database` or `redis`, in logs and `shipshape admin list`. */
-  readonly kind: 'database' | 'redis'
   create(tokenHash: Buffer, userId: string, mfa: boolean): Promise<void>
   get(tokenHash: Buffer): Promise<SessionRow | undefined>
   /** Records a use of the session now (it was `row`), so that its idle timeout starts again. */
@@ -48,9 +46,8 @@ export function sessionStore(
 }
 
 /** The sessions table beside the users (AuthStore's session statements). */
-export function databaseSessions(store: AuthStore, times: SessionTimes): SessionStore {
+function databaseSessions(store: AuthStore, times: SessionTimes): SessionStore {
   return {
-    kind: 'database',
     create: (tokenHash, userId, mfa) => store.createSession(tokenHash, userId, mfa),
     get: (tokenHash) => store.session(tokenHash),
     touch: (tokenHash) => store.touchSession(tokenHash),
@@ -70,7 +67,7 @@ interface Stored {
 }
 
 /** Sessions in Redis under `<prefix>:auth-session:<sha256 hex>`, and `<prefix>:auth-user-sessions:<id>` per user. */
-export function redisSessions(client: Redis, prefix: string, times: SessionTimes): SessionStore {
+function redisSessions(client: Redis, prefix: string, times: SessionTimes): SessionStore {
   const keyOf = (tokenHash: Buffer) => `${prefix}:auth-session:${tokenHash.toString('hex')}`
   const userKey = (userId: string) => `${prefix}:auth-user-sessions:${userId}`
   /** What is left of the session's life from `now`: the idle timeout, unless the absolute one ends first. */
@@ -79,7 +76,6 @@ export function redisSessions(client: Redis, prefix: string, times: SessionTimes
   const members = async (userId: string) =>
     (await client.smembers(userKey(userId))).map((hex) => `${prefix}:auth-session:${hex}`)
   return {
-    kind: 'redis',
     async create(tokenHash, userId, mfa) {
       const now = Date.now()
       await client
