@@ -314,7 +314,11 @@ describe('serve options', () => {
     expect(failure(() => resolveIn({}, {}, { SHIPSHAPE_AUTH_SESSIONS: 'redis' }))).toContain(
       'auth.sessions from SHIPSHAPE_AUTH_SESSIONS: expected REDIS_URL (cache.redisUrl) to be set',
     )
-    const inRedis = resolveIn({}, {}, { SHIPSHAPE_AUTH_SESSIONS: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' })
+    const inRedis = resolveIn(
+      {},
+      {},
+      { SHIPSHAPE_AUTH_SESSIONS: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' },
+    )
     expect(inRedis.auth.sessions).toBe('redis')
   })
 
