@@ -12,7 +12,9 @@
  *    alone and while a brute-force run posts ~1,000 wrong passwords a second from one address.
  *    Target: ≥ 90% of the throughput without the attack (locked attempts cost no hash).
  *
- * Usage: npm run bench -- auth [--checks 20000] [--seconds 5] [--rate 1000] [--redis redis://127.0.0.1:6379]
+ *    Rounds alternate the order of the runs (alone, attack, anchor); medians over rounds are quoted.
+ *
+ * Usage: npm run bench -- auth [--checks 20000] [--seconds 5] [--rounds 3] [--rate 1000] [--redis redis://127.0.0.1:6379]
  */
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
-import { countersStore, Limiter, redisStore } from '../dist/auth/index.js'
+import { closeRedis, connectRedis, countersStore, Limiter, redisStore } from '../dist/auth/index.js'
 import { answerCounters, workerCounters } from '../dist/server/_counters.js'
 import { CounterTable } from '../dist/server/index.js'
 import { ensureWrk, freePort, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     checks: { type: 'string', default: '20000' },
     seconds: { type: 'string', default: '5' },
     rate: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     worker: { type: 'boolean', default: false },
   },
@@ -40,8 +43,13 @@ const { values } = parseArgs({
 const checks = Number(values.checks)
 const tiers = [{ failures: 3, lockMs: 900_000 }]
 
+interface Latency {
+  p50: number
+  p99: number
+}
+
 /** p50 and p99 in ms of `op`, run `checks` times one after another. */
-async function latency(op: (i: number) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+async function latency(op: (i: number) => Promise<unknown>): Promise<Latency> {
   for (let i = 0; i < 1000; i++) await op(i) // warm-up
   const times = new Float64Array(checks)
   for (let i = 0; i < checks; i++) {
@@ -60,24 +68,11 @@ if (values.worker) {
   const result = await latency((i) => limiter.retryAfter(keysOf(i)))
   process.send?.({ result }, () => process.exit(0))
 } else {
-  // (1) memory mode: this process plays the primary, a forked child the worker.
-  const table = new CounterTable()
-  const child = fork(new URL(import.meta.url).pathname, ['--worker', '--checks', String(checks)])
-  const ipc = await new Promise<{ p50: number; p99: number }>((resolve) => {
-    child.on('message', (message: { type?: string; result?: { p50: number; p99: number } }) => {
-      if (message.type === 'counters') answerCounters(table, child, message as never)
-      else if (message.result) resolve(message.result)
-    })
-  })
-  table.close()
-  const memory = new RateLimiterMemory({ points: 3, duration: 900 })
-  const rlfMemory = await latency((i) => memory.get(keysOf(i)[0] as string))
-
-  // (1) Redis mode.
+  // (1) Each round: memory mode (this process plays the primary, a forked child the worker), its
+  // anchor, Redis mode and its anchor; medians over the rounds.
   const prefix = `auth-bench-${randomBytes(4).toString('hex')}`
-  const ours = await redisStore(values.redis, prefix)
-  const limiter = new Limiter(ours, tiers)
-  const redisOurs = await latency((i) => limiter.retryAfter(keysOf(i)))
+  const ourClient = await connectRedis(values.redis)
+  const limiter = new Limiter(await redisStore(ourClient, prefix), tiers)
   const client = new Redis(values.redis, { enableOfflineQueue: false })
   await new Promise((resolve) => client.once('ready', resolve))
   const rlf = new RateLimiterRedis({
@@ -86,36 +81,51 @@ if (values.worker) {
     points: 3,
     duration: 900,
   })
-  const redisRlf = await latency((i) => rlf.get(keysOf(i)[0] as string))
-  await ours.close()
+  const memory = new RateLimiterMemory({ points: 3, duration: 900 })
+  const rows = {
+    ipc: { check: 'memory: primary counters over IPC (2 keys)', target: '≤ 0.1 ms', runs: [] as Latency[] },
+    rlfMemory: {
+      check: 'anchor: RateLimiterMemory.get() in-process (1 key)',
+      target: '',
+      runs: [] as Latency[],
+    },
+    redis: {
+      check: 'Redis: our store (2 keys, RateLimiterRedis)',
+      target: '≤ 2.5 ms',
+      runs: [] as Latency[],
+    },
+    rlfRedis: { check: 'anchor: RateLimiterRedis.get() (1 key)', target: '', runs: [] as Latency[] },
+  }
+  for (let round = 0; round < Number(values.rounds); round++) {
+    const table = new CounterTable()
+    const child = fork(new URL(import.meta.url).pathname, ['--worker', '--checks', String(checks)])
+    rows.ipc.runs.push(
+      await new Promise<Latency>((resolve) => {
+        child.on('message', (message: { type?: string; result?: Latency }) => {
+          if (message.type === 'counters') answerCounters(table, child, message as never)
+          else if (message.result) resolve(message.result)
+        })
+      }),
+    )
+    table.close()
+    rows.rlfMemory.runs.push(await latency((i) => memory.get(keysOf(i)[0] as string)))
+    rows.redis.runs.push(await latency((i) => limiter.retryAfter(keysOf(i))))
+    rows.rlfRedis.runs.push(await latency((i) => rlf.get(keysOf(i)[0] as string)))
+  }
+  await closeRedis(ourClient)
   client.disconnect()
   const ms = (value: number) => value.toFixed(3)
-  printTable([
-    {
-      check: 'memory: primary counters over IPC (2 keys)',
-      p50: ms(ipc.p50),
-      p99: ms(ipc.p99),
-      target: '≤ 0.1 ms',
-    },
-    {
-      check: 'anchor: RateLimiterMemory.get() in-process (1 key)',
-      p50: ms(rlfMemory.p50),
-      p99: ms(rlfMemory.p99),
-      target: '',
-    },
-    {
-      check: 'Redis: our store (2 keys, RateLimiterRedis)',
-      p50: ms(redisOurs.p50),
-      p99: ms(redisOurs.p99),
-      target: '≤ 2.5 ms',
-    },
-    {
-      check: 'anchor: RateLimiterRedis.get() (1 key)',
-      p50: ms(redisRlf.p50),
-      p99: ms(redisRlf.p99),
-      target: '',
-    },
-  ])
+  const middle = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+  printTable(
+    Object.values(rows).map(({ check, target, runs }) => ({
+      check,
+      'p50 per round': runs.map((run) => ms(run.p50)).join(' / '),
+      'median p50': ms(middle(runs.map((run) => run.p50))),
+      'median p99': ms(middle(runs.map((run) => run.p99))),
+      target,
+    })),
+  )
 
   // (2) The sign-in page under a brute-force run.
   ensureWrk()
@@ -150,30 +160,53 @@ if (values.worker) {
     const page = `http://127.0.0.1:${port}/admin/sign-in`
     await waitForOk(page)
     const seconds = Number(values.seconds)
+    const rate = Number(values.rate)
     const load = () => wrk(page, { seconds, connections: 20 })
     await load() // warm-up
-    const alone = await load()
-    const attack = bruteForce(port, Number(values.rate), seconds + 1, '/admin/sign-in')
-    const during = await load()
-    const attempts = await attack
-    // The anchor: as many requests a second that need no auth at all (a POST the app answers).
-    const plain = bruteForce(port, Number(values.rate), seconds + 1, '/public')
-    const duringPlain = await load()
-    const plainSent = await plain
+    // Rounds alternate which run goes first, so that a busier moment of the shared machine falls on each alike.
+    const runs: Record<'alone' | 'attack' | 'plain', { rps: number; p99Ms: number }[]> = {
+      alone: [],
+      attack: [],
+      plain: [],
+    }
+    let attempts = { sent: 0, locked: 0 }
+    const order = ['alone', 'attack', 'plain'] as const
+    for (let round = 0; round < Number(values.rounds); round++) {
+      for (let i = 0; i < order.length; i++) {
+        const run = order[(i + round) % order.length] as (typeof order)[number]
+        // The attack posts wrong passwords to the sign-in page; the anchor as many POSTs to a public page of the app (no auth).
+        const sending =
+          run === 'alone'
+            ? undefined
+            : bruteForce(port, rate, seconds + 1, run === 'attack' ? '/admin/sign-in' : '/public')
+        runs[run].push(await load())
+        const sent = await sending
+        if (run === 'attack' && sent)
+          attempts = { sent: attempts.sent + sent.sent, locked: attempts.locked + sent.locked }
+      }
+    }
+    const ratios = (run: 'attack' | 'plain') =>
+      runs[run].map((result, i) => result.rps / (runs.alone[i]?.rps ?? 1))
+    const row = (name: string, run: 'alone' | 'attack' | 'plain') => ({
+      run: name,
+      'req/s per round': runs[run].map((result) => Math.round(result.rps)).join(' / '),
+      'median req/s': Math.round(middle(runs[run].map((result) => result.rps))),
+      'median p99': middle(runs[run].map((result) => result.p99Ms)),
+      'ratio per round':
+        run === 'alone'
+          ? ''
+          : ratios(run)
+              .map((ratio) => ratio.toFixed(2))
+              .join(' / '),
+      'median ratio': run === 'alone' ? '1.00' : middle(ratios(run)).toFixed(2),
+    })
     printTable([
-      { run: 'sign-in page alone', 'req/s': Math.round(alone.rps), p99: alone.p99Ms, ratio: '1.00' },
-      {
-        run: `…while ${attempts.sent} wrong passwords were posted (${Math.round(attempts.sent / (seconds + 1))}/s; ${attempts.locked} got 429)`,
-        'req/s': Math.round(during.rps),
-        p99: during.p99Ms,
-        ratio: (during.rps / alone.rps).toFixed(2),
-      },
-      {
-        run: `anchor: …while ${plainSent.sent} POSTs to a public page of the app (no auth) were sent`,
-        'req/s': Math.round(duringPlain.rps),
-        p99: duringPlain.p99Ms,
-        ratio: (duringPlain.rps / alone.rps).toFixed(2),
-      },
+      row('sign-in page alone', 'alone'),
+      row(
+        `…while ~${rate}/s wrong passwords are posted from one address (${attempts.locked} of ${attempts.sent} got 429)`,
+        'attack',
+      ),
+      row(`anchor: …while ~${rate}/s POSTs go to a public page of the app (no auth)`, 'plain'),
     ])
     console.log(
       `\ntarget: ≥ 0.90 of the page's throughput without the attack. load average: ${loadavg()

@@ -38,22 +38,8 @@ export function countersStore(counters: SharedCounters): LockStore {
 }
 
 /** Redis, through rate-limiter-flexible: one limiter counts failures, another holds the locks (its block()). */
-export async function redisStore(
-  url: string,
-  prefix: string,
-): Promise<LockStore & { close(): Promise<void> }> {
-  const [{ Redis: RedisClient }, { RateLimiterRedis: Limiter }] = await Promise.all([
-    import('ioredis'),
-    import('rate-limiter-flexible'),
-  ])
-  const client: Redis = new RedisClient(url, {
-    // rate-limiter-flexible's advice: fail at once while disconnected, never queue a request.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1500,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  })
-  client.on('error', () => {}) // each failed command rejects; the connection retries by itself
+export async function redisStore(client: Redis, prefix: string): Promise<LockStore> {
+  const { RateLimiterRedis: Limiter } = await import('rate-limiter-flexible')
   const failures: RateLimiterRedis = new Limiter({
     storeClient: client,
     keyPrefix: `${prefix}:auth-fail`,
@@ -65,11 +51,6 @@ export async function redisStore(
     keyPrefix: `${prefix}:auth-lock`,
     points: 1,
     duration: 1,
-  })
-  await new Promise<void>((resolve) => {
-    if (client.status === 'ready') return resolve()
-    client.once('ready', resolve)
-    setTimeout(resolve, 2000).unref() // a Redis that is down: each check fails (and refuses) until it is back
   })
   return {
     async lockedFor(keys) {
@@ -84,7 +65,6 @@ export async function redisStore(
     async clear(keys) {
       await Promise.all(keys.flatMap((key) => [failures.delete(key), locks.delete(key)]))
     },
-    close: async () => void (await client.quit().catch(() => client.disconnect())),
   }
 }
 
@@ -111,20 +91,31 @@ export class Limiter {
     return this.store.lockedFor(keys)
   }
 
-  /** Counts a failure on each key; resolves to the longest lock it started (0: none). */
-  async failed(keys: string[]): Promise<number> {
-    const locked = await Promise.all(
+  /** Counts a failure on each key; resolves to the longest lock it started (0: none) and the keys it locked. */
+  async failed(keys: string[]): Promise<{ lockedMs: number; locked: string[] }> {
+    const locks = await Promise.all(
       keys.map(async (key) => {
         const ms = lockFor(this.tiers, await this.store.fail(key))
         if (ms > 0) await this.store.lock(key, ms)
         return ms
       }),
     )
-    return Math.max(0, ...locked)
+    return { lockedMs: Math.max(0, ...locks), locked: keys.filter((_key, i) => (locks[i] ?? 0) > 0) }
   }
 
   clear(keys: string[]): Promise<void> {
     return this.store.clear(keys)
+  }
+
+  /**
+   * Clears `keys` for the first caller with this `id` among every worker (and instance) sharing
+   * the counters; resolves to whether it was this one. A worker that looks for unlocks later must
+   * not wipe the failures counted since the unlock.
+   */
+  async clearOnce(id: string, keys: string[]): Promise<boolean> {
+    if ((await this.store.fail(`once:${id}`)) !== 1) return false
+    await this.clear(keys)
+    return true
   }
 }
 

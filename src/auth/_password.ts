@@ -19,15 +19,17 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 /**
- * A hash of a password nobody knows, made once per process on first use: an unknown user's
- * sign-in verifies against it, so it costs the same time as a wrong password for a real one.
+ * A hash at today's parameters of 32 random bytes nobody kept: an unknown user's sign-in verifies
+ * against it, so it costs the same time as a wrong password for a real one. A constant, not made
+ * on first use: that first unknown user in each worker would otherwise pay a hash as well, and a
+ * timing gap show. Made with passwordParams; raise it with them (a test checks it needs no rehash).
  */
-let dummy: Promise<string> | undefined
+export const unknownUserHash =
+  '$argon2id$v=19$m=19456,t=2,p=1$nOy3ZA8Amv04lBI9AZEr1Q$Qpa3QPmGzv/3OTS+LkXNnIGfBkdBUdLWi1fU5F2PzaI'
 
 /** True when `password` matches `stored`; `stored` undefined (no such user) spends the same time and is false. */
 export async function verifyPassword(stored: string | undefined, password: string): Promise<boolean> {
-  dummy ??= hashPassword(`no user has this password ${Math.random()}`)
-  const target = stored ?? (await dummy)
+  const target = stored ?? unknownUserHash
   let matches = false
   try {
     matches = await verify(target, password)

@@ -8,11 +8,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BlockList, isIP } from 'node:net'
 import { ShipshapeError } from '../errors/index.js'
 import { getContext, plainAnswer } from '../http/index.js'
-import { createLogger, type Logger } from '../observe/index.js'
+import { createLogger, type Logger, type Notification } from '../observe/index.js'
 import type { Middleware, Next, RequestContext, SharedCounters } from '../types.js'
 import { countersStore, Limiter, type LockStore, mfaTiers, redisStore } from './_limiter.js'
 import { countAuthEvent } from './_metrics.js'
+import { connectRedis } from './_redis.js'
 import { type AreaRoutes, areaRoutes } from './_routes.js'
+import { totpSealer } from './_sealed.js'
+import { type SessionStore, type SessionTimes, sessionStore, sessionsIn } from './_session-stores.js'
 import { type LockoutTier, parseTiers } from './_settings.js'
 import { AuthStore, type QueryPool } from './_store.js'
 
@@ -29,12 +32,18 @@ export interface ProtectOptions {
   absoluteTimeoutMs?: number
   /** Lockout tiers. Default 3 failures → 15 min, 6 → 2 h, 10 → 24 h. */
   tiers?: readonly LockoutTier[]
+  /** Seals TOTP secrets at rest with AES-256-GCM under this key (see docs/auth.md). Default: none, stored as they are. */
+  totpKey?: string
   /** The name authenticator apps show. Default `shipshape`. */
   issuer?: string
   /** Where audit lines go. Default: a logger of its own. */
   logger?: Logger
-  /** Redis for the lockout counters, shared by instances. Default REDIS_URL; without it, the primary's counters. */
+  /** Redis for the lockout counters (and the sessions), shared by instances. Default REDIS_URL; without it, the primary's counters. */
   redisUrl?: string
+  /** Where sessions live. Default `redis` when there is a redisUrl, else `database` (beside the users). */
+  sessions?: 'database' | 'redis'
+  /** Where a lockout is notified, without being waited for. Default: the channels of the worker's error tracker (observe's notify-email, notify-webhook, notify-slack). */
+  notify?: (notification: Notification) => void
   /** Put before the limiter's Redis keys. Default `shipshape`. */
   redisPrefix?: string
   /** Counters of your own (a CounterTable in a server of your own). Default: the `shipshape serve` primary's. */
@@ -63,6 +72,7 @@ export function currentUser(ctx: RequestContext | undefined = getContext()): Sig
 /** The parts built on the first request, once the worker's pool and counters are known. */
 export interface AreaParts {
   store: AuthStore
+  sessions: SessionStore
   signIn: Limiter
   mfa: Limiter
   /** Applies the unlocks `shipshape admin unlock` asked for since the last look (at most every few seconds). */
@@ -106,6 +116,16 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
   const tiers = options.tiers ?? parseTiers('3:15m,6:2h,10:24h')
   const logger = options.logger ?? createLogger()
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL
+  const sessionsAt = sessionsIn(options.sessions ?? 'auto', redisUrl)
+  if (sessionsAt === 'redis' && !redisUrl)
+    throw new ShipshapeError(
+      'SHIPSHAPE_E_BAD_OPTION',
+      `protect('${prefix}'): sessions in Redis need a Redis (REDIS_URL, or the redisUrl option)`,
+    )
+  const times: SessionTimes = {
+    idleMs: options.idleTimeoutMs ?? 30 * 60_000,
+    absoluteMs: options.absoluteTimeoutMs ?? 12 * 3_600_000,
+  }
   let parts: Promise<AreaParts> | undefined
 
   async function build(ctx: RequestContext): Promise<AreaParts> {
@@ -116,8 +136,10 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
         `protect('${prefix}') needs a database for its users and sessions`,
       )
     const counters = options.counters ?? ctx.worker.counters
+    const redisPrefix = options.redisPrefix ?? 'shipshape'
+    const redis = redisUrl ? await connectRedis(redisUrl) : undefined
     let store: LockStore
-    if (redisUrl) store = await redisStore(redisUrl, options.redisPrefix ?? 'shipshape')
+    if (redis) store = await redisStore(redis, redisPrefix)
     else if (counters) store = countersStore(counters)
     else throw new ShipshapeError('SHIPSHAPE_E_AUTH_NO_COUNTERS', `protect('${prefix}')`)
     const users = new AuthStore(pool)
@@ -127,27 +149,38 @@ export function protect(prefix: string, options: ProtectOptions = {}): ProtectMi
     async function applyUnlocks(): Promise<void> {
       if (Date.now() - lookedAt < unlockPollMs) return
       lookedAt = Date.now()
-      const { lastId, keys } = await users.unlocksSince(lastUnlock)
+      const { lastId, unlocks } = await users.unlocksSince(lastUnlock)
       lastUnlock = lastId
+      const keys: string[] = []
+      for (const { id, key } of unlocks) if (await signIn.clearOnce(`unlock:${id}`, [key])) keys.push(key)
       if (keys.length === 0) return
-      await signIn.clear(keys)
       countAuthEvent('unlock', 'success')
       logger.info(
         { audit: 'auth', action: 'unlock', outcome: 'success', keys, area: prefix },
         'auth unlock: success',
       )
     }
-    return { store: users, signIn, mfa: new Limiter(store, mfaTiers(tiers)), applyUnlocks }
+    return {
+      store: users,
+      sessions: sessionStore(
+        users,
+        times,
+        redis && sessionsAt === 'redis' ? { client: redis, prefix: redisPrefix } : undefined,
+      ),
+      signIn,
+      mfa: new Limiter(store, mfaTiers(tiers)),
+      applyUnlocks,
+    }
   }
 
   const routes: AreaRoutes = areaRoutes({
     prefix,
     mfa: options.mfa ?? 'required',
     mfaGraceMs: options.mfaGraceMs ?? 0,
-    times: {
-      idleMs: options.idleTimeoutMs ?? 30 * 60_000,
-      absoluteMs: options.absoluteTimeoutMs ?? 12 * 3_600_000,
-    },
+    times,
+    sealer: totpSealer(options.totpKey),
+    notify: (ctx, notification) =>
+      options.notify ? options.notify(notification) : ctx.worker.errors?.notify(notification),
     issuer: options.issuer ?? 'shipshape',
     logger,
     userSlot,

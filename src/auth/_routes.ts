@@ -5,19 +5,25 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http'
 import { plainAnswer } from '../http/index.js'
-import type { Logger } from '../observe/index.js'
+import type { Logger, Notification } from '../observe/index.js'
 import type { RequestContext } from '../types.js'
 import { mfaKeys, signInKeys } from './_limiter.js'
 import { countAuthEvent } from './_metrics.js'
 import { enrolPage, lockedPage, mfaPage, recoveryPage, signInPage } from './_pages.js'
 import { hashPassword, needsRehash, verifyPassword } from './_password.js'
 import type { AreaParts, SignedInUser } from './_protect.js'
-import { type ActiveSession, activeSession, endSession, type SessionTimes, startSession } from './_session.js'
+import type { TotpSealer } from './_sealed.js'
+import { type ActiveSession, activeSession, endSession, startSession } from './_session.js'
+import type { SessionTimes } from './_session-stores.js'
 import type { AdminUser } from './_store.js'
 import { newRecoveryCodes, newTotpSecret, normalRecoveryCode, otpauthUri, qrSvg, totpStep } from './_totp.js'
 
 export interface AreaConfig {
   prefix: string
+  /** Seals TOTP secrets before they are stored, opens them after (auth.totpKey; without one, as they are). */
+  sealer: TotpSealer
+  /** Sends a notification without waiting for it (the channels observe's errors use). */
+  notify(ctx: RequestContext, notification: Notification): void
   mfa: 'required' | 'optional'
   mfaGraceMs: number
   times: SessionTimes
@@ -91,6 +97,29 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     )
   }
 
+  /**
+   * A failure that started a lock: one audit line and one notification, sent in the background
+   * (a slow channel never holds the answer). Failures while locked are refused before they are
+   * counted, so each lockout is reported once, not each failure.
+   */
+  function lockedOut(
+    ctx: RequestContext,
+    step: 'sign-in' | 'mfa',
+    email: string,
+    locked: string[],
+    lockedMs: number,
+    userId?: string,
+  ): void {
+    audit(ctx, 'lockout', 'locked', { email, lockedMs, step, locked, ...(userId ? { userId } : {}) })
+    const what = locked.map((key) => key.replace(/^(\w+):/, '$1 ')).join(' and ')
+    config.notify(ctx, {
+      title: `Lockout on ${prefix}: ${what} locked for ${spoken(lockedMs)}`,
+      text: `Repeated ${step === 'mfa' ? 'wrong second-factor codes' : 'failed sign-ins'} locked ${what} for ${spoken(lockedMs)}. Attempts are refused until then; \`shipshape admin unlock <email|ip>\` lifts it early.`,
+      fields: { area: prefix, step, 'client address': ctx.clientIp, email, 'request id': ctx.id },
+      key: `auth-lockout:${locked.join(',')}`,
+    })
+  }
+
   /** What the user still owes after their password: the MFA step, enrolment, or nothing. */
   function secondStep(user: AdminUser): 'mfa' | 'enrol' | 'none' {
     if (user.totpSecret !== null) return 'mfa'
@@ -100,7 +129,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
 
   async function signIn(
     ctx: RequestContext,
-    { store, signIn: limiter }: AreaParts,
+    { store, sessions, signIn: limiter }: AreaParts,
     form: URLSearchParams,
     next: string,
   ) {
@@ -115,10 +144,10 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     }
     const user = await store.userByEmail(email)
     if (!(await verifyPassword(user?.passwordHash, password))) {
-      const lockedMs = await limiter.failed(keys)
+      const { lockedMs, locked } = await limiter.failed(keys)
       audit(ctx, 'sign-in', 'failure', { email, knownUser: user !== undefined })
       if (lockedMs > 0) {
-        audit(ctx, 'lockout', 'locked', { email, lockedMs })
+        lockedOut(ctx, 'sign-in', email, locked, lockedMs)
         const seconds = Math.ceil(lockedMs / 1000)
         return send(ctx, 429, lockedPage(page('sign-in'), next, seconds), { 'Retry-After': String(seconds) })
       }
@@ -129,8 +158,8 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     // Stronger parameters since this hash was made: the password is in hand, so it is hashed anew.
     if (needsRehash(signedIn.passwordHash)) await store.rehashed(signedIn.id, await hashPassword(password))
     const step = secondStep(signedIn)
-    await startSession(ctx, store, signedIn, step === 'none')
-    await store.deleteExpired(times.idleMs, times.absoluteMs)
+    await startSession(ctx, sessions, signedIn, step === 'none')
+    await sessions.deleteExpired()
     audit(ctx, 'sign-in', 'success', { email, userId: signedIn.id, nextStep: step })
     redirect(ctx, step === 'none' ? next : withNext(step, next))
   }
@@ -146,9 +175,10 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
   ) {
     const { store, mfa: limiter } = parts
     const { user } = session
-    if (enrolling && user.totpPending === null) return redirect(ctx, withNext('enrol', next))
+    const pending = enrolling ? opened(user, user.totpPending) : undefined
+    if (enrolling && pending === undefined) return redirect(ctx, withNext('enrol', next))
     const render = (error: string) =>
-      enrolling ? enrolment(user, next, config.issuer, error) : mfaPage(page('mfa'), next, error)
+      pending !== undefined ? enrolment(user, pending, next, error) : mfaPage(page('mfa'), next, error)
     const keys = mfaKeys(user.id)
     const waitMs = await limiter.retryAfter(keys)
     if (waitMs > 0) {
@@ -161,57 +191,68 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     const code = (form.get('code') ?? '').trim()
     let accepted = false
     let codes: string[] | undefined
-    if (enrolling) {
-      const pending = user.totpPending as string
+    if (pending !== undefined) {
       const step = await totpStep(pending, code)
       codes = newRecoveryCodes()
-      accepted = step !== undefined && (await store.confirmTotp(user.id, pending, step, codes))
+      accepted =
+        step !== undefined && (await store.confirmTotp(user.id, user.totpPending as string, step, codes))
     } else {
-      const step = /^\d{6}$/.test(code) ? await totpStep(user.totpSecret as string, code) : undefined
+      const secret = opened(user, user.totpSecret)
+      const step = secret !== undefined && /^\d{6}$/.test(code) ? await totpStep(secret, code) : undefined
       // A code already used (at its step or a later one) is refused: codes work once.
       if (step !== undefined) accepted = await store.acceptTotpStep(user.id, step)
       else if (code !== '') accepted = await store.useRecoveryCode(user.id, normalRecoveryCode(code))
     }
     const action = enrolling ? 'mfa-enrol' : 'mfa'
     if (!accepted) {
-      const lockedMs = await limiter.failed(keys)
+      const { lockedMs, locked } = await limiter.failed(keys)
       audit(ctx, action, 'failure', { userId: user.id, email: user.email })
-      if (lockedMs > 0)
-        audit(ctx, 'lockout', 'locked', { userId: user.id, email: user.email, lockedMs, step: 'mfa' })
+      if (lockedMs > 0) lockedOut(ctx, 'mfa', user.email, locked, lockedMs, user.id)
       const status = lockedMs > 0 ? 429 : 401
       const headers = lockedMs > 0 ? { 'Retry-After': String(Math.ceil(lockedMs / 1000)) } : {}
       return send(ctx, status, render('That code is not valid (or was used already).'), headers)
     }
     await limiter.clear(keys)
-    await startSession(ctx, store, user, true)
+    await startSession(ctx, parts.sessions, user, true)
     audit(ctx, action, 'success', { userId: user.id, email: user.email })
     if (codes !== undefined) return send(ctx, 200, recoveryPage(codes, next))
     redirect(ctx, next)
   }
 
-  function enrolment(user: AdminUser, next: string, issuer: string, error?: string): string {
-    const secret = user.totpPending as string
-    const uri = otpauthUri(issuer, user.email, secret)
+  function enrolment(user: AdminUser, secret: string, next: string, error?: string): string {
+    const uri = otpauthUri(config.issuer, user.email, secret)
     return enrolPage(page('enrol'), next, uri, qrSvg(uri), secret, error)
+  }
+
+  /** A stored TOTP secret opened (auth.totpKey); one sealed under another key opens nothing, and says so. */
+  function opened(user: AdminUser, stored: string | null): string | undefined {
+    if (stored === null) return undefined
+    const secret = config.sealer.open(user.id, stored)
+    if (secret === undefined)
+      logger.error(
+        { userId: user.id, email: user.email, area: prefix },
+        'auth: a TOTP secret could not be opened (auth.totpKey is not the key it was sealed with); the user needs a recovery code or `shipshape admin reset-mfa`',
+      )
+    return secret
   }
 
   return {
     async answer(ctx, parts) {
-      const { store } = parts
+      const { store, sessions } = parts
       const url = ctx.req.url ?? prefix
       const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')
       const post = ctx.method === 'POST'
       const read = ctx.method === 'GET' || ctx.method === 'HEAD'
       const form = post ? await readForm(ctx) : undefined
       const next = nextOf(form?.get('next') ?? query.get('next'))
-      const session = await activeSession(ctx, store, times)
+      const session = await activeSession(ctx, store, sessions, times)
       const sub = ctx.path.slice(prefix.length)
       if (sub === '/sign-in' && post) await signIn(ctx, parts, form as URLSearchParams, next)
       else if (sub === '/sign-in' && read) {
         if (session?.mfa) redirect(ctx, next)
         else send(ctx, 200, signInPage(page('sign-in'), next))
       } else if (sub === '/sign-out' && post) {
-        await endSession(ctx, store)
+        await endSession(ctx, sessions)
         if (session) audit(ctx, 'sign-out', 'success', { userId: session.user.id, email: session.user.email })
         send(ctx, 200, signInPage(page('sign-in'), prefix, { note: 'You are signed out.' }))
       } else if ((sub === '/mfa' || sub === '/enrol') && (post || read)) {
@@ -258,7 +299,14 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
     if (form !== undefined) return secondFactor(ctx, parts, session, form, next, sub === '/enrol')
     if (sub === '/mfa') return send(ctx, 200, mfaPage(page('mfa'), next))
     const secret = newTotpSecret()
-    await parts.store.setPendingTotp(session.user.id, secret)
-    send(ctx, 200, enrolment({ ...session.user, totpSecret: null, totpPending: secret }, next, config.issuer))
+    await parts.store.setPendingTotp(session.user.id, config.sealer.seal(session.user.id, secret))
+    send(ctx, 200, enrolment(session.user, secret, next))
   }
+}
+
+/** 900000 → `15 min`, 7200000 → `2 h`, 10000 → `10 s`. */
+function spoken(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`
+  return `${Math.ceil(ms / 1000)} s`
 }

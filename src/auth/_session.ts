@@ -7,16 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { readCookie, setCookie } from '../security/index.js'
 import type { RequestContext } from '../types.js'
+import type { SessionStore, SessionTimes } from './_session-stores.js'
 import { type AdminUser, type AuthStore, type SessionRow, sha256 } from './_store.js'
 
 const cookie = 'shipshape-admin'
-/** last_seen_at is written at most this often: idle timeouts are that precise, and a page view costs no write. */
+/** A session's last use is written at most this often (or half its idle timeout, if shorter): idle timeouts are that precise, and a page view costs no write. */
 const touchEveryMs = 60_000
-
-export interface SessionTimes {
-  idleMs: number
-  absoluteMs: number
-}
 
 export interface ActiveSession extends SessionRow {
   tokenHash: Buffer
@@ -38,40 +34,42 @@ function tokenHashOf(ctx: RequestContext): Buffer | undefined {
 /** The request's live session with its user, or undefined (none, expired, or its user is gone). */
 export async function activeSession(
   ctx: RequestContext,
-  store: AuthStore,
+  users: AuthStore,
+  sessions: SessionStore,
   times: SessionTimes,
 ): Promise<ActiveSession | undefined> {
   const tokenHash = tokenHashOf(ctx)
   if (tokenHash === undefined) return undefined
-  const row = await store.session(tokenHash)
+  const row = await sessions.get(tokenHash)
   if (row === undefined) return undefined
   const now = Date.now()
   if (now - row.lastSeenAt.getTime() > times.idleMs || now - row.createdAt.getTime() > times.absoluteMs) {
-    await store.deleteSession(tokenHash)
+    await sessions.delete(tokenHash)
     return undefined
   }
-  const user = await store.userById(row.userId)
+  const user = await users.userById(row.userId)
   if (user === undefined) return undefined
-  if (now - row.lastSeenAt.getTime() > touchEveryMs) await store.touchSession(tokenHash)
+  if (now - row.lastSeenAt.getTime() > Math.min(touchEveryMs, times.idleMs / 2))
+    await sessions.touch(tokenHash, row)
   return { ...row, tokenHash, user }
 }
 
 /** Ends the request's session (if any) and starts a new one for `user`, setting its cookie. */
 export async function startSession(
   ctx: RequestContext,
-  store: AuthStore,
+  sessions: SessionStore,
   user: AdminUser,
   mfa: boolean,
 ): Promise<void> {
   const old = tokenHashOf(ctx)
-  if (old !== undefined) await store.deleteSession(old)
+  if (old !== undefined) await sessions.delete(old)
   const token = randomBytes(16).toString('base64url')
-  await store.createSession(sha256(token), user.id, mfa)
+  await sessions.create(sha256(token), user.id, mfa)
   setCookie(cookie, token, cookieOptions(ctx))
 }
 
-export async function endSession(ctx: RequestContext, store: AuthStore): Promise<void> {
+export async function endSession(ctx: RequestContext, sessions: SessionStore): Promise<void> {
   const tokenHash = tokenHashOf(ctx)
-  if (tokenHash !== undefined) await store.deleteSession(tokenHash)
+  if (tokenHash !== undefined) await sessions.delete(tokenHash)
   setCookie(cookie, '', { ...cookieOptions(ctx), maxAge: 0 })
 }

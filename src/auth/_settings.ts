@@ -58,6 +58,18 @@ export const authSettings = group(
           'Lockout tiers, by client IP and by username, whichever trips first: after this many failed sign-ins within 24 h, locked this long. Failures during a lockout do not extend it; from the last tier on, every failure locks again.',
       },
     ),
+    sessions: setting(z.enum(['auto', 'database', 'redis']), {
+      default: 'auto',
+      description:
+        '`auto`: sessions in Redis when REDIS_URL is set (every instance sees them without a query per page), else in the database beside the users. `database` keeps them there with REDIS_URL too: they then survive a Redis restart or flush, which in Redis without persistence signs everyone out. `redis` needs REDIS_URL.',
+    }),
+    totpKey: setting(z.string().min(32, { error: 'at least 32 characters (openssl rand -base64 32)' }), {
+      secret: true,
+      shownDefault: 'none: TOTP secrets stored as they are',
+      description:
+        'Seals each TOTP secret in the database with AES-256-GCM under this key, so a copy of the database alone gives no second factor away. Lose or change it and every enrolled user needs a recovery code or `shipshape admin reset-mfa`. Secrets stored before it was set stay readable.',
+      example: '<32 random bytes, base64>',
+    }),
     minPasswordLength: setting(z.number().int().min(8).max(128), {
       default: 12,
       description:
@@ -96,6 +108,8 @@ export interface AuthServeOptions {
     tiers: LockoutTier[]
     minPasswordLength: number
     issuer: string
+    sessions: 'auto' | 'database' | 'redis'
+    totpKey: string | undefined
   }
 }
 
@@ -123,6 +137,8 @@ export function authOptions(settings: AuthSettings): AuthServeOptions {
       tiers: parseTiers(settings.lockout),
       minPasswordLength: settings.minPasswordLength,
       issuer: settings.issuer,
+      sessions: settings.sessions,
+      totpKey: settings.totpKey,
     },
   }
 }

@@ -254,14 +254,14 @@ export class AuthStore {
   }
 
   /** Unlocks asked for after `afterId`, with the newest id. */
-  async unlocksSince(afterId: string): Promise<{ lastId: string; keys: string[] }> {
+  async unlocksSince(afterId: string): Promise<{ lastId: string; unlocks: { id: string; key: string }[] }> {
     const rows = await this.query(
       'SELECT id::text, key FROM shipshape_admin_unlocks WHERE id > $1 ORDER BY id',
       [afterId],
     )
     return {
       lastId: (rows.at(-1)?.id as string | undefined) ?? afterId,
-      keys: rows.map((row) => row.key as string),
+      unlocks: rows.map((row) => ({ id: row.id as string, key: row.key as string })),
     }
   }
 

@@ -20,6 +20,8 @@ export {
   protect,
   type SignedInUser,
 } from './_protect.js'
+export { closeRedis, connectRedis } from './_redis.js'
+export { type SessionStore, sessionStore, sessionsIn } from './_session-stores.js'
 export type { LockoutTier } from './_settings.js'
 export { type AdminUser, AuthStore, type QueryPool } from './_store.js'
 export { otpauthUri, totpStep } from './_totp.js'

@@ -4,12 +4,15 @@
  * every worker, by IP or username, the same answer for unknown accounts, sign-in, enrolment,
  * the MFA step, replays, recovery codes, sessions, and `shipshape admin`.
  */
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hashPassword } from '../../dist/auth/index.js'
 import { type Running, ready, startServe } from '../_test/cli.js'
 import { eventually, eventuallyPasses } from '../_test/pipeline.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { admin } from './_test/admin-cli.js'
-import { codeFor, FormClient, recoveryCodesOn, secretOn } from './_test/client.js'
+import { codeFor, FormClient, type Page, recoveryCodesOn, secretOn } from './_test/client.js'
 
 const app = new URL('./_test/app.ts', import.meta.url).pathname
 const password = 'correct horse battery staple'
@@ -20,7 +23,11 @@ let metricsUrl: string
 
 beforeAll(async () => {
   database = await createTestDatabase('auth_serve')
-  env = { DATABASE_URL: database.url }
+  // TOTP secrets sealed at rest (auth.totpKey), as docs/auth.md advises.
+  env = {
+    DATABASE_URL: database.url,
+    SHIPSHAPE_AUTH_TOTP_KEY: 'k'.repeat(16) + randomBytes(16).toString('hex'),
+  }
   expect((await admin(['create', 'ops@example.com'], env, `${password}\n`)).status).toBe(0)
   server = await startServe(
     [
@@ -86,6 +93,15 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect(later.status).toBe(429)
     expect(Number(later.headers['retry-after'])).toBeLessThan(Number(first.headers['retry-after']))
     expect(Number(first.headers['retry-after'])).toBeLessThanOrEqual(900)
+    // Per-worker counts would give this address 3 tries on each of the 4 workers: every worker refuses it.
+    for (let i = 0; i < 8; i++) expect((await signIn(attacker, 'ops@example.com', password)).status).toBe(429)
+    await eventually(() => {
+      const refused = server.logs.filter(
+        (line) =>
+          line.ip === '10.0.0.5' && line.outcome === 'refused-locked' && line.email === 'ops@example.com',
+      )
+      return new Set(refused.map((line) => line.pid)).size === 4
+    }, 'refusals from each of the 4 workers')
     // Behind the same proxy, another client's address is its own: the real user signs in.
     expect((await signIn(from('10.0.0.6'), 'ops@example.com')).status).toBe(303)
     // Every attempt is an audit line with user and IP, never the password.
@@ -144,7 +160,19 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect(recovery.status).toBe(200)
     const codes = recoveryCodesOn(recovery)
     expect(codes).toHaveLength(10)
+    // Stored sealed: neither the secret nor anything that decodes to it without the key.
+    const client = new pg.Client(database.url)
+    await client.connect()
+    const { rows } = await client.query(
+      "SELECT totp_secret FROM shipshape_admin_users WHERE email = 'ops@example.com'",
+    )
+    await client.end()
+    expect(rows[0].totp_secret).toMatch(/^enc1:[\w-]+$/)
+    expect(rows[0].totp_secret).not.toContain(secret)
     expect(user.cookies.get('shipshape-admin')).not.toBe(passwordCookie) // a new session after MFA
+    const planted = from('10.0.4.1')
+    planted.cookies.set('shipshape-admin', passwordCookie as string)
+    expect((await planted.get('/admin/reports')).headers.location).toMatch(/^\/admin\/sign-in/) // and the old one is dead
     expect((await user.get('/admin/reports')).body).toMatch(/^admin page for ops@example.com \(mfa true\)/)
 
     expect((await user.post('/admin/sign-out', {})).status).toBe(200)
@@ -174,13 +202,70 @@ describe('a protected area under shipshape serve (4 workers, Postgres, behind a 
     expect((await user.get('/admin/reports')).status).toBe(303)
   })
 
-  it('throttles the MFA step: 3 wrong codes in 10 s lock it, with Retry-After', async () => {
+  it('throttles the MFA step: 3 wrong codes lock it for 10 s, with Retry-After, then the tiers', async () => {
     const user = from('10.0.5.1')
     expect((await signIn(user, 'ops@example.com', `${password}!`)).headers.location).toContain('/admin/mfa')
-    const statuses = []
+    const statuses: Page[] = []
     for (let i = 0; i < 4; i++) statuses.push(await user.post('/admin/mfa', { code: '123456' }))
     expect(statuses.map((page) => page.status)).toEqual([401, 401, 429, 429])
     expect(Number(statuses[3]?.headers['retry-after'])).toBeLessThanOrEqual(10)
+    // Once the 10 s are over, the sign-in tiers follow: the 6th wrong code locks for 15 minutes.
+    await new Promise((wait) => setTimeout(wait, Number(statuses[3]?.headers['retry-after']) * 1000 + 500))
+    const after = []
+    for (let i = 0; i < 3; i++) after.push(await user.post('/admin/mfa', { code: '123456' }))
+    expect(after.map((page) => page.status)).toEqual([401, 401, 429])
+    expect(Number(after[2]?.headers['retry-after'])).toBeGreaterThan(890)
+  })
+
+  it('starts a new session at each sign-in (a planted token is worthless); admin revoke-sessions ends them (database store)', async () => {
+    const user = from('10.0.7.1')
+    await signIn(user, 'ops@example.com', `${password}!`)
+    const first = user.cookies.get('shipshape-admin') as string
+    await signIn(user, 'ops@example.com', `${password}!`)
+    expect(user.cookies.get('shipshape-admin')).not.toBe(first)
+    const planted = from('10.0.7.1')
+    planted.cookies.set('shipshape-admin', first)
+    expect((await planted.get('/admin/reports')).headers.location).toMatch(/^\/admin\/sign-in/)
+    // Half signed in (the MFA step is owed): the session exists until it is revoked.
+    expect((await user.get('/admin/reports')).headers.location).toMatch(/^\/admin\/mfa/)
+    const revoked = await admin(['revoke-sessions', 'ops@example.com'], env)
+    expect(revoked.stdout).toMatch(/^Ended [1-9]\d* sessions? of ops@example.com/)
+    expect((await user.get('/admin/reports')).headers.location).toMatch(/^\/admin\/sign-in/)
+  })
+
+  it('answers an unknown user in the time of a wrong password (lower quartiles of alternated sign-ins, within noise)', async () => {
+    const stored = await hashPassword(password)
+    const client = new pg.Client(database.url)
+    await client.connect()
+    await client.query(
+      `INSERT INTO shipshape_admin_users (email, password_hash)
+       SELECT 'timing' || i || '@example.com', $1 FROM generate_series(0, 19) i`,
+      [stored],
+    )
+    await client.end()
+    const known: number[] = []
+    const unknown: number[] = []
+    // Alternated, each from an address of its own (one failure each: nothing locks). A third
+    // request per round shifts the primary's round-robin, so both kinds land on all 4 workers.
+    for (let i = 0; i < 20; i++) {
+      for (const [email, times] of [
+        [`timing${i}@example.com`, known],
+        [`nobody-timing${i}@example.com`, unknown],
+      ] as const) {
+        const started = performance.now()
+        expect((await signIn(from(`10.0.8.${times === known ? i : 100 + i}`), email, 'wrong')).status).toBe(
+          401,
+        )
+        times.push(performance.now() - started)
+      }
+      await from('10.0.8.250').get('/public')
+    }
+    // The lower quartiles: the work itself. On a shared machine the upper half is other processes' bursts.
+    const quartile = (times: number[]) => times.sort((a, b) => a - b)[5] as number
+    const ratio = quartile(unknown) / quartile(known)
+    // The same work (a user look-up, one argon2id verification): a gap this size is a shared machine's noise.
+    expect(ratio).toBeGreaterThan(0.6)
+    expect(ratio).toBeLessThan(1.6)
   })
 
   it('sets a __Host- session cookie, HttpOnly, Secure and SameSite=Lax over HTTPS', async () => {

@@ -2,7 +2,17 @@ import { isIP } from 'node:net'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { AuthStore, checkPasswordPolicy, hashPassword, signInKeys } from '../auth/index.js'
+import {
+  AuthStore,
+  checkPasswordPolicy,
+  closeRedis,
+  connectRedis,
+  hashPassword,
+  type SessionStore,
+  sessionStore,
+  sessionsIn,
+  signInKeys,
+} from '../auth/index.js'
 import { authOptions } from '../auth/settings.js'
 import { configError } from '../config/index.js'
 import { databaseOptions } from '../db/settings.js'
@@ -65,7 +75,7 @@ Options:
     if (subject !== undefined && action !== 'unlock' && !subject.includes('@'))
       throw new ShipshapeError('SHIPSHAPE_E_USAGE', `${subject} is not an email address`)
     const resolution = resolveShipshapeSettings({ configFile: values.config })
-    const own = resolution.problems.filter((problem) => /^(database|server|auth)\./.test(problem.key))
+    const own = resolution.problems.filter((problem) => /^(database|server|auth|cache)\./.test(problem.key))
     if (own.length > 0 || resolution.values === undefined) throw configError(own, 'SHIPSHAPE_E_BAD_OPTION')
     const settings = resolution.values
     const { database } = databaseOptions(settings.database, process.cwd(), settings.server.timeout)
@@ -82,12 +92,19 @@ Options:
           ? { host: database.socketDir, user: 'postgres', database: 'postgres', max: 1 }
           : { connectionString: database.url, max: 1 },
       )
+      // Sessions where serve keeps them (auth.sessions): in Redis, revoking them is done there.
+      const { redisUrl, prefix } = settings.cache
+      const inRedis = sessionsIn(auth.sessions, redisUrl) === 'redis' && redisUrl !== undefined
+      const redis = inRedis ? await connectRedis(redisUrl) : undefined
+      const users = new AuthStore(pool)
+      const times = { idleMs: auth.idleTimeoutMs, absoluteMs: auth.absoluteTimeoutMs }
       try {
-        const output = await act(new AuthStore(pool), action as Action, subject ?? '', password)
+        const sessions = sessionStore(users, times, redis && { client: redis, prefix })
+        const output = await act(users, sessions, action as Action, subject ?? '', password)
         process.stdout.write(output)
         return 0
       } finally {
-        await pool.end()
+        await Promise.all([pool.end(), redis && closeRedis(redis)])
       }
     })
   },
@@ -95,6 +112,7 @@ Options:
 
 async function act(
   store: AuthStore,
+  sessions: SessionStore,
   action: Action,
   subject: string,
   password: string | undefined,
@@ -107,11 +125,13 @@ async function act(
     case 'reset-password': {
       const user = await store.requireUser(subject)
       await store.setPassword(user.id, await hashPassword(password as string))
+      await sessions.revokeAll(user.id) // wherever they live (the database's went with setPassword)
       return `New password set for ${user.email}; their sessions are ended.\n`
     }
     case 'reset-mfa': {
       const user = await store.requireUser(subject)
       await store.resetMfa(user.id)
+      await sessions.revokeAll(user.id)
       return `Two-factor authentication reset for ${user.email}: they enrol again at their next sign-in.\n`
     }
     case 'unlock': {
@@ -129,15 +149,17 @@ async function act(
     }
     case 'revoke-sessions': {
       const user = await store.requireUser(subject)
-      const count = await store.revokeSessions(user.id)
+      const count = await sessions.revokeAll(user.id)
       return `Ended ${count} session${count === 1 ? '' : 's'} of ${user.email}.\n`
     }
     case 'list': {
       const users = await store.listUsers()
       if (users.length === 0) return 'No admin users yet: `shipshape admin create <email>` adds one.\n'
-      const lines = users.map(
-        (user) =>
-          `${user.email}  mfa: ${user.totpSecret ? `yes (${user.recoveryLeft} recovery codes left)` : 'NOT ENROLLED'}  sessions: ${user.sessions}  created: ${user.createdAt.toISOString().slice(0, 10)}`,
+      const lines = await Promise.all(
+        users.map(
+          async (user) =>
+            `${user.email}  mfa: ${user.totpSecret ? `yes (${user.recoveryLeft} recovery codes left)` : 'NOT ENROLLED'}  sessions: ${await sessions.count(user)}  created: ${user.createdAt.toISOString().slice(0, 10)}`,
+        ),
       )
       return `${lines.join('\n')}\n`
     }

@@ -18,7 +18,13 @@ import {
   titleOf,
 } from './_event.js'
 import { groupingOf } from './_fingerprint.js'
-import { type DeliveryCounts, type DeliveryOptions, deliver, type Notifier } from './_notify.js'
+import {
+  type DeliveryCounts,
+  type DeliveryOptions,
+  deliver,
+  type Notification,
+  type Notifier,
+} from './_notify.js'
 import type { SentryTransport } from './_sentry.js'
 import { SourceCache } from './_stack.js'
 import type { ErrorStore, Reason } from './_store.js'
@@ -31,6 +37,11 @@ const maxQueue = 5000
 export interface ErrorTracker {
   /** Takes a snapshot of the error and its request; the rest happens off the request path. */
   capture(error: unknown, hints?: CaptureHints): void
+  /**
+   * Sends a notification of another capability's (auth's lockouts) through the channels errors
+   * use, in the background: never thrown, never waited for; flush() waits for it too.
+   */
+  notify(notification: Notification): void
   /** Resolves once everything captured so far is logged, stored and notified (or given up). */
   flush(): Promise<void>
   /** Errors captured, dropped because the queue was full, and notifications sent or failed. */
@@ -177,6 +188,11 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
       },
       key: issue,
     }
+    send(notification)
+  }
+
+  function send(notification: Notification): void {
+    if (notifiers.length === 0) return
     const sent = deliver(notifiers, notification, logger, deliveries, options.delivery).finally(() =>
       sending.delete(sent),
     )
@@ -194,6 +210,7 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
         snapshot(error, { kind: hints.ctx ? 'request' : 'manual', ...hints }, routeName, breadcrumbsOf),
       )
     },
+    notify: send,
     async flush() {
       await drain()
       await Promise.all([...sending, options.forward?.flush()])

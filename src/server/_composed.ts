@@ -152,6 +152,17 @@ export function loadServeOptions(
       problems.push({ key, source, expected: problem.expected, found: JSON.stringify(root) })
     }
   }
+  // auth's sessions in Redis need the cache group's REDIS_URL: said before a worker starts, not by each one's crash.
+  if (
+    resolution.settled.get('auth.sessions') === 'redis' &&
+    resolution.settled.get('cache.redisUrl') === undefined
+  )
+    problems.push({
+      key: 'auth.sessions',
+      source: resolution.origins.get('auth.sessions')?.label ?? 'the default',
+      expected: 'REDIS_URL (cache.redisUrl) to be set: sessions in Redis need a Redis',
+      found: '"redis"',
+    })
   if (resolution.values === undefined || problems.length > 0)
     throw configError(problems, 'SHIPSHAPE_E_BAD_OPTION')
   return serveOptionsOf(resolution.values, cwd)

@@ -66,5 +66,7 @@ async function protectedArea(options: ServeOptions, logger: Logger | undefined):
     logger,
     redisUrl: options.cache.redisUrl ?? '',
     redisPrefix: options.cache.prefix,
+    ...(auth.sessions === 'auto' ? {} : { sessions: auth.sessions }),
+    totpKey: auth.totpKey,
   })
 }

@@ -143,6 +143,8 @@ describe('serve options', () => {
         ],
         minPasswordLength: 12,
         issuer: 'shipshape',
+        sessions: 'auto',
+        totpKey: undefined,
       },
       monitor: {
         checks: [],
@@ -306,6 +308,18 @@ describe('serve options', () => {
     ]) {
       expect(message).toContain(expected)
     }
+  })
+
+  it('refuse sessions in Redis without a Redis, before any worker starts', () => {
+    expect(failure(() => resolveIn({}, {}, { SHIPSHAPE_AUTH_SESSIONS: 'redis' }))).toContain(
+      'auth.sessions from SHIPSHAPE_AUTH_SESSIONS: expected REDIS_URL (cache.redisUrl) to be set',
+    )
+    const inRedis = resolveIn(
+      {},
+      {},
+      { SHIPSHAPE_AUTH_SESSIONS: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' },
+    )
+    expect(inRedis.auth.sessions).toBe('redis')
   })
 
   it('need an app, check timeouts against each other, and a chosen static root must exist', () => {
