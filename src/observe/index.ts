@@ -116,7 +116,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return withMaskedChildren(pino(shared, pretty({ colorize: true, sync: true })), mask)
   }
   const base = { ...shared, base: { pid: process.pid } }
-  if (options.buffered === false) return withMaskedChildren(pino(base, pino.destination({ sync: true })), mask)
+  if (options.buffered === false)
+    return withMaskedChildren(pino(base, pino.destination({ sync: true })), mask)
   const logger = withMaskedChildren(pino(base, batchedDestination(1)), mask)
   setInterval(() => logger.flush(), flushEveryMs).unref()
   return logger

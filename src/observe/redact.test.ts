@@ -16,7 +16,21 @@ describe('log redaction', () => {
       const err = Object.assign(new Error('boom'), { password: 'p9' })
       log.child({ token: 'bound-t3' }).error({ err, list: [{ secret: 's4' }] }, 'four')`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script])
-    for (const secret of ['p1', 't1', 'c1', 's1', 't2', 's2', 'u:p@h', 'k1', 'sk_live_1', 'a1', 'p9', 'bound-t3', 's4'])
+    for (const secret of [
+      'p1',
+      't1',
+      'c1',
+      's1',
+      't2',
+      's2',
+      'u:p@h',
+      'k1',
+      'sk_live_1',
+      'a1',
+      'p9',
+      'bound-t3',
+      's4',
+    ])
       expect(stdout).not.toContain(secret)
     const lines = stdout
       .trim()
