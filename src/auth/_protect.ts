@@ -14,7 +14,7 @@ import { countersStore, Limiter, type LockStore, mfaTiers, redisStore } from './
 import { countAuthEvent } from './_metrics.js'
 import { type AreaRoutes, areaRoutes } from './_routes.js'
 import { type LockoutTier, parseTiers } from './_settings.js'
-import { AuthStore, type QueryPool } from './_store.js'
+import { type AdminRole, AuthStore, type QueryPool } from './_store.js'
 
 export interface ProtectOptions {
   /** `required` (default): every sign-in passes a second factor, enrolling at sign-in if need be. `optional`: only users who enrolled. */
@@ -51,6 +51,8 @@ export interface SignedInUser {
   mfa: boolean
   /** The area's prefix, for links to `<prefix>/sign-out` and `<prefix>/enrol`. */
   area: string
+  /** `admin` or `viewer` (`shipshape admin create --role`). */
+  role: AdminRole
 }
 
 const userSlot = 'shipshape.auth.user'

@@ -21,5 +21,5 @@ export {
   type SignedInUser,
 } from './_protect.js'
 export type { LockoutTier } from './_settings.js'
-export { type AdminUser, AuthStore, type QueryPool } from './_store.js'
+export { type AdminRole, type AdminUser, AuthStore, type QueryPool } from './_store.js'
 export { otpauthUri, totpStep } from './_totp.js'

@@ -12,7 +12,7 @@ import { recordBreadcrumb } from './_breadcrumbs.js'
 import type { CaptureOptions, Level } from './_event.js'
 
 export type { Logger } from 'pino'
-export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
+export { MetricsAggregator, type ProcessSample, sampleProcess, type WorkerMetrics } from './_aggregate.js'
 export { addBreadcrumb } from './_breadcrumbs.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export {
@@ -27,6 +27,7 @@ export { groupingOf, normaliseMessage } from './_fingerprint.js'
 export { sentryIngest } from './_ingest.js'
 export { sampleMachine } from './_machine.js'
 export {
+  type Delivery,
   type DeliveryCounts,
   deliver,
   type Notification,
