@@ -20,7 +20,7 @@ export const pages = [
 
 const style = `*{box-sizing:border-box}body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
 header{background:#1d2633;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
-header a{color:#cfd8e3;text-decoration:none}header a[aria-current]{color:#fff;font-weight:600;border-bottom:2px solid #6cb4ff}
+header nav{display:flex;gap:1rem;flex-wrap:wrap}header a{color:#cfd8e3;text-decoration:none}header a[aria-current]{color:#fff;font-weight:600;border-bottom:2px solid #6cb4ff}
 header .who{margin-left:auto;font-size:.9em;color:#cfd8e3}header form{display:inline}header button{font:inherit;font-size:.85em}
 main{padding:1rem 1.2rem;max-width:80rem}h1{font-size:1.4rem;margin:.4rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}
 table{border-collapse:collapse;width:100%;background:#fff;margin-bottom:1rem}th,td{text-align:left;padding:.35rem .55rem;border-bottom:1px solid #e3e6ea;vertical-align:top}

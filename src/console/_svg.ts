@@ -4,8 +4,10 @@
  */
 import { escapeHtml } from '../http/index.js'
 
-function path(values: readonly number[], width: number, height: number, max: number): string {
-  if (values.length === 0) return ''
+function path(given: readonly number[], width: number, height: number, max: number): string {
+  if (given.length === 0) return ''
+  // One point draws nothing: it is drawn as a level line across.
+  const values = given.length === 1 ? [given[0] as number, given[0] as number] : given
   const step = values.length > 1 ? width / (values.length - 1) : 0
   return values
     .map((value, i) => {

@@ -249,7 +249,8 @@ export class Apm {
     const { fingerprint } = query
     if (this.knownSlow.size >= maxKnownSlow) this.knownSlow.clear()
     this.knownSlow.add(fingerprint.id)
-    const ctx = getContext()
+    // The query's own request: pg's callbacks may run outside its async context.
+    const ctx = query.scope?.ctx ?? getContext()
     const site = callSite(query.stack)
     const report: ApmReport = {
       at: new Date(),
