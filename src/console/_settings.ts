@@ -33,7 +33,7 @@ export const consoleSettings = group(
     retention: setting(duration(), {
       default: '14d',
       description:
-        'How long the console keeps what it records itself (server samples, the audit log, N+1 and slow-query reports). Errors, route figures and probe results follow their own capability’s retention.',
+        'How long the console keeps what it records itself: the server samples and the audit log. The other pages read what each capability keeps for its own retention: errors (observe.errorRetention), route figures and N+1/slow-query reports (apm.retentionDays), probe results and notifications (monitor.retention).',
     }),
     sampleInterval: setting(duration(), {
       default: '1m',

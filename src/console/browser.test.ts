@@ -45,8 +45,6 @@ beforeAll(async () => {
     DEMO_DATA_DIR: dataDir,
     SHIPSHAPE_DB_EMBEDDED: 'true',
     SHIPSHAPE_DB_DATA_DIR: join(dataDir, 'db'),
-    // Every N+1 reported, as in development (production's floor is 150 ms in all).
-    SHIPSHAPE_APM_N_PLUS_ONE_FLOOR: '0',
     SHIPSHAPE_MONITOR_GROUP_WAIT: '1s',
     // A channel that refuses every notification: the history shows failed sends.
     SHIPSHAPE_MONITOR_WEBHOOK: 'http://127.0.0.1:9/alerts',
