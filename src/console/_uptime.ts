@@ -18,13 +18,23 @@ export async function uptimePage(view: View): Promise<string> {
     store.apiChecks(),
     store.silences(now),
     store.notifications(50),
+    // An incident starts at a failed probe whose previous probe (same check, same vantage point)
+    // passed, and ends at the next that passes: index lookups from the failures, which are few,
+    // rather than a window over every probe of the week.
     rowsOf(
       pool,
-      `SELECT check_name, vantage, min(at) AS started, max(at) AS last_failed, count(*) AS failures, max(error) AS error
-       FROM (SELECT check_name, vantage, at, ok, error,
-               sum(ok::int) OVER (PARTITION BY check_name, vantage ORDER BY at) AS run
-             FROM shipshape_monitor_results WHERE at > $1) results
-       WHERE NOT ok GROUP BY check_name, vantage, run ORDER BY min(at) DESC LIMIT 50`,
+      `WITH starts AS (
+         SELECT f.check_name, f.vantage, f.at, f.error FROM shipshape_monitor_results f
+         WHERE f.at > $1 AND NOT f.ok AND coalesce((SELECT r.ok FROM shipshape_monitor_results r
+           WHERE r.check_name = f.check_name AND r.vantage = f.vantage AND r.at < f.at ORDER BY r.at DESC LIMIT 1), true)
+         ORDER BY f.at DESC LIMIT 50),
+       ends AS (
+         SELECT s.*, (SELECT min(r.at) FROM shipshape_monitor_results r
+           WHERE r.check_name = s.check_name AND r.vantage = s.vantage AND r.at > s.at AND r.ok) AS ended FROM starts s)
+       SELECT check_name, vantage, at AS started, ended, error,
+         (SELECT count(*) FROM shipshape_monitor_results r WHERE r.check_name = e.check_name AND r.vantage = e.vantage
+            AND r.at >= e.at AND (e.ended IS NULL OR r.at < e.ended) AND NOT r.ok) AS failures
+       FROM ends e ORDER BY at DESC`,
       [new Date(now - 7 * dayMs)],
     ),
   ])
@@ -55,13 +65,11 @@ export async function uptimePage(view: View): Promise<string> {
       ...figures,
     ])
   })
-  const ongoing = (row: Record<string, unknown>) =>
-    latest.some((result) => result.check === row.check_name && result.vantage === row.vantage && !result.ok)
   const incidentRows = incidents.map((row) => [
     esc(String(row.check_name)),
     esc(String(row.vantage)),
     when(row.started as Date, now),
-    ongoing(row) ? '<span class="tag bad">ongoing</span>' : when(row.last_failed as Date, now),
+    row.ended === null ? '<span class="tag bad">ongoing</span>' : when(row.ended as Date, now),
     String(row.failures),
     esc(String(row.error ?? '')),
   ])
