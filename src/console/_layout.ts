@@ -8,7 +8,7 @@ import type { SignedInUser } from '../auth/index.js'
 import { escapeHtml } from '../http/index.js'
 import { cspNonce, csrfField } from '../security/index.js'
 
-export const pages = [
+const pages = [
   ['', 'Overview'],
   ['/errors', 'Errors'],
   ['/endpoints', 'Endpoints'],

@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS shipshape_console_samples_at ON shipshape_console_sam
 COMMIT;`
 
 /** Samples kept at most, whatever the retention: 14 days of a minute's sample from 10 instances. */
-export const maxSamples = 14 * 1440 * 10
+const maxSamples = 14 * 1440 * 10
 
 export interface AuditEntry {
   at: Date

@@ -15,7 +15,7 @@ import { launchChromium } from '../_test/chromium.js'
 import { type Running, ready, startServe } from '../_test/cli.js'
 import { admin } from '../auth/_test/admin-cli.js'
 import { codeFor } from '../auth/_test/client.js'
-import { collectStatic } from '../static/collect.ts'
+import { collectStatic } from '../static/collect.js'
 import { password } from './_test/sign-in.js'
 
 const demo = new URL('../../examples/demo/', import.meta.url).pathname

@@ -10,9 +10,9 @@ import type { RouteStats } from './_routes.js'
 export const routesTable = 'shipshape_apm_routes'
 export const hintsTable = 'shipshape_apm_index_hints'
 /** N+1 loops, slow queries and slow requests, each with its route and call site (the ops console reads them). */
-export const reportsTable = 'shipshape_apm_reports'
+const reportsTable = 'shipshape_apm_reports'
 /** The latest plan of each slow query's fingerprint. */
-export const plansTable = 'shipshape_apm_plans'
+const plansTable = 'shipshape_apm_plans'
 
 const schema = [
   `CREATE TABLE IF NOT EXISTS ${routesTable} (
