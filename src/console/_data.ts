@@ -4,6 +4,7 @@
  * tables' time indexes. A table not created yet (no request has been rolled up, no error
  * recorded) reads as empty rather than failing the page.
  */
+import type { RouteStats } from '../db/index.js'
 import type { QueryPool } from '../observe/index.js'
 
 /** Rows of `sql`, or none when a table it reads does not exist yet (SQLSTATE 42P01). */
@@ -20,20 +21,15 @@ export async function rowsOf(
   }
 }
 
-export interface RouteSummary {
-  method: string
-  route: string
-  requests: number
-  /** Requests per second over the window. */
-  throughput: number
-  errorRate: number
-  p50Ms: number
-  p95Ms: number
-  p99Ms: number
+/** A route's figures over a window of several of the APM's minutes. */
+export type RouteSummary = Pick<
+  RouteStats,
+  'method' | 'route' | 'requests' | 'throughput' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'nPlusOnes'
+> & {
   /** Milliseconds of database time per request. */
   dbMs: number
+  /** Queries per request. */
   queries: number
-  nPlusOnes: number
 }
 
 /**
