@@ -2,13 +2,14 @@
 import { MonitorStore } from '../monitor/index.js'
 import { routeSummaries, rowsOf, trafficSeries } from './_data.js'
 import { card, esc, ms, page, percent, table, when } from './_layout.js'
+import { ConsoleStore } from './_store.js'
 import { lineChart } from './_svg.js'
 import { dayMs, hourMs, type View } from './_view.js'
 
 export async function overviewPage(view: View): Promise<string> {
   const { pool, now, host, prefix } = view
   const monitor = new MonitorStore(pool)
-  const [latest, routes, series, firing, release] = await Promise.all([
+  const [latest, routes, series, firing, release, actions] = await Promise.all([
     monitor.latest(),
     routeSummaries(pool, now - hourMs, now),
     trafficSeries(pool, now - dayMs, hourMs),
@@ -23,6 +24,7 @@ export async function overviewPage(view: View): Promise<string> {
          (SELECT count(*) FROM shipshape_issues i WHERE i.first_seen >= min(r.first_seen)) AS new_issues
        FROM shipshape_issue_releases r GROUP BY r.release ORDER BY min(r.first_seen) DESC LIMIT 1`,
     ),
+    new ConsoleStore(pool).auditLog(10),
   ])
   const vantages = [...new Set(latest.map((result) => result.vantage))].sort()
   const upCards = vantages.map((vantage) => {
@@ -75,6 +77,18 @@ ${table(
       when(row.at as Date, now),
     ]),
   ],
+)}
+<h2>Recent actions</h2>
+${table(
+  ['When', 'Who', 'Action', 'On', 'Outcome', 'From'],
+  actions.map((entry) => [
+    when(entry.at, now),
+    esc(`${entry.email} (${entry.role})`),
+    esc(entry.action),
+    `<code>${esc(entry.target)}</code>`,
+    `<span class="tag ${entry.outcome === 'success' ? 'ok' : 'bad'}">${esc(entry.outcome)}</span>`,
+    esc(entry.ip),
+  ]),
 )}
 <p><a href="${esc(`${prefix}/uptime`)}">Uptime and alerts</a> · <a href="${esc(`${prefix}/errors`)}">Errors</a></p>`
   return page(view, 'Overview', body)

@@ -152,6 +152,7 @@ describe('the ops console on Postgres', () => {
       'silence-end success',
     ])
     expect(audit[0]).toMatchObject({ email: 'ops@example.com', role: 'admin', target: `issue:${id}` })
+    expect((await client.get('/_shipshape/')).body).toMatch(/Recent actions[\s\S]*silence-end/)
     await server.waitForLog(
       (line) => line.audit === 'console' && line.action === 'silence-end' && line.outcome === 'success',
       'the audit log line',
