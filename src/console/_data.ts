@@ -33,12 +33,14 @@ export type RouteSummary = Pick<
 }
 
 /**
- * Each route over the window since `since`. The APM stores each minute's percentiles, so these
+ * Each route over the window since `since`, but the console's own (under its prefix, `console`): the
+ * app's figures, not the operator's. The APM stores each minute's percentiles, so these
  * are their means weighted by requests (p99 is the worst minute's): close to the true figures
  * when minutes are alike, and honest about a bad minute in p99.
  */
 export async function routeSummaries(
   pool: QueryPool,
+  console: string,
   since: number,
   until = Date.now(),
 ): Promise<RouteSummary[]> {
@@ -53,8 +55,9 @@ export async function routeSummaries(
        sum(mean_queries * requests) / nullif(sum(requests), 0) AS queries,
        sum(n_plus_ones) AS n_plus_ones
      FROM shipshape_apm_routes WHERE window_end > $1 AND window_end <= $2 AND requests > 0
+       AND left(route, length($3)) <> $3
      GROUP BY method, route`,
-    [new Date(since), new Date(until)],
+    [new Date(since), new Date(until), console],
   )
   const seconds = Math.max(1, (until - since) / 1000)
   return rows.map((row) => ({
@@ -72,9 +75,10 @@ export async function routeSummaries(
   }))
 }
 
-/** Every route together, per `bucketMs`: p95 (request-weighted) and the error rate, oldest first. */
+/** Every route together (the console's own left out), per `bucketMs`: p95 (request-weighted) and the error rate, oldest first. */
 export async function trafficSeries(
   pool: QueryPool,
+  console: string,
   since: number,
   bucketMs: number,
   filter?: { method: string; route: string },
@@ -85,9 +89,9 @@ export async function trafficSeries(
        sum(p95_ms * requests) / nullif(sum(requests), 0) AS p95,
        sum(error_rate * requests) / nullif(sum(requests), 0) AS error_rate
      FROM shipshape_apm_routes WHERE window_end > $1 AND requests > 0
-       AND ($3::text IS NULL OR (method = $3 AND route = $4))
+       AND ($3::text IS NULL OR (method = $3 AND route = $4)) AND left(route, length($5)) <> $5
      GROUP BY bucket ORDER BY bucket`,
-    [new Date(since), bucketMs, filter?.method ?? null, filter?.route ?? null],
+    [new Date(since), bucketMs, filter?.method ?? null, filter?.route ?? null, console],
   )
   return rows.map((row) => ({
     at: Number(row.bucket),

@@ -12,7 +12,7 @@ const columns: [keyof RouteSummary, string][] = [
   ['p50Ms', 'p50'],
   ['p95Ms', 'p95'],
   ['p99Ms', 'p99'],
-  ['throughput', 'Req/s'],
+  ['throughput', 'Req/min'],
   ['errorRate', 'Errors'],
   ['dbMs', 'DB time'],
   ['queries', 'Queries'],
@@ -33,7 +33,7 @@ export async function endpointsPage(view: View): Promise<string> {
   const [windowName, span] = windowOf(view)
   const sortKey = (columns.find(([key]) => key === view.query.get('sort'))?.[0] ??
     'p95Ms') as keyof RouteSummary
-  const routes = (await routeSummaries(pool, now - span, now)).sort(
+  const routes = (await routeSummaries(pool, prefix, now - span, now)).sort(
     (a, b) => Number(b[sortKey]) - Number(a[sortKey]),
   )
   const link = (params: Record<string, string>) =>
@@ -51,7 +51,7 @@ export async function endpointsPage(view: View): Promise<string> {
     ms(route.p50Ms),
     ms(route.p95Ms),
     ms(route.p99Ms),
-    route.throughput.toFixed(3),
+    (route.throughput * 60).toPrecision(2),
     `<span class="${route.errorRate > 0 ? 'bad' : ''}">${percent(route.errorRate)}</span>`,
     ms(route.dbMs),
     route.queries.toFixed(1),
@@ -65,7 +65,7 @@ export async function endpointsPage(view: View): Promise<string> {
   return page(
     view,
     'Endpoints',
-    `<p>Window: ${choices}. Percentiles are each minute's, weighted by its requests (p99: the worst minute).</p>
+    `<p>Window: ${choices}. Percentiles are each minute's, weighted by its requests (p99: the worst minute). The console's own requests are left out.</p>
 ${table(head, rows, [1, 2, 3, 4, 5, 6, 7, 8, 9])}`,
   )
 }
@@ -77,8 +77,8 @@ export async function routePage(view: View): Promise<string | undefined> {
   const { pool, now, prefix } = view
   const filter = { method, route }
   const [summary, series, slow, loops, queries] = await Promise.all([
-    routeSummaries(pool, now - dayMs, now),
-    trafficSeries(pool, now - 7 * dayMs, hourMs, filter),
+    routeSummaries(pool, prefix, now - dayMs, now),
+    trafficSeries(pool, prefix, now - 7 * dayMs, hourMs, filter),
     reports(pool, 'slow-request', now - 7 * dayMs, filter),
     reports(pool, 'n+1', now - 7 * dayMs, filter),
     reports(pool, 'slow-query', now - 7 * dayMs, filter),

@@ -11,8 +11,8 @@ export async function overviewPage(view: View): Promise<string> {
   const monitor = new MonitorStore(pool)
   const [latest, routes, series, firing, release, actions] = await Promise.all([
     monitor.latest(),
-    routeSummaries(pool, now - hourMs, now),
-    trafficSeries(pool, now - dayMs, hourMs),
+    routeSummaries(pool, prefix, now - hourMs, now),
+    trafficSeries(pool, prefix, now - dayMs, hourMs),
     rowsOf(
       pool,
       `SELECT * FROM (SELECT DISTINCT ON (group_key) group_key, status, title, at FROM shipshape_monitor_notifications
