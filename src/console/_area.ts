@@ -46,6 +46,8 @@ export function consoleArea(host: ConsoleHost, logger: Logger): Middleware {
   return async function opsConsole(ctx: RequestContext, next: Next): Promise<void> {
     const { path } = ctx
     if ((path !== prefix && !path.startsWith(`${prefix}/`)) || path.startsWith(monitorPath)) return next()
+    // Without a database there are no users and nothing to show: the path is the app's.
+    if (ctx.worker.db === undefined) return next()
     loaded ??= load().catch((error: unknown) => {
       loaded = undefined
       throw error

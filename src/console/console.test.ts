@@ -230,4 +230,15 @@ describe('the ops console on the embedded database', () => {
       await embedded.stop()
     }
   })
+
+  it('leaves its prefix to the app on a server with no database', async () => {
+    const bare = await startServe([app, '--workers', '1'])
+    try {
+      await ready(bare, 1)
+      const reply = await get(`${bare.url}/_shipshape/`)
+      expect([reply.status, reply.body]).toEqual([200, 'ok /_shipshape/'])
+    } finally {
+      await bare.stop()
+    }
+  })
 })
