@@ -9,7 +9,7 @@ import { cpus, hostname } from 'node:os'
 import type { Database, DatabaseOptions } from '../db/index.js'
 import { type Logger, sampleMachine } from '../observe/index.js'
 import type { ConsoleServeOptions } from './_settings.js'
-import { ConsoleStore } from './_store.js'
+import type { ConsoleStore } from './_store.js'
 
 export interface SamplerHost extends ConsoleServeOptions {
   database: DatabaseOptions
@@ -60,7 +60,11 @@ export function startSampler(
     busy = true
     try {
       if (store === undefined) {
-        const { openDatabase } = await import('../db/index.js')
+        // pg and the store load with the first sample: the primary stays small until then.
+        const [{ openDatabase }, { ConsoleStore }] = await Promise.all([
+          import('../db/index.js'),
+          import('./_store.js'),
+        ])
         db = openDatabase({ ...database, poolSize: 1, statementTimeoutMs: 5000 }, logger)
         store = new ConsoleStore(db.pool)
       }
