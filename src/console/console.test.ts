@@ -59,7 +59,8 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 /** Polls until `done` (each look a query): no timed assertion, only a bound on the whole wait. */
 async function until(done: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms
-  while (!(await done())) {
+  // A table not created yet (before the first rollup) is "not done".
+  while (!(await done().catch(() => false))) {
     if (Date.now() > deadline) throw new Error('not done in time')
     await new Promise((wait) => setTimeout(wait, 100))
   }
@@ -123,6 +124,17 @@ describe('the ops console on Postgres', () => {
     const issuePage = await client.get(`/_shipshape/errors/${id}`)
     expect(issuePage.body).toMatch(/<h2>Stack<\/h2>[\s\S]*Error: the console test app failed on purpose/)
     expect(issuePage.body).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/boom/)
+    // A form posted from another site is refused by the security middleware, before the console.
+    const forged = await fetch(`${server.url}/_shipshape/errors/${id}/resolve`, {
+      method: 'POST',
+      headers: {
+        cookie: [...client.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        'sec-fetch-site': 'cross-site',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      redirect: 'manual',
+    })
+    expect(forged.status).toBe(403)
     const resolved = await client.post(`/_shipshape/errors/${id}/resolve`, {})
     expect(resolved.status).toBe(303)
     expect((await query('SELECT status FROM shipshape_issues'))[0]?.status).toBe('resolved')
