@@ -13,7 +13,7 @@
  *    reports, the console with a server sample every second, 60× the default) against off
  *    (`--apm-enabled false --console-enabled false`). The figure is on/off in req/s.
  *
- * Usage: npm run bench -- console [--fetches 7] [--rounds 3] [--seconds 5]
+ * Usage: npm run bench -- console [--fetches 7] [--rounds 3] [--seconds 5] [--sample-interval 1s]
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     fetches: { type: 'string', default: '7' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
+    'sample-interval': { type: 'string', default: '1s' },
   },
   allowPositionals: true,
 })
@@ -255,7 +256,7 @@ try {
   // `console off`; the APM, which records the Endpoints and Database pages' data, is the
   // difference between `console off` and `all off`.
   const targets = {
-    on: await serve(['--console-sample-interval', '1s']),
+    on: await serve(['--console-sample-interval', values['sample-interval']]),
     'console off': await serve(['--console-enabled', 'false', '--console-sample-interval', '0s']),
     'all off': await serve([
       '--apm-enabled',
