@@ -45,7 +45,9 @@ request timeouts, graceful reloads, health checks and structured logs.</p>
 <li><a href="/api/status">/api/status</a> — a JSON endpoint.</li>
 <li><form method="post" action="/boom">${new Html(csrfField())}<button type="submit">Throw an error</button></form> — shipshape groups it into an issue in the database and notifies once (docs/observe.md).</li>
 <li><button type="button" data-throws>Throw a front-end error</button> — the page's own script throws; @sentry/browser reports it to this app, which groups it the same way.</li>
+<li><a href="/guestbook/search?q=hello">Search the guestbook</a> — a slow query on purpose (the APM reports it, with its plan).</li>
 <li><a href="/readyz">/readyz</a> and <a href="/livez">/livez</a> — health checks answered by shipshape.</li>
+<li><a href="/_shipshape/">The ops console</a> — errors, endpoints, database, uptime, servers and the deploy checklist, behind sign-in with TOTP (README: “See the demo's console”).</li>
 </ul>`,
     ),
   )
@@ -88,6 +90,18 @@ on purpose (an N+1): shipshape's APM reports it in the log.</p>
   )
 })
 
+app.get('/guestbook/search', async (req: Request, res: Response) => {
+  const text = typeof req.query.q === 'string' ? req.query.q : ''
+  const found = await guestbook.search(text)
+  res.send(
+    await layout(
+      'Search',
+      html`<p>Messages containing “${text}”: this page's query is slow on purpose.</p>
+<ul class="entries">${found.map((entry) => html`<li><strong>${entry.name}</strong>: ${entry.message}</li>`)}</ul>`,
+    ),
+  )
+})
+
 app.post('/guestbook', async (req: Request, res: Response) => {
   const body = (req.body ?? {}) as Record<string, string>
   const problems = validate(body)
@@ -113,6 +127,14 @@ app.get('/api/status', async (_req: Request, res: Response) => {
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     guestbookEntries: await guestbook.count(),
   })
+})
+
+/**
+ * A partner's API the demo depends on, down ON PURPOSE: shipshape.yaml's `partner-api` check
+ * probes it, so the console's Uptime page has an outage to show (and the alert to silence).
+ */
+app.get('/api/partner', (_req: Request, res: Response) => {
+  res.status(503).json({ status: 'down', detail: 'the partner API is down on purpose, for the console' })
 })
 
 /**

@@ -49,6 +49,21 @@ export class Guestbook {
     return this.#ready
   }
 
+  /**
+   * Entries whose message contains `text`: a scan of the whole table, slowed ON PURPOSE by a
+   * pg_sleep standing for a big table without an index, so the APM reports a slow query (and a
+   * slow request) on the console's Database and Endpoints pages.
+   */
+  async search(text: string): Promise<Entry[]> {
+    await this.#schema()
+    const { rows } = await pool().query(
+      `SELECT name, message, at FROM guestbook, pg_sleep(0.6)
+       WHERE position(lower($1) in lower(message)) > 0 ORDER BY id DESC LIMIT 20`,
+      [text.slice(0, 100)],
+    )
+    return rows.map(toEntry)
+  }
+
   async add(input: EntryInput): Promise<Entry> {
     await this.#schema()
     const { rows } = await pool().query(

@@ -17,7 +17,7 @@ import { type AreaRoutes, areaRoutes } from './_routes.js'
 import { totpSealer } from './_sealed.js'
 import { type SessionStore, type SessionTimes, sessionStore, sessionsIn } from './_session-stores.js'
 import { type LockoutTier, parseTiers } from './_settings.js'
-import { AuthStore, type QueryPool } from './_store.js'
+import { type AdminRole, AuthStore, type QueryPool } from './_store.js'
 
 export interface ProtectOptions {
   /** `required` (default): every sign-in passes a second factor, enrolling at sign-in if need be. `optional`: only users who enrolled. */
@@ -60,6 +60,8 @@ export interface SignedInUser {
   mfa: boolean
   /** The area's prefix, for links to `<prefix>/sign-out` and `<prefix>/enrol`. */
   area: string
+  /** `admin` or `viewer` (`shipshape admin create --role`). */
+  role: AdminRole
 }
 
 const userSlot = 'shipshape.auth.user'

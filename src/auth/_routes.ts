@@ -243,10 +243,12 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
       const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '')
       const post = ctx.method === 'POST'
       const read = ctx.method === 'GET' || ctx.method === 'HEAD'
-      const form = post ? await readForm(ctx) : undefined
+      const sub = ctx.path.slice(prefix.length)
+      // Only the area's own forms are read here: a POST that goes on to the app keeps its body.
+      const ownPage = sub === '/sign-in' || sub === '/sign-out' || sub === '/mfa' || sub === '/enrol'
+      const form = post && ownPage ? await readForm(ctx) : undefined
       const next = nextOf(form?.get('next') ?? query.get('next'))
       const session = await activeSession(ctx, store, sessions, times)
-      const sub = ctx.path.slice(prefix.length)
       if (sub === '/sign-in' && post) await signIn(ctx, parts, form as URLSearchParams, next)
       else if (sub === '/sign-in' && read) {
         if (session?.mfa) redirect(ctx, next)
@@ -257,7 +259,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
         send(ctx, 200, signInPage(page('sign-in'), prefix, { note: 'You are signed out.' }))
       } else if ((sub === '/mfa' || sub === '/enrol') && (post || read)) {
         await secondStepPage(ctx, parts, session, sub, form, next)
-      } else if (sub === '/sign-in' || sub === '/sign-out' || sub === '/mfa' || sub === '/enrol') {
+      } else if (ownPage) {
         plainAnswer(ctx.res, 405, 'Method Not Allowed\n', {
           Allow: sub === '/sign-out' ? 'POST' : 'GET, HEAD, POST',
         })
@@ -268,6 +270,7 @@ export function areaRoutes(config: AreaConfig): AreaRoutes {
           email: user.email,
           mfa: user.totpSecret !== null,
           area: prefix,
+          role: user.role,
         }
         ctx.state[config.userSlot] = signedIn
         return false

@@ -23,7 +23,12 @@ export interface AdminUser {
   totpPending: string | null
   recoveryLeft: number
   createdAt: Date
+  /** `admin` may act (resolve, mute, silence) in the ops console; `viewer` only reads it. */
+  role: AdminRole
 }
+
+/** The roles of admin users; rows made before roles existed are admins, as they were. */
+export type AdminRole = 'viewer' | 'admin'
 
 export interface SessionRow {
   userId: string
@@ -55,6 +60,8 @@ CREATE TABLE IF NOT EXISTS shipshape_admin_sessions (
   last_seen_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS shipshape_admin_sessions_user ON shipshape_admin_sessions (user_id);
+-- Added with the ops console: existing rows keep the admin rights they had.
+ALTER TABLE shipshape_admin_users ADD COLUMN IF NOT EXISTS role text NOT NULL DEFAULT 'admin';
 CREATE TABLE IF NOT EXISTS shipshape_admin_unlocks (
   id bigserial PRIMARY KEY,
   key text NOT NULL,
@@ -72,7 +79,7 @@ export function sha256(text: string): Buffer {
 const normalEmail = (email: string) => email.trim().toLowerCase()
 
 const userColumns = `id::text, email, password_hash, totp_secret, totp_pending,
-  cardinality(recovery_codes) AS recovery_left, created_at`
+  cardinality(recovery_codes) AS recovery_left, created_at, role`
 
 function asUser(row: Record<string, unknown>): AdminUser {
   return {
@@ -83,6 +90,7 @@ function asUser(row: Record<string, unknown>): AdminUser {
     totpPending: (row.totp_pending as string | null) ?? null,
     recoveryLeft: Number(row.recovery_left),
     createdAt: row.created_at as Date,
+    role: row.role === 'viewer' ? 'viewer' : 'admin',
   }
 }
 
@@ -98,11 +106,11 @@ export class AuthStore {
     return (await this.pool.query(text, values)).rows
   }
 
-  async createUser(email: string, passwordHash: string): Promise<AdminUser> {
+  async createUser(email: string, passwordHash: string, role: AdminRole = 'admin'): Promise<AdminUser> {
     const rows = await this.query(
-      `INSERT INTO shipshape_admin_users (email, password_hash) VALUES ($1, $2)
+      `INSERT INTO shipshape_admin_users (email, password_hash, role) VALUES ($1, $2, $3)
        ON CONFLICT (email) DO NOTHING RETURNING ${userColumns}`,
-      [normalEmail(email), passwordHash],
+      [normalEmail(email), passwordHash, role],
     )
     if (rows[0] === undefined) throw new ShipshapeError('SHIPSHAPE_E_AUTH_USER_EXISTS', normalEmail(email))
     return asUser(rows[0])

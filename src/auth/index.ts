@@ -23,5 +23,5 @@ export {
 export { closeRedis, connectRedis } from './_redis.js'
 export { type SessionStore, sessionStore, sessionsIn } from './_session-stores.js'
 export type { LockoutTier } from './_settings.js'
-export { type AdminUser, AuthStore, type QueryPool } from './_store.js'
+export { type AdminRole, type AdminUser, AuthStore, type QueryPool } from './_store.js'
 export { otpauthUri, totpStep } from './_totp.js'

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { isShipshapeError } from '../errors/index.js'
-import { adminAllowList, adminMfa, adminProtected, adminUsersMfa } from './admin.js'
+import { adminAllowList, adminMfa, adminProtected, adminUsersMfa, consoleMfa } from './admin.js'
 import { cacheShared } from './cache.js'
 import { secureCookies } from './cookies.js'
 import { databaseConnections, embeddedDatabaseInstances } from './database.js'
@@ -67,6 +67,7 @@ export const deployChecks: readonly DeployCheck[] = Object.freeze([
   adminMfa,
   adminAllowList,
   adminUsersMfa,
+  consoleMfa,
   errorReporting,
 ])
 /** Runs the checks; a check that throws fails with what it threw, rather than stopping the others. */

@@ -28,6 +28,18 @@ describe('the protected area at check --deploy', () => {
     expect(await skipped('admin-mfa', context(production))).toMatch(/no auth.protect/)
   })
 
+  it('console-mfa: the console without a second factor is an error; required (the default) is not; off is skipped', async () => {
+    expect(
+      await findings('console-mfa', context({ ...production, SHIPSHAPE_CONSOLE_MFA: 'optional' })),
+    ).toEqual([
+      'console.mfa is optional: /_shipshape opens with a password alone for users who never enrolled',
+    ])
+    expect(await findings('console-mfa', context(production))).toEqual([])
+    expect(
+      await skipped('console-mfa', context({ ...production, SHIPSHAPE_CONSOLE_ENABLED: 'false' })),
+    ).toMatch(/console.enabled is false/)
+  })
+
   it('admin-allow-list: warns without an allow-list, unless behind a VPN', async () => {
     expect(await findings('admin-allow-list', context(area))).toHaveLength(1)
     expect(

@@ -107,3 +107,26 @@ export const adminUsersMfa: DeployCheck = {
     }
   },
 }
+
+export const consoleMfa: DeployCheck = {
+  id: 'console-mfa',
+  subject: 'admin',
+  severity: 'error',
+  title: 'The ops console is not reachable without MFA',
+  fix: 'Set console.mfa to required (the default); if the console is not wanted at all, set console.enabled to false (docs/console.md).',
+  run: async (context) => {
+    const settings = needsSettings(context)
+    if (settings instanceof Skip) return settings
+    const area = settings.console
+    if (area === undefined || !area.enabled) return new Skip('console.enabled is false: no console is served')
+    const findings: string[] = []
+    if (area.mfa === 'optional')
+      findings.push(
+        `console.mfa is optional: ${area.prefix} opens with a password alone for users who never enrolled`,
+      )
+    // On the live site, a visitor with no session must get the sign-in (a redirect) or a 404, never a page.
+    const status = await context.site?.statusOf(`${area.prefix}/`)
+    if (status === 200) findings.push(`${area.prefix}/ answers 200 to a visitor with no credentials`)
+    return findings
+  },
+}

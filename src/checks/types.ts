@@ -48,6 +48,8 @@ export interface CheckSettings {
     mfa: 'required' | 'optional'
     mfaGraceMs: number
   }
+  /** The ops console: whether it is served, where, and whether its sign-in asks for MFA. */
+  console?: { enabled: boolean; prefix: string; mfa: 'required' | 'optional' }
 }
 
 /** What the checks read. Built once by `shipshape check`; tests build their own. */

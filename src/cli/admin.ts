@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import {
+  type AdminRole,
   AuthStore,
   checkPasswordPolicy,
   closeRedis,
@@ -26,7 +27,7 @@ const actions = ['create', 'reset-password', 'reset-mfa', 'unlock', 'list', 'rev
 type Action = (typeof actions)[number]
 
 export const command: Command = {
-  help: `Usage: shipshape admin <action> [email|ip] [--config <file>]
+  help: `Usage: shipshape admin <action> [email|ip] [--role viewer|admin] [--config <file>]
 
 The users of the areas shipshape protects (auth.protect, or protect() in your code): they live in
 the database \`shipshape serve\` uses (DATABASE_URL, or the embedded one, started for the command
@@ -38,7 +39,9 @@ Actions:
   create <email>
       Adds a user. They set up two-factor authentication (TOTP) at their first sign-in when
       auth.mfa is required (the default). The password needs auth.minPasswordLength characters
-      (12 by default) and must not be one of the 10,000 most common.
+      (12 by default) and must not be one of the 10,000 most common. --role viewer|admin: in the
+      ops console (docs/console.md) a viewer reads every page, an admin also resolves, mutes
+      and silences. Default admin.
   reset-password <email>
       Sets a new password; every session of the user ends.
   reset-mfa <email>
@@ -60,7 +63,7 @@ Options:
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
-      options: { config: { type: 'string' } },
+      options: { config: { type: 'string' }, role: { type: 'string' } },
       allowPositionals: true,
       strict: true,
     })
@@ -72,6 +75,11 @@ Options:
         'SHIPSHAPE_E_USAGE',
         `shipshape admin ${action} ${action === 'list' ? 'takes no argument' : `needs ${action === 'unlock' ? 'an email or an IP address' : 'an email'}`}`,
       )
+    const role = values.role ?? 'admin'
+    if (role !== 'admin' && role !== 'viewer')
+      throw new ShipshapeError('SHIPSHAPE_E_USAGE', `--role is viewer or admin, not ${role}`)
+    if (values.role !== undefined && action !== 'create')
+      throw new ShipshapeError('SHIPSHAPE_E_USAGE', '--role goes with create only')
     if (subject !== undefined && action !== 'unlock' && !subject.includes('@'))
       throw new ShipshapeError('SHIPSHAPE_E_USAGE', `${subject} is not an email address`)
     const resolution = resolveShipshapeSettings({ configFile: values.config })
@@ -100,7 +108,14 @@ Options:
       const times = { idleMs: auth.idleTimeoutMs, absoluteMs: auth.absoluteTimeoutMs }
       try {
         const sessions = sessionStore(users, times, redis && { client: redis, prefix })
-        const output = await act(users, sessions, action as Action, subject ?? '', password)
+        const output = await act(
+          users,
+          sessions,
+          action as Action,
+          subject ?? '',
+          password,
+          role as AdminRole,
+        )
         process.stdout.write(output)
         return 0
       } finally {
@@ -116,11 +131,12 @@ async function act(
   action: Action,
   subject: string,
   password: string | undefined,
+  role: AdminRole,
 ): Promise<string> {
   switch (action) {
     case 'create': {
-      const user = await store.createUser(subject, await hashPassword(password as string))
-      return `Created ${user.email}. They set up two-factor authentication at their first sign-in.\n`
+      const user = await store.createUser(subject, await hashPassword(password as string), role)
+      return `Created ${user.email} (${user.role}). They set up two-factor authentication at their first sign-in.\n`
     }
     case 'reset-password': {
       const user = await store.requireUser(subject)
@@ -158,7 +174,7 @@ async function act(
       const lines = await Promise.all(
         users.map(
           async (user) =>
-            `${user.email}  mfa: ${user.totpSecret ? `yes (${user.recoveryLeft} recovery codes left)` : 'NOT ENROLLED'}  sessions: ${await sessions.count(user)}  created: ${user.createdAt.toISOString().slice(0, 10)}`,
+            `${user.email}  mfa: ${user.totpSecret ? `yes (${user.recoveryLeft} recovery codes left)` : 'NOT ENROLLED'}  sessions: ${await sessions.count(user)}  created: ${user.createdAt.toISOString().slice(0, 10)}  role: ${user.role}`,
         ),
       )
       return `${lines.join('\n')}\n`

@@ -9,6 +9,10 @@ import type { RouteStats } from './_routes.js'
 
 export const routesTable = 'shipshape_apm_routes'
 export const hintsTable = 'shipshape_apm_index_hints'
+/** N+1 loops, slow queries and slow requests, each with its route and call site (the ops console reads them). */
+const reportsTable = 'shipshape_apm_reports'
+/** The latest plan of each slow query's fingerprint. */
+const plansTable = 'shipshape_apm_plans'
 
 const schema = [
   `CREATE TABLE IF NOT EXISTS ${routesTable} (
@@ -23,7 +27,31 @@ const schema = [
     table_rows bigint NOT NULL, fingerprint text NOT NULL, fingerprint_id text NOT NULL,
     first_seen timestamptz NOT NULL DEFAULT now(), last_seen timestamptz NOT NULL DEFAULT now(),
     seen integer NOT NULL DEFAULT 1, PRIMARY KEY (schema_name, table_name, columns))`,
+  `CREATE TABLE IF NOT EXISTS ${reportsTable} (
+    at timestamptz NOT NULL, kind text NOT NULL, method text NOT NULL, route text NOT NULL,
+    fingerprint text NOT NULL, fingerprint_id text NOT NULL, call_site text, count integer NOT NULL,
+    ms double precision NOT NULL, request_id text NOT NULL, host text NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS ${reportsTable}_at ON ${reportsTable} (at)`,
+  `CREATE TABLE IF NOT EXISTS ${plansTable} (
+    fingerprint_id text PRIMARY KEY, fingerprint text NOT NULL, plan jsonb NOT NULL, at timestamptz NOT NULL)`,
 ]
+
+/**
+ * What the APM found in one request: an N+1 loop (`count` runs of one fingerprint), a slow query,
+ * or a slow request (`count` queries in all). Never a query's parameters, never a request body.
+ */
+export interface ApmReport {
+  at: Date
+  kind: 'n+1' | 'slow-query' | 'slow-request'
+  method: string
+  route: string
+  fingerprint: string
+  fingerprintId: string
+  callSite: string | undefined
+  count: number
+  ms: number
+  requestId: string
+}
 
 export interface IndexHint {
   schema: string
@@ -73,6 +101,53 @@ export class ApmStore {
         retentionDays,
       ])
     })
+  }
+
+  /** Appends a window's reports; the oldest past the retention go, and at most `maxRows` stay. */
+  async writeReports(reports: readonly ApmReport[], retentionDays: number, maxRows: number): Promise<void> {
+    if (reports.length === 0) return
+    await this.ensure()
+    await this.internal(async (query) => {
+      await query(
+        `INSERT INTO ${reportsTable} SELECT r.at, r.kind, r.method, r.route, r.fingerprint, r.fingerprint_id,
+           r.call_site, r.count, r.ms, r.request_id, $2
+         FROM jsonb_to_recordset($1::jsonb) AS r(at timestamptz, kind text, method text, route text,
+           fingerprint text, fingerprint_id text, call_site text, count integer, ms double precision, request_id text)`,
+        [
+          JSON.stringify(
+            reports.map((r) => ({
+              at: r.at.toISOString(),
+              kind: r.kind,
+              method: r.method,
+              route: r.route,
+              fingerprint: r.fingerprint,
+              fingerprint_id: r.fingerprintId,
+              call_site: r.callSite ?? null,
+              count: r.count,
+              ms: r.ms,
+              request_id: r.requestId,
+            })),
+          ),
+          hostname(),
+        ],
+      )
+      await query(`DELETE FROM ${reportsTable} WHERE at < now() - make_interval(days => $1)`, [retentionDays])
+      await query(
+        `DELETE FROM ${reportsTable} WHERE at < (SELECT at FROM ${reportsTable} ORDER BY at DESC OFFSET $1 LIMIT 1)`,
+        [maxRows],
+      )
+    })
+  }
+
+  async savePlan(fingerprintId: string, fingerprint: string, plan: unknown): Promise<void> {
+    await this.ensure()
+    await this.internal((query) =>
+      query(
+        `INSERT INTO ${plansTable} (fingerprint_id, fingerprint, plan, at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (fingerprint_id) DO UPDATE SET plan = EXCLUDED.plan, at = now()`,
+        [fingerprintId, fingerprint, JSON.stringify(plan)],
+      ),
+    )
   }
 
   async saveHint(hint: IndexHint): Promise<void> {

@@ -8,7 +8,7 @@ import type pg from 'pg'
 import { getContext } from '../http/index.js'
 import type { Logger } from '../observe/index.js'
 import type { FinishedRequest, Middleware, RequestContext } from '../types.js'
-import { ApmStore, type IndexHint } from './_apm-store.js'
+import { type ApmReport, ApmStore, type IndexHint } from './_apm-store.js'
 import { callSite } from './_callsite.js'
 import { Explainer } from './_explain.js'
 import { FingerprintCache } from './_fingerprint.js'
@@ -68,11 +68,12 @@ export interface NPlusOne {
 
 /** Slow fingerprints remembered, so that their later runs capture a call site. */
 const maxKnownSlow = 1000
+/** Reports held per window at most (a flood of slow queries costs memory no further). */
+const maxReportsPerWindow = 500
+/** Reports kept in the database at most, whatever the retention. */
+const maxStoredReports = 50_000
 
 const round = (ms: number) => Math.round(ms * 100) / 100
-
-/** The scope of every request that ran no query: read, never written. */
-const noQueries = new Scope()
 
 export class Apm {
   readonly options: Required<Omit<ApmOptions, 'logger'>>
@@ -81,12 +82,18 @@ export class Apm {
   readonly hints = new Map<string, IndexHint>()
   private readonly logger: Logger
   private readonly requests = new WeakMap<RequestContext, Scope>()
+  /** The scope of every request that ran no query: read, never written. */
+  private readonly noQueries = new Scope()
   private readonly knownSlow = new Set<string>()
   private readonly internal: InternalQuery | undefined
   private readonly store: ApmStore | undefined
   private readonly explainer: Explainer | undefined
   private readonly timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
+  /** This window's reports, written with its per-route figures. */
+  private reports: ApmReport[] = []
+  /** Slow queries of requests still running: they learn their route when the request ends. */
+  private readonly slowOf = new WeakMap<RequestContext, ApmReport[]>()
 
   constructor(pool: pg.Pool, options: ApmOptions) {
     this.logger = options.logger
@@ -125,6 +132,12 @@ export class Apm {
       hintMinRows: this.options.hintMinRows,
       logger: this.logger,
       onHint: (hint) => this.hint(hint),
+      onPlan: (id, text, plan) =>
+        this.store
+          ? this.store
+              .savePlan(id, text, plan)
+              .catch((error: unknown) => this.logger.warn({ err: error }, 'could not store a plan'))
+          : Promise.resolve(),
     })
     if (this.options.rollupIntervalMs > 0) {
       this.timer = setInterval(() => void this.rollup(), this.options.rollupIntervalMs).unref()
@@ -172,8 +185,11 @@ export class Apm {
     const until = new Date()
     const store = this.store
     if (store === undefined) return Promise.resolve()
+    const reports = this.reports
+    this.reports = []
     this.writing = this.writing
       .then(() => store.writeRoutes(since, until, stats, this.options.retentionDays))
+      .then(() => store.writeReports(reports, this.options.retentionDays, maxStoredReports))
       .catch((error: unknown) =>
         this.logger.warn({ err: error }, 'could not write the per-route APM figures'),
       )
@@ -193,15 +209,30 @@ export class Apm {
     { status, ms, route }: FinishedRequest,
   ): Record<string, unknown> | undefined {
     if (!this.options.enabled) return undefined
-    const scope = this.requests.get(ctx) ?? noQueries
+    const scope = this.requests.get(ctx) ?? this.noQueries
     this.requests.delete(ctx)
-    const found = scope === noQueries ? [] : this.nPlusOnes(scope)
+    const found = scope === this.noQueries ? [] : this.nPlusOnes(scope)
+    // What a report of this request carries: made only when there is one to write.
+    const base = () => ({ at: new Date(), method: ctx.method, route, requestId: ctx.id })
     for (const n of found) {
       this.logger.warn(
         { requestId: ctx.id, method: ctx.method, route, ...n, ms: round(n.ms) },
         `N+1 queries: ${n.count} runs of one query from ${n.callSite ?? 'an unknown call site'}`,
       )
+      this.report({ ...base(), kind: 'n+1', ...n, ms: round(n.ms) })
     }
+    for (const slow of this.slowOf.get(ctx) ?? []) this.report({ ...slow, method: ctx.method, route })
+    // A request as slow as a slow query: kept for the route's page, with its slowest query.
+    if (ms >= this.options.slowQueryMs)
+      this.report({
+        ...base(),
+        kind: 'slow-request',
+        fingerprint: scope.slowest?.fingerprint.text ?? '',
+        fingerprintId: scope.slowest?.fingerprint.id ?? '',
+        callSite: undefined,
+        count: scope.queries,
+        ms: round(ms),
+      })
     this.routes.record({
       method: ctx.method,
       route,
@@ -228,19 +259,39 @@ export class Apm {
     const { fingerprint } = query
     if (this.knownSlow.size >= maxKnownSlow) this.knownSlow.clear()
     this.knownSlow.add(fingerprint.id)
-    const ctx = getContext()
+    // The query's own request: pg's callbacks may run outside its async context.
+    const ctx = query.scope?.ctx ?? getContext()
+    const site = callSite(query.stack)
+    const report: ApmReport = {
+      at: new Date(),
+      kind: 'slow-query',
+      method: ctx?.method ?? '',
+      route: '(outside a request)',
+      fingerprint: fingerprint.text,
+      fingerprintId: fingerprint.id,
+      callSite: site,
+      count: 1,
+      ms: round(query.ms),
+      requestId: ctx?.id ?? '',
+    }
+    if (ctx === undefined) this.report(report)
+    else this.slowOf.set(ctx, [...(this.slowOf.get(ctx) ?? []), report])
     this.logger.warn(
       {
         requestId: ctx?.id,
         fingerprint: fingerprint.text,
         fingerprintId: fingerprint.id,
         ms: round(query.ms),
-        callSite: callSite(query.stack),
+        callSite: site,
         ...(this.options.logParameters ? { parameters: query.values } : {}),
       },
       `slow query: ${round(query.ms)} ms`,
     )
     if (!query.failed) this.explainer?.consider(fingerprint, query.sql)
+  }
+
+  private report(report: ApmReport): void {
+    if (this.reports.length < maxReportsPerWindow) this.reports.push(report)
   }
 
   private async hint(hint: IndexHint): Promise<void> {

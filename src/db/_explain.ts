@@ -16,6 +16,8 @@ export interface ExplainOptions {
   hintMinRows: number
   logger: Logger
   onHint(hint: IndexHint): Promise<void>
+  /** The plan of a slow query, stored for the ops console's Database page. */
+  onPlan(fingerprintId: string, fingerprint: string, plan: unknown): Promise<void>
 }
 
 /** How many fingerprints' last EXPLAIN times are remembered; an older one may be explained again early. */
@@ -59,6 +61,7 @@ export class Explainer {
 
   private async explain(fingerprint: Fingerprint, sql: string): Promise<void> {
     const hints: IndexHint[] = []
+    let plan: unknown
     // A generic plan (as EXPLAIN (GENERIC_PLAN) gives from Postgres 16, done here the way that
     // works on older ones too): the parameters stay $1, $2 in the plan, so none of the query's
     // values is sent, logged or stored; NULLs stand in for them.
@@ -78,7 +81,7 @@ export class Explainer {
         } finally {
           await query(`DEALLOCATE ${statementName}`).catch(() => {})
         }
-        const plan = rows[0]?.['QUERY PLAN']
+        plan = rows[0]?.['QUERY PLAN']
         this.options.logger.info(
           { fingerprint: fingerprint.text, fingerprintId: fingerprint.id, plan },
           'plan of a slow query',
@@ -108,6 +111,7 @@ export class Explainer {
       }
     })
     // Stored once the EXPLAIN's connection is back: storing takes one of its own.
+    if (plan !== undefined) await this.options.onPlan(fingerprint.id, fingerprint.text, plan)
     for (const hint of hints) await this.options.onHint(hint)
   }
 }

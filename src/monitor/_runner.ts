@@ -298,7 +298,13 @@ export class MonitorRunner {
       },
       `monitor notification: ${notificationOf(dispatch).title}`,
     )
-    await deliver(notifiers, notificationOf(dispatch), logger, this.counts)
+    const notification = notificationOf(dispatch)
+    const deliveries = await deliver(notifiers, notification, logger, this.counts)
+    await this.store
+      ?.addNotifications(now, { ...dispatch, title: notification.title }, deliveries)
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'monitor: the notification history could not be written'),
+      )
   }
 
   private async checkDisks(): Promise<void> {

@@ -5,7 +5,7 @@
  * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
  */
 import { schemaOnce } from '../db/index.js'
-import type { QueryPool } from '../observe/index.js'
+import type { Delivery, QueryPool } from '../observe/index.js'
 import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
@@ -46,6 +46,16 @@ CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
   name text PRIMARY KEY,
   definition jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_notifications (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL,
+  group_key text NOT NULL,
+  status text NOT NULL,
+  title text NOT NULL,
+  channel text NOT NULL,
+  ok boolean NOT NULL,
+  error text
 );
 CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
   group_key text PRIMARY KEY,
@@ -276,12 +286,52 @@ export class MonitorStore {
     return rows.length === 1
   }
 
+  /** One row per channel a notification went to, with whether it arrived: the console's history. */
+  async addNotifications(
+    at: number,
+    notification: { groupKey: string; status: string; title: string },
+    deliveries: readonly Delivery[],
+  ): Promise<void> {
+    if (deliveries.length === 0) return
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_notifications (at, group_key, status, title, channel, ok, error)
+       SELECT $1, $2, $3, $4, d.channel, d.ok, d.error FROM jsonb_to_recordset($5::jsonb) AS d(channel text, ok boolean, error text)`,
+      [
+        new Date(at),
+        notification.groupKey,
+        notification.status,
+        notification.title.slice(0, 500),
+        JSON.stringify(deliveries.map((d) => ({ ...d, error: d.error?.slice(0, 500) ?? null }))),
+      ],
+    )
+  }
+
+  /** The latest notifications, newest first. */
+  async notifications(limit = 50): Promise<(Delivery & { at: number; title: string; status: string })[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT extract(epoch FROM at) * 1000 AS at, title, status, channel, ok, error
+       FROM shipshape_monitor_notifications ORDER BY id DESC LIMIT $1`,
+      [limit],
+    )
+    return rows.map((row) => ({
+      at: Number(row.at),
+      title: row.title as string,
+      status: row.status as string,
+      channel: row.channel as string,
+      ok: row.ok as boolean,
+      ...(row.error ? { error: row.error as string } : {}),
+    }))
+  }
+
   async prune(now: number, retentionMs: number): Promise<void> {
     await this.migrate()
     const cutoff = new Date(now - retentionMs)
     await this.pool.query(`DELETE FROM shipshape_monitor_results WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_pings WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_silences WHERE ends_at < $1`, [cutoff])
+    await this.pool.query(`DELETE FROM shipshape_monitor_notifications WHERE at < $1`, [cutoff])
   }
 }
 

@@ -128,6 +128,11 @@ export class MetricsAggregator {
     for (const family of metrics.families ?? []) entry.families.set(family.name, family)
   }
 
+  /** Each live worker's latest process sample: the console's server samples read them. */
+  processSamples(): ProcessSample[] {
+    return [...this.workers.values()].flatMap((entry) => (entry.process ? [entry.process] : []))
+  }
+
   /** A worker is gone: its counters join the retired totals, its gauges go. */
   exited(pid: number): void {
     const entry = this.workers.get(pid)

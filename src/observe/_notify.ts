@@ -168,9 +168,17 @@ export interface DeliveryCounts {
   failed: Record<string, number>
 }
 
+/** How one channel's delivery ended: the monitor keeps these as its notification history. */
+export interface Delivery {
+  channel: string
+  ok: boolean
+  /** Why it failed for good. */
+  error?: string
+}
+
 /**
- * Sends to every channel at once, each retried with backoff; resolves when all have succeeded or
- * given up. A channel that gives up is logged at error level and counted, and the others still send.
+ * Sends to every channel at once, each retried with backoff; resolves, with each channel's
+ * outcome, when all have succeeded or given up. A channel that gives up is logged at error level and counted, and the others still send.
  */
 export async function deliver(
   notifiers: readonly Notifier[],
@@ -178,16 +186,16 @@ export async function deliver(
   logger: Logger,
   counts: DeliveryCounts,
   options: DeliveryOptions = {},
-): Promise<void> {
+): Promise<Delivery[]> {
   const attempts = Math.max(1, options.attempts ?? 3)
   const backoffMs = options.backoffMs ?? 1000
-  await Promise.all(
-    notifiers.map(async (notifier) => {
+  return Promise.all(
+    notifiers.map(async (notifier): Promise<Delivery> => {
       for (let attempt = 1; ; attempt++) {
         try {
           await notifier.send(notification)
           counts.sent[notifier.channel] = (counts.sent[notifier.channel] ?? 0) + 1
-          return
+          return { channel: notifier.channel, ok: true }
         } catch (error) {
           if (attempt >= attempts) {
             counts.failed[notifier.channel] = (counts.failed[notifier.channel] ?? 0) + 1
@@ -195,7 +203,7 @@ export async function deliver(
               { err: error, channel: notifier.channel, attempts, key: notification.key },
               `notification not delivered: the ${notifier.channel} channel failed ${attempts} times`,
             )
-            return
+            return { channel: notifier.channel, ok: false, error: String((error as Error)?.message ?? error) }
           }
           await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)))
         }

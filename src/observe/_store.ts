@@ -231,6 +231,14 @@ export class ErrorStore {
     )
   }
 
+  /** Ends a mute now (the ops console's unmute): the issue is open again, and notifies on its next event. */
+  async unmute(issue: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE shipshape_issues SET status = 'unresolved', muted_until = NULL, muted_until_count = NULL WHERE id = $1 AND status = 'muted'`,
+      [issue],
+    )
+  }
+
   async issue(
     id: string,
   ): Promise<(Issue & { releases: Record<string, number>; events: number }) | undefined> {

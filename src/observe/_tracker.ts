@@ -80,7 +80,7 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
   const sources = new SourceCache()
   const queue: Snapshot[] = []
   const deliveries: DeliveryCounts = { sent: {}, failed: {} }
-  const sending = new Set<Promise<void>>()
+  const sending = new Set<Promise<unknown>>()
   /** Without a store: when this process last notified about each issue. */
   const notifiedAt = new Map<string, number>()
   let captured = 0

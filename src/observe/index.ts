@@ -13,7 +13,7 @@ import type { CaptureOptions, Level } from './_event.js'
 import { secretMask, withMaskedChildren } from './_redact.js'
 
 export type { Logger } from 'pino'
-export { MetricsAggregator, sampleProcess, type WorkerMetrics } from './_aggregate.js'
+export { MetricsAggregator, type ProcessSample, sampleProcess, type WorkerMetrics } from './_aggregate.js'
 export { addBreadcrumb } from './_breadcrumbs.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export {
@@ -28,6 +28,7 @@ export { groupingOf, normaliseMessage } from './_fingerprint.js'
 export { sentryIngest } from './_ingest.js'
 export { sampleMachine } from './_machine.js'
 export {
+  type Delivery,
   type DeliveryCounts,
   deliver,
   type Notification,

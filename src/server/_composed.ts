@@ -23,6 +23,7 @@ import {
   type Resolution,
   resolveConfig,
 } from '../config/index.js'
+import { consoleOptions, consoleSettings } from '../console/settings.js'
 import { apmOptions, apmSettings, databaseOptions, databaseSettings } from '../db/settings.js'
 import { auditSettings } from '../hosting/settings.js'
 import { monitorOptions, monitorSettings } from '../monitor/settings.js'
@@ -48,6 +49,7 @@ export const shipshapeConfig = defineConfig(
     observe: observeSettings,
     auth: authSettings,
     monitor: monitorSettings,
+    console: consoleSettings,
   },
   { envPrefix: shipshapeSources.envPrefix },
 )
@@ -67,6 +69,7 @@ function serveOptionsOf(settings: ShipshapeSettings, cwd: string) {
     ...observeOptions(settings.observe, cwd),
     ...authOptions(settings.auth),
     ...monitorOptions(settings.monitor),
+    ...consoleOptions(settings.console),
   }
 }
 

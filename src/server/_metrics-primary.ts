@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http'
 import {
   type Logger,
   MetricsAggregator,
+  type ProcessSample,
   sampleMachine,
   sampleProcess,
   type WorkerMetrics,
@@ -79,6 +80,11 @@ export class PrimaryMetrics {
   /** Requests answered by every worker so far, and those answered with a 5xx (the error budget's input). */
   requestTotals(): { total: number; errors: number } {
     return this.aggregator.requestTotals()
+  }
+
+  /** The live workers' latest samples (resident memory, event-loop lag), for the console's server samples. */
+  workerSamples(): ProcessSample[] {
+    return this.aggregator.processSamples()
   }
 
   beat(pid: number, metrics: WorkerMetrics | undefined): void {

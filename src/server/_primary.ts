@@ -4,6 +4,7 @@
  * never imports the app, so nothing the app does can take the socket down.
  */
 import type { Server, Socket } from 'node:net'
+import { startSampler } from '../console/index.js'
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { ServeOptions } from './_composed.js'
@@ -53,6 +54,8 @@ export class Supervisor {
   /** The counters every worker shares (the auth limiter's): see _counters.ts. */
   private readonly counters = new CounterTable()
   private readonly monitor: ReturnType<typeof startPrimaryMonitor>
+  /** The console's per-minute sample of this instance (docs/console.md). */
+  private readonly sampler: ReturnType<typeof startSampler>
 
   constructor(
     private readonly options: ServeOptions,
@@ -64,6 +67,7 @@ export class Supervisor {
     this.metrics = new PrimaryMetrics(options, logger, () => this.pick()?.child)
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
     this.monitor = startPrimaryMonitor(options, logger, this.metrics, listener)
+    this.sampler = startSampler(options, logger, () => this.metrics.workerSamples())
   }
 
   run(): Promise<number> {
@@ -382,6 +386,7 @@ export class Supervisor {
     this.counters.close()
     this.metrics.close()
     void this.monitor?.then((monitor) => monitor?.stop())
+    void this.sampler?.stop()
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }

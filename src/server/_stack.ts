@@ -3,6 +3,7 @@
  * security (headers, hosts, HTTPS) → static files → media. Each capability adds its factory here.
  */
 import { existsSync } from 'node:fs'
+import { consoleArea } from '../console/index.js'
 import { isMonitoring, monitorEndpoint } from '../monitor/index.js'
 import { createLogger, type Logger, sentryIngest } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
@@ -28,6 +29,8 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
     middleware.push(monitorEndpoint(options.monitor, logger ?? createLogger()))
   // A protected area set in the settings (docs/auth.md): loaded only when one is set (argon2, otplib).
   if (options.auth.protect !== '') middleware.push(await protectedArea(options, logger))
+  // The ops console under console.prefix, behind sign-in with MFA (docs/console.md); its pages load on first use.
+  if (options.console.enabled) middleware.push(consoleArea(options, logger ?? createLogger()))
   // Static files are served when collectstatic's output exists; an app without any pays nothing.
   // A framework's browser files too (Next's .next/static, SvelteKit's and React Router's build/client).
   const mounts = [

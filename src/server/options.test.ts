@@ -169,6 +169,15 @@ describe('serve options', () => {
         retentionMs: 2_592_000_000,
         statusPage: false,
       },
+      console: {
+        enabled: true,
+        prefix: '/_shipshape',
+        allowIps: [],
+        mfa: 'required',
+        retentionMs: 1_209_600_000,
+        sampleIntervalMs: 60_000,
+        latencyObjectiveMs: 500,
+      },
     } satisfies ServeOptions)
   })
 

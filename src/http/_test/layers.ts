@@ -105,6 +105,7 @@ export const defaultStack: Layer = {
         observe: { ingest: undefined },
         auth: { protect: '' },
         monitor: { checks: [], heartbeats: [] },
+        console: { enabled: false },
       }
       return defaultMiddleware(options as unknown as Parameters<typeof defaultMiddleware>[0], logger)
     }),
