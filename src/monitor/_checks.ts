@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { duration } from '../config/index.js'
+import { type Maintenance, weekdays } from './_maintenance.js'
 import { resolveUrl } from './_url.js'
 
 /** Gatus's defaults: a probe a minute, 10 s to answer, 3 failures to alert, 2 successes to resolve. */
@@ -110,6 +111,46 @@ export const silenceSchema = z
     comment: z.string().default(''),
   })
   .strict()
+
+/** Whether Intl knows the time zone (an IANA name such as Europe/Paris, or UTC). */
+function knownZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const maintenanceSchema = z
+  .object({
+    match: labels,
+    /** Weekdays it starts on; every day when left out. */
+    days: z.array(z.enum(weekdays, { error: `a weekday: ${weekdays.join(', ')}` })).default([]),
+    start: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, { error: 'a local time HH:MM, such as 02:00' }),
+    duration: duration(),
+    timeZone: z
+      .string()
+      .refine(knownZone, { error: 'an IANA time zone, such as Europe/Paris or UTC' })
+      .default('UTC'),
+    comment: z.string().default(''),
+  })
+  .strict()
+
+export function maintenanceOf(definition: z.output<typeof maintenanceSchema>): Maintenance {
+  const [hours, minutes] = definition.start.split(':').map(Number)
+  return {
+    match: { ...definition.match },
+    days:
+      definition.days.length === 0
+        ? [0, 1, 2, 3, 4, 5, 6]
+        : definition.days.map((day) => weekdays.indexOf(day)),
+    startMinute: (hours as number) * 60 + (minutes as number),
+    durationMs: definition.duration,
+    timeZone: definition.timeZone,
+    comment: definition.comment,
+  }
+}
 
 export const routeSchema = z
   .object({

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
 import { duration, group, type Infer, setting } from '../config/index.js'
+import { type BurnWindow, workbookWindows } from './_burn.js'
 import {
   type Check,
   checkSchema,
@@ -14,9 +15,12 @@ import {
   type Heartbeat,
   heartbeatSchema,
   heartbeatsOf,
+  maintenanceOf,
+  maintenanceSchema,
   routeSchema,
   silenceSchema,
 } from './_checks.js'
+import type { Maintenance } from './_maintenance.js'
 
 export type Channel = 'pagerduty' | 'webhook' | 'slack' | 'email'
 const channel = z.enum(['pagerduty', 'webhook', 'slack', 'email'])
@@ -97,6 +101,22 @@ export const monitorSettings = group(
         },
       ],
     }),
+    maintenance: setting(z.array(maintenanceSchema), {
+      default: [],
+      shownDefault: 'none',
+      description:
+        'Recurring maintenance windows: alerts whose labels match are not notified while one runs. Each: match, start (local HH:MM), duration, days (mon … sun; every day when left out), timeZone (an IANA name; UTC), comment. A window may run past midnight; on the night the zone changes its clocks it runs an hour longer or shorter.',
+      example: [
+        {
+          match: { check: 'api' },
+          days: ['sun'],
+          start: '02:00',
+          duration: '2h',
+          timeZone: 'Europe/Paris',
+          comment: 'weekly database maintenance',
+        },
+      ],
+    }),
     routes: setting(z.array(routeSchema), {
       default: [],
       shownDefault: 'none: by severity',
@@ -133,8 +153,29 @@ export const monitorSettings = group(
     objective: setting(z.number().gt(0).lt(100), {
       default: 99.9,
       description:
-        'The availability objective in percent of requests answered without a 5xx. Error-budget burn pages at 14.4× over 1 h and 5 min or 6× over 6 h and 30 min, and tickets at 1× over 3 days and 6 h (the SRE workbook’s presets).',
+        'The availability objective in percent of requests answered without a 5xx. Error-budget burn is judged against it (see burnWindows).',
     }),
+    burnWindows: setting(
+      z
+        .array(
+          z
+            .object({
+              severity: z.enum(['page', 'chat']),
+              factor: z.number().positive(),
+              long: duration(),
+              short: duration(),
+            })
+            .strict(),
+        )
+        .min(1),
+      {
+        default: workbookWindows.map((window) => ({ ...window })),
+        shownDefault: 'page 14.4× over 1h and 5m, page 6× over 6h and 30m, chat 1× over 3d and 6h',
+        description:
+          'The error-budget burn alerts: each fires when the burn rate (the 5xx ratio over the budget, 1 − objective) is at least its factor over both its long and its short window, counted over every instance sharing the database. The counters are sampled every tenth of the shortest window (1 s to 30 s). Shorter windows page sooner on less evidence.',
+        example: [{ severity: 'page', factor: 14.4, long: '1h', short: '5m' }],
+      },
+    ),
     diskFree: setting(z.number().min(0).max(100), {
       default: 10,
       description:
@@ -143,6 +184,11 @@ export const monitorSettings = group(
     retention: setting(duration(), {
       default: '30d',
       description: 'Probe results older than this are deleted (uptime is reported over 30 days at most).',
+    }),
+    auditInterval: setting(duration(), {
+      default: '1d',
+      description:
+        'How often the running server re-checks its deployed lockfile (the one in its working directory) against the registry’s advisories, with `shipshape audit` in a child process and the audit settings that command reads; an advisory that matches now and did not at the previous check raises a chat-level AdvisoryNew alert. 0 turns it off. Each check is one request to the registry per run, and a process of about 60 MB for a few seconds.',
     }),
     statusPage: setting(z.boolean(), {
       default: false,
@@ -189,14 +235,17 @@ export interface MonitorOptions {
   flapChanges: number
   flapWindowMs: number
   silences: { match: Record<string, string>; from: number; until: number; comment: string }[]
+  maintenance: Maintenance[]
   routes: { match: Record<string, string>; channels: Channel[] }[]
   pageChannels: Channel[]
   chatChannels: Channel[]
   pagerduty: { key: string; url: string } | undefined
   webhook: string | undefined
   objective: number
+  burnWindows: BurnWindow[]
   diskFreePercent: number
   retentionMs: number
+  auditIntervalMs: number
   statusPage: boolean
 }
 
@@ -220,6 +269,7 @@ export function monitorOptions(settings: MonitorSettings): { monitor: MonitorOpt
         until: Date.parse(silence.until),
         comment: silence.comment,
       })),
+      maintenance: settings.maintenance.map(maintenanceOf),
       routes: settings.routes.map((route) => ({ match: { ...route.match }, channels: [...route.channels] })),
       pageChannels: [...settings.pageChannels],
       chatChannels: [...settings.chatChannels],
@@ -229,8 +279,15 @@ export function monitorOptions(settings: MonitorSettings): { monitor: MonitorOpt
       webhook: settings.webhook,
       // Rounded: 99.9 / 100 is 0.9990000000000001 in floating point.
       objective: Number((settings.objective / 100).toFixed(10)),
+      burnWindows: settings.burnWindows.map((window) => ({
+        severity: window.severity,
+        factor: window.factor,
+        longMs: window.long,
+        shortMs: window.short,
+      })),
       diskFreePercent: settings.diskFree,
       retentionMs: settings.retention,
+      auditIntervalMs: settings.auditInterval,
       statusPage: settings.statusPage,
     },
   }

@@ -6,6 +6,8 @@
  */
 import { schemaOnce } from '../db/index.js'
 import type { QueryPool } from '../observe/index.js'
+import type { Advisory } from './_advisories.js'
+import type { RequestCounts, RequestSample } from './_burn.js'
 import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
@@ -46,6 +48,19 @@ CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
   name text PRIMARY KEY,
   definition jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_requests (
+  source text NOT NULL,
+  at timestamptz NOT NULL,
+  total bigint NOT NULL,
+  errors bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shipshape_monitor_requests_at ON shipshape_monitor_requests (at);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_audits (at timestamptz NOT NULL, findings integer NOT NULL);
+CREATE TABLE IF NOT EXISTS shipshape_monitor_advisories (
+  key text PRIMARY KEY,
+  first_seen_at timestamptz NOT NULL,
+  baseline boolean NOT NULL
 );
 CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
   group_key text PRIMARY KEY,
@@ -111,6 +126,61 @@ export class MonitorStore {
               (SELECT coalesce(max(id), 0) FROM shipshape_monitor_pings) AS pings`,
     )
     return { results: Number(rows[0]?.results ?? 0), pings: Number(rows[0]?.pings ?? 0) }
+  }
+
+  /** One sample of an instance's request counters (its primary's sums, which never go back). */
+  async addRequestSample(source: string, sample: RequestSample): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_requests (source, at, total, errors) VALUES ($1, $2, $3, $4)`,
+      [source, new Date(sample.at), sample.total, sample.errors],
+    )
+  }
+
+  /**
+   * The whole site's requests and 5xx answers over each of the last `lengths` ms: each instance's
+   * (source's) newest sample less its oldest inside the window, summed. An instance that restarted
+   * is a new source, so its counters starting again at 0 take nothing away.
+   */
+  async requestCounts(now: number, lengths: readonly number[]): Promise<Map<number, RequestCounts>> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT w.ms, coalesce(sum(d.total), 0) AS total, coalesce(sum(d.errors), 0) AS errors
+       FROM unnest($2::bigint[]) AS w(ms)
+       LEFT JOIN LATERAL (
+         SELECT max(total) - min(total) AS total, max(errors) - min(errors) AS errors
+         FROM shipshape_monitor_requests
+         WHERE at >= $1::timestamptz - w.ms * interval '1 millisecond' GROUP BY source
+       ) AS d ON true
+       GROUP BY w.ms`,
+      [new Date(now), lengths],
+    )
+    return new Map(
+      rows.map((row) => [Number(row.ms), { total: Number(row.total), errors: Number(row.errors) }]),
+    )
+  }
+
+  /**
+   * Records a lockfile re-check's findings; returns the keys of those first seen after the first
+   * check of any instance (the first check's are the baseline, never new).
+   */
+  async recordAdvisories(found: readonly Advisory[], now: number): Promise<Set<string>> {
+    await this.migrate()
+    const keys = found.map((advisory) => advisory.key)
+    // One statement: its parts share one snapshot, so "first" is read before this run is recorded.
+    const { rows } = await this.pool.query(
+      `WITH first AS (SELECT NOT EXISTS (SELECT 1 FROM shipshape_monitor_audits) AS baseline),
+       run AS (INSERT INTO shipshape_monitor_audits (at, findings) VALUES ($1, $3)),
+       added AS (
+         INSERT INTO shipshape_monitor_advisories (key, first_seen_at, baseline)
+         SELECT key, $1, (SELECT baseline FROM first) FROM unnest($2::text[]) AS key
+         ON CONFLICT (key) DO NOTHING RETURNING key, baseline
+       )
+       SELECT key FROM added WHERE NOT baseline
+       UNION SELECT key FROM shipshape_monitor_advisories WHERE key = ANY($2) AND NOT baseline`,
+      [new Date(now), keys, keys.length],
+    )
+    return new Set(rows.map((row) => row.key as string))
   }
 
   /** Results stored after `cursor` by anyone but `source`, oldest first, at most `limit`. */
@@ -276,9 +346,13 @@ export class MonitorStore {
     return rows.length === 1
   }
 
-  async prune(now: number, retentionMs: number): Promise<void> {
+  /** Deletes what is older than `retentionMs`, and request samples older than the longest burn window. */
+  async prune(now: number, retentionMs: number, requestsMs: number): Promise<void> {
     await this.migrate()
     const cutoff = new Date(now - retentionMs)
+    await this.pool.query(`DELETE FROM shipshape_monitor_requests WHERE at < $1`, [
+      new Date(now - requestsMs),
+    ])
     await this.pool.query(`DELETE FROM shipshape_monitor_results WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_pings WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_silences WHERE ends_at < $1`, [cutoff])

@@ -9,13 +9,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Running, sleep, startServe } from '../_test/cli.js'
+import { type Running, sleep } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
-import { type AgentProcess, proxy, startAgentProcess, target, token, writeConfig } from './_test/fixtures.js'
+import {
+  type AgentProcess,
+  proxy,
+  serveMonitored,
+  startAgentProcess,
+  target,
+  token,
+  writeConfig,
+} from './_test/fixtures.js'
 
-const app = new URL('./_test/app.ts', import.meta.url).pathname
 /** Seconds, not minutes: 2 failed probes a second apart, then a second of group_wait. */
 const fast = { interval: '1s', timeout: '500ms', failures: 2, successes: 2 }
 const timing = { groupWait: '1s', groupInterval: '2s', repeatInterval: '1h', diskFree: 0 }
@@ -48,15 +55,8 @@ interface AlertmanagerBody {
   alerts: { status: string; labels: Record<string, string>; fingerprint: string }[]
 }
 
-async function serveWith(config: string, vantage: string): Promise<Running> {
-  const server = await startServe([app, '--workers', '1', '--config', config], {
-    DATABASE_URL: db.url,
-    SHIPSHAPE_MONITOR_VANTAGE: vantage,
-  })
-  running.push(server)
-  await server.waitForLog((line) => line.msg === 'monitor started', 'monitor started', 30_000)
-  return server
-}
+const serveWith = (config: string, vantage: string) =>
+  serveMonitored(config, { DATABASE_URL: db.url, SHIPSHAPE_MONITOR_VANTAGE: vantage }, running)
 
 describe('the monitor under serve', () => {
   it('sends one page per incident, and one resolve, with two instances sharing Postgres', async () => {

@@ -71,6 +71,40 @@ describe('monitor settings', () => {
     expect(expected).toMatch(/4: Unrecognized key: "extra"/)
   })
 
+  it('take recurring maintenance windows, and name a bad zone, day or time', () => {
+    const good = resolveWith({
+      maintenance: [
+        { match: { check: 'api' }, days: ['sun'], start: '02:00', duration: '2h', timeZone: 'Europe/Paris' },
+      ],
+    })
+    expect(good.problems).toEqual([])
+    expect(monitorOptions(good.values?.monitor as never).monitor.maintenance).toEqual([
+      {
+        match: { check: 'api' },
+        days: [0],
+        startMinute: 120,
+        durationMs: 7_200_000,
+        timeZone: 'Europe/Paris',
+        comment: '',
+      },
+    ])
+    const bad = resolveWith({
+      maintenance: [
+        {
+          match: { check: 'api' },
+          days: ['sunday'],
+          start: '25:00',
+          duration: '2h',
+          timeZone: 'Mars/Olympus',
+        },
+      ],
+    })
+    const expected = bad.problems.find((entry) => entry.key === 'monitor.maintenance')?.expected ?? ''
+    expect(expected).toContain('0.days.0: a weekday: sun, mon, tue, wed, thu, fri, sat')
+    expect(expected).toContain('0.start: a local time HH:MM, such as 02:00')
+    expect(expected).toContain('0.timeZone: an IANA time zone, such as Europe/Paris or UTC')
+  })
+
   it('refuse a name used twice', () => {
     const resolution = resolveWith({
       checks: [{ name: 'home', url: 'https://example.com/' }],

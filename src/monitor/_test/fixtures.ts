@@ -4,10 +4,26 @@ import { writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { cli } from '../../_test/cli.js'
+import { cli, type Running, startServe } from '../../_test/cli.js'
 import type { LogLine } from '../../_test/pipeline.js'
 
 export const token = 'test-token-0123456789abcdef'
+
+/** The app the monitor's serve tests run: a page, and /fail that answers 500. */
+export const app = new URL('./app.ts', import.meta.url).pathname
+
+/** `shipshape serve` of the test app with one worker, resolved once its monitor runs; pushed to `running` first. */
+export async function serveMonitored(
+  config: string,
+  env: Record<string, string>,
+  running: { push(server: Running): unknown },
+  cwd?: string,
+): Promise<Running> {
+  const server = await startServe([app, '--workers', '1', '--config', config], env, undefined, { cwd })
+  running.push(server)
+  await server.waitForLog((line) => line.msg === 'monitor started', 'monitor started', 30_000)
+  return server
+}
 
 /** An HTTP target that answers 200 `hello` while `up`, else 503. */
 export async function target(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
