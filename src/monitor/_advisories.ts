@@ -9,6 +9,7 @@
  * `check --deploy` already reported.
  */
 import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
 import type { Logger } from '../observe/index.js'
 import type { CheckStates } from './_state.js'
 import type { MonitorStore } from './_store.js'
@@ -39,7 +40,7 @@ export interface Advisory {
 }
 
 const bin = new URL('../cli/bin.js', import.meta.url).pathname
-/** A run that takes longer than this (a registry that never answers) is killed: 5 min at most. */
+/** A run that takes longer than this (a registry that never answers) is killed; runs never overlap. */
 const maxRunMs = 5 * 60_000
 
 export class LockfileRecheck {
@@ -51,7 +52,6 @@ export class LockfileRecheck {
 
   constructor(
     private readonly options: {
-      intervalMs: number
       cwd: string
       logger: Logger
       states: CheckStates
@@ -91,7 +91,7 @@ export class LockfileRecheck {
       if (!alerts.has(key)) states.condition({ labels, summary: '' }, false, now)
     this.raised = alerts
     logger.info(
-      { lockfile: report.lockfile, advisories: found.length, new: alerts.size },
+      { lockfile: resolve(this.options.cwd, report.lockfile), advisories: found.length, new: alerts.size },
       'monitor: the deployed lockfile re-checked',
     )
   }
@@ -106,23 +106,23 @@ export class LockfileRecheck {
 
   /** The audit's report, or undefined (logged) when it could not run. */
   private audit(): Promise<Report | undefined> {
-    const { cwd, logger, intervalMs } = this.options
+    const { cwd, logger } = this.options
     const args = [bin, 'audit', '--format', 'json', '--omit', 'dev', '--fail-level', 'never']
-    return new Promise((resolve) => {
+    return new Promise((done) => {
       execFile(
         process.execPath,
         args,
-        { cwd, timeout: Math.min(intervalMs, maxRunMs), killSignal: 'SIGKILL', maxBuffer: 64 << 20 },
+        { cwd, timeout: maxRunMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 },
         (error, stdout, stderr) => {
           try {
             // Exit 3 (advisories unavailable) still prints its report; 2 is a usage or lockfile error.
-            resolve(JSON.parse(stdout) as Report)
+            done(JSON.parse(stdout) as Report)
           } catch {
             logger.warn(
               { err: error, stderr: stderr.slice(0, 2000), cwd },
               'monitor: the lockfile re-check could not run shipshape audit',
             )
-            resolve(undefined)
+            done(undefined)
           }
         },
       )

@@ -116,7 +116,6 @@ export class MonitorRunner {
     )
     if (monitor.auditIntervalMs > 0) {
       const recheck = new LockfileRecheck({
-        intervalMs: monitor.auditIntervalMs,
         cwd: process.cwd(),
         logger,
         states: this.states,

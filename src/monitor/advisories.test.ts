@@ -1,0 +1,101 @@
+/**
+ * The deployed lockfile re-checked by a running `shipshape serve` (monitor.auditInterval): its
+ * primary runs `shipshape audit` on the lockfile in its working directory against a real local
+ * registry answering the bulk advisory endpoint with the recorded response (src/hosting/_test), and
+ * an advisory published after the first check raises AdvisoryNew to a real webhook receiver;
+ * those already there at the first check do not, and the alert resolves once it no longer matches.
+ */
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Running } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
+import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
+import { bulkAdvisories, startRegistry } from '../hosting/_test/registry.js'
+import { httpReceiver } from '../observe/_test/receivers.js'
+import { serveMonitored, token, writeConfig } from './_test/fixtures.js'
+
+let db: TestDatabase
+const running: (Running | { close(): Promise<void> })[] = []
+
+beforeAll(async () => {
+  db = await createTestDatabase('monitor_advisories')
+})
+afterAll(async () => {
+  for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
+  await db.drop()
+})
+
+interface AlertmanagerBody {
+  status: string
+  alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[]
+}
+
+describe('the deployed lockfile, re-checked by the running server', () => {
+  it('raises AdvisoryNew for an advisory published after the first check, and resolves it', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'shipshape-monitor-audit-'))
+    const fixture = new URL('../hosting/_test/lockfiles/npm/', import.meta.url).pathname
+    for (const file of ['package.json', 'package-lock.json'])
+      copyFileSync(join(fixture, file), join(project, file))
+    // The registry knows every recorded advisory but minimist's, until it is "published".
+    const { minimist, ...before } = bulkAdvisories
+    const advisories: Record<string, unknown[]> = { ...before }
+    const registry = await startRegistry({ advisories })
+    const webhook = await httpReceiver()
+    running.push(registry, webhook)
+    const config = writeConfig(project, 'shipshape.json', {
+      monitor: {
+        heartbeats: [{ name: 'job', period: '1d' }],
+        tokens: [token],
+        auditInterval: '2s',
+        groupWait: '1s',
+        groupInterval: '2s',
+        diskFree: 0,
+        webhook: webhook.url,
+      },
+    })
+    const server = await serveMonitored(
+      config,
+      { DATABASE_URL: db.url, SHIPSHAPE_AUDIT_REGISTRY: registry.url },
+      running,
+      project,
+    )
+    const rechecked = (count: number) =>
+      server.waitForLog(
+        (line) =>
+          line.msg === 'monitor: the deployed lockfile re-checked' &&
+          server.logs.filter((other) => other.msg === line.msg).length >= count,
+        `re-check ${count}`,
+        60_000,
+      )
+    const first = await rechecked(1)
+    expect(first).toMatchObject({ new: 0, lockfile: join(project, 'package-lock.json') })
+    expect(Number(first.advisories)).toBeGreaterThan(0)
+    await rechecked(2)
+    expect(webhook.bodies).toEqual([])
+    expect(registry.requests).toContain('POST /-/npm/v1/security/advisories/bulk')
+
+    advisories.minimist = minimist as unknown[]
+    const firing = await eventuallyPasses(async () => {
+      const body = (webhook.bodies as AlertmanagerBody[]).find((entry) => entry.status === 'firing')
+      expect(body).toBeDefined()
+      return body as AlertmanagerBody
+    }, 60_000)
+    expect(firing.alerts.map((alert) => alert.labels)).toEqual([
+      { alertname: 'AdvisoryNew', severity: 'chat', advisory: '1097678', package: 'minimist' },
+    ])
+    expect(firing.alerts[0]?.annotations.summary).toBe(
+      'minimist@1.2.5: Prototype Pollution in minimist (critical, https://github.com/advisories/GHSA-xvch-5gv4-984h), fixed in 1.2.6',
+    )
+
+    // Withdrawn (or, as a deploy would, upgraded past): the alert resolves.
+    delete advisories.minimist
+    await eventuallyPasses(async () => {
+      expect((webhook.bodies as AlertmanagerBody[]).map((body) => body.status)).toEqual([
+        'firing',
+        'resolved',
+      ])
+    }, 60_000)
+  }, 150_000)
+})
