@@ -62,6 +62,8 @@ export const checkSchema = z
       .regex(/^[\w.-]+$/, { error: 'a host name, such as example.com' })
       .optional(),
     recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS']).default('A'),
+    /** For DNS checks: the server asked (host:port), instead of the system's resolvers. */
+    resolver: hostPort.optional(),
     method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
     interval: duration().default(checkDefaults.intervalMs),
@@ -86,6 +88,8 @@ export const checkSchema = z
         code: 'custom',
         message: `exactly one target: url: https://…, tcp: host:port, tls: host:port or dns: host (found ${targets.length === 0 ? 'none' : targets.join(' and ')})`,
       })
+    if (check.resolver !== undefined && check.dns === undefined)
+      ctx.addIssue({ code: 'custom', path: ['resolver'], message: 'a resolver only for a dns: check' })
     if (check.timeout >= check.interval)
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'a timeout shorter than the interval' })
   })
@@ -171,6 +175,8 @@ export interface Check {
   method: 'GET' | 'HEAD' | 'POST'
   headers: Record<string, string>
   recordType: string
+  /** The DNS server a dns check asks; the system's when undefined. */
+  resolver?: string
   intervalMs: number
   timeoutMs: number
   failures: number
@@ -218,6 +224,7 @@ export function checksOf(definitions: readonly CheckDefinition[], base?: string)
       method: definition.method,
       headers: { ...definition.headers },
       recordType: definition.recordType,
+      ...(definition.resolver === undefined ? {} : { resolver: definition.resolver }),
       intervalMs: definition.interval,
       timeoutMs: definition.timeout,
       failures: definition.failures,

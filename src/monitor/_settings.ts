@@ -31,7 +31,7 @@ export const monitorSettings = group(
       default: [],
       shownDefault: 'none',
       description:
-        'The uptime checks, each a mapping: name, one target (url: for HTTP(S), tcp: host:port, tls: host:port for the certificate only, dns: host), and optionally interval (60s), timeout (10s), failures (3) and successes (2) to change state, expect (status, keyword, notKeyword, json: { path, equals }, maxResponseTime, record for DNS), latency (a response-time alert), certExpiry (14d), site, severity, labels. The server probes them from its primary process; agents (`shipshape monitor`) probe the same list from elsewhere.',
+        'The uptime checks, each a mapping: name, one target (url: for HTTP(S), tcp: host:port, tls: host:port for the certificate only, dns: host), and optionally interval (60s), timeout (10s), failures (3) and successes (2) to change state, expect (status, keyword, notKeyword, json: { path, equals }, maxResponseTime, record for DNS), recordType (A) and resolver (host:port) for DNS, latency (a response-time alert), certExpiry (14d), site, severity, labels. The server probes them from its primary process; agents (`shipshape monitor`) probe the same list from elsewhere.',
       example: [{ name: 'home', url: 'https://example.com/', expect: { keyword: 'Welcome' } }],
     }),
     heartbeats: setting(z.array(heartbeatSchema), {
