@@ -1,5 +1,6 @@
 /**
- * Probe results, heartbeat pings, silences and sent notifications in Postgres (the embedded
+ * Probe results, heartbeat pings, silences, request-counter samples, the lockfile re-check's
+ * advisories and sent notifications in Postgres (the embedded
  * database or DATABASE_URL), through anything with `pg.Pool`'s query(). Several instances share
  * it: each reads the others' results (and the agents', stored by whichever worker took them), and
  * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
@@ -11,63 +12,8 @@ import type { RequestCounts, RequestSample } from './_burn.js'
 import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
+import { schema } from './_schema.js'
 import type { Ping } from './_state.js'
-
-const schema = `
-BEGIN;
-SELECT pg_advisory_xact_lock(7265432);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_results (
-  id bigserial PRIMARY KEY,
-  check_name text NOT NULL,
-  vantage text NOT NULL,
-  source text NOT NULL,
-  at timestamptz NOT NULL,
-  ok boolean NOT NULL,
-  ms integer NOT NULL,
-  error text,
-  cert_expires_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS shipshape_monitor_results_check ON shipshape_monitor_results (check_name, at);
-CREATE INDEX IF NOT EXISTS shipshape_monitor_results_at ON shipshape_monitor_results (at);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_pings (
-  id bigserial PRIMARY KEY,
-  heartbeat text NOT NULL,
-  kind text NOT NULL,
-  exit_code integer,
-  at timestamptz NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_silences (
-  id text PRIMARY KEY,
-  match jsonb NOT NULL,
-  starts_at timestamptz NOT NULL,
-  ends_at timestamptz NOT NULL,
-  comment text NOT NULL DEFAULT '',
-  until_resolved boolean NOT NULL DEFAULT false
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
-  name text PRIMARY KEY,
-  definition jsonb NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_requests (
-  source text NOT NULL,
-  at timestamptz NOT NULL,
-  total bigint NOT NULL,
-  errors bigint NOT NULL
-);
-CREATE INDEX IF NOT EXISTS shipshape_monitor_requests_at ON shipshape_monitor_requests (at);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_audits (at timestamptz NOT NULL, findings integer NOT NULL);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_advisories (
-  key text PRIMARY KEY,
-  first_seen_at timestamptz NOT NULL,
-  baseline boolean NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
-  group_key text PRIMARY KEY,
-  hash text NOT NULL,
-  sent_at timestamptz NOT NULL
-);
-COMMIT;`
 
 export interface Uptime {
   check: string
@@ -75,6 +21,14 @@ export interface Uptime {
   day?: number
   week?: number
   month?: number
+}
+
+export interface DayUptime {
+  check: string
+  /** YYYY-MM-DD, UTC. */
+  day: string
+  up: number
+  probes: number
 }
 
 export class MonitorStore {
@@ -241,6 +195,27 @@ export class MonitorStore {
       day: fraction(row.day),
       week: fraction(row.week),
       month: fraction(row.month),
+    }))
+  }
+
+  /**
+   * Each check's days (UTC) over the last `days`, oldest first: the fraction of successful probes
+   * (every vantage point's) and how many there were. Days without a probe are left out.
+   */
+  async history(now: number, days: number): Promise<DayUptime[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT check_name, floor(extract(epoch FROM at) / 86400) AS day, avg(ok::int) AS up, count(*) AS probes
+       FROM shipshape_monitor_results
+       WHERE at >= to_timestamp((floor(extract(epoch FROM $1::timestamptz) / 86400) - $2 + 1) * 86400)
+       GROUP BY check_name, day ORDER BY check_name, day`,
+      [new Date(now), days],
+    )
+    return rows.map((row) => ({
+      check: row.check_name as string,
+      day: new Date(Number(row.day) * 86_400_000).toISOString().slice(0, 10),
+      up: Number(row.up),
+      probes: Number(row.probes),
     }))
   }
 
