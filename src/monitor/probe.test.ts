@@ -3,18 +3,16 @@
  * the timeout), a closed port, TLS with a real (self-signed, short-lived) certificate, and DNS
  * against a real DNS server (dns2) on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import dns2 from 'dns2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CheckInput, checkSchema, checksOf } from './_checks.js'
 import { probe } from './_probe.js'
+import { selfSignedCert } from './_test/fixtures.js'
 
 const servers: { close(): unknown }[] = []
 let base = ''
@@ -88,17 +86,9 @@ describe('probes', () => {
   })
 
   it('read a certificate’s expiry over TLS and HTTPS, and say why it is not trusted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-tls-'))
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '5', '-subj', '/CN=localhost'],
-        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      ],
-      { stdio: 'ignore' },
-    )
+    const files = selfSignedCert(5)
     const server = createHttpsServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      { key: readFileSync(files.key), cert: readFileSync(files.cert) },
       (_req, res) => res.end('secure'),
     )
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))

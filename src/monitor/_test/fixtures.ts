@@ -1,8 +1,9 @@
 /** What the monitor's process tests share: a target to take down at will, a proxy to cut, config files, agents. */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cli, type Running, startServe } from '../../_test/cli.js'
 import type { LogLine } from '../../_test/pipeline.js'
@@ -25,12 +26,19 @@ export async function serveMonitored(
   return server
 }
 
-/** An HTTP target that answers 200 `hello` while `up`, else 503. */
-export async function target(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
-  const state = { up: true }
+/** An HTTP target that answers 200 `hello` while `up`, else 503; `delayMs` later when set. */
+export async function target(): Promise<{
+  url: string
+  up: boolean
+  delayMs: number
+  close(): Promise<void>
+}> {
+  const state = { up: true, delayMs: 0 }
   const server: Server = createServer((_req, res) => {
-    res.writeHead(state.up ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' })
-    res.end(state.up ? 'hello' : 'down')
+    setTimeout(() => {
+      res.writeHead(state.up ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' })
+      res.end(state.up ? 'hello' : 'down')
+    }, state.delayMs)
   })
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
   const { port } = server.address() as AddressInfo
@@ -68,6 +76,21 @@ export async function proxy(
     await new Promise<void>((done) => server.close(() => done()))
   }
   return { url: `http://127.0.0.1:${at}`, cut, restore: async () => void (await open(at)), close: cut }
+}
+
+/** A self-signed certificate for localhost, valid for `days`, made with openssl: its key and cert files. */
+export function selfSignedCert(days: number): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-tls-'))
+  const files = { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') }
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', String(days), '-subj', '/CN=localhost'],
+      ...['-keyout', files.key, '-out', files.cert],
+    ],
+    { stdio: 'ignore' },
+  )
+  return files
 }
 
 export function writeConfig(dir: string, name: string, config: unknown): string {

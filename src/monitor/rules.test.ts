@@ -1,0 +1,202 @@
+/**
+ * The alert rules and the not-crying-wolf logic through a real `shipshape serve` on the real
+ * Postgres, notifying a real webhook receiver (Alertmanager's payload): ten failing endpoints in
+ * one notification (grouping), their alerts muted while the site is down (inhibition) and heard
+ * once it is back, a flapping check held in one notification, and the latency, certificate and
+ * heartbeat rules on real targets and real pings. Intervals are a second.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Running, sleep } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
+import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
+import { httpReceiver } from '../observe/_test/receivers.js'
+import { selfSignedCert, serveMonitored, target, token, writeConfig } from './_test/fixtures.js'
+
+interface Notification {
+  status: string
+  groupLabels: Record<string, string>
+  alerts: { status: string; labels: Record<string, string>; annotations: { summary: string } }[]
+}
+
+let db: TestDatabase
+const running: (Running | { close(): Promise<void> })[] = []
+const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-rules-'))
+const fast = { interval: '1s', timeout: '500ms', failures: 2, successes: 2 }
+
+beforeAll(async () => {
+  db = await createTestDatabase('monitor_rules')
+})
+afterEach(async () => {
+  for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
+})
+afterAll(async () => {
+  await db.drop()
+})
+
+/** A serve instance notifying a fresh webhook receiver of every alert (pages and chat alike). */
+async function monitored(name: string, monitor: Record<string, unknown>) {
+  const webhook = await httpReceiver()
+  running.push(webhook)
+  const config = writeConfig(dir, `${name}.json`, {
+    monitor: {
+      tokens: [token],
+      groupWait: '1s',
+      groupInterval: '2s',
+      repeatInterval: '1h',
+      diskFree: 0,
+      auditInterval: 0,
+      webhook: webhook.url,
+      pageChannels: ['webhook'],
+      chatChannels: ['webhook'],
+      ...monitor,
+    },
+  })
+  const server = await serveMonitored(config, { DATABASE_URL: db.url }, running)
+  const notes = () => webhook.bodies as Notification[]
+  const of = (alertname: string) => notes().filter((note) => note.groupLabels.alertname === alertname)
+  return { server, notes, of }
+}
+
+describe('the alert rules under serve', () => {
+  it('groups ten failing endpoints into one notification, and mutes them while the site is down', async () => {
+    const site = await target()
+    const api = await target()
+    running.push(site, api)
+    const endpoints = Array.from({ length: 10 }, (_, index) => ({
+      name: `endpoint-${index}`,
+      url: `${api.url}?endpoint=${index}`,
+      ...fast,
+    }))
+    const { of } = await monitored('grouping', {
+      checks: [{ name: 'site', url: site.url, site: true, ...fast }, ...endpoints],
+      quorum: 1,
+    })
+    await sleep(2500)
+    api.up = false
+    await eventuallyPasses(async () => expect(of('CheckFailing').length).toBeGreaterThan(0), 30_000)
+    await sleep(3000) // group_interval: a straggler would come as a second notification
+    expect(of('CheckFailing').map((note) => [note.status, note.alerts.length])).toEqual([['firing', 10]])
+    api.up = true
+    await eventuallyPasses(
+      async () => expect(of('CheckFailing').map((note) => note.status)).toEqual(['firing', 'resolved']),
+      30_000,
+    )
+
+    // The site down first, then the endpoints: their alerts are its consequences, and stay muted.
+    site.up = false
+    await eventuallyPasses(
+      async () => expect(of('SiteDown').map((note) => note.status)).toEqual(['firing']),
+      30_000,
+    )
+    api.up = false
+    await sleep(6000)
+    expect(of('CheckFailing')).toHaveLength(2)
+    // The site back, the endpoints still down: now they are heard, once.
+    site.up = true
+    await eventuallyPasses(async () => {
+      expect(of('SiteDown').map((note) => note.status)).toEqual(['firing', 'resolved'])
+      expect(of('CheckFailing').map((note) => [note.status, note.alerts.length])).toEqual([
+        ['firing', 10],
+        ['resolved', 10],
+        ['firing', 10],
+      ])
+    }, 30_000)
+  }, 120_000)
+
+  it('holds a flapping check in one notification until it has been steady for a whole window', async () => {
+    const site = await target()
+    running.push(site)
+    const { of } = await monitored('flapping', {
+      checks: [
+        { name: 'flappy', url: site.url, interval: '500ms', timeout: '250ms', failures: 1, successes: 1 },
+      ],
+      quorum: 1,
+      flapChanges: 4,
+      flapWindow: '15s',
+      groupWait: '500ms',
+      groupInterval: '5s',
+    })
+    await sleep(1500)
+    // Down and up every second for 10 seconds: ten changes of state.
+    for (let flip = 0; flip < 10; flip++) {
+      site.up = !site.up
+      await sleep(1000)
+    }
+    site.up = true
+    const flappingUntil = Date.now() + 15_000
+    await eventuallyPasses(
+      async () => expect(of('SiteDown').map((note) => note.status)).toEqual(['firing', 'resolved']),
+      60_000,
+    )
+    // Nothing came between the first notification and the resolve, and the resolve waited for
+    // the check to be steady for most of a window (the last changes fall out of it before it ends).
+    expect(Date.now()).toBeGreaterThanOrEqual(flappingUntil - 5000)
+  }, 120_000)
+
+  it('alerts on a slow answer, a certificate near its expiry, and late, unfinished and failed jobs', async () => {
+    const slow = await target()
+    slow.delayMs = 300
+    const files = selfSignedCert(5)
+    const https = createServer(
+      { key: readFileSync(files.key), cert: readFileSync(files.cert) },
+      (_req, res) => res.end('secure'),
+    )
+    await new Promise<void>((ready) => https.listen(0, '127.0.0.1', ready))
+    running.push(slow, { close: () => new Promise<void>((done) => https.close(() => done())) })
+    const { server, of } = await monitored('rules', {
+      checks: [
+        { name: 'slow', url: slow.url, latency: '100ms', ...fast },
+        { name: 'cert', tls: `localhost:${(https.address() as AddressInfo).port}`, ...fast },
+      ],
+      heartbeats: [{ name: 'job', period: '2s', grace: '1s' }],
+      quorum: 1,
+    })
+    const summaries = (alertname: string) =>
+      of(alertname).flatMap((note) =>
+        note.status === 'firing' ? note.alerts.map((alert) => alert.annotations.summary) : [],
+      )
+    await eventuallyPasses(async () => {
+      expect(summaries('LatencyHigh')).toEqual([
+        expect.stringMatching(/^slow answers slowly: .* \(threshold 100 ms\)$/),
+      ])
+      expect(summaries('CertificateExpiring')).toEqual([
+        expect.stringMatching(/^the certificate of cert expires in [45] day\(s\)/),
+      ])
+      // Never pinged within period + grace of the start.
+      expect(summaries('HeartbeatMissed')).toEqual(['job has never pinged'])
+    }, 30_000)
+
+    const ping = (path: string) =>
+      fetch(`${server.url}/_shipshape/monitor/ping/${path}?token=${token}`, { method: 'POST' })
+    const heartbeat = async (path: string, summary: string | undefined) => {
+      const count = of('HeartbeatMissed').length
+      expect((await ping(path)).status).toBe(200)
+      if (summary === undefined) return
+      await eventuallyPasses(async () => {
+        expect(
+          of('HeartbeatMissed')
+            .slice(count)
+            .map((note) => note.status),
+        ).toContain('firing')
+        expect(summaries('HeartbeatMissed').at(-1)).toBe(summary)
+      }, 30_000)
+    }
+    await heartbeat('job', undefined)
+    await eventuallyPasses(async () => expect(of('HeartbeatMissed').at(-1)?.status).toBe('resolved'), 30_000)
+    await heartbeat('job/start', 'job started but did not finish within its grace')
+    await heartbeat('job', undefined)
+    await eventuallyPasses(async () => expect(of('HeartbeatMissed').at(-1)?.status).toBe('resolved'), 30_000)
+    await heartbeat('job/fail', 'job reported a failure')
+    // Unpinged since its last success: late.
+    await heartbeat('job', undefined)
+    await eventuallyPasses(
+      async () => expect(summaries('HeartbeatMissed').at(-1)).toMatch(/^job has not pinged since \d{4}-/),
+      30_000,
+    )
+  }, 150_000)
+})
