@@ -91,7 +91,7 @@ export const monitorSettings = group(
       default: [],
       shownDefault: 'none',
       description:
-        'Maintenance windows: alerts whose labels match (alertname, check, severity, vantage, your own) are not notified between from and until. Silences can also be added through the API and `shipshape monitor silence`.',
+        'One-off silences: alerts whose labels match (alertname, check, severity, vantage, your own) are not notified between from and until. Silences can also be added through the API and `shipshape monitor silence`; recurring windows go in maintenance.',
       example: [
         {
           match: { check: 'api' },
@@ -188,12 +188,12 @@ export const monitorSettings = group(
     auditInterval: setting(duration(), {
       default: '1d',
       description:
-        'How often the running server re-checks its deployed lockfile (the one in its working directory) against the registry’s advisories, with `shipshape audit` in a child process and the audit settings that command reads; an advisory that matches now and did not at the previous check raises a chat-level AdvisoryNew alert. 0 turns it off. Each check is one request to the registry per run, and a process of about 60 MB for a few seconds.',
+        'How often the running server re-checks its deployed lockfile (the one in its working directory) against the registry’s advisories, with `shipshape audit` in a child process and the audit settings that command reads; an advisory that matches now and did not at the previous check raises a chat-level AdvisoryNew alert. 0 turns it off. Each run asks the registry once for the advisories of every locked version (and for the packuments not yet cached), in a child process of its own.',
     }),
     statusPage: setting(z.boolean(), {
       default: false,
       description:
-        'Serve a public, read-only status page at /_shipshape/monitor/status: each check’s state and its uptime over 24 h, 7 d and 30 d. Off by default: it tells the world your internal endpoints.',
+        'Serve a public, read-only status page at /_shipshape/monitor/status: each check’s state, its uptime over 24 h, 7 d and 30 d, and one bar for each of its last 30 days. Off by default: it tells the world your internal endpoints.',
     }),
   },
   {
