@@ -39,10 +39,11 @@ afterAll(async () => {
 })
 
 /** A serve instance notifying a fresh webhook receiver of every alert (pages and chat alike). */
-async function monitored(name: string, monitor: Record<string, unknown>) {
+async function monitored(name: string, monitor: Record<string, unknown>, observe: unknown = {}) {
   const webhook = await httpReceiver()
   running.push(webhook)
   const config = writeConfig(dir, `${name}.json`, {
+    observe,
     monitor: {
       tokens: [token],
       groupWait: '1s',
@@ -72,15 +73,26 @@ describe('the alert rules under serve', () => {
       url: `${api.url}?endpoint=${index}`,
       ...fast,
     }))
-    const { of } = await monitored('grouping', {
-      checks: [{ name: 'site', url: site.url, site: true, ...fast }, ...endpoints],
-      quorum: 1,
-    })
+    const slack = await httpReceiver()
+    running.push(slack)
+    const { of } = await monitored(
+      'grouping',
+      {
+        checks: [{ name: 'site', url: site.url, site: true, ...fast }, ...endpoints],
+        quorum: 1,
+        chatChannels: ['webhook', 'slack'],
+      },
+      { notifySlack: slack.url },
+    )
     await sleep(2500)
     api.up = false
     await eventuallyPasses(async () => expect(of('CheckFailing').length).toBeGreaterThan(0), 30_000)
     await sleep(3000) // group_interval: a straggler would come as a second notification
     expect(of('CheckFailing').map((note) => [note.status, note.alerts.length])).toEqual([['firing', 10]])
+    // The same one notification in Slack (an incoming webhook's message), naming every endpoint.
+    const messages = slack.bodies as { text: string }[]
+    expect(messages.map((message) => message.text)).toEqual(['[FIRING:10] CheckFailing'])
+    for (const endpoint of endpoints) expect(JSON.stringify(messages[0])).toContain(endpoint.name)
     api.up = true
     await eventuallyPasses(
       async () => expect(of('CheckFailing').map((note) => note.status)).toEqual(['firing', 'resolved']),
@@ -199,4 +211,40 @@ describe('the alert rules under serve', () => {
       30_000,
     )
   }, 150_000)
+
+  it('mutes an alert until it resolves, and sends no resolved notification when told not to', async () => {
+    const site = await target()
+    running.push(site)
+    const { server, of } = await monitored('until-resolved', {
+      checks: [{ name: 'home', url: site.url, ...fast }],
+      quorum: 1,
+      sendResolved: false,
+    })
+    const api = `${server.url}/_shipshape/monitor/silences`
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    const added = await fetch(api, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ match: { check: 'home' }, untilResolved: true, comment: 'known' }),
+    })
+    expect(added.status).toBe(201)
+    const silences = async () =>
+      ((await (await fetch(api, { headers })).json()) as { silences: { id: string }[] }).silences
+    await sleep(6000) // the primaries read silences every five seconds
+    site.up = false
+    await sleep(6000)
+    expect(of('SiteDown')).toEqual([])
+    expect(await silences()).toHaveLength(1)
+    // Over: the silence ends by itself, and the next outage is heard.
+    site.up = true
+    await eventuallyPasses(async () => expect(await silences()).toEqual([]), 30_000)
+    site.up = false
+    await eventuallyPasses(
+      async () => expect(of('SiteDown').map((note) => note.status)).toEqual(['firing']),
+      30_000,
+    )
+    site.up = true
+    await sleep(8000) // two successes, then group_interval: a resolved notification would be here
+    expect(of('SiteDown').map((note) => note.status)).toEqual(['firing'])
+  }, 120_000)
 })
