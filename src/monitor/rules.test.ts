@@ -63,6 +63,15 @@ async function monitored(name: string, monitor: Record<string, unknown>, observe
   return { server, notes, of }
 }
 
+/** The local time HH:MM in Asia/Kolkata at `at`. */
+const kolkata = (at: number) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Kolkata',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(at)
+
 describe('the alert rules under serve', () => {
   it('groups ten failing endpoints into one notification, and mutes them while the site is down', async () => {
     const site = await target()
@@ -150,7 +159,7 @@ describe('the alert rules under serve', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(flappingUntil - 5000)
   }, 120_000)
 
-  it('alerts on a slow answer, a certificate near its expiry, and late, unfinished and failed jobs', async () => {
+  it('alerts on a slow answer, a certificate near its expiry, and late, unfinished and failed jobs; not inside a maintenance window', async () => {
     const slow = await target()
     slow.delayMs = 300
     const files = selfSignedCert(5)
@@ -164,8 +173,18 @@ describe('the alert rules under serve', () => {
       checks: [
         { name: 'slow', url: slow.url, latency: '100ms', ...fast },
         { name: 'cert', tls: `localhost:${(https.address() as AddressInfo).port}`, ...fast },
+        // Down all along, inside a recurring maintenance window that began a minute ago in Kolkata (UTC+5:30).
+        { name: 'muted', tcp: '127.0.0.1:1', ...fast },
       ],
       heartbeats: [{ name: 'job', period: '2s', grace: '1s' }],
+      maintenance: [
+        {
+          match: { check: 'muted' },
+          start: kolkata(Date.now() - 60_000),
+          duration: '2h',
+          timeZone: 'Asia/Kolkata',
+        },
+      ],
       quorum: 1,
     })
     const summaries = (alertname: string) =>
@@ -210,6 +229,16 @@ describe('the alert rules under serve', () => {
       async () => expect(summaries('HeartbeatMissed').at(-1)).toMatch(/^job has not pinged since \d{4}-/),
       30_000,
     )
+    // The self-signed certificate's check fails (untrusted) and is heard; the muted one never.
+    const failing = of('CheckFailing').flatMap((note) => note.alerts.map((alert) => alert.labels.check))
+    expect(failing).toContain('cert')
+    expect(failing).not.toContain('muted')
+    const listed = (await (
+      await fetch(`${server.url}/_shipshape/monitor/checks`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { checks: { name: string; latest: { ok: boolean }[] }[] }
+    expect(listed.checks.find((check) => check.name === 'muted')?.latest).toMatchObject([{ ok: false }])
   }, 150_000)
 
   it('mutes an alert until it resolves, and sends no resolved notification when told not to', async () => {
