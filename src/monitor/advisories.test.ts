@@ -8,24 +8,13 @@
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Running } from '../_test/cli.js'
+import { describe, expect, it } from 'vitest'
 import { eventuallyPasses } from '../_test/pipeline.js'
-import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { bulkAdvisories, startRegistry } from '../hosting/_test/registry.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
-import { serveMonitored, token, writeConfig } from './_test/fixtures.js'
+import { postgresSuite, serveMonitored, token, writeConfig } from './_test/fixtures.js'
 
-let db: TestDatabase
-const running: (Running | { close(): Promise<void> })[] = []
-
-beforeAll(async () => {
-  db = await createTestDatabase('monitor_advisories')
-})
-afterAll(async () => {
-  for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
-  await db.drop()
-})
+const { running, url } = postgresSuite('monitor_advisories')
 
 interface AlertmanagerBody {
   status: string
@@ -57,7 +46,7 @@ describe('the deployed lockfile, re-checked by the running server', () => {
     })
     const server = await serveMonitored(
       config,
-      { DATABASE_URL: db.url, SHIPSHAPE_AUDIT_REGISTRY: registry.url },
+      { DATABASE_URL: url(), SHIPSHAPE_AUDIT_REGISTRY: registry.url },
       running,
       project,
     )

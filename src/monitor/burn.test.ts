@@ -9,23 +9,13 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type Running, sleep } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
-import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
-import { serveMonitored, token, writeConfig } from './_test/fixtures.js'
+import { postgresSuite, serveMonitored, token, writeConfig } from './_test/fixtures.js'
 
-let db: TestDatabase
-const running: (Running | { close(): Promise<void> })[] = []
-
-beforeAll(async () => {
-  db = await createTestDatabase('monitor_burn')
-})
-afterAll(async () => {
-  for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
-  await db.drop()
-})
+const { running, url } = postgresSuite('monitor_burn')
 
 interface PagerDutyEvent {
   event_action: string
@@ -68,12 +58,12 @@ describe('error-budget burn under serve', () => {
         webhook: webhook.url,
       },
     })
-    const env = { DATABASE_URL: db.url }
+    const env = { DATABASE_URL: url() }
     const [east, west] = await Promise.all([
       serveMonitored(config, { ...env, SHIPSHAPE_MONITOR_VANTAGE: 'east' }, running),
       serveMonitored(config, { ...env, SHIPSHAPE_MONITOR_VANTAGE: 'west' }, running),
     ])
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+    const pool = new pg.Pool({ connectionString: url(), max: 1 })
     try {
       // Both primaries sample (every second: a tenth of the 5 s window, at least 1 s) before the traffic.
       await eventuallyPasses(async () => {

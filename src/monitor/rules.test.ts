@@ -10,12 +10,18 @@ import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Running, sleep } from '../_test/cli.js'
+import { describe, expect, it } from 'vitest'
+import { sleep } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
-import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
-import { selfSignedCert, serveMonitored, target, token, writeConfig } from './_test/fixtures.js'
+import {
+  postgresSuite,
+  selfSignedCert,
+  serveMonitored,
+  target,
+  token,
+  writeConfig,
+} from './_test/fixtures.js'
 
 interface Notification {
   status: string
@@ -23,20 +29,9 @@ interface Notification {
   alerts: { status: string; labels: Record<string, string>; annotations: { summary: string } }[]
 }
 
-let db: TestDatabase
-const running: (Running | { close(): Promise<void> })[] = []
+const { running, url } = postgresSuite('monitor_rules', 'each')
 const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-rules-'))
 const fast = { interval: '1s', timeout: '500ms', failures: 2, successes: 2 }
-
-beforeAll(async () => {
-  db = await createTestDatabase('monitor_rules')
-})
-afterEach(async () => {
-  for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
-})
-afterAll(async () => {
-  await db.drop()
-})
 
 /** A serve instance notifying a fresh webhook receiver of every alert (pages and chat alike). */
 async function monitored(name: string, monitor: Record<string, unknown>, observe: unknown = {}) {
@@ -57,7 +52,7 @@ async function monitored(name: string, monitor: Record<string, unknown>, observe
       ...monitor,
     },
   })
-  const server = await serveMonitored(config, { DATABASE_URL: db.url }, running)
+  const server = await serveMonitored(config, { DATABASE_URL: url() }, running)
   const notes = () => webhook.bodies as Notification[]
   const of = (alertname: string) => notes().filter((note) => note.groupLabels.alertname === alertname)
   return { server, notes, of }

@@ -5,13 +5,36 @@ import { createServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { cli, type Running, startServe } from '../../_test/cli.js'
 import type { LogLine } from '../../_test/pipeline.js'
+import { createTestDatabase, type TestDatabase } from '../../_test/postgres.js'
 
 export const token = 'test-token-0123456789abcdef'
 
 /** The app the monitor's serve tests run: a page, and /fail that answers 500. */
 export const app = new URL('./app.ts', import.meta.url).pathname
+
+/**
+ * A suite's own Postgres database, and a list of what its tests start (servers, receivers),
+ * stopped newest first after each test (`after: 'each'`) or after the suite.
+ */
+export function postgresSuite(name: string, after: 'each' | 'all' = 'all') {
+  const running: (Running | { close(): Promise<void> })[] = []
+  let db: TestDatabase | undefined
+  const stopAll = async () => {
+    for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
+  }
+  beforeAll(async () => {
+    db = await createTestDatabase(name)
+  })
+  if (after === 'each') afterEach(stopAll)
+  afterAll(async () => {
+    await stopAll()
+    await db?.drop()
+  })
+  return { running, url: () => (db as TestDatabase).url }
+}
 
 /** `shipshape serve` of the test app with one worker, resolved once its monitor runs; pushed to `running` first. */
 export async function serveMonitored(
