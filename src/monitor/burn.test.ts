@@ -3,7 +3,8 @@
  * workers answering real requests with 500s, the primaries' summed request counters sampled into
  * the database, and the page (PagerDuty's and Alertmanager's payloads, to real receivers) sent
  * once. The windows are seconds long (monitor.burnWindows), and each instance alone takes fewer
- * requests than a window needs to be judged (100): only the whole site's counts page.
+ * requests than a window needs to be judged (100): only the whole site's counts page. The
+ * Alertmanager receiver fails its first request, so the retry is seen too.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -37,7 +38,8 @@ async function traffic(base: string, count: number): Promise<number[]> {
 describe('error-budget burn under serve', () => {
   it('pages once when the site, counted over both instances, burns its budget', async () => {
     const pagerduty = await httpReceiver()
-    const webhook = await httpReceiver()
+    // The Alertmanager receiver fails its first request: the notification is retried (with backoff).
+    const webhook = await httpReceiver(1)
     running.push(pagerduty, webhook)
     const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-burn-'))
     const config = writeConfig(dir, 'burn.json', {
@@ -104,6 +106,7 @@ describe('error-budget burn under serve', () => {
         alerts: { labels: Record<string, string> }[]
       }[]
       expect(alertmanager.map((body) => body.status)).toEqual(['firing', 'resolved'])
+    expect(webhook.attempts()).toBe(3)
       expect(alertmanager[0]?.alerts[0]?.labels).toEqual({
         alertname: 'ErrorBudgetBurn',
         severity: 'page',
