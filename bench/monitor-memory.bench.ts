@@ -4,7 +4,7 @@
  * own pages and a TCP port probed every second, a heartbeat and the burn-rate sampling. The
  * primary's RSS and PSS (/proc/<pid>/smaps_rollup) after it has monitored for --settle seconds;
  * rounds alternate off and on, and the median of each is reported.
- * Usage: npm run bench -- monitor-memory [--rounds 1] [--settle 10] (about 40 s a round)
+ * Usage: npm run bench -- monitor-memory [--rounds 1] [--settle 10] (about a minute a round)
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
