@@ -121,8 +121,9 @@ export class MonitorRunner {
         states: this.states,
         store: () => this.store,
       })
-      // The first check a minute after start (sooner with a shorter interval), off the start's path.
-      this.every(Math.min(monitor.auditIntervalMs, 60_000), monitor.auditIntervalMs, () => recheck.run())
+      // The first check 10 minutes after start (sooner with a shorter interval): a deploy's first
+      // minutes are busy enough, and a server started for a moment (a test, a one-off) never asks.
+      this.every(Math.min(monitor.auditIntervalMs, 600_000), monitor.auditIntervalMs, () => recheck.run())
     }
     logger.info(
       { checks: monitor.checks.length, heartbeats: monitor.heartbeats.length, vantage: monitor.vantage },
