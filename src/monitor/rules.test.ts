@@ -2,8 +2,10 @@
  * The alert rules and the not-crying-wolf logic through a real `shipshape serve` on the real
  * Postgres, notifying a real webhook receiver (Alertmanager's payload): ten failing endpoints in
  * one notification (grouping), their alerts muted while the site is down (inhibition) and heard
- * once it is back, a flapping check held in one notification, and the latency, certificate and
- * heartbeat rules on real targets and real pings. Intervals are a second.
+ * once it is back, a flapping check held in one notification, the latency, certificate and
+ * heartbeat rules on real targets and real pings, a config silence, a recurring maintenance
+ * window, a route by label to Slack, and an until-resolved silence from the API. Intervals are a
+ * second.
  */
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:https'
@@ -154,7 +156,7 @@ describe('the alert rules under serve', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(flappingUntil - 5000)
   }, 120_000)
 
-  it('alerts on a slow answer, a certificate near its expiry, and late, unfinished and failed jobs; not inside a maintenance window', async () => {
+  it('alerts on a slow answer, a certificate near its expiry, and late, unfinished and failed jobs; not inside a maintenance window or a silence; by route', async () => {
     const slow = await target()
     slow.delayMs = 300
     const files = selfSignedCert(5)
@@ -163,25 +165,43 @@ describe('the alert rules under serve', () => {
       (_req, res) => res.end('secure'),
     )
     await new Promise<void>((ready) => https.listen(0, '127.0.0.1', ready))
-    running.push(slow, { close: () => new Promise<void>((done) => https.close(() => done())) })
-    const { server, of } = await monitored('rules', {
-      checks: [
-        { name: 'slow', url: slow.url, latency: '100ms', ...fast },
-        { name: 'cert', tls: `localhost:${(https.address() as AddressInfo).port}`, ...fast },
-        // Down all along, inside a recurring maintenance window that began a minute ago in Kolkata (UTC+5:30).
-        { name: 'muted', tcp: '127.0.0.1:1', ...fast },
-      ],
-      heartbeats: [{ name: 'job', period: '2s', grace: '1s' }],
-      maintenance: [
-        {
-          match: { check: 'muted' },
-          start: kolkata(Date.now() - 60_000),
-          duration: '2h',
-          timeZone: 'Asia/Kolkata',
-        },
-      ],
-      quorum: 1,
-    })
+    const slack = await httpReceiver()
+    running.push(slow, slack, { close: () => new Promise<void>((done) => https.close(() => done())) })
+    const { server, of } = await monitored(
+      'rules',
+      {
+        checks: [
+          { name: 'slow', url: slow.url, latency: '100ms', ...fast },
+          { name: 'cert', tls: `localhost:${(https.address() as AddressInfo).port}`, ...fast },
+          // Down all along, inside a recurring maintenance window that began a minute ago in Kolkata (UTC+5:30).
+          { name: 'muted', tcp: '127.0.0.1:1', ...fast },
+          // Down too: silenced once, in the config file.
+          { name: 'quiet', tcp: '127.0.0.1:1', ...fast },
+          // Down, and routed by its label to Slack alone.
+          { name: 'routed', tcp: '127.0.0.1:1', labels: { team: 'payments' }, ...fast },
+        ],
+        silences: [
+          {
+            match: { check: 'quiet' },
+            from: new Date(Date.now() - 60_000).toISOString(),
+            until: new Date(Date.now() + 7_200_000).toISOString(),
+            comment: 'known',
+          },
+        ],
+        routes: [{ match: { team: 'payments' }, channels: ['slack'] }],
+        heartbeats: [{ name: 'job', period: '2s', grace: '1s' }],
+        maintenance: [
+          {
+            match: { check: 'muted' },
+            start: kolkata(Date.now() - 60_000),
+            duration: '2h',
+            timeZone: 'Asia/Kolkata',
+          },
+        ],
+        quorum: 1,
+      },
+      { notifySlack: slack.url },
+    )
     const summaries = (alertname: string) =>
       of(alertname).flatMap((note) =>
         note.status === 'firing' ? note.alerts.map((alert) => alert.annotations.summary) : [],
@@ -228,6 +248,12 @@ describe('the alert rules under serve', () => {
     const failing = of('CheckFailing').flatMap((note) => note.alerts.map((alert) => alert.labels.check))
     expect(failing).toContain('cert')
     expect(failing).not.toContain('muted')
+    expect(failing).not.toContain('quiet')
+    expect(failing).not.toContain('routed')
+    const slackText = JSON.stringify(slack.bodies)
+    expect(slackText).toContain('[FIRING:1] CheckFailing')
+    expect(slackText).toContain('routed')
+    expect(slackText).not.toContain('quiet')
     const listed = (await (
       await fetch(`${server.url}/_shipshape/monitor/checks`, {
         headers: { authorization: `Bearer ${token}` },
