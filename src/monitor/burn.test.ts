@@ -106,7 +106,7 @@ describe('error-budget burn under serve', () => {
         alerts: { labels: Record<string, string> }[]
       }[]
       expect(alertmanager.map((body) => body.status)).toEqual(['firing', 'resolved'])
-    expect(webhook.attempts()).toBe(3)
+      expect(webhook.attempts()).toBe(3)
       expect(alertmanager[0]?.alerts[0]?.labels).toEqual({
         alertname: 'ErrorBudgetBurn',
         severity: 'page',
