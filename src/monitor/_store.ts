@@ -301,7 +301,10 @@ export class MonitorStore {
   /**
    * Claims a group's notification: true for one caller among the instances sharing the database.
    * The same content is sent again only after `repeatMs`; changed content after `intervalMs`
-   * (less a little, for two instances' clocks and ticks).
+   * (less a little, for two instances' clocks and ticks), except the first notification of a new
+   * incident after the group's last one ended (a hash whose firing part, before `|`, is empty):
+   * that one is a new group, which waits its group_wait and not a group_interval, and would
+   * otherwise be lost when an outage comes back within group_interval of its resolve.
    */
   async claim(
     groupKey: string,
@@ -313,7 +316,8 @@ export class MonitorStore {
     const { rows } = await this.pool.query(
       `INSERT INTO shipshape_monitor_sent AS s (group_key, hash, sent_at) VALUES ($1, $2, $3)
        ON CONFLICT (group_key) DO UPDATE SET hash = excluded.hash, sent_at = excluded.sent_at
-       WHERE (s.hash <> excluded.hash AND s.sent_at <= excluded.sent_at - $4 * interval '1 millisecond')
+       WHERE (s.hash <> excluded.hash AND (s.sent_at <= excluded.sent_at - $4 * interval '1 millisecond'
+                OR (starts_with(s.hash, '|') AND NOT starts_with(excluded.hash, '|'))))
           OR s.sent_at <= excluded.sent_at - $5 * interval '1 millisecond'
        RETURNING group_key`,
       [groupKey, hash, new Date(now), Math.round(intervalMs * 0.8), Math.round(repeatMs * 0.8)],

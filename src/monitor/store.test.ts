@@ -84,4 +84,17 @@ describe('the monitor store', () => {
       { check: 'days', day: '2026-12-20', up: 1, probes: 1 },
     ])
   })
+
+  it('claims a notification for one instance, and the next incident at once after a resolve', async () => {
+    const claim = (hash: string, at: number) => store.claim('webhook:SiteDown', hash, at, 300_000, 14_400_000)
+    expect(await claim('a|', t0)).toBe(true)
+    // Another instance with the same content, or a little more, within group_interval: not again.
+    expect(await claim('a|', t0 + 1000)).toBe(false)
+    expect(await claim('a;b|', t0 + 2000)).toBe(false)
+    expect(await claim('|a', t0 + 60_000)).toBe(false)
+    expect(await claim('|a', t0 + 300_000)).toBe(true)
+    // The outage back a minute after its resolve: a new incident, paged now, once.
+    expect(await claim('a|', t0 + 360_000)).toBe(true)
+    expect(await claim('a|', t0 + 361_000)).toBe(false)
+  })
 })
