@@ -4,11 +4,16 @@
  * registry answering the bulk advisory endpoint with the recorded response (src/hosting/_test), and
  * an advisory published after the first check raises AdvisoryNew to a real webhook receiver;
  * those already there at the first check do not, and the alert resolves once it no longer matches.
+ * Without a database, the re-check (the built module, whose `shipshape audit` is the built CLI)
+ * compares with the previous check of its own process.
  */
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
+import { LockfileRecheck } from '../../dist/monitor/_advisories.js'
+import { CheckStates } from '../../dist/monitor/_state.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
 import { bulkAdvisories, startRegistry } from '../hosting/_test/registry.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
@@ -21,18 +26,51 @@ interface AlertmanagerBody {
   alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[]
 }
 
+const { minimist = [], ...before } = bulkAdvisories
+
+/** A deployed project (the npm fixture's lockfile), and a registry that knows every recorded advisory but minimist's, until it is "published". */
+async function deployed() {
+  const project = mkdtempSync(join(tmpdir(), 'shipshape-monitor-audit-'))
+  const fixture = new URL('../hosting/_test/lockfiles/npm/', import.meta.url).pathname
+  for (const file of ['package.json', 'package-lock.json'])
+    copyFileSync(join(fixture, file), join(project, file))
+  const advisories: Record<string, unknown[]> = { ...before }
+  const registry = await startRegistry({ advisories })
+  running.push(registry)
+  return { project, advisories, registry }
+}
+
 describe('the deployed lockfile, re-checked by the running server', () => {
+  it('without a database, compares each check with this process’s previous one', async () => {
+    const { project, advisories, registry } = await deployed()
+    // The audit's own settings, read by `shipshape audit` in the deployed directory.
+    writeConfig(project, 'shipshape.json', { audit: { registry: registry.url } })
+    const states = new CheckStates({ quorum: 1, flapChanges: 4, flapWindowMs: 60_000 }, [], [], Date.now())
+    const recheck = new LockfileRecheck({
+      cwd: project,
+      logger: pino({ level: 'silent' }),
+      states,
+      store: () => undefined,
+    })
+    const alerts = () => [...states.alerts(Date.now()).values()].map((alert) => alert.labels)
+    await recheck.run()
+    expect(alerts()).toEqual([])
+    advisories.minimist = minimist
+    await recheck.run()
+    expect(alerts()).toEqual([
+      { alertname: 'AdvisoryNew', severity: 'chat', advisory: '1097678', package: 'minimist' },
+    ])
+    await recheck.run()
+    expect(alerts()).toHaveLength(1)
+    delete advisories.minimist
+    await recheck.run()
+    expect(alerts()).toEqual([])
+  }, 60_000)
+
   it('raises AdvisoryNew for an advisory published after the first check, and resolves it', async () => {
-    const project = mkdtempSync(join(tmpdir(), 'shipshape-monitor-audit-'))
-    const fixture = new URL('../hosting/_test/lockfiles/npm/', import.meta.url).pathname
-    for (const file of ['package.json', 'package-lock.json'])
-      copyFileSync(join(fixture, file), join(project, file))
-    // The registry knows every recorded advisory but minimist's, until it is "published".
-    const { minimist, ...before } = bulkAdvisories
-    const advisories: Record<string, unknown[]> = { ...before }
-    const registry = await startRegistry({ advisories })
+    const { project, advisories, registry } = await deployed()
     const webhook = await httpReceiver()
-    running.push(registry, webhook)
+    running.push(webhook)
     const config = writeConfig(project, 'shipshape.json', {
       monitor: {
         heartbeats: [{ name: 'job', period: '1d' }],
@@ -65,7 +103,7 @@ describe('the deployed lockfile, re-checked by the running server', () => {
     expect(webhook.bodies).toEqual([])
     expect(registry.requests).toContain('POST /-/npm/v1/security/advisories/bulk')
 
-    advisories.minimist = minimist as unknown[]
+    advisories.minimist = minimist
     const firing = await eventuallyPasses(async () => {
       const body = (webhook.bodies as AlertmanagerBody[]).find((entry) => entry.status === 'firing')
       expect(body).toBeDefined()
