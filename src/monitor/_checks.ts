@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { duration } from '../config/index.js'
+import { type Maintenance, weekdays } from './_maintenance.js'
 import { resolveUrl } from './_url.js'
 
 /** Gatus's defaults: a probe a minute, 10 s to answer, 3 failures to alert, 2 successes to resolve. */
@@ -61,6 +62,8 @@ export const checkSchema = z
       .regex(/^[\w.-]+$/, { error: 'a host name, such as example.com' })
       .optional(),
     recordType: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS']).default('A'),
+    /** For DNS checks: the server asked (host:port), instead of the system's resolvers. */
+    resolver: hostPort.optional(),
     method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
     interval: duration().default(checkDefaults.intervalMs),
@@ -85,6 +88,8 @@ export const checkSchema = z
         code: 'custom',
         message: `exactly one target: url: https://…, tcp: host:port, tls: host:port or dns: host (found ${targets.length === 0 ? 'none' : targets.join(' and ')})`,
       })
+    if (check.resolver !== undefined && check.dns === undefined)
+      ctx.addIssue({ code: 'custom', path: ['resolver'], message: 'a resolver only for a dns: check' })
     if (check.timeout >= check.interval)
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'a timeout shorter than the interval' })
   })
@@ -111,6 +116,46 @@ export const silenceSchema = z
   })
   .strict()
 
+/** Whether Intl knows the time zone (an IANA name such as Europe/Paris, or UTC). */
+function knownZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const maintenanceSchema = z
+  .object({
+    match: labels,
+    /** Weekdays it starts on; every day when left out. */
+    days: z.array(z.enum(weekdays, { error: `a weekday: ${weekdays.join(', ')}` })).default([]),
+    start: z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, { error: 'a local time HH:MM, such as 02:00' }),
+    duration: duration(),
+    timeZone: z
+      .string()
+      .refine(knownZone, { error: 'an IANA time zone, such as Europe/Paris or UTC' })
+      .default('UTC'),
+    comment: z.string().default(''),
+  })
+  .strict()
+
+export function maintenanceOf(definition: z.output<typeof maintenanceSchema>): Maintenance {
+  const [hours, minutes] = definition.start.split(':').map(Number)
+  return {
+    match: { ...definition.match },
+    days:
+      definition.days.length === 0
+        ? [0, 1, 2, 3, 4, 5, 6]
+        : definition.days.map((day) => weekdays.indexOf(day)),
+    startMinute: (hours as number) * 60 + (minutes as number),
+    durationMs: definition.duration,
+    timeZone: definition.timeZone,
+    comment: definition.comment,
+  }
+}
+
 export const routeSchema = z
   .object({
     match: labels,
@@ -130,6 +175,8 @@ export interface Check {
   method: 'GET' | 'HEAD' | 'POST'
   headers: Record<string, string>
   recordType: string
+  /** The DNS server a dns check asks; the system's when undefined. */
+  resolver?: string
   intervalMs: number
   timeoutMs: number
   failures: number
@@ -177,6 +224,7 @@ export function checksOf(definitions: readonly CheckDefinition[], base?: string)
       method: definition.method,
       headers: { ...definition.headers },
       recordType: definition.recordType,
+      ...(definition.resolver === undefined ? {} : { resolver: definition.resolver }),
       intervalMs: definition.interval,
       timeoutMs: definition.timeout,
       failures: definition.failures,

@@ -5,6 +5,7 @@
  * inhibition (the site down mutes per-endpoint, latency and error-rate alerts), silences
  * (maintenance windows, and "until resolved") and resolved notifications.
  */
+import { type Maintenance, MaintenanceClock } from './_maintenance.js'
 import type { Channel } from './_settings.js'
 import { type Alert, fingerprint } from './_state.js'
 
@@ -23,6 +24,8 @@ export interface DispatchOptions {
   groupIntervalMs: number
   repeatIntervalMs: number
   sendResolved: boolean
+  /** Recurring maintenance windows (the config's): silences that come back. */
+  maintenance: readonly Maintenance[]
   routes: readonly { match: Record<string, string>; channels: readonly Channel[] }[]
   pageChannels: readonly Channel[]
   chatChannels: readonly Channel[]
@@ -72,6 +75,7 @@ export class Dispatcher {
   private silences: Silence[] = []
   /** "Until resolved" silences that have muted a firing alert: they end once it resolves. */
   private readonly muting = new Set<string>()
+  private readonly clock = new MaintenanceClock()
 
   constructor(private readonly options: DispatchOptions) {}
 
@@ -79,10 +83,15 @@ export class Dispatcher {
     this.silences = [...silences]
   }
 
-  /** Whether an alert is silenced now. */
+  /** Whether an alert is silenced now, or in a maintenance window. */
   silenced(labels: Record<string, string>, now: number): boolean {
-    return this.silences.some(
-      (silence) => silence.from <= now && now < silence.until && matches(silence.match, labels),
+    return (
+      this.silences.some(
+        (silence) => silence.from <= now && now < silence.until && matches(silence.match, labels),
+      ) ||
+      this.options.maintenance.some(
+        (window) => matches(window.match, labels) && this.clock.within(window, now),
+      )
     )
   }
 

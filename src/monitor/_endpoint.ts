@@ -13,19 +13,22 @@ import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
 import type { MonitorOptions } from './_settings.js'
 import type { Ping } from './_state.js'
-import { statusPage } from './_status.js'
-import { MonitorStore } from './_store.js'
+import { historyDays, statusPage } from './_status.js'
+import { type DayUptime, MonitorStore, type Uptime } from './_store.js'
 
 export const monitorPrefix = '/_shipshape/monitor/'
 /** An agent's batch, a silence: small. A buffered agent sends its backlog in batches under this. */
 const maxBodyBytes = 1024 * 1024
 const maxResultsPerReport = 5000
+/** How long the status page's figures are reused: three aggregate queries over up to 30 days each. */
+const statusEveryMs = 5000
 
 export function monitorEndpoint(options: MonitorOptions, logger: Logger): Middleware {
   const tokens = options.tokens.map((token) => Buffer.from(token))
   const checks = new Set(options.checks.map((check) => check.name))
   const heartbeats = new Set(options.heartbeats.map((beat) => beat.name))
   const stores = new WeakMap<object, MonitorStore>()
+  let statusData: { at: number; data: Promise<[ProbeResult[], Uptime[], DayUptime[]]> } | undefined
   const storeOf = (ctx: RequestContext) => {
     const pool = ctx.worker.db?.pool
     if (!pool) return undefined
@@ -58,11 +61,20 @@ export function monitorEndpoint(options: MonitorOptions, logger: Logger): Middle
       if (!options.statusPage)
         return json(ctx, 404, { detail: 'the status page is off (monitor.status-page)' })
       if (!store) return json(ctx, 503, { detail: 'the status page needs the database' })
-      const [latest, uptime] = await Promise.all([store.latest(), store.uptime(Date.now())])
+      const now = Date.now()
+      // The page is public: its figures are read at most every few seconds, however often it is asked for.
+      if (statusData === undefined || now - statusData.at >= statusEveryMs) {
+        const data = Promise.all([store.latest(), store.uptime(now), store.history(now, historyDays)])
+        statusData = { at: now, data }
+        data.catch(() => {
+          statusData = undefined
+        })
+      }
+      const [latest, uptime, history] = await statusData.data
       const nonce = String(ctx.state.cspNonce ?? '')
       ctx.res
         .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
-        .end(statusPage(options.checks, latest, uptime, nonce))
+        .end(statusPage(options.checks, latest, uptime, history, nonce, now))
       return
     }
     if (!authorised(ctx, query)) return json(ctx, 401, { detail: 'a valid monitor token is needed' })

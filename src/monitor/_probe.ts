@@ -189,6 +189,7 @@ function probeSocket(check: Check, signal: AbortSignal, tls: boolean): Promise<O
 
 async function probeDns(check: Check, signal: AbortSignal): Promise<Outcome> {
   const resolver = new Resolver({ timeout: check.timeoutMs, tries: 1 })
+  if (check.resolver !== undefined) resolver.setServers([check.resolver])
   signal.addEventListener('abort', () => resolver.cancel())
   const records = (await resolver.resolve(check.target, check.recordType)) as unknown[]
   const answers = records.map((record) =>

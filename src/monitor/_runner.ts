@@ -16,7 +16,8 @@ import {
   slackNotifier,
   smtpNotifier,
 } from '../observe/index.js'
-import { BurnRate, burnWindows, sampleEveryMs } from './_burn.js'
+import { LockfileRecheck } from './_advisories.js'
+import { BurnRate, lengthLabel, type RequestCounts, sampleEveryMs } from './_burn.js'
 import { alertmanagerNotifier, notificationOf, pagerdutyNotifier } from './_channels.js'
 import type { Check } from './_checks.js'
 import { type Dispatch, Dispatcher } from './_dispatch.js'
@@ -90,7 +91,7 @@ export class MonitorRunner {
     }
     this.dispatcher = new Dispatcher({ ...monitor, configured })
     this.dispatcher.setSilences(this.configSilences())
-    this.burn = new BurnRate(monitor.objective)
+    this.burn = new BurnRate(monitor.objective, monitor.burnWindows)
   }
 
   async start(): Promise<void> {
@@ -105,10 +106,25 @@ export class MonitorRunner {
     for (const check of this.checks) this.schedule(check)
     this.every(tickMs, tickMs, () => this.readOthers())
     this.every(decideMs, decideMs, () => this.decide())
-    this.every(0, sampleEveryMs, () => this.sampleRequests())
+    this.every(0, sampleEveryMs(monitor.burnWindows), () => this.sampleRequests())
     this.every(0, diskEveryMs, () => this.checkDisks())
     this.every(5000, uptimeEveryMs, () => this.refreshUptime())
-    this.every(pruneEveryMs, pruneEveryMs, () => this.store?.prune(Date.now(), monitor.retentionMs))
+    // Request samples are kept a little longer than the longest burn window needs.
+    const requestsMs = Math.max(...this.burn.lengths()) + 2 * sampleEveryMs(monitor.burnWindows)
+    this.every(pruneEveryMs, pruneEveryMs, () =>
+      this.store?.prune(Date.now(), monitor.retentionMs, requestsMs),
+    )
+    if (monitor.auditIntervalMs > 0) {
+      const recheck = new LockfileRecheck({
+        cwd: process.cwd(),
+        logger,
+        states: this.states,
+        store: () => this.store,
+      })
+      // The first check 10 minutes after start (sooner with a shorter interval): a deploy's first
+      // minutes are busy enough, and a server started for a moment (a test, a one-off) never asks.
+      this.every(Math.min(monitor.auditIntervalMs, 600_000), monitor.auditIntervalMs, () => recheck.run())
+    }
     logger.info(
       { checks: monitor.checks.length, heartbeats: monitor.heartbeats.length, vantage: monitor.vantage },
       'monitor started',
@@ -221,20 +237,30 @@ export class MonitorRunner {
       )
   }
 
-  /** Samples the request counters and raises or clears each burn window's alert. */
+  /**
+   * Samples the request counters and raises or clears each burn window's alert. With a database
+   * the counts are the whole site's (every instance's samples); each instance judges the same
+   * counts, and the claim on the notification sends it once.
+   */
   private async sampleRequests(): Promise<void> {
     const now = Date.now()
-    this.burn.add({ at: now, ...this.host.requestTotals() })
-    const burning = this.burn.burning(now)
-    for (const window of burnWindows) {
+    const sample = { at: now, ...this.host.requestTotals() }
+    let countsOver = (ms: number): RequestCounts => this.burn.counts(ms, now)
+    if (this.store) {
+      await this.store.addRequestSample(this.source, sample)
+      const site = await this.store.requestCounts(now, this.burn.lengths())
+      countsOver = (ms) => site.get(ms) ?? { total: 0, errors: 0 }
+    } else this.burn.add(sample)
+    const burning = this.burn.burning(now, countsOver)
+    for (const window of this.burn.windows) {
       const burn = burning.find((entry) => entry.window === window)
       const labels = {
         alertname: 'ErrorBudgetBurn',
         severity: window.severity,
-        window: `${window.longMs / 3_600_000}h`,
+        window: lengthLabel(window.longMs),
       }
       const summary = burn
-        ? `the error budget burns at ${burn.long.toFixed(1)}× over ${window.longMs / 60_000} min and ${burn.short.toFixed(1)}× over ${window.shortMs / 60_000} min (threshold ${window.factor}×)`
+        ? `the error budget burns at ${burn.long.toFixed(1)}× over ${lengthLabel(window.longMs)} and ${burn.short.toFixed(1)}× over ${lengthLabel(window.shortMs)} (threshold ${window.factor}×)`
         : ''
       this.states.condition({ labels, summary }, burn !== undefined, now)
     }

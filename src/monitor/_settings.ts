@@ -7,6 +7,7 @@
 import { hostname } from 'node:os'
 import { z } from 'zod'
 import { duration, group, type Infer, setting } from '../config/index.js'
+import { type BurnWindow, workbookWindows } from './_burn.js'
 import {
   type Check,
   checkSchema,
@@ -14,9 +15,12 @@ import {
   type Heartbeat,
   heartbeatSchema,
   heartbeatsOf,
+  maintenanceOf,
+  maintenanceSchema,
   routeSchema,
   silenceSchema,
 } from './_checks.js'
+import type { Maintenance } from './_maintenance.js'
 
 export type Channel = 'pagerduty' | 'webhook' | 'slack' | 'email'
 const channel = z.enum(['pagerduty', 'webhook', 'slack', 'email'])
@@ -27,7 +31,7 @@ export const monitorSettings = group(
       default: [],
       shownDefault: 'none',
       description:
-        'The uptime checks, each a mapping: name, one target (url: for HTTP(S), tcp: host:port, tls: host:port for the certificate only, dns: host), and optionally interval (60s), timeout (10s), failures (3) and successes (2) to change state, expect (status, keyword, notKeyword, json: { path, equals }, maxResponseTime, record for DNS), latency (a response-time alert), certExpiry (14d), site, severity, labels. The server probes them from its primary process; agents (`shipshape monitor`) probe the same list from elsewhere.',
+        'The uptime checks, each a mapping: name, one target (url: for HTTP(S), tcp: host:port, tls: host:port for the certificate only, dns: host), and optionally interval (60s), timeout (10s), failures (3) and successes (2) to change state, expect (status, keyword, notKeyword, json: { path, equals }, maxResponseTime, record for DNS), recordType (A) and resolver (host:port) for DNS, latency (a response-time alert), certExpiry (14d), site, severity, labels. The server probes them from its primary process; agents (`shipshape monitor`) probe the same list from elsewhere.',
       example: [{ name: 'home', url: 'https://example.com/', expect: { keyword: 'Welcome' } }],
     }),
     heartbeats: setting(z.array(heartbeatSchema), {
@@ -87,13 +91,29 @@ export const monitorSettings = group(
       default: [],
       shownDefault: 'none',
       description:
-        'Maintenance windows: alerts whose labels match (alertname, check, severity, vantage, your own) are not notified between from and until. Silences can also be added through the API and `shipshape monitor silence`.',
+        'One-off silences: alerts whose labels match (alertname, check, severity, vantage, your own) are not notified between from and until. Silences can also be added through the API and `shipshape monitor silence`; recurring windows go in maintenance.',
       example: [
         {
           match: { check: 'api' },
           from: '2026-01-31T22:00:00Z',
           until: '2026-01-31T23:00:00Z',
           comment: 'db upgrade',
+        },
+      ],
+    }),
+    maintenance: setting(z.array(maintenanceSchema), {
+      default: [],
+      shownDefault: 'none',
+      description:
+        'Recurring maintenance windows: alerts whose labels match are not notified while one runs. Each: match, start (local HH:MM), duration, days (mon … sun; every day when left out), timeZone (an IANA name; UTC), comment. A window may run past midnight; on the night the zone changes its clocks it runs an hour longer or shorter.',
+      example: [
+        {
+          match: { check: 'api' },
+          days: ['sun'],
+          start: '02:00',
+          duration: '2h',
+          timeZone: 'Europe/Paris',
+          comment: 'weekly database maintenance',
         },
       ],
     }),
@@ -133,8 +153,29 @@ export const monitorSettings = group(
     objective: setting(z.number().gt(0).lt(100), {
       default: 99.9,
       description:
-        'The availability objective in percent of requests answered without a 5xx. Error-budget burn pages at 14.4× over 1 h and 5 min or 6× over 6 h and 30 min, and tickets at 1× over 3 days and 6 h (the SRE workbook’s presets).',
+        'The availability objective in percent of requests answered without a 5xx. Error-budget burn is judged against it (see burnWindows).',
     }),
+    burnWindows: setting(
+      z
+        .array(
+          z
+            .object({
+              severity: z.enum(['page', 'chat']),
+              factor: z.number().positive(),
+              long: duration(),
+              short: duration(),
+            })
+            .strict(),
+        )
+        .min(1),
+      {
+        default: workbookWindows.map((window) => ({ ...window })),
+        shownDefault: 'page 14.4× over 1h and 5m, page 6× over 6h and 30m, chat 1× over 3d and 6h',
+        description:
+          'The error-budget burn alerts: each fires when the burn rate (the 5xx ratio over the budget, 1 − objective) is at least its factor over both its long and its short window, counted over every instance sharing the database. The counters are sampled every tenth of the shortest window (1 s to 30 s). Shorter windows page sooner on less evidence.',
+        example: [{ severity: 'page', factor: 14.4, long: '1h', short: '5m' }],
+      },
+    ),
     diskFree: setting(z.number().min(0).max(100), {
       default: 10,
       description:
@@ -144,10 +185,15 @@ export const monitorSettings = group(
       default: '30d',
       description: 'Probe results older than this are deleted (uptime is reported over 30 days at most).',
     }),
+    auditInterval: setting(duration(), {
+      default: '1d',
+      description:
+        'How often the running server re-checks its deployed lockfile (the one in its working directory) against the registry’s advisories, with `shipshape audit` in a child process and the audit settings that command reads; an advisory that matches now and did not at the previous check raises a chat-level AdvisoryNew alert. 0 turns it off. Each run asks the registry once for the advisories of every locked version (and for the packuments not yet cached), in a child process of its own.',
+    }),
     statusPage: setting(z.boolean(), {
       default: false,
       description:
-        'Serve a public, read-only status page at /_shipshape/monitor/status: each check’s state and its uptime over 24 h, 7 d and 30 d. Off by default: it tells the world your internal endpoints.',
+        'Serve a public, read-only status page at /_shipshape/monitor/status: each check’s state, its uptime over 24 h, 7 d and 30 d, and one bar for each of its last 30 days. Off by default: it tells the world your internal endpoints.',
     }),
   },
   {
@@ -189,14 +235,17 @@ export interface MonitorOptions {
   flapChanges: number
   flapWindowMs: number
   silences: { match: Record<string, string>; from: number; until: number; comment: string }[]
+  maintenance: Maintenance[]
   routes: { match: Record<string, string>; channels: Channel[] }[]
   pageChannels: Channel[]
   chatChannels: Channel[]
   pagerduty: { key: string; url: string } | undefined
   webhook: string | undefined
   objective: number
+  burnWindows: BurnWindow[]
   diskFreePercent: number
   retentionMs: number
+  auditIntervalMs: number
   statusPage: boolean
 }
 
@@ -220,6 +269,7 @@ export function monitorOptions(settings: MonitorSettings): { monitor: MonitorOpt
         until: Date.parse(silence.until),
         comment: silence.comment,
       })),
+      maintenance: settings.maintenance.map(maintenanceOf),
       routes: settings.routes.map((route) => ({ match: { ...route.match }, channels: [...route.channels] })),
       pageChannels: [...settings.pageChannels],
       chatChannels: [...settings.chatChannels],
@@ -229,8 +279,15 @@ export function monitorOptions(settings: MonitorSettings): { monitor: MonitorOpt
       webhook: settings.webhook,
       // Rounded: 99.9 / 100 is 0.9990000000000001 in floating point.
       objective: Number((settings.objective / 100).toFixed(10)),
+      burnWindows: settings.burnWindows.map((window) => ({
+        severity: window.severity,
+        factor: window.factor,
+        longMs: window.long,
+        shortMs: window.short,
+      })),
       diskFreePercent: settings.diskFree,
       retentionMs: settings.retention,
+      auditIntervalMs: settings.auditInterval,
       statusPage: settings.statusPage,
     },
   }

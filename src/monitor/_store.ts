@@ -1,68 +1,19 @@
 /**
- * Probe results, heartbeat pings, silences and sent notifications in Postgres (the embedded
+ * Probe results, heartbeat pings, silences, request-counter samples, the lockfile re-check's
+ * advisories and sent notifications in Postgres (the embedded
  * database or DATABASE_URL), through anything with `pg.Pool`'s query(). Several instances share
  * it: each reads the others' results (and the agents', stored by whichever worker took them), and
  * a notification is claimed by one statement on its group's row, so exactly one instance sends it.
  */
 import { schemaOnce } from '../db/index.js'
 import type { Delivery, QueryPool } from '../observe/index.js'
+import type { Advisory } from './_advisories.js'
+import type { RequestCounts, RequestSample } from './_burn.js'
 import type { Check } from './_checks.js'
 import type { Silence } from './_dispatch.js'
 import type { ProbeResult } from './_probe.js'
+import { schema } from './_schema.js'
 import type { Ping } from './_state.js'
-
-const schema = `
-BEGIN;
-SELECT pg_advisory_xact_lock(7265432);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_results (
-  id bigserial PRIMARY KEY,
-  check_name text NOT NULL,
-  vantage text NOT NULL,
-  source text NOT NULL,
-  at timestamptz NOT NULL,
-  ok boolean NOT NULL,
-  ms integer NOT NULL,
-  error text,
-  cert_expires_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS shipshape_monitor_results_check ON shipshape_monitor_results (check_name, at);
-CREATE INDEX IF NOT EXISTS shipshape_monitor_results_at ON shipshape_monitor_results (at);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_pings (
-  id bigserial PRIMARY KEY,
-  heartbeat text NOT NULL,
-  kind text NOT NULL,
-  exit_code integer,
-  at timestamptz NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_silences (
-  id text PRIMARY KEY,
-  match jsonb NOT NULL,
-  starts_at timestamptz NOT NULL,
-  ends_at timestamptz NOT NULL,
-  comment text NOT NULL DEFAULT '',
-  until_resolved boolean NOT NULL DEFAULT false
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_checks (
-  name text PRIMARY KEY,
-  definition jsonb NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_notifications (
-  id bigserial PRIMARY KEY,
-  at timestamptz NOT NULL,
-  group_key text NOT NULL,
-  status text NOT NULL,
-  title text NOT NULL,
-  channel text NOT NULL,
-  ok boolean NOT NULL,
-  error text
-);
-CREATE TABLE IF NOT EXISTS shipshape_monitor_sent (
-  group_key text PRIMARY KEY,
-  hash text NOT NULL,
-  sent_at timestamptz NOT NULL
-);
-COMMIT;`
 
 export interface Uptime {
   check: string
@@ -70,6 +21,14 @@ export interface Uptime {
   day?: number
   week?: number
   month?: number
+}
+
+export interface DayUptime {
+  check: string
+  /** YYYY-MM-DD, UTC. */
+  day: string
+  up: number
+  probes: number
 }
 
 export class MonitorStore {
@@ -121,6 +80,61 @@ export class MonitorStore {
               (SELECT coalesce(max(id), 0) FROM shipshape_monitor_pings) AS pings`,
     )
     return { results: Number(rows[0]?.results ?? 0), pings: Number(rows[0]?.pings ?? 0) }
+  }
+
+  /** One sample of an instance's request counters (its primary's sums, which never go back). */
+  async addRequestSample(source: string, sample: RequestSample): Promise<void> {
+    await this.migrate()
+    await this.pool.query(
+      `INSERT INTO shipshape_monitor_requests (source, at, total, errors) VALUES ($1, $2, $3, $4)`,
+      [source, new Date(sample.at), sample.total, sample.errors],
+    )
+  }
+
+  /**
+   * The whole site's requests and 5xx answers over each of the last `lengths` ms: each instance's
+   * (source's) newest sample less its oldest inside the window, summed. An instance that restarted
+   * is a new source, so its counters starting again at 0 take nothing away.
+   */
+  async requestCounts(now: number, lengths: readonly number[]): Promise<Map<number, RequestCounts>> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT w.ms, coalesce(sum(d.total), 0) AS total, coalesce(sum(d.errors), 0) AS errors
+       FROM unnest($2::bigint[]) AS w(ms)
+       LEFT JOIN LATERAL (
+         SELECT max(total) - min(total) AS total, max(errors) - min(errors) AS errors
+         FROM shipshape_monitor_requests
+         WHERE at >= $1::timestamptz - w.ms * interval '1 millisecond' GROUP BY source
+       ) AS d ON true
+       GROUP BY w.ms`,
+      [new Date(now), lengths],
+    )
+    return new Map(
+      rows.map((row) => [Number(row.ms), { total: Number(row.total), errors: Number(row.errors) }]),
+    )
+  }
+
+  /**
+   * Records a lockfile re-check's findings; returns the keys of those first seen after the first
+   * check of any instance (the first check's are the baseline, never new).
+   */
+  async recordAdvisories(found: readonly Advisory[], now: number): Promise<Set<string>> {
+    await this.migrate()
+    const keys = found.map((advisory) => advisory.key)
+    // One statement: its parts share one snapshot, so "first" is read before this run is recorded.
+    const { rows } = await this.pool.query(
+      `WITH first AS (SELECT NOT EXISTS (SELECT 1 FROM shipshape_monitor_audits) AS baseline),
+       run AS (INSERT INTO shipshape_monitor_audits (at, findings) VALUES ($1, $3)),
+       added AS (
+         INSERT INTO shipshape_monitor_advisories (key, first_seen_at, baseline)
+         SELECT key, $1, (SELECT baseline FROM first) FROM unnest($2::text[]) AS key
+         ON CONFLICT (key) DO NOTHING RETURNING key, baseline
+       )
+       SELECT key FROM added WHERE NOT baseline
+       UNION SELECT key FROM shipshape_monitor_advisories WHERE key = ANY($2) AND NOT baseline`,
+      [new Date(now), keys, keys.length],
+    )
+    return new Set(rows.map((row) => row.key as string))
   }
 
   /** Results stored after `cursor` by anyone but `source`, oldest first, at most `limit`. */
@@ -181,6 +195,27 @@ export class MonitorStore {
       day: fraction(row.day),
       week: fraction(row.week),
       month: fraction(row.month),
+    }))
+  }
+
+  /**
+   * Each check's days (UTC) over the last `days`, oldest first: the fraction of successful probes
+   * (every vantage point's) and how many there were. Days without a probe are left out.
+   */
+  async history(now: number, days: number): Promise<DayUptime[]> {
+    await this.migrate()
+    const { rows } = await this.pool.query(
+      `SELECT check_name, floor(extract(epoch FROM at) / 86400) AS day, avg(ok::int) AS up, count(*) AS probes
+       FROM shipshape_monitor_results
+       WHERE at >= to_timestamp((floor(extract(epoch FROM $1::timestamptz) / 86400) - $2 + 1) * 86400)
+       GROUP BY check_name, day ORDER BY check_name, day`,
+      [new Date(now), days],
+    )
+    return rows.map((row) => ({
+      check: row.check_name as string,
+      day: new Date(Number(row.day) * 86_400_000).toISOString().slice(0, 10),
+      up: Number(row.up),
+      probes: Number(row.probes),
     }))
   }
 
@@ -266,7 +301,10 @@ export class MonitorStore {
   /**
    * Claims a group's notification: true for one caller among the instances sharing the database.
    * The same content is sent again only after `repeatMs`; changed content after `intervalMs`
-   * (less a little, for two instances' clocks and ticks).
+   * (less a little, for two instances' clocks and ticks), except the first notification of a new
+   * incident after the group's last one ended (a hash whose firing part, before `|`, is empty):
+   * that one is a new group, which waits its group_wait and not a group_interval, and would
+   * otherwise be lost when an outage comes back within group_interval of its resolve.
    */
   async claim(
     groupKey: string,
@@ -278,7 +316,8 @@ export class MonitorStore {
     const { rows } = await this.pool.query(
       `INSERT INTO shipshape_monitor_sent AS s (group_key, hash, sent_at) VALUES ($1, $2, $3)
        ON CONFLICT (group_key) DO UPDATE SET hash = excluded.hash, sent_at = excluded.sent_at
-       WHERE (s.hash <> excluded.hash AND s.sent_at <= excluded.sent_at - $4 * interval '1 millisecond')
+       WHERE (s.hash <> excluded.hash AND (s.sent_at <= excluded.sent_at - $4 * interval '1 millisecond'
+                OR (starts_with(s.hash, '|') AND NOT starts_with(excluded.hash, '|'))))
           OR s.sent_at <= excluded.sent_at - $5 * interval '1 millisecond'
        RETURNING group_key`,
       [groupKey, hash, new Date(now), Math.round(intervalMs * 0.8), Math.round(repeatMs * 0.8)],
@@ -325,9 +364,12 @@ export class MonitorStore {
     }))
   }
 
-  async prune(now: number, retentionMs: number): Promise<void> {
+  /** Deletes what is older than `retentionMs`, and request samples older than the longest burn window. */
+  async prune(now: number, retentionMs: number, requestsMs: number): Promise<void> {
     await this.migrate()
     const cutoff = new Date(now - retentionMs)
+    const requestsCutoff = new Date(now - requestsMs)
+    await this.pool.query(`DELETE FROM shipshape_monitor_requests WHERE at < $1`, [requestsCutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_results WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_pings WHERE at < $1`, [cutoff])
     await this.pool.query(`DELETE FROM shipshape_monitor_silences WHERE ends_at < $1`, [cutoff])

@@ -3,8 +3,9 @@
  * inhibition, silences, flapping and resolved notifications, through hours of incidents.
  */
 import { describe, expect, it } from 'vitest'
-import { BurnRate } from './_burn.js'
-import { type CheckInput, checkSchema, checksOf } from './_checks.js'
+import { parseDuration } from '../config/index.js'
+import { BurnRate, workbookWindows } from './_burn.js'
+import { type CheckInput, checkSchema, checksOf, maintenanceOf, maintenanceSchema } from './_checks.js'
 import { type Dispatch, Dispatcher, type DispatchOptions } from './_dispatch.js'
 import type { Channel } from './_settings.js'
 import { CheckStates } from './_state.js'
@@ -30,6 +31,7 @@ function setup(
     groupIntervalMs: 5 * minute,
     repeatIntervalMs: 4 * 60 * minute,
     sendResolved: true,
+    maintenance: [],
     routes: [],
     pageChannels: ['pagerduty'],
     chatChannels: ['slack'],
@@ -137,6 +139,55 @@ describe('the alert logic', () => {
     expect(dispatcher.silenced({ check: 'home' }, t0 + 61 * minute)).toBe(false)
   })
 
+  it('keeps quiet in a weekly maintenance window in its time zone, every week, summer and winter, and speaks after it', () => {
+    const weekly = maintenanceOf(
+      maintenanceSchema.parse({
+        match: { check: 'home' },
+        days: ['sun'],
+        start: '02:00',
+        duration: '2h',
+        timeZone: 'Europe/Paris',
+      }),
+    )
+    // 2026-01-04 is a Sunday; Paris is UTC+1 in January, UTC+2 in July (2026-07-05, a Sunday).
+    const sunday = Date.UTC(2026, 0, 4)
+    const { sent, run, dispatcher } = setup([{ name: 'home', url: 'https://example.com/' }], {
+      maintenance: [weekly],
+    })
+    const silenced = (at: number) => dispatcher.silenced({ check: 'home', alertname: 'SiteDown' }, at)
+    expect(silenced(sunday + 59 * minute)).toBe(false)
+    expect(silenced(sunday + 60 * minute)).toBe(true)
+    expect(silenced(sunday + 179 * minute)).toBe(true)
+    expect(silenced(sunday + 180 * minute)).toBe(false)
+    expect(silenced(sunday + 7 * 1440 * minute + 90 * minute)).toBe(true)
+    expect(silenced(sunday + 1440 * minute + 90 * minute)).toBe(false) // Monday
+    expect(silenced(Date.UTC(2026, 6, 5, 0, 30))).toBe(true)
+    expect(silenced(Date.UTC(2026, 6, 5, 2, 30))).toBe(false)
+    expect(dispatcher.silenced({ check: 'api' }, sunday + 90 * minute)).toBe(false)
+    // The site down through the window: nothing while it runs, the page once it is over.
+    run(sunday + 60 * minute, sunday + 200 * minute, () => false)
+    expect(sent.map((d) => [d.groupLabels.alertname, d.status])).toEqual([['SiteDown', 'firing']])
+    expect(sent[0]?.at).toBe(sunday + 180 * minute + 30 * second)
+  })
+
+  it('runs a daily window past midnight, and a Saturday one into Sunday', () => {
+    const window = (input: Record<string, unknown>) =>
+      maintenanceOf(maintenanceSchema.parse({ match: { team: 'db' }, ...input }))
+    const { dispatcher } = setup([], {
+      maintenance: [
+        window({ start: '23:30', duration: '1h' }),
+        window({ days: ['sat'], start: '23:00', duration: '3h', match: { team: 'web' } }),
+      ],
+    })
+    const saturday = Date.UTC(2026, 0, 3)
+    expect(dispatcher.silenced({ team: 'db' }, saturday + 23 * 60 * minute + 45 * minute)).toBe(true)
+    expect(dispatcher.silenced({ team: 'db' }, saturday + 24 * 60 * minute + 29 * minute)).toBe(true)
+    expect(dispatcher.silenced({ team: 'db' }, saturday + 24 * 60 * minute + 30 * minute)).toBe(false)
+    expect(dispatcher.silenced({ team: 'web' }, saturday + 25 * 60 * minute + 59 * minute)).toBe(true)
+    expect(dispatcher.silenced({ team: 'web' }, saturday + 26 * 60 * minute)).toBe(false)
+    expect(dispatcher.silenced({ team: 'web' }, saturday - 60 * minute)).toBe(false) // Friday 23:00
+  })
+
   it('holds a flapping check down: one notification, not one per flip', () => {
     const { sent, run } = setup([{ name: 'home', url: 'https://example.com/', failures: 1, successes: 1 }], {
       quorum: 1,
@@ -223,9 +274,16 @@ describe('the alert logic', () => {
   })
 })
 
+const presets = workbookWindows.map((window) => ({
+  severity: window.severity,
+  factor: window.factor,
+  longMs: parseDuration(window.long) as number,
+  shortMs: parseDuration(window.short) as number,
+}))
+
 describe('error-budget burn', () => {
   it('pages at 14.4× over 1 h and 5 min, tickets at 1× over 3 days and 6 h, and ignores a trickle of traffic', () => {
-    const burn = new BurnRate(0.999)
+    const burn = new BurnRate(0.999, presets)
     let total = 0
     let errors = 0
     const at = (ms: number) => t0 + ms
@@ -246,7 +304,7 @@ describe('error-budget burn', () => {
     // 1 h at 20×: the fast page; over 6 h, (5 × 2 + 20) / 6 = 5×, under the slower page's 6×.
     const hot = burn.burning(at(start + 60 * minute)).map(({ window }) => window.factor)
     expect(hot).toEqual([14.4, 1])
-    const trickle = new BurnRate(0.999)
+    const trickle = new BurnRate(0.999, presets)
     trickle.add({ at: t0, total: 0, errors: 0 })
     trickle.add({ at: t0 + 10 * minute, total: 20, errors: 10 })
     expect(trickle.burning(t0 + 10 * minute)).toEqual([])

@@ -1,17 +1,18 @@
 /**
  * Probes against real servers on this machine: HTTP conditions, a target that hangs (bounded by
- * the timeout), a closed port, and TLS with a real (self-signed, short-lived) certificate.
+ * the timeout), a closed port, TLS with a real (self-signed, short-lived) certificate, and DNS
+ * against a real DNS server (dns2) on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, createServer as createTcpServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import dns2 from 'dns2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CheckInput, checkSchema, checksOf } from './_checks.js'
 import { probe } from './_probe.js'
+import { selfSignedCert } from './_test/fixtures.js'
 
 const servers: { close(): unknown }[] = []
 let base = ''
@@ -85,17 +86,9 @@ describe('probes', () => {
   })
 
   it('read a certificate’s expiry over TLS and HTTPS, and say why it is not trusted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-tls-'))
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '5', '-subj', '/CN=localhost'],
-        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      ],
-      { stdio: 'ignore' },
-    )
+    const files = selfSignedCert(5)
     const server = createHttpsServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      { key: readFileSync(files.key), cert: readFileSync(files.cert) },
       (_req, res) => res.end('secure'),
     )
     await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
@@ -111,5 +104,58 @@ describe('probes', () => {
       expect(days).toBeGreaterThan(4)
       expect(days).toBeLessThan(5.1)
     }
+  })
+
+  it('ask a DNS server for A, MX and TXT records, and say what is missing, unknown or silent', async () => {
+    const { Packet } = dns2
+    const zone: Record<string, Record<string, unknown>[]> = {
+      'app.test:1': [{ address: '10.0.0.7' }, { address: '10.0.0.8' }],
+      'app.test:15': [{ exchange: 'mail.app.test', priority: 10 }],
+      'app.test:16': [{ data: 'v=spf1 -all' }],
+    }
+    const server = dns2.createServer({
+      udp: true,
+      handle: (request, send) => {
+        const response = Packet.createResponseFromRequest(request)
+        const question = request.questions[0] as { name: string; type: number }
+        const records = zone[`${question.name}:${question.type}`]
+        if (records === undefined) response.header.rcode = 3 // NXDOMAIN
+        // A plain record, as dns2's README answers (its types ask for a Resource instance).
+        for (const record of records ?? [])
+          response.answers.push({
+            name: question.name,
+            type: question.type,
+            class: Packet.CLASS.IN,
+            ttl: 60,
+            ...record,
+          } as unknown as (typeof response.answers)[number])
+        send(response)
+      },
+    })
+    await server.listen({ udp: { port: 0, address: '127.0.0.1' } })
+    servers.push({ close: () => server.close() })
+    const resolver = `127.0.0.1:${server.addresses().udp?.port}`
+    // A UDP socket that reads every query and answers none.
+    const mute = createSocket('udp4')
+    await new Promise<void>((ready) => mute.bind(0, '127.0.0.1', ready))
+    servers.push(mute)
+    const dns = (input: Omit<CheckInput, 'name' | 'resolver'>, at = resolver) =>
+      probe(check({ ...input, resolver: at }), 'here')
+    const results = await Promise.all([
+      dns({ dns: 'app.test', expect: { record: '10.0.0.8' } }),
+      dns({ dns: 'app.test', recordType: 'MX', expect: { record: 'mail.app.test' } }),
+      dns({ dns: 'app.test', recordType: 'TXT', expect: { record: 'v=spf1 -all' } }),
+      dns({ dns: 'app.test', expect: { record: '10.0.0.9' } }),
+      dns({ dns: 'gone.test' }),
+      dns({ dns: 'app.test', timeout: '300ms' }, `127.0.0.1:${mute.address().port}`),
+    ])
+    expect(results.map((result) => result.error ?? 'ok')).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'A records 10.0.0.7, 10.0.0.8 lack 10.0.0.9',
+      expect.stringMatching(/ENOTFOUND/),
+      'no answer within 300 ms',
+    ])
   })
 })

@@ -9,13 +9,21 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Running, sleep, startServe } from '../_test/cli.js'
+import { get, type Running, sleep } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { httpReceiver } from '../observe/_test/receivers.js'
-import { type AgentProcess, proxy, startAgentProcess, target, token, writeConfig } from './_test/fixtures.js'
+import { MonitorStore } from './_store.js'
+import {
+  type AgentProcess,
+  proxy,
+  serveMonitored,
+  startAgentProcess,
+  target,
+  token,
+  writeConfig,
+} from './_test/fixtures.js'
 
-const app = new URL('./_test/app.ts', import.meta.url).pathname
 /** Seconds, not minutes: 2 failed probes a second apart, then a second of group_wait. */
 const fast = { interval: '1s', timeout: '500ms', failures: 2, successes: 2 }
 const timing = { groupWait: '1s', groupInterval: '2s', repeatInterval: '1h', diskFree: 0 }
@@ -48,15 +56,8 @@ interface AlertmanagerBody {
   alerts: { status: string; labels: Record<string, string>; fingerprint: string }[]
 }
 
-async function serveWith(config: string, vantage: string): Promise<Running> {
-  const server = await startServe([app, '--workers', '1', '--config', config], {
-    DATABASE_URL: db.url,
-    SHIPSHAPE_MONITOR_VANTAGE: vantage,
-  })
-  running.push(server)
-  await server.waitForLog((line) => line.msg === 'monitor started', 'monitor started', 30_000)
-  return server
-}
+const serveWith = (config: string, vantage: string) =>
+  serveMonitored(config, { DATABASE_URL: db.url, SHIPSHAPE_MONITOR_VANTAGE: vantage }, running)
 
 describe('the monitor under serve', () => {
   it('sends one page per incident, and one resolve, with two instances sharing Postgres', async () => {
@@ -174,4 +175,37 @@ describe('the monitor under serve', () => {
     expect(summary).toContain('of 3 vantage points')
     expect(summary).not.toContain('impostor')
   }, 120_000)
+
+  it('shows each check’s recent days on the status page, from every vantage point’s stored results', async () => {
+    const site = await target()
+    running.push(site)
+    const config = writeConfig(dir, 'status.json', {
+      monitor: { checks: [{ name: 'history', url: site.url, ...fast }], ...timing, statusPage: true },
+    })
+    const day = 86_400_000
+    const dayOf = (ago: number) => new Date(Date.now() - ago * day).toISOString().slice(0, 10)
+    await new MonitorStore(pool).migrate()
+    // Three days ago all ten probes passed; two days ago one of ten failed.
+    for (const [ago, failed] of [
+      [3, 0],
+      [2, 1],
+    ] as const)
+      for (let index = 0; index < 10; index++)
+        await pool.query(
+          `INSERT INTO shipshape_monitor_results (check_name, vantage, source, at, ok, ms) VALUES ('history', 'elsewhere', 'test', $1, $2, 20)`,
+          [new Date(Date.parse(`${dayOf(ago)}T12:00:00Z`) + index * 60_000), index >= failed],
+        )
+    const server = await serveWith(config, 'here')
+    const page = await eventuallyPasses(async () => {
+      const status = await get(`${server.url}/_shipshape/monitor/status`)
+      expect(status.status).toBe(200)
+      expect(status.body).toMatch(new RegExp(`<li class="up" title="${dayOf(0)}: 100.00 % of \\d+ probes">`))
+      return status.body
+    }, 30_000)
+    expect(page).toContain(`<li class="up" title="${dayOf(3)}: 100.00 % of 10 probes"></li>`)
+    expect(page).toContain(`<li class="down" title="${dayOf(2)}: 90.00 % of 10 probes"></li>`)
+    expect(page).toContain(`<li class="none" title="${dayOf(4)}: no probes"></li>`)
+    expect(page.match(/<li /g)).toHaveLength(30)
+    expect(page).toContain('<ol aria-label="history, the last 30 days">')
+  }, 60_000)
 })

@@ -71,6 +71,88 @@ describe('monitor settings', () => {
     expect(expected).toMatch(/4: Unrecognized key: "extra"/)
   })
 
+  it('take recurring maintenance windows, and name a bad zone, day or time', () => {
+    const good = resolveWith({
+      maintenance: [
+        { match: { check: 'api' }, days: ['sun'], start: '02:00', duration: '2h', timeZone: 'Europe/Paris' },
+      ],
+    })
+    expect(good.problems).toEqual([])
+    expect(monitorOptions(good.values?.monitor as never).monitor.maintenance).toEqual([
+      {
+        match: { check: 'api' },
+        days: [0],
+        startMinute: 120,
+        durationMs: 7_200_000,
+        timeZone: 'Europe/Paris',
+        comment: '',
+      },
+    ])
+    const bad = resolveWith({
+      maintenance: [
+        {
+          match: { check: 'api' },
+          days: ['sunday'],
+          start: '25:00',
+          duration: '2h',
+          timeZone: 'Mars/Olympus',
+        },
+      ],
+    })
+    const expected = bad.problems.find((entry) => entry.key === 'monitor.maintenance')?.expected ?? ''
+    expect(expected).toContain('0.days.0: a weekday: sun, mon, tue, wed, thu, fri, sat')
+    expect(expected).toContain('0.start: a local time HH:MM, such as 02:00')
+    expect(expected).toContain('0.timeZone: an IANA time zone, such as Europe/Paris or UTC')
+  })
+
+  it('read the same checks as code from YAML and TOML files', () => {
+    const files = {
+      'shipshape.yaml': `monitor:
+  checks:
+    - name: home
+      url: https://example.com/
+      expect: { keyword: Welcome }
+    - name: mx
+      dns: example.com
+      recordType: MX
+      resolver: 127.0.0.1:53
+  heartbeats:
+    - { name: backup, period: 1d }
+`,
+      'shipshape.toml': `[[monitor.checks]]
+name = "home"
+url = "https://example.com/"
+expect = { keyword = "Welcome" }
+
+[[monitor.checks]]
+name = "mx"
+dns = "example.com"
+recordType = "MX"
+resolver = "127.0.0.1:53"
+
+[[monitor.heartbeats]]
+name = "backup"
+period = "1d"
+`,
+    }
+    for (const [name, text] of Object.entries(files)) {
+      const temp = tempDir()
+      writeFileSync(join(temp.dir, name), text)
+      const resolution = resolveShipshapeSettings({
+        configFile: join(temp.dir, name),
+        cwd: temp.dir,
+        env: {},
+      })
+      expect(resolution.problems).toEqual([])
+      const { monitor } = monitorOptions(resolution.values?.monitor as never)
+      expect(monitor.checks).toMatchObject([
+        { name: 'home', kind: 'http', expect: { keyword: 'Welcome' }, site: true },
+        { name: 'mx', kind: 'dns', recordType: 'MX', resolver: '127.0.0.1:53' },
+      ])
+      expect(monitor.heartbeats.map((beat) => beat.periodMs)).toEqual([86_400_000])
+    }
+  })
+
   it('refuse a name used twice', () => {
     const resolution = resolveWith({
       checks: [{ name: 'home', url: 'https://example.com/' }],

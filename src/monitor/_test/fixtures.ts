@@ -1,20 +1,67 @@
 /** What the monitor's process tests share: a target to take down at will, a proxy to cut, config files, agents. */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cli } from '../../_test/cli.js'
+import { afterAll, afterEach, beforeAll } from 'vitest'
+import { cli, type Running, startServe } from '../../_test/cli.js'
 import type { LogLine } from '../../_test/pipeline.js'
+import { createTestDatabase, type TestDatabase } from '../../_test/postgres.js'
 
 export const token = 'test-token-0123456789abcdef'
 
-/** An HTTP target that answers 200 `hello` while `up`, else 503. */
-export async function target(): Promise<{ url: string; up: boolean; close(): Promise<void> }> {
-  const state = { up: true }
+/** The app the monitor's serve tests run: a page, and /fail that answers 500. */
+export const app = new URL('./app.ts', import.meta.url).pathname
+
+/**
+ * A suite's own Postgres database, and a list of what its tests start (servers, receivers),
+ * stopped newest first after each test (`after: 'each'`) or after the suite.
+ */
+export function postgresSuite(name: string, after: 'each' | 'all' = 'all') {
+  const running: (Running | { close(): Promise<void> })[] = []
+  let db: TestDatabase | undefined
+  const stopAll = async () => {
+    for (const item of running.splice(0).reverse()) await ('close' in item ? item.close() : item.stop())
+  }
+  beforeAll(async () => {
+    db = await createTestDatabase(name)
+  })
+  if (after === 'each') afterEach(stopAll)
+  afterAll(async () => {
+    await stopAll()
+    await db?.drop()
+  })
+  return { running, url: () => (db as TestDatabase).url }
+}
+
+/** `shipshape serve` of the test app with one worker, resolved once its monitor runs; pushed to `running` first. */
+export async function serveMonitored(
+  config: string,
+  env: Record<string, string>,
+  running: { push(server: Running): unknown },
+  cwd?: string,
+): Promise<Running> {
+  const server = await startServe([app, '--workers', '1', '--config', config], env, undefined, { cwd })
+  running.push(server)
+  await server.waitForLog((line) => line.msg === 'monitor started', 'monitor started', 30_000)
+  return server
+}
+
+/** An HTTP target that answers 200 `hello` while `up`, else 503; `delayMs` later when set. */
+export async function target(): Promise<{
+  url: string
+  up: boolean
+  delayMs: number
+  close(): Promise<void>
+}> {
+  const state = { up: true, delayMs: 0 }
   const server: Server = createServer((_req, res) => {
-    res.writeHead(state.up ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' })
-    res.end(state.up ? 'hello' : 'down')
+    setTimeout(() => {
+      res.writeHead(state.up ? 200 : 503, { 'content-type': 'text/plain', connection: 'close' })
+      res.end(state.up ? 'hello' : 'down')
+    }, state.delayMs)
   })
   await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready))
   const { port } = server.address() as AddressInfo
@@ -52,6 +99,21 @@ export async function proxy(
     await new Promise<void>((done) => server.close(() => done()))
   }
   return { url: `http://127.0.0.1:${at}`, cut, restore: async () => void (await open(at)), close: cut }
+}
+
+/** A self-signed certificate for localhost, valid for `days`, made with openssl: its key and cert files. */
+export function selfSignedCert(days: number): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'shipshape-monitor-tls-'))
+  const files = { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') }
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', String(days), '-subj', '/CN=localhost'],
+      ...['-keyout', files.key, '-out', files.cert],
+    ],
+    { stdio: 'ignore' },
+  )
+  return files
 }
 
 export function writeConfig(dir: string, name: string, config: unknown): string {
