@@ -2,15 +2,12 @@
  * One process serving bench/apps/page.ts on PORT, either bare (`bare`) or through shipshape's
  * full default pipeline (`pipeline`: request id, context, timeout sweep, body limit, access log
  * as JSON to stdout, metrics), or that pipeline with the default security middleware in front
- * (`security`). Isolates the pipeline's cost from the process model's. `tracked` is the pipeline
- * with error capture as a serve worker has it (the tracker in the worker state, breadcrumbs on
- * every line logged in a request); `untracked`, the same without either.
+ * (`security`). Isolates the pipeline's cost from the process model's.
  */
 import { createServer } from 'node:http'
 import { createHttpServer, createPipeline, loadApp } from '../../dist/http/index.js'
-import { createLogger, startErrorTracking } from '../../dist/observe/index.js'
+import { createLogger } from '../../dist/observe/index.js'
 import { securityMiddleware } from '../../dist/security/index.js'
-import { loadServeOptions } from '../../dist/server/index.js'
 
 const port = Number(process.env.PORT)
 const mode = process.argv[2]
@@ -20,10 +17,7 @@ if (mode === 'bare') {
   const { default: handler } = await import('./page.ts')
   createServer(handler).listen(port, '127.0.0.1')
 } else {
-  const logger = createLogger({ pretty: false, breadcrumbs: mode !== 'untracked' })
-  // As a serve worker starts it, from the default settings (no database here: nothing is thrown).
-  const errors =
-    mode === 'tracked' ? startErrorTracking(loadServeOptions(entry, {}, {}).observe, logger) : undefined
+  const logger = createLogger({ pretty: false })
   const pipeline = createPipeline(
     await loadApp(entry, 'auto'),
     {
@@ -33,7 +27,6 @@ if (mode === 'bare') {
       readyzPath: '/readyz',
       maxBodyBytes: 1024 * 1024,
       accessLog: true,
-      worker: errors ? { errors } : undefined,
     },
     logger,
     mode === 'security' ? [securityMiddleware()] : [],
