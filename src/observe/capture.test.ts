@@ -46,7 +46,6 @@ describe('captureError and captureMessage', () => {
     // The same site: one issue by the default grouping, one by the fingerprint that extends it.
     const invoices = issues.filter((issue) => issue.title.includes('could not be sent'))
     expect(invoices.map((issue) => issue.count).sort()).toEqual([2, 2])
-    const events = (await Promise.all(invoices.map((issue) => store.events(issue.id)))).flat()
     // Events of one issue arriving together are stored as one occurrence: its count, its latest event.
     const latest = (await Promise.all(invoices.map((issue) => store.events(issue.id)))).flat()
     expect(latest.map((event) => [event.extra.invoice, event.fingerprint])).toEqual(

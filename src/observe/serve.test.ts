@@ -27,7 +27,19 @@ afterAll(async () => {
 describe('error tracking under serve', () => {
   it('groups app errors, timeouts, crashes and watchdog kills into issues, each logged with its issue id', async () => {
     server = await startServe(
-      [app, '--workers', '2', '--timeout', '1s', '--watchdog-timeout', '1s', '--release', 'r-test'],
+      [
+        app,
+        '--workers',
+        '2',
+        '--timeout',
+        '1s',
+        '--watchdog-timeout',
+        '1s',
+        '--release',
+        'r-test',
+        '--metrics-bind',
+        '127.0.0.1:0',
+      ],
       {
         DATABASE_URL: db.url,
       },
@@ -120,6 +132,24 @@ describe('error tracking under serve', () => {
     expect(
       server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),
     ).toBe(true)
+
+    // The primary counted what only it sees: one watchdog kill, three workers replaced (two
+    // crashes and the kill), then a reload (SIGHUP). Timeouts are the workers' own, summed.
+    const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
+    const counter = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+    await eventuallyPasses(async () => {
+      const { body } = await get(metricsUrl as string)
+      expect(counter(body, 'shipshape_watchdog_kills_total')).toBe(1)
+      expect(counter(body, 'shipshape_worker_restarts_total')).toBe(3)
+      expect(counter(body, 'shipshape_reloads_total')).toBe(0)
+      expect(counter(body, 'shipshape_request_timeouts_total')).toBeGreaterThanOrEqual(2)
+      expect(counter(body, 'shipshape_errors_captured_total')).toBeGreaterThanOrEqual(8)
+    })
+    server.child.kill('SIGHUP')
+    await eventuallyPasses(async () => {
+      expect(counter((await get(metricsUrl as string)).body, 'shipshape_reloads_total')).toBe(1)
+    })
   })
 })
 
