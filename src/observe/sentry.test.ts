@@ -109,6 +109,34 @@ describe('sending to a Sentry-compatible server', () => {
     })
   })
 
+  it('honours Retry-After on a 429, pauses only the categories X-Sentry-Rate-Limits names, and 60 s on a bare 429', async () => {
+    const { received, dsn } = await receiver((n, res) => {
+      if (n === 1) res.writeHead(429, { 'retry-after': '1' }).end()
+      else if (n === 3) res.writeHead(200, { 'x-sentry-rate-limits': '60:transaction:organization' }).end()
+      else if (n === 5) res.writeHead(429).end()
+      else return false
+      return true
+    })
+    const transport = sentryTransport(parseDsn(dsn) as NonNullable<ReturnType<typeof parseDsn>>)
+    const sent = async (message: string) => {
+      transport.send(event(message))
+      await transport.flush()
+      return received.length
+    }
+    expect(await sent('limited')).toBe(1)
+    expect(await sent('within Retry-After')).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await sent('after Retry-After')).toBe(2)
+    // Transactions limited for a minute: errors still go.
+    expect(await sent('transactions limited')).toBe(3)
+    expect(await sent('an error meanwhile')).toBe(4)
+    // A 429 that says nothing: 60 s, so a second later it is still paused.
+    expect(await sent('bare 429')).toBe(5)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await sent('a second later')).toBe(5)
+    expect(transport.counts().dropped).toEqual({ ratelimit_backoff: 4 })
+  })
+
   it('stays bounded when the server hangs: the sender never waits, drops are counted', async () => {
     const { dsn } = await receiver(() => true) // never answers
     const transport = sentryTransport(parseDsn(dsn) as NonNullable<ReturnType<typeof parseDsn>>)
