@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { parseEnvelope } from '@sentry/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { get, ready, startServe } from '../_test/cli.js'
 import type { ErrorEvent } from './_event.js'
 import { parseDsn, sentryTransport } from './_sentry.js'
 
@@ -156,5 +157,34 @@ describe('sending to a Sentry-compatible server', () => {
     await transport.flush(10_000)
     expect(received).toHaveLength(3)
     expect(transport.counts()).toEqual({ sent: 1, dropped: {} })
+  })
+
+  it('under shipshape serve: SENTRY_DSN, SENTRY_RELEASE and SENTRY_ENVIRONMENT apply, and SIGTERM flushes what is queued', async () => {
+    const { received, dsn } = await receiver()
+    const app = new URL('./_test/app.ts', import.meta.url).pathname
+    const server = await startServe([app, '--workers', '1'], {
+      SENTRY_DSN: dsn,
+      SENTRY_RELEASE: 'r-sentry',
+      SENTRY_ENVIRONMENT: 'preview',
+    })
+    try {
+      await ready(server, 1)
+      expect((await get(`${server.url}/captured/5`)).status).toBe(200)
+      // Straight away: the event is built and sent off the request path, and must not be lost.
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+    } finally {
+      await server.stop()
+    }
+    const events = received.flatMap(({ envelope }) =>
+      envelope[1].filter((item) => item[0].type === 'event').map((item) => payload(item[1])),
+    )
+    expect(events).toEqual([
+      expect.objectContaining({
+        release: 'r-sentry',
+        environment: 'preview',
+        exception: { values: [expect.objectContaining({ value: 'invoice 5 could not be sent' })] },
+      }),
+    ])
   })
 })
