@@ -84,7 +84,13 @@ describe('error sources', () => {
     const failing: Middleware = async function checkQuota() {
       throw new Error('the quota store is unreachable')
     }
-    const server = await serve((ctx) => ctx.res.end('never'), { worker: { errors } }, [failing])
+    const server = await serve(
+      async (ctx) => {
+        ctx.res.end('never')
+      },
+      { worker: { errors } },
+      [failing],
+    )
     try {
       expect((await fetch(`${server.url}/reports/3`)).status).toBe(500)
       await errors.flush()
