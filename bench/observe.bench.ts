@@ -26,7 +26,7 @@ import {
 import { PrimaryMetrics } from '../dist/server/_metrics-primary.js'
 import { loadServeOptions } from '../dist/server/index.js'
 import { connect, cpuPerRequest } from './_inprocess.ts'
-import { freePort, median, printTable, root } from './_lib.ts'
+import { freePort, httpServerOptions, median, pipelineOptions, printTable, root } from './_lib.ts'
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, requests: { type: 'string', default: '20000' } },
@@ -58,26 +58,8 @@ const served = (tracked: boolean) => {
   const worker = tracked
     ? { errors: startErrorTracking(loadServeOptions(entry, {}, {}).observe, logger) }
     : undefined
-  const pipeline = createPipeline(
-    app,
-    {
-      timeoutMs: 30_000,
-      trustedProxies: [],
-      livezPath: '/livez',
-      readyzPath: '/readyz',
-      maxBodyBytes: 1024 * 1024,
-      accessLog: true,
-      worker,
-    },
-    logger,
-    [],
-  )
-  const server = createHttpServer(pipeline, {
-    headersTimeoutMs: 60_000,
-    requestTimeoutMs: 300_000,
-    keepAliveTimeoutMs: 5000,
-    maxHeaderBytes: 16 * 1024,
-  })
+  const pipeline = createPipeline(app, { ...pipelineOptions, accessLog: true, worker }, logger, [])
+  const server = createHttpServer(pipeline, httpServerOptions)
   return connect(server, 'GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n')
 }
 const drivers = { untracked: served(false), tracked: served(true) }

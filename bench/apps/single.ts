@@ -8,6 +8,7 @@ import { createServer } from 'node:http'
 import { createHttpServer, createPipeline, loadApp } from '../../dist/http/index.js'
 import { createLogger } from '../../dist/observe/index.js'
 import { securityMiddleware } from '../../dist/security/index.js'
+import { httpServerOptions, pipelineOptions } from '../_lib.ts'
 
 const port = Number(process.env.PORT)
 const mode = process.argv[2]
@@ -20,21 +21,9 @@ if (mode === 'bare') {
   const logger = createLogger({ pretty: false })
   const pipeline = createPipeline(
     await loadApp(entry, 'auto'),
-    {
-      timeoutMs: 30_000,
-      trustedProxies: [],
-      livezPath: '/livez',
-      readyzPath: '/readyz',
-      maxBodyBytes: 1024 * 1024,
-      accessLog: true,
-    },
+    { ...pipelineOptions, accessLog: true },
     logger,
     mode === 'security' ? [securityMiddleware()] : [],
   )
-  createHttpServer(pipeline, {
-    headersTimeoutMs: 60_000,
-    requestTimeoutMs: 300_000,
-    keepAliveTimeoutMs: 5000,
-    maxHeaderBytes: 16 * 1024,
-  }).listen(port, '127.0.0.1')
+  createHttpServer(pipeline, httpServerOptions).listen(port, '127.0.0.1')
 }

@@ -5,6 +5,7 @@
  * error tracker, since the killed worker cannot report it and the primary keeps no database.
  */
 import type { ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import {
   type Logger,
@@ -136,19 +137,8 @@ export class PrimaryMetrics {
 async function streamTo(res: ServerResponse, chunks: AsyncGenerator<string>): Promise<void> {
   for await (const chunk of chunks) {
     if (res.destroyed) return
-    if (!res.write(chunk)) await drained(res)
+    // Whichever comes first; the other's listener goes with the response.
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
   }
   res.end()
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done)
-      res.off('close', done)
-      resolve()
-    }
-    res.on('drain', done)
-    res.on('close', done)
-  })
 }
