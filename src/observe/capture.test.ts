@@ -27,6 +27,8 @@ describe('captureError and captureMessage', () => {
     const store = new ErrorStore(db.pool)
     try {
       await ready(server, 1)
+      // No --metrics-bind: no metrics listener (off by default).
+      expect(server.logs.some((line) => 'metricsUrl' in line)).toBe(false)
       for (const path of [
         '/captured/7',
         '/captured/8?token=abc',

@@ -177,6 +177,7 @@ describe('metrics under serve', () => {
     )
     for (const name of [
       'node_cpu_seconds_total{cpu="0",mode="idle"}',
+      'nodejs_eventloop_lag_p99_seconds{process="worker",pid=',
       'node_memory_MemAvailable_bytes',
       'node_load1',
       'node_filesystem_avail_bytes{mountpoint=',
