@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib'
 import { parseEnvelope } from '@sentry/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, ready, startServe } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
 import type { ErrorEvent } from './_event.js'
 import { parseDsn, sentryTransport } from './_sentry.js'
 
@@ -186,5 +187,31 @@ describe('sending to a Sentry-compatible server', () => {
         exception: { values: [expect.objectContaining({ value: 'invoice 5 could not be sent' })] },
       }),
     ])
+  })
+
+  it('under shipshape serve: a Sentry server that fails leaves the app answering, and its drops are on /metrics', async () => {
+    const { dsn } = await receiver((_n, res) => {
+      res.writeHead(503).end()
+      return true
+    })
+    const app = new URL('./_test/app.ts', import.meta.url).pathname
+    const server = await startServe([app, '--workers', '1', '--metrics-bind', '127.0.0.1:0'], {
+      SENTRY_DSN: dsn,
+    })
+    try {
+      await ready(server, 1)
+      const { metricsUrl } = await server.waitForLog(
+        (l) => typeof l.metricsUrl === 'string',
+        'serving metrics',
+      )
+      for (let id = 0; id < 3; id++) expect((await get(`${server.url}/captured/${id}`)).status).toBe(200)
+      expect((await get(`${server.url}/`)).body).toBe('ok\n')
+      await eventuallyPasses(async () => {
+        const { body } = await get(metricsUrl as string)
+        expect(Number(/^shipshape_sentry_dropped_total (\d+)$/m.exec(body)?.[1])).toBeGreaterThanOrEqual(1)
+      })
+    } finally {
+      await server.stop()
+    }
   })
 })
