@@ -4,7 +4,7 @@
  * listener sums every worker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { get, type Running, ready, startServe } from '../_test/cli.js'
+import { get, type Running, ready, sleep, startServe } from '../_test/cli.js'
 import { eventuallyPasses } from '../_test/pipeline.js'
 import { ErrorStore } from './_store.js'
 import { ownDatabase } from './_test/db.js'
@@ -115,6 +115,8 @@ describe('error tracking under serve', () => {
     await get(`${server.url}/reject`)
     await recorded('crash', 2)
     await ready(server, 4)
+    // Past admitBeatMs (20 ms) since the worker's last heartbeat, so admitting the request sends one.
+    await sleep(100)
     await get(`${server.url}/block?ms=4000`).catch(() => undefined)
     const titles = await eventuallyPasses(async () => {
       const all = (await store.issues()).map((issue) => issue.title)
@@ -129,6 +131,10 @@ describe('error tracking under serve', () => {
       return all
     }, 30_000)
     expect(titles.length).toBe(6) // a timeout per route
+    // The kill's event names the requests the worker held (the primary's last heartbeat of it).
+    const kill = (await store.issues()).find((issue) => issue.title.includes('worker killed by the watchdog'))
+    const [killEvent] = await store.events(kill?.id as string)
+    expect(killEvent?.extra.requests).toEqual([expect.objectContaining({ method: 'GET', path: '/block' })])
     expect(
       server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),
     ).toBe(true)
