@@ -38,8 +38,12 @@ describe('captureError and captureMessage', () => {
         expect((await fetch(`${server.url}${path}`, { headers: { cookie: 'sid=secret' } })).status).toBe(200)
       expect((await get(`${server.url}/message`)).status).toBe(200)
       await eventuallyPasses(async () => {
-        const counts = (await store.issues()).map((issue) => issue.count)
+        const issues = await store.issues()
+        const counts = issues.map((issue) => issue.count)
         if (counts.reduce((sum, count) => sum + count, 0) !== 5) throw new Error(`not yet: ${counts}`)
+        // An issue's row can be written a moment before its event's.
+        for (const issue of issues)
+          if ((await store.events(issue.id)).length === 0) throw new Error(`no event yet for ${issue.title}`)
       })
     } finally {
       await server.stop()

@@ -132,7 +132,11 @@ describe('error tracking under serve', () => {
     expect(titles.length).toBe(6) // a timeout per route
     // The kill's event names the requests the worker held (the primary's last heartbeat of it).
     const kill = (await store.issues()).find((issue) => issue.title.includes('worker killed by the watchdog'))
-    const [killEvent] = await store.events(kill?.id as string)
+    const killEvent = await eventuallyPasses(async () => {
+      const [stored] = await store.events(kill?.id as string)
+      if (!stored) throw new Error('the event not stored yet')
+      return stored
+    })
     expect(killEvent?.extra.requests).toEqual([expect.objectContaining({ method: 'GET', path: '/block' })])
     expect(
       server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),

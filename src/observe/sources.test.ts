@@ -62,12 +62,12 @@ describe('error sources', () => {
     try {
       await ready(server, 1)
       expect((await get(server.url)).status).toBe(500)
-      const issue = await eventuallyPasses(async () => {
+      const event = await eventuallyPasses(async () => {
         const found = (await store.issues()).find((i) => i.title.includes('negative total'))
-        if (!found) throw new Error('not yet')
-        return found
+        const [stored] = found ? await store.events(found.id) : []
+        if (!stored) throw new Error('not yet')
+        return stored
       })
-      const [event] = await store.events(issue.id)
       const frame = event?.exception?.values[0]?.stacktrace?.frames.at(-1)
       expect(frame?.filename).toMatch(/app\.ts$/)
       expect(frame).toMatchObject({ function: 'total', lineno: throwLine, in_app: true })
