@@ -35,7 +35,13 @@ describe('captureError and captureMessage', () => {
         '/captured/9?grouped',
         '/captured/10?grouped',
       ])
-        expect((await fetch(`${server.url}${path}`, { headers: { cookie: 'sid=secret' } })).status).toBe(200)
+        expect(
+          (
+            await fetch(`${server.url}${path}`, {
+              headers: { cookie: 'sid=secret', authorization: 'Bearer secret' },
+            })
+          ).status,
+        ).toBe(200)
       expect((await get(`${server.url}/message`)).status).toBe(200)
       await eventuallyPasses(async () => {
         const issues = await store.issues()
@@ -68,9 +74,11 @@ describe('captureError and captureMessage', () => {
       server_name: 'web-3',
       tags: { area: 'billing', kind: 'manual', route: '/captured/:id' },
       extra: { invoice: 8 },
-      request: { method: 'GET', query_string: 'token=[Filtered]' },
+      request: { method: 'GET', query_string: 'token=[Filtered]', env: { REMOTE_ADDR: '127.0.0.1' } },
     })
+    expect(first?.tags.request_id).toMatch(/^[0-9a-f-]{36}$/)
     expect(first?.request?.headers).not.toHaveProperty('cookie')
+    expect(first?.request?.headers).not.toHaveProperty('authorization')
     expect(first?.exception?.values[0]).toMatchObject({ type: 'Error', value: 'invoice 8 could not be sent' })
 
     const message = issues.find((issue) => issue.title === 'the cache is cold')
