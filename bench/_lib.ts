@@ -230,3 +230,18 @@ export function ensureDebian(packages: Record<string, string>): void {
     },
   )
 }
+
+/** What the in-process benches build the pipeline and its server with: serve's defaults. */
+export const pipelineOptions = {
+  timeoutMs: 30_000,
+  trustedProxies: [],
+  livezPath: '/livez',
+  readyzPath: '/readyz',
+  maxBodyBytes: 1024 * 1024,
+}
+export const httpServerOptions = {
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5000,
+  maxHeaderBytes: 16 * 1024,
+}

@@ -2,15 +2,13 @@
  * One process serving bench/apps/page.ts on PORT, either bare (`bare`) or through shipshape's
  * full default pipeline (`pipeline`: request id, context, timeout sweep, body limit, access log
  * as JSON to stdout, metrics), or that pipeline with the default security middleware in front
- * (`security`). Isolates the pipeline's cost from the process model's. `tracked` is the pipeline
- * with error capture as a serve worker has it (the tracker in the worker state, breadcrumbs on
- * every line logged in a request); `untracked`, the same without either.
+ * (`security`). Isolates the pipeline's cost from the process model's.
  */
 import { createServer } from 'node:http'
 import { createHttpServer, createPipeline, loadApp } from '../../dist/http/index.js'
-import { createLogger, startErrorTracking } from '../../dist/observe/index.js'
+import { createLogger } from '../../dist/observe/index.js'
 import { securityMiddleware } from '../../dist/security/index.js'
-import { loadServeOptions } from '../../dist/server/index.js'
+import { httpServerOptions, pipelineOptions } from '../_lib.ts'
 
 const port = Number(process.env.PORT)
 const mode = process.argv[2]
@@ -20,28 +18,12 @@ if (mode === 'bare') {
   const { default: handler } = await import('./page.ts')
   createServer(handler).listen(port, '127.0.0.1')
 } else {
-  const logger = createLogger({ pretty: false, breadcrumbs: mode !== 'untracked' })
-  // As a serve worker starts it, from the default settings (no database here: nothing is thrown).
-  const errors =
-    mode === 'tracked' ? startErrorTracking(loadServeOptions(entry, {}, {}).observe, logger) : undefined
+  const logger = createLogger({ pretty: false })
   const pipeline = createPipeline(
     await loadApp(entry, 'auto'),
-    {
-      timeoutMs: 30_000,
-      trustedProxies: [],
-      livezPath: '/livez',
-      readyzPath: '/readyz',
-      maxBodyBytes: 1024 * 1024,
-      accessLog: true,
-      worker: errors ? { errors } : undefined,
-    },
+    { ...pipelineOptions, accessLog: true },
     logger,
     mode === 'security' ? [securityMiddleware()] : [],
   )
-  createHttpServer(pipeline, {
-    headersTimeoutMs: 60_000,
-    requestTimeoutMs: 300_000,
-    keepAliveTimeoutMs: 5000,
-    maxHeaderBytes: 16 * 1024,
-  }).listen(port, '127.0.0.1')
+  createHttpServer(pipeline, httpServerOptions).listen(port, '127.0.0.1')
 }

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createTwoFilesPatch } from 'diff'
+import { shipshapeSources } from '../types.js'
 import { type DeployOptions, deployFiles } from './_deploy-files.js'
 import { inspectProject, type Project } from './_inspect.js'
 
@@ -26,7 +27,14 @@ export function initProject(options: InitOptions): InitOutcome {
   const project = inspectProject(options.cwd)
   const files: InitOutcome['files'] = []
   let diff = ''
+  // The project's own config file, of whichever format: a shipshape.yaml beside a shipshape.json
+  // would be read first (serve tries them in order) and hide it.
+  const ownConfig = shipshapeSources.files.find((name) => existsSync(join(options.cwd, name)))
   for (const [path, text] of deployFiles(project, options)) {
+    if (path === 'shipshape.yaml' && ownConfig !== undefined && ownConfig !== path) {
+      files.push({ path: ownConfig, action: 'kept' })
+      continue
+    }
     const target = join(options.cwd, path)
     const existing = existsSync(target) ? readFileSync(target, 'utf8') : undefined
     if (existing === text) {

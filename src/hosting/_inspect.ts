@@ -7,7 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import semver from 'semver'
+import { parse as parseToml } from 'smol-toml'
 import { parse as parseYaml } from 'yaml'
+import { shipshapeSources } from '../types.js'
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'yarn-classic' | 'bun'
 
@@ -119,10 +121,20 @@ function detectEntry(
   pkg: PackageJson,
   deps: Record<string, string>,
 ): { entry: string; entrySource: string } {
-  for (const file of ['shipshape.yaml', 'shipshape.yml']) {
-    if (!existsSync(join(cwd, file))) continue
-    const app = parseYaml(readFileSync(join(cwd, file), 'utf8'))?.server?.app
-    if (typeof app === 'string') return { entry: app, entrySource: `server.app in ${file}` }
+  // The config file serve would read (the first that exists); a broken one names no entry.
+  const config = shipshapeSources.files.find((file) => existsSync(join(cwd, file)))
+  if (config) {
+    const text = readFileSync(join(cwd, config), 'utf8')
+    let app: unknown
+    try {
+      const parsed = config.endsWith('.json')
+        ? JSON.parse(text)
+        : config.endsWith('.toml')
+          ? parseToml(text)
+          : parseYaml(text)
+      app = parsed?.server?.app
+    } catch {}
+    if (typeof app === 'string') return { entry: app, entrySource: `server.app in ${config}` }
   }
   const build = builds.find((candidate) => candidate.dependency in deps)
   if (build) return { entry: build.entry, entrySource: `${build.framework}'s build output` }

@@ -103,6 +103,23 @@ describe('writing', () => {
     expect(readFileSync(join(dir.dir, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:24-slim AS build$/m)
   })
 
+  it("keeps the project's shipshape.json or .toml, adding no shipshape.yaml that would hide it, and reads its server.app", () => {
+    const files = {
+      'shipshape.json': '{ "server": { "app": "build/api.js" } }\n',
+      'shipshape.toml': '[server]\napp = "build/web.js"\n',
+    }
+    for (const [name, text] of Object.entries(files)) {
+      const dir = project({ [name]: text }, { main: 'app.js' })
+      const outcome = initProject({ ...initDefaults, cwd: dir.dir })
+      expect(outcome.files[0]).toEqual({ path: name, action: 'kept' })
+      expect(existsSync(join(dir.dir, 'shipshape.yaml'))).toBe(false)
+      expect(outcome.project.entrySource).toBe(`server.app in ${name}`)
+      expect(readFileSync(join(dir.dir, 'Procfile'), 'utf8')).toContain(
+        ` serve ${name.endsWith('json') ? 'build/api.js' : 'build/web.js'} `,
+      )
+    }
+  })
+
   it('fills .env.example from the settings the app declares, secrets blank (the command)', async () => {
     const dir = project(
       {

@@ -116,6 +116,35 @@ describe('lambdaHandler', () => {
   })
 })
 
+describe('lambdaHandler, every app kind', () => {
+  // The http suite's conformance fixtures, one per app kind (hono is a fetch handler too).
+  const kinds = ['node', 'express', 'connect', 'koa', 'fastify', 'hono', 'fetch']
+  it.each(kinds)(
+    '%s: a GET through the handler reaches the app and comes back through the pipeline',
+    async (kind) => {
+      const app = new URL(`../http/_test/${kind}.ts`, import.meta.url).pathname
+      const event = {
+        ...httpApiV2,
+        rawPath: '/',
+        rawQueryString: '',
+        cookies: [],
+        body: undefined,
+        isBase64Encoded: false,
+        requestContext: {
+          ...httpApiV2.requestContext,
+          http: { ...httpApiV2.requestContext.http, method: 'GET', path: '/' },
+        },
+      }
+      const result = (await lambdaHandler(app)(event, context)) as LambdaResult
+      expect(result.statusCode).toBe(200)
+      expect(result.body).toBe('hello\n')
+      expect(result.headers['x-app']).toBe(kind)
+      expect(result.headers['x-request-id']).toMatch(/\S/)
+      expect(result.headers['x-content-type-options']).toBe('nosniff')
+    },
+  )
+})
+
 describe('lambdaHandler, streaming', () => {
   it('streams through the runtime’s response stream: the prelude, 8 NULs, then each chunk as the app writes it', async () => {
     // The Runtime API's side: it takes the streamed response as a chunked POST, as the runtime

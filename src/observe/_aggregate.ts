@@ -5,19 +5,10 @@
  * as Prometheus text or OpenMetrics. Rendering is plain string building over pre-rendered label
  * sets: prom-client's registry costs far more per series, and the primary must stay responsive.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { durationBuckets, type HttpMetrics, type HttpSeries, type WebSocketCounts } from '../http/index.js'
 import { addFamily, escapeLabel, type FamilySums, type MetricFamily, renderFamilies } from './_families.js'
 import { type MachineSample, renderMachine } from './_machine.js'
-
-export interface ProcessSample {
-  cpuSeconds: number
-  residentBytes: number
-  heapUsedBytes: number
-  heapTotalBytes: number
-  /** The 99th percentile of the event loop's delay since the previous sample, in seconds. */
-  eventLoopLagSeconds: number
-}
+import type { ProcessSample } from './_process.js'
 
 /**
  * What a worker sends with a heartbeat: the HTTP series changed since the last one, and with the
@@ -28,27 +19,6 @@ export interface WorkerMetrics {
   process?: ProcessSample
   errors?: { captured: number; dropped: number; forwardDropped?: number }
   families?: MetricFamily[]
-}
-
-let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined
-
-/** This process's own numbers; the event-loop delay monitor starts on the first call. */
-export function sampleProcess(): ProcessSample {
-  if (loopDelay === undefined) {
-    loopDelay = monitorEventLoopDelay({ resolution: 20 })
-    loopDelay.enable()
-  }
-  const cpu = process.cpuUsage()
-  const memory = process.memoryUsage()
-  const lag = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0
-  loopDelay.reset()
-  return {
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    residentBytes: memory.rss,
-    heapUsedBytes: memory.heapUsed,
-    heapTotalBytes: memory.heapTotal,
-    eventLoopLagSeconds: lag,
-  }
 }
 
 interface Series {
@@ -166,19 +136,38 @@ export class MetricsAggregator {
     this.events[event]++
   }
 
-  /**
-   * The text Prometheus scrapes; `openMetrics` for the OpenMetrics format. It yields to the event
-   * loop every `sliceSeries` label sets, so a large render never holds the primary's loop for more
-   * than a few milliseconds (the watchdog and the dispatch run in between).
-   */
+  /** The whole text at once (tests, and callers that want a string); the listener streams `chunks`. */
   async render(openMetrics: boolean, primary: ProcessSample, machine?: MachineSample): Promise<string> {
+    let text = ''
+    for await (const chunk of this.chunks(openMetrics, primary, machine)) text += chunk
+    return text
+  }
+
+  /**
+   * The text Prometheus scrapes, in slices of `sliceSeries` label sets; `openMetrics` for the
+   * OpenMetrics format; `sections` (further metrics of the primary's own) go before OpenMetrics'
+   * closing `# EOF`. It yields to the event loop after every slice, and each slice is handed on
+   * as its own small string: the watchdog and the dispatch run in between, and no megabyte-long
+   * string is joined at the end, nor thousands of small ones kept alive through the render for
+   * every young-generation collection to copy (that join and those collections were the primary's
+   * longest block: bench/README.md, observe).
+   */
+  async *chunks(
+    openMetrics: boolean,
+    primary: ProcessSample,
+    machine?: MachineSample,
+    sections: readonly ((openMetrics: boolean) => string)[] = [],
+  ): AsyncGenerator<string> {
     let sinceYield = 0
-    const pause = async () => {
-      if (++sinceYield < sliceSeries) return
+    /** True when a slice's worth of label sets is done: time to hand it on and yield. */
+    const sliceDone = () => {
+      if (++sinceYield < sliceSeries) return false
       sinceYield = 0
-      await new Promise((resolve) => setImmediate(resolve))
+      return true
     }
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
     const out: string[] = []
+    const slice = () => out.splice(0).join('')
     const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string) => {
       const base = openMetrics && type === 'counter' ? name.replace(/_total$/, '') : name
       out.push(`# HELP ${base} ${help}\n# TYPE ${base} ${type}\n`)
@@ -194,7 +183,7 @@ export class MetricsAggregator {
     const merged = new Map<string, Series>()
     for (const [key, series] of this.retired.series) {
       addSeries(merged, key, series)
-      await pause()
+      if (sliceDone()) await turn()
     }
     let timeouts = this.retired.timeouts
     let inflight = 0
@@ -207,7 +196,7 @@ export class MetricsAggregator {
     for (const entry of this.workers.values()) {
       for (const [key, series] of entry.series) {
         addSeries(merged, key, series)
-        await pause()
+        if (sliceDone()) await turn()
       }
       timeouts += entry.timeouts
       inflight += entry.inflight
@@ -223,7 +212,10 @@ export class MetricsAggregator {
     )
     for (const series of merged.values()) {
       sample('http_requests_total', series.labels, series.count)
-      await pause()
+      if (sliceDone()) {
+        yield slice()
+        await turn()
+      }
     }
     family(
       'http_request_duration_seconds',
@@ -238,7 +230,10 @@ export class MetricsAggregator {
       }
       sample('http_request_duration_seconds_sum', series.labels, series.sum)
       sample('http_request_duration_seconds_count', series.labels, series.count)
-      await pause()
+      if (sliceDone()) {
+        yield slice()
+        await turn()
+      }
     }
     single(
       'http_requests_in_flight',
@@ -349,8 +344,9 @@ export class MetricsAggregator {
       for (const family of entry.families.values()) addFamily(families, family)
     renderFamilies(families, openMetrics, out)
     if (machine) renderMachine(machine, family, sample)
+    for (const render of sections) out.push(render(openMetrics))
     if (openMetrics) out.push('# EOF\n')
-    return out.join('')
+    yield slice()
   }
 }
 

@@ -13,7 +13,7 @@ import type { CaptureOptions, Level } from './_event.js'
 import { secretMask, withMaskedChildren } from './_redact.js'
 
 export type { Logger } from 'pino'
-export { MetricsAggregator, type ProcessSample, sampleProcess, type WorkerMetrics } from './_aggregate.js'
+export { MetricsAggregator, type WorkerMetrics } from './_aggregate.js'
 export { addBreadcrumb } from './_breadcrumbs.js'
 export type { CaptureOptions, ErrorEvent, Level } from './_event.js'
 export {
@@ -38,6 +38,7 @@ export {
   smtpNotifier,
   webhookNotifier,
 } from './_notify.js'
+export { type ProcessSample, sampleProcess } from './_process.js'
 export { startErrorTracking } from './_start.js'
 export { ErrorStore, type Issue, type QueryPool, type Reason } from './_store.js'
 export { createTracker, type ErrorTracker } from './_tracker.js'

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { parseEnvelope } from '@sentry/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { get, ready, startServe } from '../_test/cli.js'
+import { eventuallyPasses } from '../_test/pipeline.js'
 import type { ErrorEvent } from './_event.js'
 import { parseDsn, sentryTransport } from './_sentry.js'
 
@@ -109,6 +111,34 @@ describe('sending to a Sentry-compatible server', () => {
     })
   })
 
+  it('honours Retry-After on a 429, pauses only the categories X-Sentry-Rate-Limits names, and 60 s on a bare 429', async () => {
+    const { received, dsn } = await receiver((n, res) => {
+      if (n === 1) res.writeHead(429, { 'retry-after': '1' }).end()
+      else if (n === 3) res.writeHead(200, { 'x-sentry-rate-limits': '60:transaction:organization' }).end()
+      else if (n === 5) res.writeHead(429).end()
+      else return false
+      return true
+    })
+    const transport = sentryTransport(parseDsn(dsn) as NonNullable<ReturnType<typeof parseDsn>>)
+    const sent = async (message: string) => {
+      transport.send(event(message))
+      await transport.flush()
+      return received.length
+    }
+    expect(await sent('limited')).toBe(1)
+    expect(await sent('within Retry-After')).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await sent('after Retry-After')).toBe(2)
+    // Transactions limited for a minute: errors still go.
+    expect(await sent('transactions limited')).toBe(3)
+    expect(await sent('an error meanwhile')).toBe(4)
+    // A 429 that says nothing: 60 s, so a second later it is still paused.
+    expect(await sent('bare 429')).toBe(5)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(await sent('a second later')).toBe(5)
+    expect(transport.counts().dropped).toEqual({ ratelimit_backoff: 4 })
+  })
+
   it('stays bounded when the server hangs: the sender never waits, drops are counted', async () => {
     const { dsn } = await receiver(() => true) // never answers
     const transport = sentryTransport(parseDsn(dsn) as NonNullable<ReturnType<typeof parseDsn>>)
@@ -128,5 +158,60 @@ describe('sending to a Sentry-compatible server', () => {
     await transport.flush(10_000)
     expect(received).toHaveLength(3)
     expect(transport.counts()).toEqual({ sent: 1, dropped: {} })
+  })
+
+  it('under shipshape serve: SENTRY_DSN, SENTRY_RELEASE and SENTRY_ENVIRONMENT apply, and SIGTERM flushes what is queued', async () => {
+    const { received, dsn } = await receiver()
+    const app = new URL('./_test/app.ts', import.meta.url).pathname
+    const server = await startServe([app, '--workers', '1'], {
+      SENTRY_DSN: dsn,
+      SENTRY_RELEASE: 'r-sentry',
+      SENTRY_ENVIRONMENT: 'preview',
+    })
+    try {
+      await ready(server, 1)
+      expect((await get(`${server.url}/captured/5`)).status).toBe(200)
+      // Straight away: the event is built and sent off the request path, and must not be lost.
+      server.child.kill('SIGTERM')
+      expect(await server.exited).toBe(0)
+    } finally {
+      await server.stop()
+    }
+    const events = received.flatMap(({ envelope }) =>
+      envelope[1].filter((item) => item[0].type === 'event').map((item) => payload(item[1])),
+    )
+    expect(events).toEqual([
+      expect.objectContaining({
+        release: 'r-sentry',
+        environment: 'preview',
+        exception: { values: [expect.objectContaining({ value: 'invoice 5 could not be sent' })] },
+      }),
+    ])
+  })
+
+  it('under shipshape serve: a Sentry server that fails leaves the app answering, and its drops are on /metrics', async () => {
+    const { dsn } = await receiver((_n, res) => {
+      res.writeHead(503).end()
+      return true
+    })
+    const app = new URL('./_test/app.ts', import.meta.url).pathname
+    const server = await startServe([app, '--workers', '1', '--metrics-bind', '127.0.0.1:0'], {
+      SENTRY_DSN: dsn,
+    })
+    try {
+      await ready(server, 1)
+      const { metricsUrl } = await server.waitForLog(
+        (l) => typeof l.metricsUrl === 'string',
+        'serving metrics',
+      )
+      for (let id = 0; id < 3; id++) expect((await get(`${server.url}/captured/${id}`)).status).toBe(200)
+      expect((await get(`${server.url}/`)).body).toBe('ok\n')
+      await eventuallyPasses(async () => {
+        const { body } = await get(metricsUrl as string)
+        expect(Number(/^shipshape_sentry_dropped_total (\d+)$/m.exec(body)?.[1])).toBeGreaterThanOrEqual(1)
+      })
+    } finally {
+      await server.stop()
+    }
   })
 })

@@ -27,7 +27,19 @@ afterAll(async () => {
 describe('error tracking under serve', () => {
   it('groups app errors, timeouts, crashes and watchdog kills into issues, each logged with its issue id', async () => {
     server = await startServe(
-      [app, '--workers', '2', '--timeout', '1s', '--watchdog-timeout', '1s', '--release', 'r-test'],
+      [
+        app,
+        '--workers',
+        '2',
+        '--timeout',
+        '1s',
+        '--watchdog-timeout',
+        '1s',
+        '--release',
+        'r-test',
+        '--metrics-bind',
+        '127.0.0.1:0',
+      ],
       {
         DATABASE_URL: db.url,
       },
@@ -103,6 +115,7 @@ describe('error tracking under serve', () => {
     await get(`${server.url}/reject`)
     await recorded('crash', 2)
     await ready(server, 4)
+    // The worker is idle when it admits it, so it sends a heartbeat naming it at once (_worker.ts).
     await get(`${server.url}/block?ms=4000`).catch(() => undefined)
     const titles = await eventuallyPasses(async () => {
       const all = (await store.issues()).map((issue) => issue.title)
@@ -117,9 +130,35 @@ describe('error tracking under serve', () => {
       return all
     }, 30_000)
     expect(titles.length).toBe(6) // a timeout per route
+    // The kill's event names the requests the worker held (the primary's last heartbeat of it).
+    const kill = (await store.issues()).find((issue) => issue.title.includes('worker killed by the watchdog'))
+    const killEvent = await eventuallyPasses(async () => {
+      const [stored] = await store.events(kill?.id as string)
+      if (!stored) throw new Error('the event not stored yet')
+      return stored
+    })
+    expect(killEvent?.extra.requests).toEqual([expect.objectContaining({ method: 'GET', path: '/block' })])
     expect(
       server.logs.some((l) => typeof l.issue === 'string' && l.msg.startsWith('crash recorded as issue')),
     ).toBe(true)
+
+    // The primary counted what only it sees: one watchdog kill, three workers replaced (two
+    // crashes and the kill), then a reload (SIGHUP). Timeouts are the workers' own, summed.
+    const { metricsUrl } = await server.waitForLog((l) => typeof l.metricsUrl === 'string', 'serving metrics')
+    const counter = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+    await eventuallyPasses(async () => {
+      const { body } = await get(metricsUrl as string)
+      expect(counter(body, 'shipshape_watchdog_kills_total')).toBe(1)
+      expect(counter(body, 'shipshape_worker_restarts_total')).toBe(3)
+      expect(counter(body, 'shipshape_reloads_total')).toBe(0)
+      expect(counter(body, 'shipshape_request_timeouts_total')).toBeGreaterThanOrEqual(2)
+      expect(counter(body, 'shipshape_errors_captured_total')).toBeGreaterThanOrEqual(8)
+    })
+    server.child.kill('SIGHUP')
+    await eventuallyPasses(async () => {
+      expect(counter((await get(metricsUrl as string)).body, 'shipshape_reloads_total')).toBe(1)
+    })
   })
 })
 
@@ -147,6 +186,7 @@ describe('metrics under serve', () => {
     )
     for (const name of [
       'node_cpu_seconds_total{cpu="0",mode="idle"}',
+      'nodejs_eventloop_lag_p99_seconds{process="worker",pid=',
       'node_memory_MemAvailable_bytes',
       'node_load1',
       'node_filesystem_avail_bytes{mountpoint=',

@@ -110,6 +110,19 @@ describe('the error store', () => {
     expect((await store.issue('sampled'))?.count).toBe(40)
     expect(await store.issue('stale')).toBeUndefined()
   })
+
+  it('bounds the events kept in all, the oldest going first, the issues and their counts kept', async () => {
+    const store = new ErrorStore(db.pool, { maxEvents: 5, retentionMs: 86_400_000 })
+    for (let i = 0; i < 4; i++) await store.record(occurrence(`bounded-${i}`))
+    for (let i = 0; i < 4; i++) await store.record(occurrence(`bounded-${i}`))
+    await store.prune()
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM shipshape_events')
+    expect(rows[0].n).toBe(5)
+    // The newest five survive: the second round's four and the last of the first.
+    const kept = await Promise.all([0, 1, 2, 3].map(async (i) => (await store.issue(`bounded-${i}`))?.events))
+    expect(kept).toEqual([1, 1, 1, 2])
+    for (let i = 0; i < 4; i++) expect((await store.issue(`bounded-${i}`))?.count).toBe(2)
+  })
 })
 
 describe('notifications', () => {

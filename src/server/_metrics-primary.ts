@@ -5,7 +5,8 @@
  * error tracker, since the killed worker cannot report it and the primary keeps no database.
  */
 import type { ChildProcess } from 'node:child_process'
-import { createServer, type Server } from 'node:http'
+import { once } from 'node:events'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import {
   type Logger,
   MetricsAggregator,
@@ -50,17 +51,21 @@ export class PrimaryMetrics {
       }
       const openMetrics = (req.headers.accept ?? '').includes('application/openmetrics-text')
       sampleMachine(dirs)
-        .then((machine) => this.aggregator.render(openMetrics, sampleProcess(), machine))
-        .then((text) => withSections(text, this.sections, openMetrics))
-        .then(
-          (text) => {
-            res.writeHead(200, { 'content-type': openMetrics ? openMetricsType : textType }).end(text)
-          },
-          (error: unknown) => {
-            logger.warn({ err: error }, 'metrics could not be rendered')
-            res.writeHead(500).end()
-          },
-        )
+        .then((machine) => {
+          res.writeHead(200, { 'content-type': openMetrics ? openMetricsType : textType })
+          if (req.method === 'HEAD') {
+            res.end()
+            return
+          }
+          return streamTo(res, this.aggregator.chunks(openMetrics, sampleProcess(), machine, this.sections))
+        })
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'metrics could not be rendered')
+          // Once the first slice is out the status is sent: cut the response, so the scraper
+          // sees a failed scrape, not a short one.
+          if (res.headersSent) res.destroy()
+          else res.writeHead(500).end()
+        })
     })
     this.server.on('error', (error) => logger.error({ err: error, ...bind }, 'the metrics listener failed'))
     this.server.listen(bind.port, bind.host, () => {
@@ -131,13 +136,15 @@ export class PrimaryMetrics {
   }
 }
 
-/** The sections appended to the rendered text, before OpenMetrics' closing `# EOF`. */
-function withSections(
-  text: string,
-  sections: readonly ((openMetrics: boolean) => string)[],
-  openMetrics: boolean,
-): string {
-  if (sections.length === 0) return text
-  const extra = sections.map((render) => render(openMetrics)).join('')
-  return openMetrics && text.endsWith('# EOF\n') ? `${text.slice(0, -6)}${extra}# EOF\n` : text + extra
+/**
+ * Writes each slice as it is rendered, waiting for the socket to drain when its buffer is full;
+ * stops rendering when the scraper has gone.
+ */
+async function streamTo(res: ServerResponse, chunks: AsyncGenerator<string>): Promise<void> {
+  for await (const chunk of chunks) {
+    if (res.destroyed) return
+    // Whichever comes first; the other's listener goes with the response.
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+  }
+  res.end()
 }

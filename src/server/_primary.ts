@@ -222,7 +222,9 @@ export class Supervisor {
 
   private exited(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(worker)
-    this.metrics.exited(worker.pid, worker.endedBy === undefined && !this.stopping)
+    // A restart: it died, or it failed (an uncaught error) and was replaced when it said so.
+    const replaced = worker.endedBy === undefined || worker.endedBy === 'failing'
+    this.metrics.exited(worker.pid, replaced && !this.stopping)
     for (const socket of reclaimConnections(worker.child, worker.endedBy === 'watchdog')) {
       if (this.stopping) socket.destroy()
       else this.dispatch(socket)

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { getContext } from 'shipshape'
 import { cache } from 'shipshape/cache'
 import { pool } from 'shipshape/db'
-import { captureMessage, createLogger } from 'shipshape/observe'
+import { captureError, captureMessage, createLogger } from 'shipshape/observe'
 
 const log = createLogger()
 
@@ -28,6 +28,15 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
     }
     case 'message':
       captureMessage('the cache is cold', 'warning')
+      break
+    case 'captured':
+      // The app's own report of an error it handled: ?grouped=billing gives it a fingerprint.
+      captureError(new Error(`invoice ${id} could not be sent`), {
+        tags: { area: 'billing' },
+        extra: { invoice: Number(id) },
+        level: 'warning',
+        ...(url.searchParams.has('grouped') ? { fingerprint: ['billing', '{{ default }}'] } : {}),
+      })
       break
     case 'hang':
       return
