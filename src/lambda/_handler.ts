@@ -20,7 +20,7 @@ import type {
   Context,
 } from 'aws-lambda'
 import { becomeWorker, createHttpServer, createPipeline, loadApp } from '../http/index.js'
-import { createLogger } from '../observe/index.js'
+import { createLogger, type ErrorTracker, startErrorTracking } from '../observe/index.js'
 import { defaultMiddleware, loadServeOptions } from '../server/index.js'
 import type { Middleware } from '../types.js'
 
@@ -169,8 +169,8 @@ export function lambdaHandler(
   app?: string,
   { streaming = false }: LambdaHandlerOptions = {},
 ): BufferedHandler | StreamingHandler {
-  let started: Promise<string> | undefined
-  // No error tracker runs in a function: no breadcrumbs to keep.
+  let started: Promise<Started> | undefined
+  // The handler's own lines are no request's: no breadcrumbs to keep.
   const logger = createLogger({ buffered: false, breadcrumbs: false })
   /** The event as a request to the pipeline, and how long the handler may wait for its answer. */
   const prepare = async (event: Event, context: Partial<Context> | undefined) => {
@@ -178,14 +178,22 @@ export function lambdaHandler(
     // id) when the app overruns, else the handler's own 504 just before the end.
     const remaining = context?.getRemainingTimeInMillis?.() ?? 30_000
     started ??= start(app, remaining)
-    const socketPath = await started
+    const { socketPath, errors } = await started
     const request = requestOf(event)
     request.headers[deadlineHeader] = String(Date.now() + remaining)
-    return { socketPath, request, waitMs: Math.max(100, remaining - handlerMarginMs) }
+    const waitMs = Math.max(100, remaining - handlerMarginMs)
+    return { socketPath, request, waitMs, flushed: () => flushed(errors, Date.now() + waitMs) }
   }
   const failed = (error: unknown) => logger.error({ err: error }, 'lambda: the request could not be answered')
-  // Lambda may freeze the environment the moment the handler returns: flush the logs first.
-  const flushed = () => new Promise((done) => logger.flush(() => done(undefined)))
+  // Lambda may freeze the environment the moment the handler returns: the invocation's errors
+  // (sent to SENTRY_DSN, notified) and the logs go out first, within the invocation's time.
+  const flushed = async (errors: ErrorTracker, by: number) => {
+    await Promise.race([
+      errors.flush(),
+      new Promise((done) => setTimeout(done, Math.max(0, by - Date.now()))),
+    ])
+    await new Promise((done) => logger.flush(() => done(undefined)))
+  }
 
   const runtime = (globalThis as { awslambda?: StreamingRuntime }).awslambda
   if (streaming && runtime?.streamifyResponse) {
@@ -194,7 +202,7 @@ export function lambdaHandler(
       stream: ResponseStream,
       context?: Partial<Context>,
     ): Promise<void> {
-      const { socketPath, request, waitMs } = await prepare(event, context)
+      const { socketPath, request, waitMs, flushed } = await prepare(event, context)
       try {
         await streamTo(socketPath, request, waitMs, (status, headers) =>
           runtime.HttpResponseStream.from(stream, preludeOf(status, headers)),
@@ -208,7 +216,7 @@ export function lambdaHandler(
   }
   if (streaming) logger.warn('lambda: no awslambda.streamifyResponse in this runtime; responses are buffered')
   return async function shipshapeLambda(event: Event, context?: Partial<Context>): Promise<Result> {
-    const { socketPath, request, waitMs } = await prepare(event, context)
+    const { socketPath, request, waitMs, flushed } = await prepare(event, context)
     try {
       return await forward(socketPath, request, waitMs, event)
     } catch (error) {
@@ -237,7 +245,13 @@ function preludeOf(status: number, headers: IncomingHttpHeaders) {
 }
 
 /** `functionMs`: the first invocation's remaining time, about the function's timeout. */
-async function start(app: string | undefined, functionMs: number): Promise<string> {
+interface Started {
+  socketPath: string
+  /** The function's error tracker: no store (a function has no database of its own), SENTRY_DSN and the notifiers. */
+  errors: ErrorTracker
+}
+
+async function start(app: string | undefined, functionMs: number): Promise<Started> {
   // Behind API Gateway every request comes over the socket from this handler: trust it for the
   // X-Forwarded-For it sets from the event's source IP.
   const options = loadServeOptions(app, { 'trusted-proxies': 'unix' }, process.env)
@@ -250,7 +264,8 @@ async function start(app: string | undefined, functionMs: number): Promise<strin
     ),
   )
   const sweepMs = Math.min(1000, timeoutMs / 20)
-  const logger = createLogger({ level: options.logLevel, buffered: false, breadcrumbs: false })
+  const logger = createLogger({ level: options.logLevel, buffered: false })
+  const errors = startErrorTracking(options.observe, logger)
   const pipeline = createPipeline(
     await loadApp(options.app, options.kind),
     {
@@ -260,6 +275,7 @@ async function start(app: string | undefined, functionMs: number): Promise<strin
       readyzPath: options.readyzPath,
       maxBodyBytes: options.maxBodyBytes ?? Number.POSITIVE_INFINITY,
       accessLog: options.accessLog,
+      worker: { errors },
     },
     logger,
     [lambdaDeadline(timeoutMs, sweepMs), ...(await defaultMiddleware(options, logger))],
@@ -274,7 +290,7 @@ async function start(app: string | undefined, functionMs: number): Promise<strin
   const socketPath = join(mkdtempSync(join(tmpdir(), 'shipshape-lambda-')), 'http.sock')
   await new Promise<void>((listening, failed) => server.once('error', failed).listen(socketPath, listening))
   server.unref()
-  return socketPath
+  return { socketPath, errors }
 }
 
 /** The request's time limit: --timeout, or less when the invocation's remaining time is shorter. */

@@ -4,12 +4,28 @@
  */
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+import { parseEnvelope } from '@sentry/core'
 import { describe, expect, it } from 'vitest'
 import { functionUrl, httpApiV2, restApiV1 } from './_test/events.js'
 import { lambdaHandler } from './index.js'
 
 // The hosts API Gateway and function URLs answer on: an unknown Host gets a 400, as under serve.
 process.env.SHIPSHAPE_ALLOWED_HOSTS = '.amazonaws.com,.on.aws'
+// A Sentry-compatible receiver for the function's errors (SENTRY_DSN, read at the first invocation).
+const envelopes: ReturnType<typeof parseEnvelope>[] = []
+const sentry = createServer(async (req, res) => {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const body = Buffer.concat(chunks)
+  envelopes.push(
+    parseEnvelope(new Uint8Array(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body)),
+  )
+  res.writeHead(200).end('{}')
+})
+await new Promise<void>((ready) => sentry.listen(0, '127.0.0.1', ready))
+sentry.unref()
+process.env.SENTRY_DSN = `http://public1@127.0.0.1:${(sentry.address() as AddressInfo).port}/3`
 const handler = lambdaHandler(new URL('./_test/app.ts', import.meta.url).pathname)
 const context = { getRemainingTimeInMillis: () => 10_000 }
 
@@ -83,7 +99,7 @@ describe('lambdaHandler', () => {
     expect(png.headers['content-type']).toBe('image/png')
   })
 
-  it("an app that throws gets the pipeline's 500, with its request id; the handler itself does not throw", async () => {
+  it("an app that throws gets the pipeline's 500, with its request id, and its error is sent to SENTRY_DSN before the handler returns", async () => {
     const headers = { ...httpApiV2.headers, origin: 'https://id.execute-api.us-east-1.amazonaws.com' }
     const result = (await handler(
       { ...httpApiV2, headers, rawPath: '/throw', rawQueryString: '' },
@@ -92,6 +108,13 @@ describe('lambdaHandler', () => {
     expect(result.statusCode).toBe(500)
     expect(result.body).toMatch(/^Internal Server Error \(request id \S+\)/)
     expect(result.headers['x-request-id']).toMatch(/\S/)
+    // Sent before the handler returned (Lambda may freeze the environment then), with its request.
+    const events = envelopes.flatMap(([, items]) => items).filter(([header]) => header.type === 'event')
+    expect(events).toHaveLength(1)
+    const [, payload] = events[0] as [unknown, Uint8Array | Record<string, unknown>]
+    const sent = payload instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(payload)) : payload
+    expect(sent.exception.values[0].value).toBe('the app failed on purpose')
+    expect(JSON.stringify(sent)).toContain(result.headers['x-request-id'])
   })
 
   it("times a request out from the function's remaining time: the pipeline's 503 before Lambda's cut", async () => {
