@@ -109,10 +109,15 @@ describe('lambdaHandler', () => {
     expect(result.body).toMatch(/^Internal Server Error \(request id \S+\)/)
     expect(result.headers['x-request-id']).toMatch(/\S/)
     // Sent before the handler returned (Lambda may freeze the environment then), with its request.
-    const events = envelopes.flatMap(([, items]) => items).filter(([header]) => header.type === 'event')
+    const events = envelopes.flatMap((envelope) =>
+      envelope[1]
+        .filter((item) => item[0].type === 'event')
+        .map(({ 1: payload }) =>
+          payload instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(payload)) : payload,
+        ),
+    )
     expect(events).toHaveLength(1)
-    const [, payload] = events[0] as [unknown, Uint8Array | Record<string, unknown>]
-    const sent = payload instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(payload)) : payload
+    const sent = events[0]
     expect(sent.exception.values[0].value).toBe('the app failed on purpose')
     expect(JSON.stringify(sent)).toContain(result.headers['x-request-id'])
   })
