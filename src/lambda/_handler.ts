@@ -244,13 +244,13 @@ function preludeOf(status: number, headers: IncomingHttpHeaders) {
   return { statusCode: status, headers: single as Record<string, string>, ...(cookies ? { cookies } : {}) }
 }
 
-/** `functionMs`: the first invocation's remaining time, about the function's timeout. */
 interface Started {
   socketPath: string
   /** The function's error tracker: no store (a function has no database of its own), SENTRY_DSN and the notifiers. */
   errors: ErrorTracker
 }
 
+/** `functionMs`: the first invocation's remaining time, about the function's timeout. */
 async function start(app: string | undefined, functionMs: number): Promise<Started> {
   // Behind API Gateway every request comes over the socket from this handler: trust it for the
   // X-Forwarded-For it sets from the event's source IP.
