@@ -47,15 +47,17 @@ describe('receiving from Sentry SDKs', () => {
       env: { ...process.env, DSN: `http://${key}@${server.url.slice(7)}/1` },
     })
     const store = new ErrorStore(db.pool)
-    const issue = await eventuallyPasses(async () => {
+    // The issue's row is counted a moment before its event's row is written: wait for both.
+    const event = await eventuallyPasses(async () => {
       const found = (await store.issues()).find((candidate) => candidate.title.startsWith('Error: card'))
       if (found?.count !== 3) throw new Error(`not yet: ${JSON.stringify(await store.issues())}`)
-      return found
+      const [first] = await store.events(found.id)
+      if (first === undefined) throw new Error('no event stored yet')
+      return first
     })
-    const [event] = await store.events(issue.id)
-    expect(event?.tags.kind).toBe('sentry')
+    expect(event.tags.kind).toBe('sentry')
     expect(
-      event?.exception?.values[0]?.stacktrace?.frames.some((frame) => frame.function === 'chargeCard'),
+      event.exception?.values[0]?.stacktrace?.frames.some((frame) => frame.function === 'chargeCard'),
     ).toBe(true)
   })
 
