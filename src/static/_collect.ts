@@ -6,11 +6,12 @@
  */
 import { createHash } from 'node:crypto'
 import { createReadStream, readFileSync, statSync } from 'node:fs'
-import { copyFile, link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
-import { dirname, join, posix, resolve, sep } from 'node:path'
+import { mkdir, readdir, readFile, rm, unlink } from 'node:fs/promises'
+import { dirname, join, posix, relative, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, constants, gzip } from 'node:zlib'
 import { ShipshapeError } from '../errors/index.js'
+import { atomicCopy, atomicLink, atomicWrite } from './_atomic.js'
 import { digest, hashInOrder, type SourceFile } from './_hashing.js'
 import { listFiles, servable } from './_index.js'
 import { defaultPrefix, type Manifest, manifestName, normalisePrefix, prefixPath } from './_manifest.js'
@@ -118,6 +119,11 @@ export async function collectStatic(options: CollectOptions): Promise<CollectRes
   const directories = new Set<string>()
   for (const file of list) directories.add(dirname(join(output, file.hashedName as string)))
   await Promise.all([...directories].map((directory) => mkdir(directory, { recursive: true })))
+  // What the output holds already, listed once: a stale compressed copy or temporary file is
+  // removed only where one exists, instead of an unlink that fails for most files of a fresh
+  // output (8,501 of them for 5,000 files, on a disk where each costs 0.2 ms: bench/README.md).
+  const listed = new Set(await readdir(output, { recursive: true }))
+  const present = (path: string) => listed.has(relative(output, path))
 
   const compress = options.compress !== false
   async function place(file: SourceFile): Promise<void> {
@@ -127,13 +133,18 @@ export async function collectStatic(options: CollectOptions): Promise<CollectRes
     if (!file.bundlerHashed) hashed++
     const paths = file.bundlerHashed ? [hashedPath] : [hashedPath, join(output, file.name)]
     if (file.rewritten === undefined) {
-      compressed += await writeCopies(file, paths, compress)
+      compressed += await writeCopies(file, paths, compress, present)
     } else {
-      compressed += await writeCopies({ ...file, data: Buffer.from(file.rewritten) }, [hashedPath], compress)
+      compressed += await writeCopies(
+        { ...file, data: Buffer.from(file.rewritten) },
+        [hashedPath],
+        compress,
+        present,
+      )
       // The original, whose references still name unhashed files, is reachable only by its
       // unhashed URL, which pages linking through staticUrl() never use: it is not compressed.
       // That halves the compression work for CSS and JS, the slowest part of a run.
-      compressed += await writeCopies(file, [join(output, file.name)], false)
+      compressed += await writeCopies(file, [join(output, file.name)], false, present)
     }
   }
   await inParallel(list, async (file) => {
@@ -312,7 +323,15 @@ function resolveReference(from: string, value: string, pathPrefix: string): stri
  * Writes the file's bytes to the first path (and hard links to the others: same bytes, one
  * write), with brotli and gzip copies beside each. Returns the number of compressed copies kept.
  */
-async function writeCopies(file: SourceFile, paths: string[], compress: boolean): Promise<number> {
+async function writeCopies(
+  file: SourceFile,
+  paths: string[],
+  compress: boolean,
+  present: (path: string) => boolean,
+): Promise<number> {
+  const remove = async (path: string) => {
+    if (present(path)) await unlink(path).catch(() => {})
+  }
   const [path, ...links] = paths as [string, ...string[]]
   const data = file.data
   if (data === undefined) await atomicCopy(file.path, path)
@@ -326,17 +345,17 @@ async function writeCopies(file: SourceFile, paths: string[], compress: boolean)
         : { '.br': undefined, '.gz': undefined }
   let kept = 0
   for (const [suffix, bytes] of Object.entries(encoded)) {
-    if (bytes === undefined) await unlink(path + suffix).catch(() => {})
+    if (bytes === undefined) await remove(path + suffix)
     else {
       await atomicWrite(path + suffix, bytes)
       kept++
     }
   }
   for (const other of links) {
-    await atomicLink(path, other)
+    await atomicLink(path, other, remove)
     for (const [suffix, bytes] of Object.entries(encoded)) {
-      if (bytes === undefined) await unlink(other + suffix).catch(() => {})
-      else await atomicLink(path + suffix, other + suffix)
+      if (bytes === undefined) await remove(other + suffix)
+      else await atomicLink(path + suffix, other + suffix, remove)
     }
   }
   return kept * paths.length
@@ -356,28 +375,4 @@ async function compressed(data: Buffer): Promise<Record<'.br' | '.gz', Buffer | 
     gzipAsync(data, { level: 9 }),
   ])
   return { '.br': br.length <= limit ? br : undefined, '.gz': gz.length <= limit ? gz : undefined }
-}
-
-/**
- * Every write goes to a temporary name and is renamed into place: a server reading the
- * directory never sees half a file, and a hard link from an earlier build is replaced, never
- * written through.
- */
-async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, data)
-  await rename(temporary, path)
-}
-
-async function atomicCopy(source: string, path: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`
-  await copyFile(source, temporary)
-  await rename(temporary, path)
-}
-
-async function atomicLink(existing: string, path: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`
-  await unlink(temporary).catch(() => {})
-  await link(existing, temporary)
-  await rename(temporary, path)
 }

@@ -280,6 +280,17 @@ describe('precompression', () => {
     }
   })
 
+  it('removes the compressed copies an earlier build left, when a build over them does not compress', async () => {
+    const over = join(base, 'over')
+    await collectStatic({ sources: [sources], output: over })
+    expect(existsSync(join(over, `${named('text/long.txt')}.br`))).toBe(true)
+    await collectStatic({ sources: [sources], output: over, compress: false })
+    for (const name of [named('css/app.css'), named('text/long.txt'), 'text/long.txt']) {
+      expect(existsSync(join(over, `${name}.br`)), name).toBe(false)
+      expect(existsSync(join(over, `${name}.gz`)), name).toBe(false)
+    }
+  })
+
   it('writes byte-identical gzip copies in every build', async () => {
     const again = join(base, 'again')
     await collectStatic({ sources: [sources], output: again })
