@@ -1,13 +1,12 @@
 /** `shipshape serve`'s options on shipshape/config: same flags, variables, defaults and shape; plus a config file. */
 import { execFileSync } from 'node:child_process'
-import { availableParallelism, hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, ready, runCli, startServe } from '../_test/cli.js'
 import { tempDir } from '../_test/temp.js'
 import { isShipshapeError } from '../errors/index.js'
 import { fixture } from './_test/fixtures.js'
-import { loadServeOptions, loadSettingsOnly, type ServeOptions, shipshapeConfig } from './index.js'
+import { loadServeOptions, loadSettingsOnly, shipshapeConfig } from './index.js'
 
 let temp: ReturnType<typeof tempDir>
 afterEach(() => temp?.remove())
@@ -33,161 +32,6 @@ function failure(run: () => unknown): string {
 }
 
 describe('serve options', () => {
-  it('keep every default', () => {
-    const options = resolveIn({}, {}, {})
-    expect(options).toEqual({
-      app: 'app.js',
-      kind: 'auto',
-      host: '127.0.0.1',
-      port: 8000,
-      socketPath: '',
-      workers: availableParallelism(),
-      timeoutMs: 30_000,
-      idleTimeoutMs: 60_000,
-      routeTimeouts: [],
-      watchdogTimeoutMs: 30_000,
-      gracefulTimeoutMs: 30_000,
-      keepAliveMs: 75_000,
-      headersTimeoutMs: 10_000,
-      bodyTimeoutMs: 300_000,
-      maxHeaderBytes: 16_384,
-      maxBodyBytes: 10_000_000,
-      maxRequests: 0,
-      maxRequestsJitter: 0,
-      maxMemoryBytes: 0,
-      trustedProxies: [],
-      accessLog: true,
-      logLevel: 'info',
-      livezPath: '/livez',
-      readyzPath: '/readyz',
-      pidfile: '.shipshape/serve.pid',
-      allowedHosts: ['localhost', '127.0.0.1', '::1'],
-      httpsRedirect: 'auto',
-      hstsMaxAgeSeconds: 31_536_000,
-      hstsIncludeSubdomains: true,
-      hstsPreload: false,
-      csp: 'enforce',
-      cspDirectives: '',
-      cspReportPath: '/_shipshape/csp-report',
-      crossOriginResourcePolicy: 'same-origin',
-      crossSiteProtection: true,
-      tlsCertFile: undefined,
-      tlsKeyFile: undefined,
-      staticRoot: resolve(temp.dir, 'staticfiles'),
-      staticUrl: '/static/',
-      staticMaxAgeMs: 60_000,
-      staticAllowOrigin: undefined,
-      staticMemoryBytes: 32 * 1024 * 1024,
-      media: { root: resolve(temp.dir, 'media'), urlPrefix: '/media/', signingKeys: [], driver: 'local' },
-      cache: {
-        maxBytes: 64 * 1024 * 1024,
-        ttlMs: 300_000,
-        graceMs: 0,
-        redisUrl: undefined,
-        prefix: 'shipshape',
-        leaseMs: 10_000,
-      },
-      observe: {
-        metrics: undefined,
-        release: undefined,
-        environment: 'production',
-        serverName: hostname(),
-        retentionMs: 30 * 86_400_000,
-        maxEventsPerIssue: 100,
-        notifyIntervalMs: 1_800_000,
-        email: undefined,
-        webhook: undefined,
-        slack: undefined,
-        sentryDsn: undefined,
-        ingest: undefined,
-      },
-      database: {
-        url: '',
-        embedded: true,
-        dataDir: resolve(temp.dir, 'data/db'),
-        socketDir: expect.stringMatching(/shipshape-db-[0-9a-f]{12}$/) as unknown as string,
-        poolSize: 10,
-        connectTimeoutMs: 5000,
-        statementTimeoutMs: 29_000,
-        idleInTransactionMs: 30_000,
-        maxLifetimeMs: 1_800_000,
-        idleTimeoutMs: 30_000,
-        busyTimeoutMs: 5000,
-        instances: 1,
-        migrate: '',
-        migrateOnServe: false,
-      },
-      apm: {
-        enabled: true,
-        slowQueryMs: 500,
-        nPlusOneCount: 5,
-        explainIntervalMs: 3_600_000,
-        hintMinRows: 10_000,
-        logParameters: false,
-        rollupIntervalMs: 60_000,
-        retentionDays: 14,
-        maxRoutes: 500,
-      },
-      auth: {
-        protect: '',
-        allowIps: [],
-        behindVpn: false,
-        mfa: 'required',
-        mfaGraceMs: 0,
-        idleTimeoutMs: 1_800_000,
-        absoluteTimeoutMs: 43_200_000,
-        tiers: [
-          { failures: 3, lockMs: 900_000 },
-          { failures: 6, lockMs: 7_200_000 },
-          { failures: 10, lockMs: 86_400_000 },
-        ],
-        minPasswordLength: 12,
-        issuer: 'shipshape',
-        sessions: 'auto',
-        totpKey: undefined,
-      },
-      monitor: {
-        checks: [],
-        heartbeats: [],
-        tokens: [],
-        vantage: `server-${hostname()}`,
-        quorum: 2,
-        groupWaitMs: 30_000,
-        groupIntervalMs: 300_000,
-        repeatIntervalMs: 14_400_000,
-        sendResolved: true,
-        flapChanges: 4,
-        flapWindowMs: 1_800_000,
-        silences: [],
-        maintenance: [],
-        routes: [],
-        pageChannels: ['pagerduty', 'webhook'],
-        chatChannels: ['slack', 'email', 'webhook'],
-        pagerduty: undefined,
-        webhook: undefined,
-        objective: 0.999,
-        burnWindows: [
-          { severity: 'page', factor: 14.4, longMs: 3_600_000, shortMs: 300_000 },
-          { severity: 'page', factor: 6, longMs: 21_600_000, shortMs: 1_800_000 },
-          { severity: 'chat', factor: 1, longMs: 259_200_000, shortMs: 21_600_000 },
-        ],
-        diskFreePercent: 10,
-        retentionMs: 2_592_000_000,
-        auditIntervalMs: 86_400_000,
-        statusPage: false,
-      },
-      console: {
-        enabled: true,
-        prefix: '/_shipshape',
-        allowIps: [],
-        mfa: 'required',
-        retentionMs: 1_209_600_000,
-        sampleIntervalMs: 60_000,
-        latencyObjectiveMs: 500,
-      },
-    } satisfies ServeOptions)
-  })
-
   it('keep every variable name; a bare number of seconds still works, 0 lifts the body limit', () => {
     const options = resolveIn(
       {},
