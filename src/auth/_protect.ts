@@ -16,7 +16,7 @@ import { connectRedis } from './_redis.js'
 import { type AreaRoutes, areaRoutes } from './_routes.js'
 import { totpSealer } from './_sealed.js'
 import { type SessionStore, type SessionTimes, sessionStore, sessionsIn } from './_session-stores.js'
-import { type LockoutTier, parseTiers } from './_settings.js'
+import { type AuthServeOptions, type LockoutTier, parseTiers } from './_settings.js'
 import { type AdminRole, AuthStore, type QueryPool } from './_store.js'
 
 export interface ProtectOptions {
@@ -83,6 +83,29 @@ export interface AreaParts {
 
 /** How often a worker looks for unlocks asked by `shipshape admin unlock`: one small query at most this often. */
 const unlockPollMs = 5000
+
+/**
+ * What `shipshape serve`'s settings give every protected area, the auth.protect one and the
+ * console's alike: session timeouts and store, lockout tiers, the TOTP key, Redis. Each area
+ * adds its own `mfa` and `allowIps`.
+ */
+export function servedAreaOptions(
+  auth: AuthServeOptions['auth'],
+  cache: { redisUrl?: string | undefined; prefix: string },
+  logger: Logger | undefined,
+): ProtectOptions {
+  return {
+    idleTimeoutMs: auth.idleTimeoutMs,
+    absoluteTimeoutMs: auth.absoluteTimeoutMs,
+    tiers: auth.tiers,
+    issuer: auth.issuer,
+    logger,
+    redisUrl: cache.redisUrl ?? '',
+    redisPrefix: cache.prefix,
+    ...(auth.sessions === 'auto' ? {} : { sessions: auth.sessions }),
+    totpKey: auth.totpKey,
+  }
+}
 
 /** Middleware in shipshape's shape `(ctx, next)` that Express and Connect can also `use()` as `(req, res, next)`. */
 export type ProtectMiddleware = Middleware &

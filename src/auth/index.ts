@@ -19,6 +19,7 @@ export {
   type ProtectOptions,
   protect,
   type SignedInUser,
+  servedAreaOptions,
 } from './_protect.js'
 export { closeRedis, connectRedis } from './_redis.js'
 export { type SessionStore, sessionStore, sessionsIn } from './_session-stores.js'

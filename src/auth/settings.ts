@@ -3,4 +3,4 @@
  * shipshape/auth so that apps and workers, which import the runtime, never load zod and the
  * declarations.
  */
-export { authOptions, authSettings } from './_settings.js'
+export { type AuthServeOptions, authOptions, authSettings } from './_settings.js'

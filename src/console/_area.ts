@@ -16,21 +16,14 @@ export function consoleArea(host: ConsoleHost, logger: Logger): Middleware {
   let loaded: Promise<Middleware> | undefined
 
   async function load(): Promise<Middleware> {
-    const [{ currentUser, protect }, { consoleRouter }] = await Promise.all([
+    const [{ currentUser, protect, servedAreaOptions }, { consoleRouter }] = await Promise.all([
       import('../auth/index.js'),
       import('./_router.js'),
     ])
-    const { auth, cache } = host
     const guard = protect(prefix, {
+      ...servedAreaOptions(host.auth, host.cache, logger),
       mfa: host.console.mfa,
       allowIps: host.console.allowIps,
-      idleTimeoutMs: auth.idleTimeoutMs,
-      absoluteTimeoutMs: auth.absoluteTimeoutMs,
-      tiers: auth.tiers,
-      issuer: auth.issuer,
-      logger,
-      redisUrl: cache.redisUrl ?? '',
-      redisPrefix: cache.prefix,
     })
     const router = consoleRouter(host, logger)
     return (ctx, next) =>

@@ -4,6 +4,7 @@
  * objective, the settings `check --deploy` reads).
  */
 import type { SignedInUser } from '../auth/index.js'
+import type { AuthServeOptions } from '../auth/settings.js'
 import type { CheckSettings } from '../checks/index.js'
 import type { MonitorOptions } from '../monitor/index.js'
 import type { QueryPool } from '../observe/index.js'
@@ -15,12 +16,7 @@ import type { ConsoleServeOptions } from './_settings.js'
 export type ConsoleHost = ConsoleServeOptions &
   CheckSettings & {
     monitor: MonitorOptions
-    auth: {
-      idleTimeoutMs: number
-      absoluteTimeoutMs: number
-      tiers: { failures: number; lockMs: number }[]
-      issuer: string
-    }
+    auth: AuthServeOptions['auth']
     cache: { redisUrl?: string; prefix: string }
   }
 

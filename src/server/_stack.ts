@@ -56,20 +56,12 @@ export async function defaultMiddleware(options: ServeOptions, logger?: Logger):
 }
 
 async function protectedArea(options: ServeOptions, logger: Logger | undefined): Promise<Middleware> {
-  const { protect } = await import('../auth/index.js')
+  const { protect, servedAreaOptions } = await import('../auth/index.js')
   const { auth } = options
   return protect(auth.protect, {
+    ...servedAreaOptions(auth, options.cache, logger),
     mfa: auth.mfa,
     allowIps: auth.allowIps,
     mfaGraceMs: auth.mfaGraceMs,
-    idleTimeoutMs: auth.idleTimeoutMs,
-    absoluteTimeoutMs: auth.absoluteTimeoutMs,
-    tiers: auth.tiers,
-    issuer: auth.issuer,
-    logger,
-    redisUrl: options.cache.redisUrl ?? '',
-    redisPrefix: options.cache.prefix,
-    ...(auth.sessions === 'auto' ? {} : { sessions: auth.sessions }),
-    totpKey: auth.totpKey,
   })
 }
