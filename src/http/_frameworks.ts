@@ -57,49 +57,30 @@ export async function nextHandler(dir: string): Promise<AppHandler> {
     everywhere.script.push(...sources.script)
     everywhere.style.push(...sources.style)
   }
+  // Each page's hashes as a policy of the app's own, set on its response: the security layer
+  // merges shipshape's policy into it at send time, as for SvelteKit's prerendered pages.
   const policies = new Map(
     [...pages].map(([path, page]) => [
       path,
-      hashedPolicy({
+      sourcesPolicy({
         script: [...page.script, ...everywhere.script],
         style: [...page.style, ...everywhere.style],
       }),
     ]),
   )
-  const elsewhere = hashedPolicy(everywhere)
+  const elsewhere = sourcesPolicy(everywhere)
   return async (ctx) => {
     const { req, res } = ctx
     const key = cspKey(res)
     if (key !== undefined) {
-      // Reading the nonce adds it to the response's policy.
-      const nonce = ctx.state.cspNonce as string
-      const policy = (policies.get(pagePath(ctx.path)) ?? elsewhere)(String(res.getHeader(key)), nonce)
-      res.setHeader(key, policy)
-      req.headers[key] = policy
+      // Reading the nonce adds it to shipshape's policy, where Next finds it on the request.
+      void ctx.state.cspNonce
+      req.headers[key] = String(res.getHeader(key))
+      const policy = policies.get(pagePath(ctx.path)) ?? elsewhere
+      if (policy !== '') res.setHeader(key, policy)
     }
     await handle(req, res)
     if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.once('close', done))
-  }
-}
-
-/**
- * The response's policy with a page's hashes added, made once per policy shipshape sends (they
- * differ by their nonce only) rather than parsed and joined for every request.
- */
-function hashedPolicy(sources: PageSources): (policy: string, nonce: string) => string {
-  const made = new Map<string, string[]>()
-  return (policy, nonce) => {
-    const shape = policy.replaceAll(nonce, '\u0000')
-    let parts = made.get(shape)
-    if (parts === undefined) {
-      parts = withSources(withSources(shape, 'script-src', sources.script), 'style-src', sources.style).split(
-        '\u0000',
-      )
-      // A route's own directives (adjustSecurityHeaders) make another shape: a few, never many.
-      if (made.size >= 64) made.clear()
-      made.set(shape, parts)
-    }
-    return parts.join(nonce)
   }
 }
 
@@ -232,10 +213,17 @@ export async function withPrerenderedPolicies(handler: AppHandler, entry: string
 }
 
 async function pagePolicy(html: string): Promise<string> {
-  const { script, style, meta } = await inlineSources(html)
-  // Only the two directives: a default-src here would become the fallback of every directive
-  // shipshape's policy has and this one lacks (object-src 'self' for shipshape's 'none').
-  return meta ?? withSources(withSources('', 'script-src', script), 'style-src', style)
+  const sources = await inlineSources(html)
+  return sources.meta ?? sourcesPolicy(sources)
+}
+
+/**
+ * The two directives a page's inline code needs, as a policy of its own ('' when it needs
+ * none). Only those two: a default-src here would become the fallback of every directive
+ * shipshape's policy has and this one lacks (object-src 'self' for shipshape's 'none').
+ */
+function sourcesPolicy({ script, style }: PageSources): string {
+  return withSources(withSources('', 'script-src', script), 'style-src', style)
 }
 
 /** A React Router server build (`build/server/index.js`): it exports its routes, entry and assets. */
