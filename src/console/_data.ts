@@ -4,7 +4,7 @@
  * tables' time indexes. A table not created yet (no request has been rolled up, no error
  * recorded) reads as empty rather than failing the page.
  */
-import type { RouteStats } from '../db/index.js'
+import { type RouteStats, readRoutes } from '../db/index.js'
 import type { QueryPool } from '../observe/index.js'
 
 /** Rows of `sql`, or none when a table it reads does not exist yet (SQLSTATE 42P01). */
@@ -34,9 +34,9 @@ export type RouteSummary = Pick<
 
 /**
  * Each route over the window since `since`, but the console's own (under its prefix, `console`): the
- * app's figures, not the operator's. The APM stores each minute's percentiles, so these
- * are their means weighted by requests (p99 is the worst minute's): close to the true figures
- * when minutes are alike, and honest about a bad minute in p99.
+ * app's figures, not the operator's. Whole hours come from the APM's hourly rollup, the rest
+ * from its per-minute windows; the percentiles are those of the windows' sketches merged
+ * (exact to the sketch's 5%), not an average of each minute's.
  */
 export async function routeSummaries(
   pool: QueryPool,
@@ -44,38 +44,29 @@ export async function routeSummaries(
   since: number,
   until = Date.now(),
 ): Promise<RouteSummary[]> {
-  const rows = await rowsOf(
-    pool,
-    `SELECT method, route, sum(requests) AS requests,
-       sum(error_rate * requests) / nullif(sum(requests), 0) AS error_rate,
-       sum(p50_ms * requests) / nullif(sum(requests), 0) AS p50,
-       sum(p95_ms * requests) / nullif(sum(requests), 0) AS p95,
-       max(p99_ms) AS p99,
-       sum(mean_ms * db_share * requests) / nullif(sum(requests), 0) AS db_ms,
-       sum(mean_queries * requests) / nullif(sum(requests), 0) AS queries,
-       sum(n_plus_ones) AS n_plus_ones
-     FROM shipshape_apm_routes WHERE window_end > $1 AND window_end <= $2 AND requests > 0
-       AND left(route, length($3)) <> $3
-     GROUP BY method, route`,
-    [new Date(since), new Date(until), console],
-  )
+  const figures = await readRoutes((sql, values) => rowsOf(pool, sql, values), {
+    since,
+    until,
+    byRoute: true,
+    excludePrefix: console,
+  })
   const seconds = Math.max(1, (until - since) / 1000)
-  return rows.map((row) => ({
-    method: row.method as string,
-    route: row.route as string,
-    requests: Number(row.requests),
-    throughput: Number(row.requests) / seconds,
-    errorRate: Number(row.error_rate ?? 0),
-    p50Ms: Number(row.p50 ?? 0),
-    p95Ms: Number(row.p95 ?? 0),
-    p99Ms: Number(row.p99 ?? 0),
-    dbMs: Number(row.db_ms ?? 0),
-    queries: Number(row.queries ?? 0),
-    nPlusOnes: Number(row.n_plus_ones ?? 0),
+  return figures.map((f) => ({
+    method: f.method,
+    route: f.route,
+    requests: f.requests,
+    throughput: f.requests / seconds,
+    errorRate: f.errors / f.requests,
+    p50Ms: f.latency.quantile(0.5),
+    p95Ms: f.latency.quantile(0.95),
+    p99Ms: f.latency.quantile(0.99),
+    dbMs: f.dbMs / f.requests,
+    queries: f.queries / f.requests,
+    nPlusOnes: f.nPlusOnes,
   }))
 }
 
-/** Every route together (the console's own left out), per `bucketMs`: p95 (request-weighted) and the error rate, oldest first. */
+/** Every route together (the console's own left out), per `bucketMs`: p95 and the error rate, oldest first. */
 export async function trafficSeries(
   pool: QueryPool,
   console: string,
@@ -83,21 +74,18 @@ export async function trafficSeries(
   bucketMs: number,
   filter?: { method: string; route: string },
 ): Promise<{ at: number; requests: number; p95Ms: number; errorRate: number }[]> {
-  const rows = await rowsOf(
-    pool,
-    `SELECT floor(extract(epoch FROM window_end) * 1000 / $2) * $2 AS bucket, sum(requests) AS requests,
-       sum(p95_ms * requests) / nullif(sum(requests), 0) AS p95,
-       sum(error_rate * requests) / nullif(sum(requests), 0) AS error_rate
-     FROM shipshape_apm_routes WHERE window_end > $1 AND requests > 0
-       AND ($3::text IS NULL OR (method = $3 AND route = $4)) AND left(route, length($5)) <> $5
-     GROUP BY bucket ORDER BY bucket`,
-    [new Date(since), bucketMs, filter?.method ?? null, filter?.route ?? null, console],
-  )
-  return rows.map((row) => ({
-    at: Number(row.bucket),
-    requests: Number(row.requests),
-    p95Ms: Number(row.p95 ?? 0),
-    errorRate: Number(row.error_rate ?? 0),
+  const figures = await readRoutes((sql, values) => rowsOf(pool, sql, values), {
+    since,
+    bucketMs,
+    byRoute: false,
+    filter,
+    excludePrefix: console,
+  })
+  return figures.map((f) => ({
+    at: f.at,
+    requests: f.requests,
+    p95Ms: f.latency.quantile(0.95),
+    errorRate: f.errors / f.requests,
   }))
 }
 

@@ -65,7 +65,7 @@ export async function endpointsPage(view: View): Promise<string> {
   return page(
     view,
     'Endpoints',
-    `<p>Window: ${choices}. Percentiles are each minute's, weighted by its requests (p99: the worst minute). The console's own requests are left out.</p>
+    `<p>Window: ${choices}. Percentiles are of every request in the window (the APM's latency sketches merged: within 5%). The console's own requests are left out.</p>
 ${table(head, rows, [1, 2, 3, 4, 5, 6, 7, 8, 9])}`,
   )
 }

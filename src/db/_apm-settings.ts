@@ -54,7 +54,13 @@ export const apmSettings = group(
     }),
     retentionDays: setting(count(1), {
       default: 14,
-      description: 'Days of per-route figures kept in the database; older rows are deleted at each write.',
+      description:
+        'Days of per-route figures (one row per route per worker per minute) kept in the database; older rows are deleted at each write.',
+    }),
+    hourlyRetentionDays: setting(count(7), {
+      default: 30,
+      description:
+        "Days of the hourly rollup kept (shipshape_apm_route_hours: one row per route per hour, its latency buckets summed, about 400 bytes). The primary rolls each complete hour of the per-minute figures into it, and the console's 24 h and 7-day views read whole hours from it. At least 7, the console's longest view; 30 days of 50 routes is 36,000 rows.",
     }),
     maxRoutes: setting(count(1), {
       default: 500,
@@ -85,6 +91,7 @@ export function apmOptions(settings: ApmSettings): { apm: Omit<ApmOptions, 'logg
       logParameters: settings.logParameters,
       rollupIntervalMs: settings.rollupInterval,
       retentionDays: settings.retentionDays,
+      hourlyRetentionDays: settings.hourlyRetentionDays,
       maxRoutes: settings.maxRoutes,
     },
   }

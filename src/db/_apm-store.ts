@@ -1,11 +1,13 @@
 /**
- * The APM's tables, created on first use: each worker's per-route windows (kept `retentionDays`)
- * and the index hints (one row per table and columns, with when it was first and last seen).
+ * The APM's tables, created on first use: each worker's per-route windows (kept `retentionDays`),
+ * each with its latency sketch's non-empty buckets (`latency_index`, `latency_count`: about 40
+ * of each for a route whose requests span 1–100 ms) so that windows merge into exact percentiles
+ * (the hourly rollup, _rollup.ts); and the index hints (one row per table and columns, with when it was first and last seen).
  * Every statement here runs through the pool uncounted, outside any request.
  */
 import { hostname } from 'node:os'
 import type { InternalQuery } from './_instrument.js'
-import type { RouteStats } from './_routes.js'
+import type { WindowStats } from './_routes.js'
 
 export const routesTable = 'shipshape_apm_routes'
 export const hintsTable = 'shipshape_apm_index_hints'
@@ -20,7 +22,12 @@ const schema = [
     method text NOT NULL, route text NOT NULL, requests integer NOT NULL, throughput double precision NOT NULL,
     error_rate double precision NOT NULL, p50_ms double precision NOT NULL, p95_ms double precision NOT NULL,
     p99_ms double precision NOT NULL, mean_ms double precision NOT NULL, db_share double precision NOT NULL,
-    mean_queries double precision NOT NULL, n_plus_ones integer NOT NULL)`,
+    mean_queries double precision NOT NULL, n_plus_ones integer NOT NULL,
+    latency_index smallint[], latency_count integer[])`,
+  // Tables made before the sketch was stored: their old rows count in requests, errors and
+  // database time, but not in the percentiles (they have no buckets to merge).
+  `ALTER TABLE ${routesTable} ADD COLUMN IF NOT EXISTS latency_index smallint[]`,
+  `ALTER TABLE ${routesTable} ADD COLUMN IF NOT EXISTS latency_count integer[]`,
   `CREATE INDEX IF NOT EXISTS ${routesTable}_window_end ON ${routesTable} (window_end)`,
   `CREATE TABLE IF NOT EXISTS ${hintsTable} (
     schema_name text NOT NULL, table_name text NOT NULL, columns text[] NOT NULL, statement text NOT NULL,
@@ -84,15 +91,17 @@ export class ApmStore {
     return this.ready
   }
 
-  async writeRoutes(since: Date, until: Date, stats: RouteStats[], retentionDays: number): Promise<void> {
+  async writeRoutes(since: Date, until: Date, stats: WindowStats[], retentionDays: number): Promise<void> {
     await this.ensure()
     await this.internal(async (query) => {
       if (stats.length > 0) {
-        const columns = 16
+        const columns = 18
         const values: unknown[] = []
         const rows = stats.map((s, i) => {
+          const { index, count } = s.latency.sparse()
           values.push(since, until, hostname(), process.pid, s.method, s.route, s.requests, s.throughput)
           values.push(s.errorRate, s.p50Ms, s.p95Ms, s.p99Ms, s.meanMs, s.dbShare, s.meanQueries, s.nPlusOnes)
+          values.push(index, count)
           return `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`
         })
         await query(`INSERT INTO ${routesTable} VALUES ${rows.join(', ')}`, values)

@@ -42,6 +42,8 @@ export interface ApmOptions {
   rollupIntervalMs?: number
   /** Days of per-route figures kept in the database. Default: 14. */
   retentionDays?: number
+  /** Days of the hourly rollup kept (the primary's, not the worker's: see _rollup.ts). Default: 30. */
+  hourlyRetentionDays?: number
   /** Routes tracked at once; later ones are counted as `(other)`. Default: 500. */
   maxRoutes?: number
   logger: Logger
@@ -76,7 +78,7 @@ const maxStoredReports = 50_000
 const round = (ms: number) => Math.round(ms * 100) / 100
 
 export class Apm {
-  readonly options: Required<Omit<ApmOptions, 'logger'>>
+  readonly options: Required<Omit<ApmOptions, 'logger' | 'hourlyRetentionDays'>>
   readonly routes: RouteTable
   /** Index hints found since start (also stored in the database). */
   readonly hints = new Map<string, IndexHint>()

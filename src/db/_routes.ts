@@ -44,6 +44,9 @@ export interface RouteStats {
   nPlusOnes: number
 }
 
+/** A closed window's figures of one route, with its latency sketch (stored so that windows merge exactly). */
+export type WindowStats = RouteStats & { latency: Sketch }
+
 /** What a route beyond the bound is counted under. */
 export const otherRoute = '(other)'
 
@@ -95,9 +98,12 @@ export class RouteTable {
     return list.sort((a, b) => b.p95Ms - a.p95Ms)
   }
 
-  /** Ends the window: returns its figures and when it began, and starts the next one empty. */
-  rotate(now = Date.now()): { since: Date; stats: RouteStats[] } {
-    const stats = this.stats(now)
+  /** Ends the window: returns its figures with each route's sketch, and when it began, and starts the next one empty. */
+  rotate(now = Date.now()): { since: Date; stats: WindowStats[] } {
+    const stats = this.stats(now).map((s) => ({
+      ...s,
+      latency: (this.windows.get(`${s.method} ${s.route}`) as Window).latency,
+    }))
     const since = new Date(this.since)
     this.windows = new Map()
     this.since = now

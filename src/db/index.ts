@@ -19,6 +19,7 @@ export { type Apm, type ApmOptions, instrumentPool, type NPlusOne, type QuerySta
 export { type ExpectedQueries, type ExpectQueriesOptions, expectQueries } from './_expect.js'
 export { fingerprint } from './_fingerprint.js'
 export { type Database, openDatabase } from './_pool.js'
+export { type RouteFigures, readRoutes, startRouteRollup } from './_rollup.js'
 export type { RouteStats } from './_routes.js'
 export { schemaOnce } from './_schema.js'
 export { type DatabaseOptions, describeTarget, maskedUrl } from './_url.js'

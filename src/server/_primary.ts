@@ -17,6 +17,7 @@ import { startPrimaryMonitor } from './_monitor-primary.js'
 import { watchParent } from './_parent.js'
 import { heartbeatMs, type PrimaryMessage, type WorkerMessage } from './_protocol.js'
 import { forward } from './_relay.js'
+import { startPrimaryRollup } from './_rollup-primary.js'
 
 /** A worker silent for this long gets no new connections (it may be busy; the watchdog decides if it is stuck). */
 const staleAfterMs = 4 * heartbeatMs
@@ -56,6 +57,7 @@ export class Supervisor {
   private readonly monitor: ReturnType<typeof startPrimaryMonitor>
   /** The console's per-minute sample of this instance (docs/console.md). */
   private readonly sampler: ReturnType<typeof startSampler>
+  private readonly rollup: ReturnType<typeof startPrimaryRollup>
 
   constructor(
     private readonly options: ServeOptions,
@@ -68,6 +70,7 @@ export class Supervisor {
     this.watchdog = setInterval(() => this.inspect(), heartbeatMs)
     this.monitor = startPrimaryMonitor(options, logger, this.metrics, listener)
     this.sampler = startSampler(options, logger, () => this.metrics.workerSamples())
+    this.rollup = startPrimaryRollup(options, logger)
   }
 
   run(): Promise<number> {
@@ -389,6 +392,7 @@ export class Supervisor {
     this.metrics.close()
     void this.monitor?.then((monitor) => monitor?.stop())
     void this.sampler?.stop()
+    void this.rollup?.then((rollup) => rollup?.stop())
     this.logger.info({ forced: this.forced }, 'stopped')
     this.finish(this.forced ? 1 : this.exitCode)
   }
