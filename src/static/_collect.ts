@@ -132,20 +132,19 @@ export async function collectStatic(options: CollectOptions): Promise<CollectRes
     manifest.hashed[file.hashedName as string] = file.hash as string
     if (!file.bundlerHashed) hashed++
     const paths = file.bundlerHashed ? [hashedPath] : [hashedPath, join(output, file.name)]
+    // `compressed += await …` would read the count before the await and lose the other
+    // files' additions made meanwhile (32 run at once): each result is added after it arrives.
+    let kept: number
     if (file.rewritten === undefined) {
-      compressed += await writeCopies(file, paths, compress, present)
+      kept = await writeCopies(file, paths, compress, present)
     } else {
-      compressed += await writeCopies(
-        { ...file, data: Buffer.from(file.rewritten) },
-        [hashedPath],
-        compress,
-        present,
-      )
+      kept = await writeCopies({ ...file, data: Buffer.from(file.rewritten) }, [hashedPath], compress, present)
       // The original, whose references still name unhashed files, is reachable only by its
       // unhashed URL, which pages linking through staticUrl() never use: it is not compressed.
       // That halves the compression work for CSS and JS, the slowest part of a run.
-      compressed += await writeCopies(file, [join(output, file.name)], false, present)
+      kept += await writeCopies(file, [join(output, file.name)], false, present)
     }
+    compressed += kept
   }
   await inParallel(list, async (file) => {
     await place(file)

@@ -5,6 +5,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -49,6 +50,7 @@ let base: string
 let sources: string
 let output: string
 let manifest: Manifest
+let compressedCount: number
 
 function write(root: string, files: Record<string, string | Buffer>): void {
   for (const [name, content] of Object.entries(files)) {
@@ -99,7 +101,7 @@ beforeAll(async () => {
   sources = join(base, 'static')
   output = join(base, 'staticfiles')
   tree(sources)
-  ;({ manifest } = await collectStatic({ sources: [sources], output }))
+  ;({ manifest, compressed: compressedCount } = await collectStatic({ sources: [sources], output }))
 })
 
 afterAll(() => rmSync(base, { recursive: true, force: true }))
@@ -289,6 +291,12 @@ describe('precompression', () => {
       expect(existsSync(join(over, `${name}.br`)), name).toBe(false)
       expect(existsSync(join(over, `${name}.gz`)), name).toBe(false)
     }
+  })
+
+  it('reports as many compressed copies as it wrote, however many files were written at once', () => {
+    const copies = readdirSync(output, { recursive: true }).filter((name) => /\.(br|gz)$/.test(String(name)))
+    expect(copies.length).toBeGreaterThan(10)
+    expect(compressedCount).toBe(copies.length)
   })
 
   it('writes byte-identical gzip copies in every build', async () => {
