@@ -125,7 +125,9 @@ describe.each(targets)('the hourly rollup on %s', (_name, make) => {
       rawSeries.map((p) => [p.at, p.requests, p.p95Ms]),
     )
     expect(series.map((p) => p.at)).toEqual([0, 1, 2, 3].map((h) => ref - (3 - h) * hourMs))
-    series.forEach((p, i) => tolerance(p.errorRate, (rawSeries[i] as (typeof rawSeries)[number]).errorRate))
+    for (const [i, p] of series.entries()) {
+      tolerance(p.errorRate, (rawSeries[i] as (typeof rawSeries)[number]).errorRate)
+    }
     // One route's series too (the route page's).
     const filter = { method: 'GET', route: '/reports/daily' }
     const own = await trafficSeries(db.pool, '/_shipshape', ref - 4 * hourMs, hourMs, filter)

@@ -138,7 +138,12 @@ export async function collectStatic(options: CollectOptions): Promise<CollectRes
     if (file.rewritten === undefined) {
       kept = await writeCopies(file, paths, compress, present)
     } else {
-      kept = await writeCopies({ ...file, data: Buffer.from(file.rewritten) }, [hashedPath], compress, present)
+      kept = await writeCopies(
+        { ...file, data: Buffer.from(file.rewritten) },
+        [hashedPath],
+        compress,
+        present,
+      )
       // The original, whose references still name unhashed files, is reachable only by its
       // unhashed URL, which pages linking through staticUrl() never use: it is not compressed.
       // That halves the compression work for CSS and JS, the slowest part of a run.
