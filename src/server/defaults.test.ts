@@ -103,6 +103,7 @@ describe('serve options', () => {
         logParameters: false,
         rollupIntervalMs: 60_000,
         retentionDays: 14,
+        hourlyRetentionDays: 30,
         maxRoutes: 500,
       },
       auth: {
