@@ -100,6 +100,7 @@ export interface Report {
   count: number
   ms: number
   requestId: string
+  tags: Record<string, string>
 }
 
 /** The APM's reports of one kind since `since`, newest first, optionally of one route. */
@@ -112,7 +113,7 @@ export async function reports(
 ): Promise<Report[]> {
   const rows = await rowsOf(
     pool,
-    `SELECT at, kind, method, route, fingerprint, fingerprint_id, call_site, count, ms, request_id
+    `SELECT at, kind, method, route, fingerprint, fingerprint_id, call_site, count, ms, request_id, tags
      FROM shipshape_apm_reports WHERE kind = $1 AND at > $2 AND ($3::text IS NULL OR (method = $3 AND route = $4))
      ORDER BY at DESC LIMIT $5`,
     [kind, new Date(since), filter?.method ?? null, filter?.route ?? null, limit],
@@ -128,6 +129,7 @@ export async function reports(
     count: Number(row.count),
     ms: Number(row.ms),
     requestId: row.request_id as string,
+    tags: (row.tags as Record<string, string> | null) ?? {},
   }))
 }
 
@@ -167,13 +169,20 @@ export interface IssueRow {
 }
 
 /** Issues seen since `since`, most recent first: with the latest event's release and the regression mark. */
-export async function issueRows(pool: QueryPool, limit = 200): Promise<IssueRow[]> {
+/** The latest issues; with `tag`, only those with an event carrying that tag value. */
+export async function issueRows(
+  pool: QueryPool,
+  limit = 200,
+  tag?: { key: string; value: string },
+): Promise<IssueRow[]> {
   const rows = await rowsOf(
     pool,
     `SELECT id, title, culprit, level, status, first_seen, last_seen, count, resolved_in,
        latest_event->>'release' AS release, (resolved_at IS NOT NULL AND status = 'unresolved') AS regressed
-     FROM shipshape_issues ORDER BY last_seen DESC LIMIT $1`,
-    [limit],
+     FROM shipshape_issues i
+     WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM shipshape_issue_tags t WHERE t.issue_id = i.id AND t.key = $2 AND t.value = $3)
+     ORDER BY last_seen DESC LIMIT $1`,
+    [limit, tag?.key ?? null, tag?.value ?? null],
   )
   return rows.map((row) => ({
     id: row.id as string,

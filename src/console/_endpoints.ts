@@ -90,7 +90,7 @@ export async function routePage(view: View): Promise<string | undefined> {
     String(r.count),
     `<code>${esc(r.fingerprint)}</code>`,
     esc(r.callSite ?? '—'),
-    `<code>${esc(r.requestId)}</code>`,
+    `<code>${esc(r.requestId)}</code>${tagList(r.tags)}`,
   ]
   const body = `<p>Last 24 h: ${own ? `${own.requests} requests · p50 ${ms(own.p50Ms)} · p95 ${ms(own.p95Ms)} · p99 ${ms(own.p99Ms)} · errors ${percent(own.errorRate)} · ${own.queries.toFixed(1)} queries, ${ms(own.dbMs)} in the database per request` : 'no requests'}.</p>
 ${lineChart(
@@ -99,11 +99,19 @@ ${lineChart(
   { objective: view.host.console.latencyObjectiveMs, format: ms },
 )}
 <h2>Slow requests</h2>
-${table(['When', 'Took', 'Queries', 'Slowest query', '', 'Request id'], slow.map(line), [1, 2])}
+${table(['When', 'Took', 'Queries', 'Slowest query', '', 'Request id, tags'], slow.map(line), [1, 2])}
 <h2>N+1 loops</h2>
-${table(['When', 'Took', 'Runs', 'Query', 'Call site', 'Request id'], loops.map(line), [1, 2])}
+${table(['When', 'Took', 'Runs', 'Query', 'Call site', 'Request id, tags'], loops.map(line), [1, 2])}
 <h2>Slow queries</h2>
-${table(['When', 'Took', '', 'Query', 'Call site', 'Request id'], queries.map(line), [1])}
+${table(['When', 'Took', '', 'Query', 'Call site', 'Request id, tags'], queries.map(line), [1])}
 <p><a href="${esc(`${prefix}/endpoints`)}">All endpoints</a></p>`
   return page({ ...view, current: '/endpoints' }, `${method} ${route}`, body)
+}
+
+/** A report's tags under its request id: `tenant:acme plan:pro`. */
+function tagList(tags: Record<string, string>): string {
+  const pairs = Object.entries(tags).map(
+    ([key, value]) => `<span class="tag">${esc(key)}:${esc(value)}</span>`,
+  )
+  return pairs.length ? `<br>${pairs.join(' ')}` : ''
 }

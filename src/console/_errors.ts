@@ -1,21 +1,33 @@
 /**
  * Errors: the issues with their counts, a 24-hour sparkline, first and last seen, release and
  * regression marks; and an issue's page: the stack (source-mapped where the tracker mapped it),
- * the request (headers that carry secrets redacted), breadcrumbs, the log lines' request id, and
- * resolve / mute / unmute for admins.
+ * the request (headers that carry secrets redacted), breadcrumbs, the log lines' request id, the
+ * tags' distribution, and resolve / mute / unmute for admins. `?tag=key:value` lists only the
+ * issues with an event carrying that tag value.
  */
-import { ErrorStore, redactedKeys } from '../observe/index.js'
+import { ErrorStore, redactedKeys, type TagDistribution } from '../observe/index.js'
 import { issueHours, issueRows } from './_data.js'
-import { actionButton, esc, page, table, when } from './_layout.js'
+import { actionButton, esc, page, percent, table, when } from './_layout.js'
 import { sparkline } from './_svg.js'
 import type { View } from './_view.js'
 
 const statusTag = (status: string) =>
   `<span class="tag ${status === 'unresolved' ? 'bad' : status === 'muted' ? 'warn' : 'ok'}">${esc(status)}</span>`
 
+/** `tenant:acme` → { key, value }; the value may hold colons. */
+function tagFilter(text: string | null): { key: string; value: string } | string | undefined {
+  if (text === null || text === '') return undefined
+  const colon = text.indexOf(':')
+  if (colon <= 0 || colon === text.length - 1)
+    return `The tag filter ${JSON.stringify(text.slice(0, 100))} is not key:value (tenant:acme, say); showing every issue.`
+  return { key: text.slice(0, colon), value: text.slice(colon + 1) }
+}
+
 export async function errorsPage(view: View): Promise<string> {
   const { pool, now, prefix } = view
-  const [issues, hours] = await Promise.all([issueRows(pool, 200), issueHours(pool, now)])
+  const filter = tagFilter(view.query.get('tag'))
+  const tag = typeof filter === 'object' ? filter : undefined
+  const [issues, hours] = await Promise.all([issueRows(pool, 200, tag), issueHours(pool, now)])
   const rows = issues.map((issue) => [
     `<a href="${esc(`${prefix}/errors/${encodeURIComponent(issue.id)}`)}">${esc(issue.title)}</a><br><span class="muted">${esc(issue.culprit)}</span>`,
     `${statusTag(issue.status)}${issue.regressed ? ' <span class="tag bad" title="resolved, then seen again">regression</span>' : ''}`,
@@ -28,11 +40,31 @@ export async function errorsPage(view: View): Promise<string> {
     when(issue.lastSeen, now),
     esc(issue.release ?? '—'),
   ])
+  const form = `<form method="get" action="${esc(`${prefix}/errors`)}"><label>Tag <input name="tag" placeholder="tenant:acme" value="${esc(view.query.get('tag') ?? '')}"></label><button type="submit">Filter</button>${tag ? ` <a href="${esc(`${prefix}/errors`)}">every issue</a>` : ''}</form>`
+  const notice =
+    typeof filter === 'string'
+      ? `<p class="bad">${esc(filter)}</p>`
+      : tag
+        ? `<p>Issues with an event tagged <code>${esc(tag.key)}:${esc(tag.value)}</code>; events and sparklines count all of each issue's events.</p>`
+        : ''
   return page(
     view,
     'Errors',
-    table(['Issue', 'Status', 'Events', 'Last 24 h', 'First seen', 'Last seen', 'Release'], rows, [2]),
+    `${form}${notice}${table(['Issue', 'Status', 'Events', 'Last 24 h', 'First seen', 'Last seen', 'Release'], rows, [2])}`,
   )
+}
+
+/** Each tag key's most frequent values, as shares of the issue's events that carried the key. */
+function tagTable(view: View, tags: TagDistribution): string {
+  const rows = tags.flatMap(({ key, total, values }) =>
+    values.map(({ value, count }, i) => [
+      i === 0 ? `<code>${esc(key)}</code>` : '',
+      `<a href="${esc(`${view.prefix}/errors?${new URLSearchParams({ tag: `${key}:${value}` })}`)}">${esc(value)}</a>`,
+      String(count),
+      percent(count / total, 0),
+    ]),
+  )
+  return table(['Tag', 'Value', 'Events', 'Share'], rows, [2, 3])
 }
 
 /** Header names whose values are never shown, whatever the tracker stored. */
@@ -42,7 +74,7 @@ export async function issuePage(view: View, id: string): Promise<string | undefi
   const store = new ErrorStore(view.pool)
   const issue = await store.issue(id)
   if (issue === undefined) return undefined
-  const events = await store.events(id)
+  const [events, tags] = await Promise.all([store.events(id), store.tags(id)])
   const event = events.at(-1)
   const { prefix, now, user } = view
   const base = `${prefix}/errors/${encodeURIComponent(id)}`
@@ -91,6 +123,8 @@ ${
 ${table(['Header', 'Value'], headers)}<p class="muted">Request bodies are never stored.</p>`
     : '<p class="muted">No request: the error happened outside one.</p>'
 }
+<h2>Tags</h2>
+${tagTable(view, tags)}
 <h2>Breadcrumbs</h2>
 ${table(['When', 'Category', 'Level', 'Message'], crumbs)}
 <h2>Releases</h2>

@@ -37,7 +37,8 @@ const schema = [
   `CREATE TABLE IF NOT EXISTS ${reportsTable} (
     at timestamptz NOT NULL, kind text NOT NULL, method text NOT NULL, route text NOT NULL,
     fingerprint text NOT NULL, fingerprint_id text NOT NULL, call_site text, count integer NOT NULL,
-    ms double precision NOT NULL, request_id text NOT NULL, host text NOT NULL)`,
+    ms double precision NOT NULL, request_id text NOT NULL, host text NOT NULL, tags jsonb)`,
+  `ALTER TABLE ${reportsTable} ADD COLUMN IF NOT EXISTS tags jsonb`,
   `CREATE INDEX IF NOT EXISTS ${reportsTable}_at ON ${reportsTable} (at)`,
   `CREATE TABLE IF NOT EXISTS ${plansTable} (
     fingerprint_id text PRIMARY KEY, fingerprint text NOT NULL, plan jsonb NOT NULL, at timestamptz NOT NULL)`,
@@ -58,6 +59,8 @@ export interface ApmReport {
   count: number
   ms: number
   requestId: string
+  /** The app's tags on the request (setTag), and the worker's. */
+  tags?: Record<string, string>
 }
 
 export interface IndexHint {
@@ -119,9 +122,10 @@ export class ApmStore {
     await this.internal(async (query) => {
       await query(
         `INSERT INTO ${reportsTable} SELECT r.at, r.kind, r.method, r.route, r.fingerprint, r.fingerprint_id,
-           r.call_site, r.count, r.ms, r.request_id, $2
+           r.call_site, r.count, r.ms, r.request_id, $2, r.tags
          FROM jsonb_to_recordset($1::jsonb) AS r(at timestamptz, kind text, method text, route text,
-           fingerprint text, fingerprint_id text, call_site text, count integer, ms double precision, request_id text)`,
+           fingerprint text, fingerprint_id text, call_site text, count integer, ms double precision, request_id text,
+           tags jsonb)`,
         [
           JSON.stringify(
             reports.map((r) => ({
@@ -135,6 +139,7 @@ export class ApmStore {
               count: r.count,
               ms: r.ms,
               request_id: r.requestId,
+              tags: r.tags ?? null,
             })),
           ),
           hostname(),

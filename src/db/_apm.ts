@@ -6,7 +6,7 @@
  */
 import type pg from 'pg'
 import { getContext } from '../http/index.js'
-import type { Logger } from '../observe/index.js'
+import { type Logger, tagsOf } from '../observe/index.js'
 import type { FinishedRequest, Middleware, RequestContext } from '../types.js'
 import { type ApmReport, ApmStore, type IndexHint } from './_apm-store.js'
 import { callSite } from './_callsite.js'
@@ -215,7 +215,7 @@ export class Apm {
     this.requests.delete(ctx)
     const found = scope === this.noQueries ? [] : this.nPlusOnes(scope)
     // What a report of this request carries: made only when there is one to write.
-    const base = () => ({ at: new Date(), method: ctx.method, route, requestId: ctx.id })
+    const base = () => ({ at: new Date(), method: ctx.method, route, requestId: ctx.id, tags: tagsOf(ctx) })
     for (const n of found) {
       this.logger.warn(
         { requestId: ctx.id, method: ctx.method, route, ...n, ms: round(n.ms) },
@@ -223,7 +223,8 @@ export class Apm {
       )
       this.report({ ...base(), kind: 'n+1', ...n, ms: round(n.ms) })
     }
-    for (const slow of this.slowOf.get(ctx) ?? []) this.report({ ...slow, method: ctx.method, route })
+    for (const slow of this.slowOf.get(ctx) ?? [])
+      this.report({ ...slow, method: ctx.method, route, tags: tagsOf(ctx) })
     // A request as slow as a slow query: kept for the route's page, with its slowest query.
     if (ms >= this.options.slowQueryMs)
       this.report({

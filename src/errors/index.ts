@@ -316,6 +316,11 @@ export const catalogue = {
     message: 'No cache is set up for this code',
     fix: 'Call it while `shipshape serve` handles a request (or from a worker of it), or create a cache with createCache() and call its methods.',
   },
+  SHIPSHAPE_E_TAG: {
+    status: 500,
+    message: 'A tag cannot be set on what shipshape records',
+    fix: "Use keys of 1 to 32 letters, digits, _ . : or - (not request_id, route, kind or code, which shipshape sets), values of 1 to 200 characters on one line, and at most 20 tags per request; put longer or per-request-unique data (ids, messages) in captureError's `extra` instead.",
+  },
   SHIPSHAPE_E_CDN_TAGS: {
     status: 500,
     message: 'The purge tags exceed what a CDN accepts, and would be cut',

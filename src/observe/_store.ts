@@ -22,6 +22,15 @@ export interface StoreOptions {
   retentionMs?: number
 }
 
+export interface TagCount {
+  key: string
+  value: string
+  count: number
+}
+
+/** An issue's most frequent values per tag key (`values` at most per key), with their events. */
+export type TagDistribution = { key: string; total: number; values: { value: string; count: number }[] }[]
+
 /** Why an issue deserves a notification. */
 export type Reason = 'new' | 'regression' | 'unmuted' | 'spike'
 
@@ -47,6 +56,8 @@ export interface Occurrence {
   count: number
   /** The latest of them, stored as the issue's latest event (and sampled into its events). */
   event: ErrorEvent
+  /** How many of them carried each tag value (request ids left out). Counted in shipshape_issue_tags. */
+  tags?: readonly TagCount[]
   at: Date
 }
 
@@ -90,6 +101,15 @@ CREATE TABLE IF NOT EXISTS shipshape_issue_releases (
   last_seen timestamptz NOT NULL,
   PRIMARY KEY (issue_id, release)
 );
+CREATE TABLE IF NOT EXISTS shipshape_issue_tags (
+  issue_id text NOT NULL REFERENCES shipshape_issues ON DELETE CASCADE,
+  key text NOT NULL,
+  value text NOT NULL,
+  count bigint NOT NULL,
+  last_seen timestamptz NOT NULL,
+  PRIMARY KEY (issue_id, key, value)
+);
+CREATE INDEX IF NOT EXISTS shipshape_issue_tags_value ON shipshape_issue_tags (key, value);
 CREATE TABLE IF NOT EXISTS shipshape_events (
   id bigserial PRIMARY KEY,
   issue_id text NOT NULL REFERENCES shipshape_issues ON DELETE CASCADE,
@@ -177,6 +197,14 @@ export class ErrorStore {
        ON CONFLICT (issue_id, release) DO UPDATE SET count = r.count + excluded.count, last_seen = greatest(r.last_seen, excluded.last_seen)`,
       [issue, release ?? '', count, at],
     )
+    const tags = occurrence.tags ?? []
+    if (tags.length > 0)
+      await this.pool.query(
+        `INSERT INTO shipshape_issue_tags AS t (issue_id, key, value, count, last_seen)
+         SELECT $1, key, value, count, $5 FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, count)
+         ON CONFLICT (issue_id, key, value) DO UPDATE SET count = t.count + excluded.count, last_seen = greatest(t.last_seen, excluded.last_seen)`,
+        [issue, tags.map((tag) => tag.key), tags.map((tag) => tag.value), tags.map((tag) => tag.count), at],
+      )
     const total = Number(row.count)
     // The first events whole, then a sample that thins as the issue grows (the latest is always on the issue).
     if (row.stored_events < this.keepFirst || Math.random() < this.keepFirst / total) {
@@ -256,6 +284,26 @@ export class ErrorStore {
       events: Number(row.events),
       releases: mapValues(row.releases as Record<string, string>),
     }
+  }
+
+  /** Issue `id`'s tags: per key its events in all and its `perKey` most frequent values, keys by name. */
+  async tags(id: string, perKey = 10): Promise<TagDistribution> {
+    const { rows } = await this.pool.query(
+      `SELECT key, value, count, total FROM (
+         SELECT key, value, count, sum(count) OVER (PARTITION BY key) AS total,
+           row_number() OVER (PARTITION BY key ORDER BY count DESC, value) AS n
+         FROM shipshape_issue_tags WHERE issue_id = $1) ranked
+       WHERE n <= $2 ORDER BY key, count DESC, value`,
+      [id, perKey],
+    )
+    const keys = new Map<string, TagDistribution[number]>()
+    for (const row of rows) {
+      const key = row.key as string
+      const entry = keys.get(key) ?? { key, total: Number(row.total), values: [] }
+      keys.set(key, entry)
+      entry.values.push({ value: row.value as string, count: Number(row.count) })
+    }
+    return [...keys.values()]
   }
 
   /** Issues, most recently seen first. */

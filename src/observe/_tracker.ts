@@ -28,6 +28,7 @@ import {
 import type { SentryTransport } from './_sentry.js'
 import { SourceCache } from './_stack.js'
 import type { ErrorStore, Reason } from './_store.js'
+import { tagsOf } from './_tags.js'
 
 /** How often captured errors are processed: the delay before an error is logged and stored. */
 const drainEveryMs = 250
@@ -72,6 +73,8 @@ interface Group {
   issue: string
   event: ErrorEvent
   count: number
+  /** Events per tag value (`key\nvalue`), so the store counts each event's own tags, not the latest's. */
+  tags: Map<string, number>
 }
 
 export function createTracker(options: TrackerOptions): ErrorTracker {
@@ -116,11 +119,19 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
       })
       logCaptured(taken, event, issue)
       options.forward?.send(event)
-      const group = groups.get(issue)
+      let group = groups.get(issue)
       if (group) {
         group.count++
         group.event = event
-      } else groups.set(issue, { issue, event, count: 1 })
+      } else {
+        group = { issue, event, count: 1, tags: new Map() }
+        groups.set(issue, group)
+      }
+      for (const [key, value] of Object.entries(event.tags)) {
+        if (key === 'request_id') continue // unique per event: a distribution of ones
+        const tag = `${key}\n${value}`
+        group.tags.set(tag, (group.tags.get(tag) ?? 0) + 1)
+      }
     }
     for (const group of groups.values()) await record(group)
   }
@@ -147,6 +158,10 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
     const { issue, event, count } = group
     const occurrence = {
       issue,
+      tags: [...group.tags].map(([tag, events]) => {
+        const newline = tag.indexOf('\n')
+        return { key: tag.slice(0, newline), value: tag.slice(newline + 1), count: events }
+      }),
       title: titleOf(event),
       culprit: culpritOf(event),
       level: event.level,
@@ -206,8 +221,10 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
         return
       }
       captured++
+      const tags = tagsOf(hints.ctx)
+      const tagged = tags ? { ...hints, tags: { ...tags, ...hints.tags } } : hints
       queue.push(
-        snapshot(error, { kind: hints.ctx ? 'request' : 'manual', ...hints }, routeName, breadcrumbsOf),
+        snapshot(error, { kind: hints.ctx ? 'request' : 'manual', ...tagged }, routeName, breadcrumbsOf),
       )
     },
     notify: send,

@@ -40,7 +40,8 @@ export {
 } from './_notify.js'
 export { type ProcessSample, sampleProcess } from './_process.js'
 export { startErrorTracking } from './_start.js'
-export { ErrorStore, type Issue, type QueryPool, type Reason } from './_store.js'
+export { ErrorStore, type Issue, type QueryPool, type Reason, type TagDistribution } from './_store.js'
+export { setTag, tagsOf } from './_tags.js'
 export { createTracker, type ErrorTracker } from './_tracker.js'
 
 /**

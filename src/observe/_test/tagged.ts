@@ -1,0 +1,23 @@
+/** An app that tags what shipshape records: the worker's region at start-up, each request's tenant. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { pool } from 'shipshape/db'
+import { setTag } from 'shipshape/observe'
+
+setTag('region', 'eu-test')
+
+export default async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost')
+  const tenant = url.searchParams.get('tenant')
+  if (tenant) setTag('tenant', tenant)
+  if (url.pathname === '/fail') throw new Error('the tagged app failed on purpose')
+  if (url.pathname === '/slow') await pool().query('SELECT pg_sleep(0.08)')
+  if (url.pathname === '/bad-tag') {
+    try {
+      setTag('request_id', 'mine')
+    } catch (error) {
+      res.end(`${(error as { code?: string }).code}: ${(error as Error).message}`)
+      return
+    }
+  }
+  res.end('ok')
+}
