@@ -22,7 +22,7 @@ export interface StoreOptions {
   retentionMs?: number
 }
 
-export interface TagCount {
+interface TagCount {
   key: string
   value: string
   count: number

@@ -27,7 +27,7 @@ const byRequest = new WeakMap<RequestContext, Record<string, string>>()
 const worker: Record<string, string> = {}
 
 /** Why a tag cannot be set, or undefined when it can. */
-export function tagProblem(key: string, value: string): string | undefined {
+function tagProblem(key: string, value: string): string | undefined {
   if (!keyPattern.test(key))
     return `the key ${JSON.stringify(key.slice(0, 40))} is not 1 to 32 letters, digits, _ . : or -`
   if (reserved.has(key)) return `the key ${key} is set by shipshape on every event`
