@@ -1,7 +1,8 @@
 /**
  * Errors: the issues with their counts, a 24-hour sparkline, first and last seen, release and
  * regression marks; and an issue's page: the stack (source-mapped where the tracker mapped it),
- * the request (headers that carry secrets redacted), breadcrumbs, the log lines' request id, the
+ * the request (headers that carry secrets redacted), the log lines of its request with their
+ * fields, the other breadcrumbs (queries), the
  * tags' distribution, and resolve / mute / unmute for admins. `?tag=key:value` lists only the
  * issues with an event carrying that tag value.
  */
@@ -101,12 +102,25 @@ export async function issuePage(view: View, id: string): Promise<string | undefi
     esc(name),
     secretHeader.test(name) ? '<span class="muted">[redacted]</span>' : esc(value),
   ])
-  const crumbs = (event?.breadcrumbs?.values ?? []).map((crumb) => [
-    when(crumb.timestamp * 1000, now),
-    esc(crumb.category),
-    esc(crumb.level),
-    esc(crumb.message),
-  ])
+  const steps = event?.breadcrumbs?.values ?? []
+  const logLines = steps
+    .filter((crumb) => crumb.category === 'log')
+    .map((crumb) => [
+      when(crumb.timestamp * 1000, now),
+      esc(crumb.level),
+      esc(crumb.message),
+      Object.entries(crumb.data ?? {})
+        .map(([key, value]) => `<code>${esc(key)}=${esc(JSON.stringify(value))}</code>`)
+        .join(' '),
+    ])
+  const crumbs = steps
+    .filter((crumb) => crumb.category !== 'log')
+    .map((crumb) => [
+      when(crumb.timestamp * 1000, now),
+      esc(crumb.category),
+      esc(crumb.level),
+      esc(crumb.message),
+    ])
   const releases = Object.entries(issue.releases).map(([release, count]) => [
     esc(release || '(none)'),
     String(count),
@@ -125,8 +139,11 @@ ${table(['Header', 'Value'], headers)}<p class="muted">Request bodies are never 
 }
 <h2>Tags</h2>
 ${tagTable(view, tags)}
+<h2>Log lines</h2>
+<p class="muted">What the app logged during the request, up to the error, with each line's fields (secrets masked as in the log). Lines logged after it carry <code>"requestId": "${esc(event?.tags.request_id ?? '')}"</code> in your log pipeline.</p>
+${table(['When', 'Level', 'Message', 'Fields'], logLines)}
 <h2>Breadcrumbs</h2>
-${table(['When', 'Category', 'Level', 'Message'], crumbs)}
+${table(['When', 'Category', 'Level', 'Step'], crumbs)}
 <h2>Releases</h2>
 ${table(['Release', 'Events'], releases, [1])}
 <p><a href="${esc(`${prefix}/errors`)}">All issues</a></p>`

@@ -5,10 +5,17 @@
  */
 import { getContext } from '../http/index.js'
 import type { RequestContext } from '../types.js'
-import type { Breadcrumb, Level } from './_event.js'
+import { type Breadcrumb, type Level, safeJson } from './_event.js'
 
-/** Lines kept per request: the latest ones, which say most about the failure. */
-const kept = 20
+/**
+ * Steps kept per request: the latest ones, which say most about the failure. Sentry's SDKs keep
+ * 100; 50 holds a request's log lines among a few dozen queries, for a few KB per request that
+ * logs, freed when it ends.
+ */
+const kept = 50
+/** A log line's fields kept per step, and characters per value: enough to read, bounded to store. */
+const keptFields = 20
+const keptChars = 200
 const byRequest = new WeakMap<RequestContext, Breadcrumb[]>()
 const levels: Record<number, Level> = {
   10: 'debug',
@@ -19,12 +26,19 @@ const levels: Record<number, Level> = {
   60: 'fatal',
 }
 
-/** Called for every line a shipshape logger writes: keeps it when a request is being handled. */
-export function recordBreadcrumb(level: number, args: unknown[]): void {
+type Fields = Record<string, unknown>
+
+/**
+ * Called for every line a shipshape logger writes: keeps it, with its fields masked as the line
+ * is (`mask`), when a request is being handled.
+ */
+export function recordBreadcrumb(level: number, args: unknown[], mask: (fields: Fields) => Fields): void {
+  const ctx = getContext()
+  if (ctx === undefined) return
   const [first, second] = args
   const message = typeof first === 'string' ? first : typeof second === 'string' ? second : ''
-  const ctx = getContext()
-  if (ctx !== undefined) addBreadcrumb(ctx, 'log', message, levels[level] ?? 'info')
+  const fields = typeof first === 'object' && first !== null ? summary(mask(first as Fields)) : undefined
+  addBreadcrumb(ctx, 'log', message, levels[level] ?? 'info', fields)
 }
 
 /** Keeps a step of request `ctx` (a log line, a query: `category` says which) for its error reports. */
@@ -33,6 +47,7 @@ export function addBreadcrumb(
   category: string,
   message: string,
   level: Level = 'info',
+  data?: Breadcrumb['data'],
 ): void {
   let crumbs = byRequest.get(ctx)
   if (crumbs === undefined) {
@@ -40,7 +55,31 @@ export function addBreadcrumb(
     byRequest.set(ctx, crumbs)
   }
   if (crumbs.length >= kept) crumbs.shift()
-  crumbs.push({ timestamp: Date.now() / 1000, category, message: message.slice(0, 500), level })
+  crumbs.push({
+    timestamp: Date.now() / 1000,
+    category,
+    message: message.slice(0, 500),
+    level,
+    ...(data ? { data } : {}),
+  })
+}
+
+/** A line's fields as short values: an error as its type and message, an object as cut JSON. */
+function summary(fields: Fields): Breadcrumb['data'] {
+  const data: NonNullable<Breadcrumb['data']> = {}
+  let count = 0
+  for (const [key, value] of Object.entries(fields)) {
+    if (count++ === keptFields) break
+    data[key] =
+      value === null || typeof value === 'number' || typeof value === 'boolean'
+        ? value
+        : value instanceof Error
+          ? `${value.name}: ${value.message}`.slice(0, keptChars)
+          : typeof value === 'string'
+            ? value.slice(0, keptChars)
+            : safeJson(value).slice(0, keptChars)
+  }
+  return count === 0 ? undefined : data
 }
 
 export function breadcrumbsOf(ctx: RequestContext): Breadcrumb[] | undefined {

@@ -32,6 +32,8 @@ export interface Breadcrumb {
   category: string
   message: string
   level: Level
+  /** A log line's fields (masked, each value cut to 200 characters). */
+  data?: Record<string, string | number | boolean | null>
 }
 
 export interface ErrorEvent {
@@ -222,7 +224,8 @@ function userOf(user: unknown): Record<string, unknown> {
   return kept
 }
 
-function safeJson(value: unknown): string {
+/** JSON of anything: a cycle or a BigInt falls back to String(). */
+export function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {

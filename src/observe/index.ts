@@ -107,7 +107,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       : {
           hooks: {
             logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
-              recordBreadcrumb(level, args)
+              recordBreadcrumb(level, args, mask)
               return method.apply(this, args)
             },
           },

@@ -81,7 +81,11 @@ describe('error tracking under serve', () => {
     expect(frame).toMatchObject({ filename: 'src/observe/_test/app.ts', in_app: true })
     expect(frame?.context_line).toContain('could not be loaded')
     expect(event?.breadcrumbs?.values).toEqual([
-      expect.objectContaining({ category: 'log', message: 'loading the order' }),
+      expect.objectContaining({
+        category: 'log',
+        message: 'loading the order',
+        data: { order: expect.stringMatching(/^\d$/), token: '[Redacted]' },
+      }),
       expect.objectContaining({ category: 'query', message: expect.stringMatching(/^select \?.* as id \(/) }),
     ])
 

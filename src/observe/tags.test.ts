@@ -84,15 +84,22 @@ describe('tags set by the app', () => {
     client = await signedIn(server.url, 'ops@example.com')
     const page = await client.get(`/_shipshape/errors/${issue?.id}`)
     expect(page.status).toBe(200)
-    const tags = page.body.slice(
-      page.body.indexOf('<h2>Tags</h2>'),
-      page.body.indexOf('<h2>Breadcrumbs</h2>'),
-    )
+    const tags = page.body.slice(page.body.indexOf('<h2>Tags</h2>'), page.body.indexOf('<h2>Log lines</h2>'))
     expect(tags).toMatch(
       /<code>tenant<\/code><\/td><td><a href="[^"]+tag=tenant%3Aacme">acme<\/a><\/td><td class="n">20<\/td><td class="n">67%/,
     )
     expect(tags).toMatch(/globex<\/a><\/td><td class="n">10<\/td><td class="n">33%/)
     expect(tags).not.toContain('request_id')
+    const logLines = page.body.slice(
+      page.body.indexOf('<h2>Log lines</h2>'),
+      page.body.indexOf('<h2>Breadcrumbs</h2>'),
+    )
+    // The fields in any order: Postgres keeps jsonb keys in its own.
+    expect(logLines).toContain('<td>charging the tenant</td>')
+    expect(logLines).toMatch(/<code>tenant=&quot;(acme|globex)&quot;<\/code>/)
+    expect(logLines).toContain('<code>apiKey=&quot;[Redacted]&quot;</code>')
+    expect(logLines).toContain('<code>attempt=1</code>')
+    expect(page.body).not.toContain('key-never-shown')
     const acme = await client.get('/_shipshape/errors?tag=tenant%3Aacme')
     expect(acme.body).toContain('the tagged app failed on purpose')
     const nobody = await client.get('/_shipshape/errors?tag=tenant%3Ainitech')

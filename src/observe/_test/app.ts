@@ -15,7 +15,7 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
     case 'fail': {
       const ctx = getContext()
       if (ctx) ctx.state.user = { id: 'u-7', email: 'ann@example.com', password: 'never shown' }
-      log.info({ order: id }, 'loading the order')
+      log.info({ order: id, token: 'tok-never-shown' }, 'loading the order')
       await pool().query('SELECT $1::int AS id', [id])
       throw new Error(`order ${id} could not be loaded`)
     }

@@ -1,15 +1,19 @@
 /** An app that tags what shipshape records: the worker's region at start-up, each request's tenant. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pool } from 'shipshape/db'
-import { setTag } from 'shipshape/observe'
+import { createLogger, setTag } from 'shipshape/observe'
 
 setTag('region', 'eu-test')
+const log = createLogger()
 
 export default async function app(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost')
   const tenant = url.searchParams.get('tenant')
   if (tenant) setTag('tenant', tenant)
-  if (url.pathname === '/fail') throw new Error('the tagged app failed on purpose')
+  if (url.pathname === '/fail') {
+    log.info({ tenant, apiKey: 'key-never-shown', attempt: 1 }, 'charging the tenant')
+    throw new Error('the tagged app failed on purpose')
+  }
   if (url.pathname === '/slow') await pool().query('SELECT pg_sleep(0.08)')
   if (url.pathname === '/bad-tag') {
     try {
