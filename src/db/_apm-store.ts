@@ -2,7 +2,8 @@
  * The APM's tables, created on first use: each worker's per-route windows (kept `retentionDays`),
  * each with its latency sketch's non-empty buckets (`latency_index`, `latency_count`: about 40
  * of each for a route whose requests span 1–100 ms) so that windows merge into exact percentiles
- * (the hourly rollup, _rollup.ts); and the index hints (one row per table and columns, with when it was first and last seen).
+ * (the hourly rollup, _rollup.ts, whose tables are made here too); the index hints (one row per
+ * table and columns, with when it was first and last seen); the reports and the plans.
  * Every statement here runs through the pool uncounted, outside any request.
  */
 import { hostname } from 'node:os'
@@ -10,6 +11,9 @@ import type { InternalQuery } from './_instrument.js'
 import type { WindowStats } from './_routes.js'
 
 export const routesTable = 'shipshape_apm_routes'
+/** The hourly rollup of routesTable (_rollup.ts), and its mark: every hour before it is rolled. */
+export const hoursTable = 'shipshape_apm_route_hours'
+export const rollupMarkTable = 'shipshape_apm_rollup'
 export const hintsTable = 'shipshape_apm_index_hints'
 /** N+1 loops, slow queries and slow requests, each with its route and call site (the ops console reads them). */
 const reportsTable = 'shipshape_apm_reports'
@@ -42,6 +46,12 @@ const schema = [
   `CREATE INDEX IF NOT EXISTS ${reportsTable}_at ON ${reportsTable} (at)`,
   `CREATE TABLE IF NOT EXISTS ${plansTable} (
     fingerprint_id text PRIMARY KEY, fingerprint text NOT NULL, plan jsonb NOT NULL, at timestamptz NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS ${hoursTable} (
+    hour timestamptz NOT NULL, method text NOT NULL, route text NOT NULL, requests bigint NOT NULL,
+    errors double precision NOT NULL, sum_ms double precision NOT NULL, db_ms double precision NOT NULL,
+    queries double precision NOT NULL, n_plus_ones bigint NOT NULL, latency_index smallint[], latency_count bigint[],
+    PRIMARY KEY (hour, method, route))`,
+  `CREATE TABLE IF NOT EXISTS ${rollupMarkTable} (id boolean PRIMARY KEY DEFAULT true CHECK (id), rolled_until timestamptz NOT NULL)`,
 ]
 
 /**
@@ -78,7 +88,7 @@ export class ApmStore {
   constructor(private readonly internal: InternalQuery) {}
 
   /** Creates the tables once per store; two workers racing on CREATE … IF NOT EXISTS may see a duplicate, which is success. */
-  private ensure(): Promise<void> {
+  migrate(): Promise<void> {
     this.ready ??= this.internal(async (query) => {
       for (const statement of schema) {
         try {
@@ -95,7 +105,7 @@ export class ApmStore {
   }
 
   async writeRoutes(since: Date, until: Date, stats: WindowStats[], retentionDays: number): Promise<void> {
-    await this.ensure()
+    await this.migrate()
     await this.internal(async (query) => {
       if (stats.length > 0) {
         const columns = 18
@@ -118,7 +128,7 @@ export class ApmStore {
   /** Appends a window's reports; the oldest past the retention go, and at most `maxRows` stay. */
   async writeReports(reports: readonly ApmReport[], retentionDays: number, maxRows: number): Promise<void> {
     if (reports.length === 0) return
-    await this.ensure()
+    await this.migrate()
     await this.internal(async (query) => {
       await query(
         `INSERT INTO ${reportsTable} SELECT r.at, r.kind, r.method, r.route, r.fingerprint, r.fingerprint_id,
@@ -154,7 +164,7 @@ export class ApmStore {
   }
 
   async savePlan(fingerprintId: string, fingerprint: string, plan: unknown): Promise<void> {
-    await this.ensure()
+    await this.migrate()
     await this.internal((query) =>
       query(
         `INSERT INTO ${plansTable} (fingerprint_id, fingerprint, plan, at) VALUES ($1, $2, $3, now())
@@ -165,7 +175,7 @@ export class ApmStore {
   }
 
   async saveHint(hint: IndexHint): Promise<void> {
-    await this.ensure()
+    await this.migrate()
     await this.internal((query) =>
       query(
         `INSERT INTO ${hintsTable} (schema_name, table_name, columns, statement, table_rows, fingerprint, fingerprint_id)

@@ -19,14 +19,11 @@
  */
 import type pg from 'pg'
 import type { Logger } from '../observe/index.js'
-import { routesTable } from './_apm-store.js'
+import { ApmStore, hoursTable, routesTable, rollupMarkTable as stateTable } from './_apm-store.js'
 import { openDatabase } from './_pool.js'
 import { Sketch } from './_sketch.js'
 import type { DatabaseOptions } from './_url.js'
 
-const hoursTable = 'shipshape_apm_route_hours'
-/** One row: the hour up to which (excluded) every hour is in hoursTable. */
-const stateTable = 'shipshape_apm_rollup'
 const hourMs = 3_600_000
 /** An hour is rolled this long after it ends: a window ending at :59 is written a moment later. */
 const graceMs = 5 * 60_000
@@ -34,15 +31,6 @@ const graceMs = 5 * 60_000
 const everyMs = 5 * 60_000
 /** pg_try_advisory_xact_lock's key: any constant the other shipshape locks do not use. */
 const lockKey = 7_265_433
-
-const schema = [
-  `CREATE TABLE IF NOT EXISTS ${hoursTable} (
-    hour timestamptz NOT NULL, method text NOT NULL, route text NOT NULL, requests bigint NOT NULL,
-    errors double precision NOT NULL, sum_ms double precision NOT NULL, db_ms double precision NOT NULL,
-    queries double precision NOT NULL, n_plus_ones bigint NOT NULL, latency_index smallint[], latency_count bigint[],
-    PRIMARY KEY (hour, method, route))`,
-  `CREATE TABLE IF NOT EXISTS ${stateTable} (id boolean PRIMARY KEY DEFAULT true CHECK (id), rolled_until timestamptz NOT NULL)`,
-]
 
 /** A raw window's figures as the sums the rollup keeps (the window stores means and shares). */
 const rawSums = `requests, error_rate * requests AS errors, mean_ms * requests AS sum_ms,
@@ -67,19 +55,23 @@ const rollHour = `WITH kept AS (SELECT method, route, ${rawSums} FROM ${routesTa
     n_plus_ones = EXCLUDED.n_plus_ones, latency_index = EXCLUDED.latency_index, latency_count = EXCLUDED.latency_count`
 
 const floorHour = (ms: number) => Math.floor(ms / hourMs) * hourMs
-const missingTable = (error: unknown) => (error as { code?: string }).code === '42P01'
 
 /**
- * Rolls every complete hour not rolled yet, oldest first, one transaction each; then deletes the
- * hours older than `retentionDays`. Returns the hours rolled (0 when another instance holds the lock).
+ * The rollup of `pool`'s database: each call rolls every complete hour not rolled yet, oldest
+ * first, one transaction each, then deletes the hours older than `retentionDays`, and resolves to
+ * the hours rolled (0 when another instance holds the lock). The tables are made on the first call.
  */
-export async function rollUpHours(pool: pg.Pool, now: number, retentionDays: number): Promise<number> {
-  for (const statement of schema) {
-    await pool.query(statement).catch((error: unknown) => {
-      // Two instances racing on CREATE … IF NOT EXISTS: the loser sees a duplicate, which is success.
-      if (!['23505', '42P07'].includes((error as { code?: string }).code ?? '')) throw error
-    })
+export function routeRollup(pool: pg.Pool): (now: number, retentionDays: number) => Promise<number> {
+  const store = new ApmStore(async (run) => {
+    await run((sql, values) => pool.query(sql, values))
+  })
+  return async function rollUpHours(now, retentionDays) {
+    await store.migrate()
+    return rollPending(pool, now, retentionDays)
   }
+}
+
+async function rollPending(pool: pg.Pool, now: number, retentionDays: number): Promise<number> {
   const complete = floorHour(now - graceMs)
   let rolled = 0
   for (;;) {
@@ -93,7 +85,6 @@ export async function rollUpHours(pool: pg.Pool, now: number, retentionDays: num
       rolled++
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
-      if (missingTable(error)) break // no window written yet
       throw error
     } finally {
       client.release()
@@ -136,9 +127,10 @@ export function startRouteRollup(
   logger: Logger,
 ): { stop(): Promise<void> } {
   const db = openDatabase({ ...database, poolSize: 1, statementTimeoutMs: 5000 }, logger)
+  const rollUpHours = routeRollup(db.pool)
   let running: Promise<void> | undefined
   const turn = () => {
-    running ??= rollUpHours(db.pool, Date.now(), retentionDays)
+    running ??= rollUpHours(Date.now(), retentionDays)
       .then(() => {})
       .catch((error: unknown) => logger.warn({ err: error }, 'apm: the hourly rollup failed'))
       .finally(() => {

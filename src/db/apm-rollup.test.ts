@@ -14,7 +14,7 @@ import { routeSummaries, trafficSeries } from '../console/_data.js'
 import { password, signedIn } from '../console/_test/sign-in.js'
 import { ApmStore } from './_apm-store.js'
 import { openDatabase } from './_pool.js'
-import { rollUpHours } from './_rollup.js'
+import { routeRollup } from './_rollup.js'
 import { type RouteSample, RouteTable } from './_routes.js'
 import { type Target, targets } from './_test/targets.js'
 
@@ -106,11 +106,11 @@ describe.each(targets)('the hourly rollup on %s', (_name, make) => {
 
     // Two turns at once (two instances): three complete hours rolled, once.
     const turns = await Promise.all([
-      rollUpHours(db.pool, ref + 10 * 60_000, 30),
-      rollUpHours(db.pool, ref + 10 * 60_000, 30),
+      routeRollup(db.pool)(ref + 10 * 60_000, 30),
+      routeRollup(db.pool)(ref + 10 * 60_000, 30),
     ])
     expect(turns[0] + turns[1]).toBe(3)
-    expect(await rollUpHours(db.pool, ref + 10 * 60_000, 30)).toBe(0)
+    expect(await routeRollup(db.pool)(ref + 10 * 60_000, 30)).toBe(0)
     const { rows } = await db.pool.query(
       `SELECT hour, route, requests::int FROM shipshape_apm_route_hours ORDER BY hour, route`,
     )
