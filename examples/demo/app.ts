@@ -5,6 +5,7 @@
 import express, { type Request, type Response } from 'express'
 import { cdn } from 'shipshape/cache'
 import { heartbeat } from 'shipshape/monitor'
+import { createLogger, setTag } from 'shipshape/observe'
 import { csrfField } from 'shipshape/security'
 import { adminArea } from './admin.ts'
 import { Guestbook, validate } from './guestbook.ts'
@@ -15,6 +16,7 @@ import { settings } from './settings.ts'
 
 const guestbook = new Guestbook()
 const startedAt = Date.now()
+const log = createLogger()
 
 const app = express()
 app.disable('x-powered-by')
@@ -69,8 +71,13 @@ function guestbookPage(
   )
 }
 
-// The error button: every press is the same issue, whatever the time in its message.
-app.post('/boom', () => {
+// The error button: every press is the same issue, whatever the time in its message. The tag
+// and the log line show on the issue's page in the ops console: how many presses came from a
+// browser, and what the request logged before it failed.
+app.post('/boom', (req: Request) => {
+  const client = /Mozilla\//.test(req.get('user-agent') ?? '') ? 'browser' : 'script'
+  setTag('client', client)
+  log.info({ client, referer: req.get('referer') ?? null }, 'the error button was pressed')
   throw new Error(`the demo's error button was pressed at ${new Date().toISOString()}`)
 })
 

@@ -191,6 +191,9 @@ describe("the demo's ops console in Chromium with JavaScript off", () => {
     expect(issue).toMatch(/examples\/demo\/app\.ts/)
     expect(issue).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/boom/)
     expect(issue).toContain('Request bodies are never stored.')
+    // The demo tags each press with its client and logs it: three presses from this test's fetch.
+    expect(issue).toMatch(/Tags\s+Tag\s+Value\s+Events\s+Share[\s\S]*client\s+script\s+3\s+100%/)
+    expect(issue).toMatch(/Log lines[\s\S]*the error button was pressed\s+client="script"/)
     await shoot('issue')
     await submit('form[action$="/resolve"]')
     expect(await page.locator('main').innerText()).toMatch(/^resolved · 3 events/m)
