@@ -15,6 +15,7 @@ import { FingerprintCache } from './_fingerprint.js'
 import { type Accounting, type FinishedQuery, type InternalQuery, instrument } from './_instrument.js'
 import { RouteTable } from './_routes.js'
 import { type Repeated, Scope, scopeStorage } from './_scope.js'
+import { RouteThresholds } from './_thresholds.js'
 
 declare module '../types.js' {
   interface WorkerState {
@@ -28,6 +29,13 @@ export interface ApmOptions {
   enabled?: boolean
   /** A query taking at least this long is logged as slow and EXPLAINed. Default: 500 (django-debug-toolbar's). */
   slowQueryMs?: number
+  /** A request taking at least this long is reported as slow (kept for its route's page). Default: 500. */
+  slowRequestMs?: number
+  /**
+   * Thresholds of their own for some routes, by pattern (`/api/*`, `GET /health`: see
+   * _thresholds.ts), in milliseconds. Default: none, every route has `slowRequestMs`.
+   */
+  routeThresholds?: Record<string, number>
   /** Runs of one fingerprint in one request that make an N+1. Default: 5 (Scout APM's). */
   nPlusOneCount?: number
   /** …and the total milliseconds they must take to be reported. Default: 150 in production (Scout's), else 0. */
@@ -96,12 +104,17 @@ export class Apm {
   private reports: ApmReport[] = []
   /** Slow queries of requests still running: they learn their route when the request ends. */
   private readonly slowOf = new WeakMap<RequestContext, ApmReport[]>()
+  private readonly thresholds: RouteThresholds
+  /** Each route's threshold, matched once: at most maxRoutes of them (as many as the route table holds). */
+  private readonly thresholdByRoute = new Map<string, number>()
 
   constructor(pool: pg.Pool, options: ApmOptions) {
     this.logger = options.logger
     this.options = {
       enabled: options.enabled ?? true,
       slowQueryMs: options.slowQueryMs ?? 500,
+      slowRequestMs: options.slowRequestMs ?? 500,
+      routeThresholds: options.routeThresholds ?? {},
       nPlusOneCount: options.nPlusOneCount ?? 5,
       nPlusOneFloorMs: options.nPlusOneFloorMs ?? (process.env.NODE_ENV === 'production' ? 150 : 0),
       explainIntervalMs: options.explainIntervalMs ?? 3_600_000,
@@ -112,6 +125,7 @@ export class Apm {
       maxRoutes: options.maxRoutes ?? 500,
     }
     this.routes = new RouteTable(this.options.maxRoutes)
+    this.thresholds = new RouteThresholds(this.options.routeThresholds, this.options.slowRequestMs)
     if (!this.options.enabled) return
     const fingerprints = new FingerprintCache()
     const accounting: Accounting = {
@@ -224,8 +238,8 @@ export class Apm {
       this.report({ ...base(), kind: 'n+1', ...n, ms: round(n.ms) })
     }
     for (const slow of this.slowOf.get(ctx) ?? []) this.report({ ...slow, method: ctx.method, route })
-    // A request as slow as a slow query: kept for the route's page, with its slowest query.
-    if (ms >= this.options.slowQueryMs)
+    // A request over its route's threshold: kept for the route's page, with its slowest query.
+    if (ms >= this.thresholdOf(ctx.method, route))
       this.report({
         ...base(),
         kind: 'slow-request',
@@ -255,6 +269,18 @@ export class Apm {
       fields.dbSlowestMs = round(scope.slowest.ms)
     }
     return fields
+  }
+
+  /** The slow-request threshold of `method route`, in milliseconds: matched once per route. */
+  thresholdOf(method: string, route: string): number {
+    const key = `${method} ${route}`
+    let ms = this.thresholdByRoute.get(key)
+    if (ms === undefined) {
+      ms = this.thresholds.of(method, route).ms
+      // Routes past the bound (counted as `(other)` by the route table) are matched each time.
+      if (this.thresholdByRoute.size < this.options.maxRoutes) this.thresholdByRoute.set(key, ms)
+    }
+    return ms
   }
 
   private slow(query: FinishedQuery): void {
