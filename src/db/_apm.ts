@@ -15,7 +15,7 @@ import { FingerprintCache } from './_fingerprint.js'
 import { type Accounting, type FinishedQuery, type InternalQuery, instrument } from './_instrument.js'
 import { RouteTable } from './_routes.js'
 import { type Repeated, Scope, scopeStorage } from './_scope.js'
-import { RouteThresholds } from './_thresholds.js'
+import { type RouteThresholds, routeThresholdsOf } from './_thresholds.js'
 
 declare module '../types.js' {
   interface WorkerState {
@@ -110,10 +110,11 @@ export class Apm {
 
   constructor(pool: pg.Pool, options: ApmOptions) {
     this.logger = options.logger
+    this.thresholds = routeThresholdsOf(options)
     this.options = {
       enabled: options.enabled ?? true,
       slowQueryMs: options.slowQueryMs ?? 500,
-      slowRequestMs: options.slowRequestMs ?? 500,
+      slowRequestMs: this.thresholds.defaultMs,
       routeThresholds: options.routeThresholds ?? {},
       nPlusOneCount: options.nPlusOneCount ?? 5,
       nPlusOneFloorMs: options.nPlusOneFloorMs ?? (process.env.NODE_ENV === 'production' ? 150 : 0),
@@ -125,7 +126,6 @@ export class Apm {
       maxRoutes: options.maxRoutes ?? 500,
     }
     this.routes = new RouteTable(this.options.maxRoutes)
-    this.thresholds = new RouteThresholds(this.options.routeThresholds, this.options.slowRequestMs)
     if (!this.options.enabled) return
     const fingerprints = new FingerprintCache()
     const accounting: Accounting = {

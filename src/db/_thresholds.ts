@@ -53,6 +53,17 @@ const moreSpecific = (a: Rule, b: Rule) =>
       ? !a.prefix
       : a.method !== undefined && b.method === undefined
 
+/**
+ * The thresholds of a set of APM options (apm.slowRequest's default, 500 ms, is
+ * django-debug-toolbar's slow-query threshold, which requests were held to before it).
+ */
+export function routeThresholdsOf(options: {
+  slowRequestMs?: number
+  routeThresholds?: Readonly<Record<string, number>>
+}): RouteThresholds {
+  return new RouteThresholds(options.routeThresholds ?? {}, options.slowRequestMs ?? 500)
+}
+
 export class RouteThresholds {
   private readonly rules: Rule[]
 
