@@ -7,8 +7,22 @@
 import { z } from 'zod'
 import { duration, group, type Infer, setting } from '../config/index.js'
 import type { ApmOptions } from './_apm.js'
+import { parsePattern } from './_thresholds.js'
 
 const count = (min: number) => z.coerce.number().int().min(min)
+
+/**
+ * apm.routeThresholds: pattern → duration. A bad pattern's problem names it and says what is
+ * wrong (zod's own words for a bad record key are only "Invalid key in record").
+ */
+const routeThresholds = z.record(
+  z.string().superRefine((pattern, ctx) => {
+    const parsed = parsePattern(pattern)
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed })
+  }),
+  duration(),
+  { error: (issue) => (issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined) },
+)
 
 export const apmSettings = group(
   {
@@ -21,6 +35,18 @@ export const apmSettings = group(
       default: '500ms',
       description:
         'A query taking at least this long is logged (fingerprint, duration, call site) and, if a SELECT, EXPLAINed in the background (see --apm-explain-interval).',
+    }),
+    slowRequest: setting(duration(), {
+      default: '500ms',
+      description:
+        "A request taking at least this long is reported as slow: kept, with its slowest query, for its route's page in the console. Routes matched by apm.routeThresholds have their own threshold.",
+    }),
+    routeThresholds: setting(routeThresholds, {
+      default: {},
+      shownDefault: 'none',
+      description:
+        'Slow-request thresholds of their own for some routes, as a JSON object from route pattern to duration. A pattern is a route as the console names it (/api/users/:id), optionally after a method (GET /api/users/:id), and ends in * to match a prefix (/api/*). The most specific match wins: the longest path, then exact before prefix, then with a method before without; other routes use apm.slowRequest.',
+      example: { '/api/*': '1s', 'GET /health': '50ms' },
     }),
     nPlusOneCount: setting(count(2), {
       default: 5,
@@ -84,6 +110,8 @@ export function apmOptions(settings: ApmSettings): { apm: Omit<ApmOptions, 'logg
     apm: {
       enabled: settings.enabled,
       slowQueryMs: settings.slowQuery,
+      slowRequestMs: settings.slowRequest,
+      routeThresholds: settings.routeThresholds,
       nPlusOneCount: settings.nPlusOneCount,
       ...(settings.nPlusOneFloor === undefined ? {} : { nPlusOneFloorMs: settings.nPlusOneFloor }),
       explainIntervalMs: settings.explainInterval,

@@ -1,8 +1,8 @@
 /**
  * The APM of one pool: what `instrumentPool` returns. It counts every query against the request
  * (or expectQueries block) that ran it, reports N+1 loops and slow queries with their call site,
- * EXPLAINs slow SELECTs in the background for index hints, keeps per-route figures and writes
- * them to the database every minute. Everything is held by this object: nothing module-level.
+ * and requests slower than their route's threshold, EXPLAINs slow SELECTs in the background for
+ * index hints, keeps per-route figures and writes them to the database every minute. Everything is held by this object: nothing module-level.
  */
 import type pg from 'pg'
 import { getContext } from '../http/index.js'
@@ -15,6 +15,7 @@ import { FingerprintCache } from './_fingerprint.js'
 import { type Accounting, type FinishedQuery, type InternalQuery, instrument } from './_instrument.js'
 import { RouteTable } from './_routes.js'
 import { type Repeated, Scope, scopeStorage } from './_scope.js'
+import { type RouteThresholds, routeThresholdsOf } from './_thresholds.js'
 
 declare module '../types.js' {
   interface WorkerState {
@@ -28,6 +29,13 @@ export interface ApmOptions {
   enabled?: boolean
   /** A query taking at least this long is logged as slow and EXPLAINed. Default: 500 (django-debug-toolbar's). */
   slowQueryMs?: number
+  /** A request taking at least this long is reported as slow (kept for its route's page). Default: 500. */
+  slowRequestMs?: number
+  /**
+   * Thresholds of their own for some routes, by pattern (`/api/*`, `GET /health`: see
+   * _thresholds.ts), in milliseconds. Default: none, every route has `slowRequestMs`.
+   */
+  routeThresholds?: Record<string, number>
   /** Runs of one fingerprint in one request that make an N+1. Default: 5 (Scout APM's). */
   nPlusOneCount?: number
   /** …and the total milliseconds they must take to be reported. Default: 150 in production (Scout's), else 0. */
@@ -96,12 +104,18 @@ export class Apm {
   private reports: ApmReport[] = []
   /** Slow queries of requests still running: they learn their route when the request ends. */
   private readonly slowOf = new WeakMap<RequestContext, ApmReport[]>()
+  private readonly thresholds: RouteThresholds
+  /** Each route's threshold, matched once: at most maxRoutes of them (as many as the route table holds). */
+  private readonly thresholdByRoute = new Map<string, number>()
 
   constructor(pool: pg.Pool, options: ApmOptions) {
     this.logger = options.logger
+    this.thresholds = routeThresholdsOf(options)
     this.options = {
       enabled: options.enabled ?? true,
       slowQueryMs: options.slowQueryMs ?? 500,
+      slowRequestMs: this.thresholds.defaultMs,
+      routeThresholds: options.routeThresholds ?? {},
       nPlusOneCount: options.nPlusOneCount ?? 5,
       nPlusOneFloorMs: options.nPlusOneFloorMs ?? (process.env.NODE_ENV === 'production' ? 150 : 0),
       explainIntervalMs: options.explainIntervalMs ?? 3_600_000,
@@ -225,8 +239,8 @@ export class Apm {
     }
     for (const slow of this.slowOf.get(ctx) ?? [])
       this.report({ ...slow, method: ctx.method, route, tags: tagsOf(ctx) })
-    // A request as slow as a slow query: kept for the route's page, with its slowest query.
-    if (ms >= this.options.slowQueryMs)
+    // A request over its route's threshold: kept for the route's page, with its slowest query.
+    if (ms >= this.thresholdOf(ctx.method, route))
       this.report({
         ...base(),
         kind: 'slow-request',
@@ -256,6 +270,18 @@ export class Apm {
       fields.dbSlowestMs = round(scope.slowest.ms)
     }
     return fields
+  }
+
+  /** The slow-request threshold of `method route`, in milliseconds: matched once per route. */
+  private thresholdOf(method: string, route: string): number {
+    const key = `${method} ${route}`
+    let ms = this.thresholdByRoute.get(key)
+    if (ms === undefined) {
+      ms = this.thresholds.of(method, route).ms
+      // Routes past the bound (counted as `(other)` by the route table) are matched each time.
+      if (this.thresholdByRoute.size < this.options.maxRoutes) this.thresholdByRoute.set(key, ms)
+    }
+    return ms
   }
 
   private slow(query: FinishedQuery): void {

@@ -22,6 +22,7 @@ export { type Database, openDatabase } from './_pool.js'
 export { type RouteFigures, readRoutes, startRouteRollup } from './_rollup.js'
 export type { RouteStats } from './_routes.js'
 export { schemaOnce } from './_schema.js'
+export { type RouteThresholds, routeThresholdsOf, type Threshold } from './_thresholds.js'
 export { type DatabaseOptions, describeTarget, maskedUrl } from './_url.js'
 
 /**

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const env = { DATABASE_URL: database.url }
   const [created, started] = await Promise.all([
     admin(['create', 'ops@example.com'], env, `${password}\n`),
-    startServe([app, '--workers', '2', '--apm-rollup-interval', '1s', '--apm-slow-query', '50ms'], env),
+    startServe([app, '--workers', '2', '--apm-rollup-interval', '1s', '--apm-slow-request', '50ms'], env),
   ])
   expect(created.status).toBe(0)
   server = started

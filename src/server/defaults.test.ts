@@ -97,6 +97,8 @@ describe('serve options', () => {
       apm: {
         enabled: true,
         slowQueryMs: 500,
+        slowRequestMs: 500,
+        routeThresholds: {},
         nPlusOneCount: 5,
         explainIntervalMs: 3_600_000,
         hintMinRows: 10_000,
