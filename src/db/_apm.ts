@@ -2,7 +2,8 @@
  * The APM of one pool: what `instrumentPool` returns. It counts every query against the request
  * (or expectQueries block) that ran it, reports N+1 loops and slow queries with their call site,
  * and requests slower than their route's threshold, EXPLAINs slow SELECTs in the background for
- * index hints, keeps per-route figures and writes them to the database every minute. Everything is held by this object: nothing module-level.
+ * index hints, keeps per-route figures and writes them to the database every minute. Everything
+ * is held by this object: nothing module-level.
  */
 import type pg from 'pg'
 import { getContext } from '../http/index.js'
