@@ -61,6 +61,8 @@ export interface Occurrence {
   at: Date
 }
 
+/** Distinct values counted per tag key per issue; later new ones are counted together as `(other)`. */
+const maxTagValues = 100
 /** Past this size, an event is stored without its breadcrumbs, extra data and source context. */
 const maxEventBytes = 64 * 1024
 /** A spike: a minute holding this many times the issue's past rate per minute, and at least `spikeMinimum`. */
@@ -200,10 +202,29 @@ export class ErrorStore {
     const tags = occurrence.tags ?? []
     if (tags.length > 0)
       await this.pool.query(
-        `INSERT INTO shipshape_issue_tags AS t (issue_id, key, value, count, last_seen)
-         SELECT $1, key, value, count, $5 FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, count)
+        // A key keeps its first maxTagValues values (a write's new ones by count); later new ones
+        // are counted together as `(other)`: a tag with a value per event (an id passed to
+        // captureError) cannot grow the table without bound.
+        `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, count)),
+           known AS (SELECT key, value FROM shipshape_issue_tags WHERE issue_id = $1 AND key IN (SELECT key FROM u)),
+           room AS (SELECT k.key, $6 - count(known.value) AS left_over FROM (SELECT DISTINCT key FROM u) k
+             LEFT JOIN known USING (key) GROUP BY k.key),
+           ranked AS (SELECT u.key, u.value, u.count, known.value IS NOT NULL AS seen,
+             row_number() OVER (PARTITION BY u.key, known.value IS NULL ORDER BY u.count DESC, u.value) AS n
+             FROM u LEFT JOIN known USING (key, value)),
+           kept AS (SELECT r.key, CASE WHEN r.seen OR r.n <= room.left_over THEN r.value ELSE '(other)' END AS value, r.count
+             FROM ranked r JOIN room USING (key))
+         INSERT INTO shipshape_issue_tags AS t (issue_id, key, value, count, last_seen)
+         SELECT $1, key, value, sum(count), $5 FROM kept GROUP BY key, value
          ON CONFLICT (issue_id, key, value) DO UPDATE SET count = t.count + excluded.count, last_seen = greatest(t.last_seen, excluded.last_seen)`,
-        [issue, tags.map((tag) => tag.key), tags.map((tag) => tag.value), tags.map((tag) => tag.count), at],
+        [
+          issue,
+          tags.map((tag) => tag.key),
+          tags.map((tag) => tag.value),
+          tags.map((tag) => tag.count),
+          at,
+          maxTagValues,
+        ],
       )
     const total = Number(row.count)
     // The first events whole, then a sample that thins as the issue grows (the latest is always on the issue).

@@ -39,6 +39,40 @@ function occurrence(issue: string, release?: string, at = new Date(), count = 1)
 }
 
 describe('the error store', () => {
+  it('counts tag values per issue, and past 100 values of a key counts new ones as (other)', async () => {
+    const store = new ErrorStore(db.pool)
+    const tagged = (tags: { key: string; value: string; count: number }[]) => ({
+      ...occurrence('tagged'),
+      tags,
+    })
+    await store.record(tagged([{ key: 'tenant', value: 'acme', count: 3 }]))
+    // One write of 120 distinct order ids (a tag with a value per event), and acme again.
+    await store.record(
+      tagged([
+        ...Array.from({ length: 120 }, (_, i) => ({ key: 'order', value: `o${i}`, count: 1 })),
+        { key: 'tenant', value: 'acme', count: 2 },
+      ]),
+    )
+    await store.record(tagged([{ key: 'order', value: 'o200', count: 5 }]))
+    const tags = await store.tags('tagged', 200)
+    const order = tags.find((entry) => entry.key === 'order')
+    expect(tags.find((entry) => entry.key === 'tenant')).toEqual({
+      key: 'tenant',
+      total: 5,
+      values: [{ value: 'acme', count: 5 }],
+    })
+    // 100 of the 120 kept, 20 counted as (other); then the next new value goes there too.
+    expect(order?.total).toBe(125)
+    expect(order?.values).toContainEqual({ value: '(other)', count: 25 })
+    expect(order?.values).toHaveLength(101)
+    const top = await store.tags('tagged', 3)
+    expect(top.find((entry) => entry.key === 'order')?.values).toEqual([
+      { value: '(other)', count: 25 },
+      { value: 'o0', count: 1 },
+      { value: 'o1', count: 1 },
+    ])
+  })
+
   it('tracks first and last seen, counts, per-release counts, regressions and mutes', async () => {
     const store = new ErrorStore(db.pool)
     const first = new Date('2026-12-01T10:00:00Z')
