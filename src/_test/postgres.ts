@@ -7,6 +7,8 @@ const admin = 'postgresql://postgres@127.0.0.1:5432/postgres'
 export interface TestDatabase {
   name: string
   url: string
+  /** The rows of one statement, on a connection of its own (closed after). */
+  query(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>
   /** Drops it, once the connections still closing (pool.end() resolves before they all have) are gone. */
   drop(): Promise<void>
 }
@@ -15,9 +17,19 @@ export interface TestDatabase {
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`
   await asAdmin((client) => client.query(`CREATE DATABASE ${name}`))
+  const url = `postgresql://postgres@127.0.0.1:5432/${name}`
   return {
     name,
-    url: `postgresql://postgres@127.0.0.1:5432/${name}`,
+    url,
+    async query(sql, values) {
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      try {
+        return (await client.query(sql, values)).rows
+      } finally {
+        await client.end()
+      }
+    },
     drop: () =>
       asAdmin(async (client) => {
         const open = async () =>

@@ -8,7 +8,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
@@ -46,15 +45,7 @@ afterAll(async () => {
   await database?.drop()
 })
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  try {
-    return (await client.query(sql)).rows
-  } finally {
-    await client.end()
-  }
-}
+const query = (sql: string) => database.query(sql)
 
 /** Polls until `done` (each look a query): no timed assertion, only a bound on the whole wait. */
 async function until(done: () => Promise<boolean>, ms = 20_000): Promise<void> {

@@ -7,7 +7,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, runCli, startServe } from '../_test/cli.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
@@ -36,19 +35,12 @@ afterAll(async () => {
   await database?.drop()
 })
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  try {
-    return (await client.query(sql)).rows
-  } catch (error) {
-    // The table is created by the first rollup.
-    if ((error as { code?: string }).code === '42P01') return []
+/** The rows of `sql`, or none before the first rollup has created the table it reads. */
+const query = (sql: string) =>
+  database.query(sql).catch((error: { code?: string }) => {
+    if (error.code === '42P01') return []
     throw error
-  } finally {
-    await client.end()
-  }
-}
+  })
 
 describe('per-route thresholds under shipshape serve --workers 2', () => {
   it('reports the requests over their route’s threshold, and the Endpoints page marks the route', async () => {

@@ -4,9 +4,9 @@
  * slow-request reports carry them; the console shows an issue's distribution and filters issues by
  * a tag value; a bad tag is refused with the catalogue's error.
  */
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get, type Running, ready, startServe } from '../_test/cli.js'
+import { eventuallyPasses as eventually } from '../_test/pipeline.js'
 import { createTestDatabase, type TestDatabase } from '../_test/postgres.js'
 import { admin } from '../auth/_test/admin-cli.js'
 import type { FormClient } from '../auth/_test/client.js'
@@ -34,24 +34,13 @@ afterAll(async () => {
   await database?.drop()
 })
 
-async function query(sql: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: database.url })
-  await client.connect()
-  try {
-    return (await client.query(sql, values)).rows
-  } finally {
-    await client.end()
-  }
-}
+const query = (sql: string) => database.query(sql)
 
 /** Polls until `done`: no timed assertion, only a bound on the whole wait. */
-async function until(done: () => Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await done().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not done in time`)
-    await new Promise((wait) => setTimeout(wait, 100))
-  }
-}
+const until = (done: () => Promise<boolean>, what: string) =>
+  eventually(async () => {
+    if (!(await done())) throw new Error(`${what}: not yet`)
+  })
 
 describe('tags set by the app', () => {
   it('counts each event under its own tag values, across workers', async () => {
