@@ -294,8 +294,9 @@ try {
   // `console off`; the APM, which records the Endpoints and Database pages' data, is the
   // difference between `console off` and `all off`. The figure is CPU per request: what each
   // server's processes (primary and worker, from /proc) spent during a wrk run over the requests
-  // wrk completed. req/s swung 1.7–6× between rounds of one server on this shared machine; the
-  // CPU a process spends per request moves much less, whatever else runs beside it.
+  // wrk completed. req/s swung 1.7–6× between rounds of one server on this shared machine; CPU
+  // per request moves less (1.25–1.7×), though not little enough to resolve 1 % while other work
+  // runs: a loaded machine makes the server switch more, and that is charged to it (bench/README.md).
   const targets = {
     on: await serve(['--console-sample-interval', values['sample-interval']]),
     'console off': await serve(['--console-enabled', 'false', '--console-sample-interval', '0s']),
@@ -331,8 +332,8 @@ try {
     }
   }
   const cpu = (label: Label) => median(runs[label].map((run) => run.cpuUs))
-  // Each round's ratio of two servers measured back to back, then their median: steadier than a
-  // ratio of medians when the machine's load drifts across the run.
+  // Each round's ratio of two servers measured back to back, then their median: a second reading
+  // that a load drifting across the run moves less than it moves the ratio of the medians.
   const perRound = (a: Label, b: Label) =>
     median(runs[a].map((run, round) => run.cpuUs / (runs[b][round] as Run).cpuUs))
   console.log(`\nRecording, ${rounds} rounds of ${seconds} s each, 16 connections, one query per request:\n`)
