@@ -154,22 +154,24 @@ export function descendants(pid: number): number[] {
   return children.flatMap((child) => [child, ...descendants(child)])
 }
 
+/** CPU seconds (user + system) used so far by one process, from /proc; 0 once it has ended. */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+    // Linux's USER_HZ, 100 on every architecture Node runs on.
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
 /**
  * CPU seconds (user + system) used so far by `pid` and every process below it, from /proc: what a
  * server spent, whatever else the machine was doing. A process that ended in between is not counted.
  */
 export function treeCpuSeconds(pid: number): number {
-  const ticks = (one: number) => {
-    try {
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      const fields = readFileSync(`/proc/${one}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-      return Number(fields[11]) + Number(fields[12])
-    } catch {
-      return 0
-    }
-  }
-  // Linux's USER_HZ, 100 on every architecture Node runs on.
-  return [pid, ...descendants(pid)].reduce((sum, one) => sum + ticks(one), 0) / 100
+  return [pid, ...descendants(pid)].reduce((sum, one) => sum + cpuSeconds(one), 0)
 }
 
 /** Peak resident memory of a live process, in MB (the kernel's high-water mark). */

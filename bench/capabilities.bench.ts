@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import pino from 'pino'
 import { createCache } from '../dist/cache/index.js'
+import { consoleArea } from '../dist/console/index.js'
 import { instrumentPool } from '../dist/db/index.js'
 import { countResponse } from '../dist/http/_metrics.js'
 import { createHttpServer, createPipeline, loadApp } from '../dist/http/index.js'
@@ -123,6 +124,12 @@ function pipeline(
 const security = securityMiddleware()
 const media = mediaFiles({ storages: storagesOver({}) })
 const db = apm.middleware()
+// The ops console as a worker has it, answering a request outside its prefix (what every app
+// request pays); only the prefix is read until a request under it loads the pages.
+const opsConsole = consoleArea(
+  { console: { prefix: '/_shipshape' } } as Parameters<typeof consoleArea>[0],
+  logger,
+)
 
 const configurations: { name: string; server: Server }[] = [
   { name: 'node:http alone', server: createServer(page) },
@@ -141,6 +148,7 @@ const configurations: { name: string; server: Server }[] = [
     name: 'pipeline + the app logs a line (plain pino)',
     server: pipeline([], { handler: loggingApp(plainPino) }),
   },
+  { name: "pipeline + the ops console's middleware", server: pipeline([opsConsole]) },
   {
     name: 'full default stack',
     server: pipeline([db, security, media], { accessLog: true, worker: { errors } }),
@@ -157,7 +165,8 @@ const pairs: [string, number, number][] = [
   ['cache lookup (one hit)', 1, 7],
   ["an app's log line, shipshape's logger (redaction, breadcrumb)", 1, 8],
   ["an app's log line, plain pino", 1, 9],
-  ['the whole default stack', 0, 10],
+  ["the ops console's middleware (a request outside it)", 1, 10],
+  ['the whole default stack', 0, 11],
 ]
 
 if (values.only !== undefined) {

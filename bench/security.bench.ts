@@ -13,24 +13,17 @@
  * so it resolves a microsecond where the req/s figures on a shared machine cannot.
  * Usage: npm run bench -- security [--seconds 3] [--pairs 12]
  */
-import { readFileSync } from 'node:fs'
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import { parseArgs } from 'node:util'
 import { securityMiddleware } from '../dist/security/index.js'
-import { ensureWrk, freePort, median, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
+import { cpuSeconds, ensureWrk, freePort, median, printTable, start, stop, waitForOk, wrk } from './_lib.ts'
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '3' }, pairs: { type: 'string', default: '12' } },
   allowPositionals: true,
 })
 ensureWrk()
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-  return (Number(fields[11]) + Number(fields[12])) / 100 // clock ticks, 100 per second on Linux
-}
 
 const modes = ['pipeline', 'security'] as const
 type Mode = (typeof modes)[number]
