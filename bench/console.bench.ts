@@ -27,7 +27,7 @@ import pg from 'pg'
 import { AuthStore, hashPassword } from '../dist/auth/index.js'
 import { ConsoleStore } from '../dist/console/_store.js'
 import { ApmStore } from '../dist/db/_apm-store.js'
-import { rollUpHours } from '../dist/db/_rollup.js'
+import { routeRollup } from '../dist/db/_rollup.js'
 import { MonitorStore } from '../dist/monitor/index.js'
 import { ErrorStore } from '../dist/observe/index.js'
 import { codeFor, FormClient, secretOn } from '../src/auth/_test/client.ts'
@@ -207,7 +207,7 @@ try {
   // What the primary does at start and every 5 minutes after (src/server/_rollup-primary.ts), here
   // over the whole week at once, so that the pages read hours as they would on a server that has run 7 days.
   const rollupStarted = performance.now()
-  const hoursRolled = await rollUpHours(pool, Date.now(), 30)
+  const hoursRolled = await routeRollup(pool)(Date.now(), 30)
   const rollupMs = performance.now() - rollupStarted
   // Autovacuum would have analyzed the new table on a server (it is off on this machine's Postgres).
   await pool.query('ANALYZE shipshape_apm_route_hours')
