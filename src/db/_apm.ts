@@ -6,7 +6,7 @@
  * is held by this object: nothing module-level.
  */
 import type pg from 'pg'
-import { getContext } from '../http/index.js'
+import { fillSlot, getContext, newSlot, slotOf } from '../http/index.js'
 import { type Logger, tagsOf } from '../observe/index.js'
 import type { FinishedRequest, Middleware, RequestContext } from '../types.js'
 import { type ApmReport, ApmStore, type IndexHint } from './_apm-store.js'
@@ -92,7 +92,8 @@ export class Apm {
   /** Index hints found since start (also stored in the database). */
   readonly hints = new Map<string, IndexHint>()
   private readonly logger: Logger
-  private readonly requests = new WeakMap<RequestContext, Scope>()
+  /** Each request's scope and slow queries, in slots of its context: this APM's own keys. */
+  private readonly scopeSlot = newSlot<Scope>('apm scope')
   /** The scope of every request that ran no query: read, never written. */
   private readonly noQueries = new Scope()
   private readonly knownSlow = new Set<string>()
@@ -104,7 +105,7 @@ export class Apm {
   /** This window's reports, written with its per-route figures. */
   private reports: ApmReport[] = []
   /** Slow queries of requests still running: they learn their route when the request ends. */
-  private readonly slowOf = new WeakMap<RequestContext, ApmReport[]>()
+  private readonly slowSlot = newSlot<ApmReport[]>('apm slow queries')
   private readonly thresholds: RouteThresholds
   /** Each route's threshold, matched once: at most maxRoutes of them (as many as the route table holds). */
   private readonly thresholdByRoute = new Map<string, number>()
@@ -179,14 +180,14 @@ export class Apm {
   /** What the request has done with the database so far; undefined if the APM does not see it. */
   statsOf(ctx: RequestContext): QueryStats | undefined {
     if (!this.options.enabled) return undefined
-    return statsOfScope(this.requests.get(ctx) ?? new Scope(ctx))
+    return statsOfScope(slotOf(ctx, this.scopeSlot) ?? new Scope(ctx))
   }
 
   private scopeOf(ctx: RequestContext): Scope {
-    let scope = this.requests.get(ctx)
+    let scope = slotOf(ctx, this.scopeSlot)
     if (scope === undefined) {
       scope = new Scope(ctx)
-      this.requests.set(ctx, scope)
+      fillSlot(ctx, this.scopeSlot, scope)
     }
     return scope
   }
@@ -226,8 +227,8 @@ export class Apm {
     { status, ms, route }: FinishedRequest,
   ): Record<string, unknown> | undefined {
     if (!this.options.enabled) return undefined
-    const scope = this.requests.get(ctx) ?? this.noQueries
-    this.requests.delete(ctx)
+    const scope = slotOf(ctx, this.scopeSlot) ?? this.noQueries
+    fillSlot(ctx, this.scopeSlot, undefined)
     const found = scope === this.noQueries ? [] : this.nPlusOnes(scope)
     // What a report of this request carries: made only when there is one to write.
     const base = () => ({ at: new Date(), method: ctx.method, route, requestId: ctx.id, tags: tagsOf(ctx) })
@@ -238,7 +239,7 @@ export class Apm {
       )
       this.report({ ...base(), kind: 'n+1', ...n, ms: round(n.ms) })
     }
-    for (const slow of this.slowOf.get(ctx) ?? [])
+    for (const slow of slotOf(ctx, this.slowSlot) ?? [])
       this.report({ ...slow, method: ctx.method, route, tags: tagsOf(ctx) })
     // A request over its route's threshold: kept for the route's page, with its slowest query.
     if (ms >= this.thresholdOf(ctx.method, route))
@@ -305,7 +306,7 @@ export class Apm {
       requestId: ctx?.id ?? '',
     }
     if (ctx === undefined) this.report(report)
-    else this.slowOf.set(ctx, [...(this.slowOf.get(ctx) ?? []), report])
+    else fillSlot(ctx, this.slowSlot, [...(slotOf(ctx, this.slowSlot) ?? []), report])
     this.logger.warn(
       {
         requestId: ctx?.id,

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RequestContext, WorkerState } from '../types.js'
 import { clientAddress, forwardedProtocol, type ProxyTrust } from './_proxy.js'
+import type { Slot } from './_slots.js'
 
 export const contextStorage = new AsyncLocalStorage<RequestContext>()
 
@@ -81,6 +82,8 @@ export class Context implements RequestContext {
   private controller: AbortController | undefined
   private abortReason: unknown
   private bag: Record<string, unknown> | undefined
+  /** Capabilities' per-request state, by slot (_slots.ts). */
+  slots: Map<Slot<unknown>, unknown> | undefined
   private ip: string | undefined
   private scheme: 'http' | 'https' | undefined
 

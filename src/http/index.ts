@@ -16,4 +16,5 @@ export {
 export { createPipeline, type PipelineOptions } from './_pipeline.js'
 export { collapsePath, noteRoute, routeName } from './_route.js'
 export { createHttpServer, type HttpServerOptions } from './_server.js'
+export { fillSlot, newSlot, type Slot, slotOf } from './_slots.js'
 export type { RouteTimeout } from './_timeouts.js'

@@ -1,9 +1,9 @@
 /**
- * Breadcrumbs: the last log lines and queries of each request, kept beside its context so that an error
- * report shows what led to it. A WeakMap keyed by the context: nothing to clean up, and a request
- * that logs nothing costs nothing.
+ * Breadcrumbs: the last log lines and queries of each request, kept in a slot of its context so
+ * that an error report shows what led to it: nothing to clean up, and a request that logs nothing
+ * costs nothing.
  */
-import { getContext } from '../http/index.js'
+import { fillSlot, getContext, newSlot, slotOf } from '../http/index.js'
 import type { RequestContext } from '../types.js'
 import { type Breadcrumb, type Level, safeJson } from './_event.js'
 
@@ -16,7 +16,7 @@ const kept = 50
 /** A log line's fields kept per step, and characters per value: enough to read, bounded to store. */
 const keptFields = 20
 const keptChars = 200
-const byRequest = new WeakMap<RequestContext, Breadcrumb[]>()
+const crumbsSlot = newSlot<Breadcrumb[]>('breadcrumbs')
 const levels: Record<number, Level> = {
   10: 'debug',
   20: 'debug',
@@ -49,10 +49,10 @@ export function addBreadcrumb(
   level: Level = 'info',
   data?: Breadcrumb['data'],
 ): void {
-  let crumbs = byRequest.get(ctx)
+  let crumbs = slotOf(ctx, crumbsSlot)
   if (crumbs === undefined) {
     crumbs = []
-    byRequest.set(ctx, crumbs)
+    fillSlot(ctx, crumbsSlot, crumbs)
   }
   if (crumbs.length >= kept) crumbs.shift()
   crumbs.push({
@@ -83,5 +83,5 @@ function summary(fields: Fields): Breadcrumb['data'] {
 }
 
 export function breadcrumbsOf(ctx: RequestContext): Breadcrumb[] | undefined {
-  return byRequest.get(ctx)
+  return slotOf(ctx, crumbsSlot)
 }

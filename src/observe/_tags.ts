@@ -11,7 +11,7 @@
  */
 
 import { ShipshapeError } from '../errors/index.js'
-import { getContext } from '../http/index.js'
+import { fillSlot, getContext, newSlot, slotOf } from '../http/index.js'
 import type { RequestContext } from '../types.js'
 
 const keyPattern = /^[A-Za-z0-9_.:-]{1,32}$/
@@ -22,7 +22,7 @@ const reserved = new Set(['request_id', 'route', 'kind', 'code'])
 /** A tag whose key names a secret is kept with its value masked, as log lines are. */
 const secretKey = /pass|secret|token|api_?key|auth|session|cookie|credential|jwt|otp/i
 
-const byRequest = new WeakMap<RequestContext, Record<string, string>>()
+const tagsSlot = newSlot<Record<string, string>>('tags')
 /** The worker's own tags, set outside any request. */
 const worker: Record<string, string> = {}
 
@@ -46,10 +46,10 @@ export function setTag(key: string, value: string | number | boolean): void {
   const problem = tagProblem(key, text)
   if (problem) throw new ShipshapeError('SHIPSHAPE_E_TAG', `setTag: ${problem}`)
   const ctx = getContext()
-  let tags = ctx ? byRequest.get(ctx) : worker
+  let tags = ctx ? slotOf(ctx, tagsSlot) : worker
   if (tags === undefined && ctx) {
     tags = {}
-    byRequest.set(ctx, tags)
+    fillSlot(ctx, tagsSlot, tags)
   }
   const target = tags as Record<string, string>
   if (!(key in target) && Object.keys(target).length >= maxTags)
@@ -62,7 +62,7 @@ export function setTag(key: string, value: string | number | boolean): void {
 
 /** The worker's tags and those of request `ctx` (which win), or undefined when there are none. */
 export function tagsOf(ctx: RequestContext | undefined): Record<string, string> | undefined {
-  const own = ctx ? byRequest.get(ctx) : undefined
+  const own = ctx ? slotOf(ctx, tagsSlot) : undefined
   if (own === undefined) return hasAny(worker) ? { ...worker } : undefined
   return { ...worker, ...own }
 }
