@@ -36,7 +36,8 @@ export function consoleArea(host: ConsoleHost, logger: Logger): Middleware {
       })
   }
 
-  return async function opsConsole(ctx: RequestContext, next: Next): Promise<void> {
+  // Not async: a request outside the console gets next()'s own promise, not one more wrapping it.
+  return function opsConsole(ctx: RequestContext, next: Next): Promise<void> {
     const { path } = ctx
     if ((path !== prefix && !path.startsWith(`${prefix}/`)) || path.startsWith(monitorPath)) return next()
     // Without a database there are no users and nothing to show: the path is the app's.
@@ -45,6 +46,6 @@ export function consoleArea(host: ConsoleHost, logger: Logger): Middleware {
       loaded = undefined
       throw error
     })
-    return (await loaded)(ctx, next)
+    return loaded.then((serve) => serve(ctx, next))
   }
 }

@@ -5,9 +5,10 @@
  * other digit-bearing segments become `:id`, `:uuid`, `:hex`.
  */
 import type { RequestContext } from '../types.js'
+import { fillSlot, newSlot, slotOf } from './_slots.js'
 
 /** Routes the adapters learnt from the framework during the request: a name, or how to find it. */
-const noted = new WeakMap<RequestContext, string | (() => string | undefined)>()
+const noted = newSlot<string | (() => string | undefined)>('route')
 
 /** Longest route name kept; a longer collapsed path is cut (its tail is rarely what tells routes apart). */
 const maxLength = 200
@@ -18,7 +19,7 @@ const maxLength = 200
  * shipshape does not know can call it too; `route` may be a function, evaluated only if asked.
  */
 export function noteRoute(ctx: RequestContext | undefined, route: string | (() => string | undefined)): void {
-  if (ctx !== undefined) noted.set(ctx, route)
+  if (ctx !== undefined) fillSlot(ctx, noted, route)
 }
 
 /**
@@ -26,11 +27,11 @@ export function noteRoute(ctx: RequestContext | undefined, route: string | (() =
  * under its `baseUrl`, and what adapters noted), else the path collapsed (see `collapsePath`).
  */
 export function routeName(ctx: RequestContext): string {
-  const note = noted.get(ctx)
+  const note = slotOf(ctx, noted)
   const known = typeof note === 'function' ? note() : note
   // Asked more than once per request (the metrics, the APM): a function's answer (Hono's second
   // routing) is kept once it has one.
-  if (typeof note === 'function' && known) noted.set(ctx, known)
+  if (typeof note === 'function' && known) fillSlot(ctx, noted, known)
   if (known) return known.slice(0, maxLength)
   // Express puts the matched route on the request itself (its request is node's, re-prototyped).
   const { route, baseUrl } = ctx.req as { route?: { path?: unknown }; baseUrl?: unknown }
