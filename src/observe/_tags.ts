@@ -19,8 +19,11 @@ const maxValue = 200
 const maxTags = 20
 /** Set by shipshape itself on every event: an app's own would make them lie. */
 const reserved = new Set(['request_id', 'route', 'kind', 'code'])
-/** A tag whose key names a secret is kept with its value masked, as log lines are. */
-const secretKey = /pass|secret|token|api_?key|auth|session|cookie|credential|jwt|otp/i
+/**
+ * A tag whose key names a secret is kept with its value masked, as log lines are. `auth` alone or
+ * `authoriz…`, not any key starting with it: `author` is a tag, not a credential.
+ */
+const secretKey = /pass(word|wd)?$|secret|token|api_?key|^auth$|authoriz|session|cookie|credential|jwt|otp$/i
 
 const tagsSlot = newSlot<Record<string, string>>('tags')
 /** The worker's own tags, set outside any request. */

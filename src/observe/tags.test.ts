@@ -66,6 +66,13 @@ describe('tags set by the app', () => {
       ['tenant', 'acme', 20],
       ['tenant', 'globex', 10],
     ])
+    const masked = await query(
+      `SELECT key, value FROM shipshape_issue_tags WHERE key IN ('sessionId', 'author') ORDER BY key`,
+    )
+    expect(masked).toEqual([
+      { key: 'author', value: 'ann' },
+      { key: 'sessionId', value: '[Redacted]' },
+    ])
   })
 
   it('shows the distribution on the issue page and filters the issues by a tag value', async () => {

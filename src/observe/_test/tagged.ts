@@ -11,6 +11,8 @@ export default async function app(req: IncomingMessage, res: ServerResponse): Pr
   const tenant = url.searchParams.get('tenant')
   if (tenant) setTag('tenant', tenant)
   if (url.pathname === '/fail') {
+    setTag('sessionId', 'sess-never-shown') // a secret's name: kept masked
+    setTag('author', 'ann') // not one
     log.info({ tenant, apiKey: 'key-never-shown', attempt: 1 }, 'charging the tenant')
     throw new Error('the tagged app failed on purpose')
   }
