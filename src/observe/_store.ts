@@ -5,6 +5,7 @@
  * or unmute, one claims each notification.
  */
 import type { ErrorEvent } from './_event.js'
+import { countTags, issueTags, type TagCount, type TagDistribution } from './_issue-tags.js'
 
 /** What the store needs of a pool: `pg.Pool`, a pg Client, or anything with the same query(). */
 export interface QueryPool {
@@ -21,15 +22,6 @@ export interface StoreOptions {
   /** Events and issues not seen for this long are deleted. Default 30 days. */
   retentionMs?: number
 }
-
-interface TagCount {
-  key: string
-  value: string
-  count: number
-}
-
-/** An issue's most frequent values per tag key (`values` at most per key), with their events. */
-export type TagDistribution = { key: string; total: number; values: { value: string; count: number }[] }[]
 
 /** Why an issue deserves a notification. */
 export type Reason = 'new' | 'regression' | 'unmuted' | 'spike'
@@ -61,8 +53,6 @@ export interface Occurrence {
   at: Date
 }
 
-/** Distinct values counted per tag key per issue; later new ones are counted together as `(other)`. */
-const maxTagValues = 100
 /** Past this size, an event is stored without its breadcrumbs, extra data and source context. */
 const maxEventBytes = 64 * 1024
 /** A spike: a minute holding this many times the issue's past rate per minute, and at least `spikeMinimum`. */
@@ -199,33 +189,7 @@ export class ErrorStore {
        ON CONFLICT (issue_id, release) DO UPDATE SET count = r.count + excluded.count, last_seen = greatest(r.last_seen, excluded.last_seen)`,
       [issue, release ?? '', count, at],
     )
-    const tags = occurrence.tags ?? []
-    if (tags.length > 0)
-      await this.pool.query(
-        // A key keeps its first maxTagValues values (a write's new ones by count); later new ones
-        // are counted together as `(other)`: a tag with a value per event (an id passed to
-        // captureError) cannot grow the table without bound.
-        `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, count)),
-           known AS (SELECT key, value FROM shipshape_issue_tags WHERE issue_id = $1 AND key IN (SELECT key FROM u)),
-           room AS (SELECT k.key, $6 - count(known.value) AS left_over FROM (SELECT DISTINCT key FROM u) k
-             LEFT JOIN known USING (key) GROUP BY k.key),
-           ranked AS (SELECT u.key, u.value, u.count, known.value IS NOT NULL AS seen,
-             row_number() OVER (PARTITION BY u.key, known.value IS NULL ORDER BY u.count DESC, u.value) AS n
-             FROM u LEFT JOIN known USING (key, value)),
-           kept AS (SELECT r.key, CASE WHEN r.seen OR r.n <= room.left_over THEN r.value ELSE '(other)' END AS value, r.count
-             FROM ranked r JOIN room USING (key))
-         INSERT INTO shipshape_issue_tags AS t (issue_id, key, value, count, last_seen)
-         SELECT $1, key, value, sum(count), $5 FROM kept GROUP BY key, value
-         ON CONFLICT (issue_id, key, value) DO UPDATE SET count = t.count + excluded.count, last_seen = greatest(t.last_seen, excluded.last_seen)`,
-        [
-          issue,
-          tags.map((tag) => tag.key),
-          tags.map((tag) => tag.value),
-          tags.map((tag) => tag.count),
-          at,
-          maxTagValues,
-        ],
-      )
+    await countTags(this.pool, issue, occurrence.tags ?? [], at)
     const total = Number(row.count)
     // The first events whole, then a sample that thins as the issue grows (the latest is always on the issue).
     if (row.stored_events < this.keepFirst || Math.random() < this.keepFirst / total) {
@@ -308,23 +272,8 @@ export class ErrorStore {
   }
 
   /** Issue `id`'s tags: per key its events in all and its `perKey` most frequent values, keys by name. */
-  async tags(id: string, perKey = 10): Promise<TagDistribution> {
-    const { rows } = await this.pool.query(
-      `SELECT key, value, count, total FROM (
-         SELECT key, value, count, sum(count) OVER (PARTITION BY key) AS total,
-           row_number() OVER (PARTITION BY key ORDER BY count DESC, value) AS n
-         FROM shipshape_issue_tags WHERE issue_id = $1) ranked
-       WHERE n <= $2 ORDER BY key, count DESC, value`,
-      [id, perKey],
-    )
-    const keys = new Map<string, TagDistribution[number]>()
-    for (const row of rows) {
-      const key = row.key as string
-      const entry = keys.get(key) ?? { key, total: Number(row.total), values: [] }
-      keys.set(key, entry)
-      entry.values.push({ value: row.value as string, count: Number(row.count) })
-    }
-    return [...keys.values()]
+  tags(id: string, perKey = 10): Promise<TagDistribution> {
+    return issueTags(this.pool, id, perKey)
   }
 
   /** Issues, most recently seen first. */

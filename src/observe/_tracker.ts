@@ -18,6 +18,7 @@ import {
   titleOf,
 } from './_event.js'
 import { groupingOf } from './_fingerprint.js'
+import type { TagCount } from './_issue-tags.js'
 import {
   type DeliveryCounts,
   type DeliveryOptions,
@@ -73,8 +74,8 @@ interface Group {
   issue: string
   event: ErrorEvent
   count: number
-  /** Events per tag value (`key\nvalue`), so the store counts each event's own tags, not the latest's. */
-  tags: Map<string, number>
+  /** Events per tag value, by `key\nvalue`: the store counts each event's own tags, not the latest's. */
+  tags: Map<string, TagCount>
 }
 
 export function createTracker(options: TrackerOptions): ErrorTracker {
@@ -130,7 +131,9 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
       for (const [key, value] of Object.entries(event.tags)) {
         if (key === 'request_id') continue // unique per event: a distribution of ones
         const tag = `${key}\n${value}`
-        group.tags.set(tag, (group.tags.get(tag) ?? 0) + 1)
+        const counted = group.tags.get(tag)
+        if (counted) counted.count++
+        else group.tags.set(tag, { key, value, count: 1 })
       }
     }
     for (const group of groups.values()) await record(group)
@@ -158,10 +161,7 @@ export function createTracker(options: TrackerOptions): ErrorTracker {
     const { issue, event, count } = group
     const occurrence = {
       issue,
-      tags: [...group.tags].map(([tag, events]) => {
-        const newline = tag.indexOf('\n')
-        return { key: tag.slice(0, newline), value: tag.slice(newline + 1), count: events }
-      }),
+      tags: [...group.tags.values()],
       title: titleOf(event),
       culprit: culpritOf(event),
       level: event.level,

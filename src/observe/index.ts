@@ -26,6 +26,7 @@ export {
 } from './_families.js'
 export { groupingOf, normaliseMessage } from './_fingerprint.js'
 export { sentryIngest } from './_ingest.js'
+export type { TagDistribution } from './_issue-tags.js'
 export { sampleMachine } from './_machine.js'
 export {
   type Delivery,
@@ -40,7 +41,7 @@ export {
 } from './_notify.js'
 export { type ProcessSample, sampleProcess } from './_process.js'
 export { startErrorTracking } from './_start.js'
-export { ErrorStore, type Issue, type QueryPool, type Reason, type TagDistribution } from './_store.js'
+export { ErrorStore, type Issue, type QueryPool, type Reason } from './_store.js'
 export { setTag, tagsOf } from './_tags.js'
 export { createTracker, type ErrorTracker } from './_tracker.js'
 
