@@ -7,6 +7,7 @@ import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:ht
 import { ShipshapeError } from '../errors/index.js'
 import type { Logger } from '../observe/index.js'
 import type { AppHandler, Middleware, Pipeline, RequestSummary, WorkerState } from '../types.js'
+import { accessLine } from './_access-line.js'
 import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagResponse } from './_answer.js'
 import { awaitingWatcher, timeoutEvent } from './_awaiting.js'
 import { compose, mergedWorkerState } from './_compose.js'
@@ -60,7 +61,7 @@ export function createPipeline(
   )
   const drainController = new AbortController()
   const watchAwaiting = awaitingWatcher()
-  const accessLogger = accessLog ? logger : undefined
+  const writeAccessLine = accessLog ? accessLine(logger) : undefined
 
   const trust = proxyTrust(options.trustedProxies)
   const worker = mergedWorkerState({ ...options.worker, drainSignal: drainController.signal }, middleware)
@@ -181,10 +182,7 @@ export function createPipeline(
     const finished = { status: completed ? res.statusCode : 0, ms, route: routeName(ctx) }
     countResponse(ctx.method, finished.route, finished.status, ms / 1000)
     const extra = worker.finishRequest?.(ctx, finished)
-    // Outside the request's context: a breadcrumb of the access line (what a logger records for
-    // each line logged during a request) would be read by no error report, as the request is over.
-    if (accessLogger !== undefined)
-      contextStorage.exit(writeAccessLine, accessLogger, ctx, completed, ms, extra)
+    writeAccessLine?.(ctx, completed, ms, extra)
     if (inflight.size === 0) for (const wake of waiters.splice(0)) wake()
   }
 
@@ -316,28 +314,6 @@ export function createPipeline(
       return new Promise((resolve) => waiters.push(resolve))
     },
   }
-}
-
-function writeAccessLine(
-  logger: Logger,
-  ctx: Context,
-  completed: boolean,
-  ms: number,
-  extra: Record<string, unknown> | undefined,
-): void {
-  const line: Record<string, unknown> = {
-    requestId: ctx.id,
-    method: ctx.method,
-    path: ctx.path,
-    // 499 as nginx logs it: the client went away before the response was complete.
-    status: completed ? ctx.res.statusCode : 499,
-    // A socket already destroyed (an answer that closed it mid-body) is detached from the request.
-    bytes: (ctx.req.socket?.bytesWritten ?? ctx.bytesAtStart) - ctx.bytesAtStart,
-    ms: Math.round(ms * 100) / 100,
-  }
-  if (ctx.timings !== undefined) Object.assign(line, ctx.timings)
-  if (extra !== undefined) Object.assign(line, extra)
-  logger.info(line, 'request')
 }
 
 /**
