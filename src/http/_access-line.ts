@@ -37,13 +37,22 @@ export function accessLine(logger: Logger): AccessLine {
       start +
         time.call(logger) +
         bindings +
-        `,"requestId":${JSON.stringify(ctx.id)},"method":${JSON.stringify(ctx.method)},"path":${JSON.stringify(ctx.path)}` +
+        `,"requestId":${quoted(ctx.id)},"method":${quoted(ctx.method)},"path":${quoted(ctx.path)}` +
         `,"status":${statusOf(ctx, completed)},"bytes":${bytesOf(ctx)},"ms":${Math.round(ms * 100) / 100}` +
         (ctx.timings === undefined ? '' : members(ctx.timings)) +
         (extra === undefined ? '' : members(extra)) +
         end,
     )
   }
+}
+
+// JSON escapes only quotes, backslashes, control characters and lone surrogates (as
+// JSON.stringify does): a path rarely has one, and JSON.stringify is a call into C++ (2 µs a line).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON must escape
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/
+
+function quoted(text: string): string {
+  return needsEscape.test(text) ? JSON.stringify(text) : `"${text}"`
 }
 
 // 499 as nginx logs it: the client went away before the response was complete.

@@ -141,7 +141,7 @@ export class Context implements RequestContext {
   }
 
   get state(): Record<string, unknown> {
-    this.bag ??= {}
+    this.bag ??= Object.create(this.shared.worker.requestState ?? Object.prototype) as Record<string, unknown>
     return this.bag
   }
 

@@ -12,6 +12,7 @@ import { answerPlain, contextOfResponse, plainAnswerBytes, requestIdOf, tagRespo
 import { awaitingWatcher, timeoutEvent } from './_awaiting.js'
 import { compose, mergedWorkerState } from './_compose.js'
 import { Context, contextStorage, protocolOf, type Shared } from './_context.js'
+import { putHeader } from './_header-store.js'
 import { countResponse, countTimeout, trackInflight } from './_metrics.js'
 import { proxyTrust } from './_proxy.js'
 import { routeName } from './_route.js'
@@ -104,7 +105,8 @@ export function createPipeline(
     }
 
     const ctx = new Context(shared, requestIdOf(req), req, res, path)
-    res.setHeader('X-Request-Id', ctx.id)
+    // The id is a UUID or an inbound one of safe characters (requestIdOf): nothing to validate.
+    putHeader(res, 'x-request-id', 'X-Request-Id', ctx.id)
     if (draining) res.setHeader('Connection', 'close')
     inflight.add(ctx)
     trackInflight(1)

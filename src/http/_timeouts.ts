@@ -160,8 +160,9 @@ export function requestClock<T extends Timed>(
     },
     remove(ctx) {
       queue.delete(ctx)
-      own.delete(ctx)
-      streams.delete(ctx)
+      // Most requests are only ever in the queue: an empty map costs no lookup.
+      if (own.size > 0) own.delete(ctx)
+      if (streams.size > 0) streams.delete(ctx)
     },
   }
 }

@@ -1,11 +1,12 @@
 /**
- * The response headers every response gets, computed once at start-up. Per request this costs a
- * few setHeader calls, one nonce (16 bytes from a pooled random buffer) and one string join.
+ * The response headers every response gets, computed once at start-up. Per request they are put
+ * straight into node's header store (http/_header-store.ts); a nonce (from a pooled random
+ * buffer) and the CSP's join are made only for a response that asks for a nonce.
  */
 import { randomFillSync } from 'node:crypto'
-import { OutgoingMessage, ServerResponse } from 'node:http'
+import { ServerResponse } from 'node:http'
 import { ShipshapeError } from '../errors/index.js'
-import { getContext } from '../http/index.js'
+import { getContext, type HeaderStore, headerStore } from '../http/index.js'
 import type { RequestContext } from '../types.js'
 import { cspTemplate, type HeaderPolicy, mergePolicies, nonceSource, parseDirectives } from './_policy.js'
 
@@ -37,19 +38,6 @@ const partsKey = Symbol('shipshape.security.cspParts')
 /** The CSP value shipshape last wrote on this response: another one at send time is the app's. */
 const writtenKey = Symbol('shipshape.security.cspWritten')
 
-/**
- * Node keeps a response's headers in an object under an internal symbol, as `lower-cased name →
- * [name, value]`. The policy's headers are stored there directly: setHeader would validate the
- * same constant strings again on every request (measured: most of this middleware's cost).
- * Validation happened once, when the policy was built. Each response gets pairs of its own, as
- * setHeader would make them: node changes a pair in place (`appendHeader()` turns its value
- * into a list), so a pair shared by every response would carry one response's change into all
- * the others. Where the symbol is not found, setHeader is used.
- */
-const outHeaders = Object.getOwnPropertySymbols(new OutgoingMessage()).find(
-  (symbol) => symbol.description === 'kOutHeaders',
-)
-type HeaderStore = Record<string, [string, string | string[]]>
 type Tagged = ServerResponse & {
   [policyKey]?: HeaderPolicy
   [nonceKey]?: string
@@ -67,20 +55,11 @@ function put(
   else store[key] = [pair[0], pair[1]]
 }
 
-/** The response's header store (made when it has none yet), or undefined where node has none. */
-function headerStore(res: ServerResponse): HeaderStore | undefined {
-  if (outHeaders === undefined) return undefined
-  const headers = res as unknown as Record<symbol, HeaderStore | null>
-  let store = headers[outHeaders] ?? undefined
-  if (store === undefined) {
-    store = Object.create(null) as HeaderStore
-    headers[outHeaders] = store
-  }
-  return store
-}
-
-/** `ctx.state.cspNonce` reads cspNonce(): the nonce is made when first asked for. */
-const nonceProperty: PropertyDescriptor = { get: cspNonce, enumerable: true, configurable: true }
+/**
+ * What each request's `ctx.state` inherits (WorkerState.requestState): `ctx.state.cspNonce` reads
+ * cspNonce(), so the nonce is made when first asked for.
+ */
+export const nonceState: object = Object.defineProperty({}, 'cspNonce', { get: cspNonce, enumerable: true })
 
 /**
  * The headers shipshape's own answers carry when they come before this middleware ran (a
@@ -116,7 +95,6 @@ export function applyHeaders(ctx: RequestContext, policy: HeaderPolicy): void {
     put(res, store, policy.cspKey as string, policy.cspPlain)
     res[writtenKey] = policy.cspPlain[1]
   }
-  Object.defineProperty(ctx.state, 'cspNonce', nonceProperty)
   res[policyKey] = policy
   res.writeHead = scrubbedWriteHead as ServerResponse['writeHead']
 }
@@ -230,12 +208,11 @@ function scrubbedWriteHead(
   reasonOrHeaders?: unknown,
   headers?: unknown,
 ): ServerResponse {
-  const store =
-    outHeaders === undefined ? undefined : (this as unknown as Record<symbol, HeaderStore | null>)[outHeaders]
-  if (store === undefined ? this.hasHeader('x-powered-by') : store?.['x-powered-by'] !== undefined) {
+  const store = headerStore(this, false)
+  if (store === undefined ? this.hasHeader('x-powered-by') : store['x-powered-by'] !== undefined) {
     this.removeHeader('x-powered-by')
   }
-  const server = store === undefined ? this.getHeader('server') : store?.server?.[1]
+  const server = store === undefined ? this.getHeader('server') : store.server?.[1]
   if (server !== undefined && revealing('server', server)) this.removeHeader('server')
   const res = this as Tagged
   if (res[writtenKey] !== undefined) mergeAppPolicy(res, store)
@@ -247,9 +224,9 @@ function scrubbedWriteHead(
 }
 
 /** A CSP the app set with setHeader, over shipshape's: shipshape's directives are merged into it. */
-function mergeAppPolicy(res: Tagged, store: HeaderStore | null | undefined): void {
+function mergeAppPolicy(res: Tagged, store: HeaderStore | undefined): void {
   const key = res[policyKey]?.cspKey as string
-  const value = store === undefined ? res.getHeader(key) : store?.[key]?.[1]
+  const value = store === undefined ? res.getHeader(key) : store[key]?.[1]
   const written = res[writtenKey] as string
   if (typeof value === 'string' && value !== written) res.setHeader(key, mergePolicies(value, written))
 }

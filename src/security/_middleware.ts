@@ -9,7 +9,7 @@ import { plainAnswer } from '../http/index.js'
 import { createLogger, type Logger } from '../observe/index.js'
 import type { Middleware, RequestContext } from '../types.js'
 import { crossSiteVerdict, tokenMatches } from './_crossSite.js'
-import { answerHeaders, applyHeaders } from './_headers.js'
+import { answerHeaders, applyHeaders, nonceState } from './_headers.js'
 import { hostRules, isLoopbackName, loopbackHosts, parseHost } from './_hosts.js'
 import { type HeaderOptions, headerPolicy } from './_policy.js'
 import { refuse } from './_refuse.js'
@@ -88,7 +88,7 @@ export function securityMiddleware(options: Partial<SecurityOptions> = {}, logge
 
   // The worker's state, not the process's: isAllowedHost() and absoluteUrl() read these rules
   // from the request, and shipshape's own answers carry these headers.
-  const provides = { hosts, answerHeaders: answerHeaders(headers) }
+  const provides = { hosts, answerHeaders: answerHeaders(headers), requestState: nonceState }
   return Object.assign(
     function security(ctx: RequestContext, next: () => Promise<void>) {
       applyHeaders(ctx, headers)
