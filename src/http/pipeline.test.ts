@@ -186,6 +186,38 @@ describe('timeouts and limits', () => {
     expect(server.logs.filter((l) => l.level >= 50)).toEqual([])
   })
 
+  it('writes the access line as its pino logger would, escaping what a path may carry', async () => {
+    const server = await start()
+    // Quotes and a backslash, sent as they are: node's parser lets them through.
+    const path = '/q"uo\\te/{x}'
+    const answer = await raw(
+      server.port,
+      `GET ${path}?secret=1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: line-1\r\nConnection: close\r\n\r\n`,
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 200/)
+    const line = await eventually(
+      () => server.logs.find((l) => l.msg === 'request' && l.requestId === 'line-1'),
+      'the access line',
+    )
+    // pino's own order: level, time, the logger's bindings, the fields, the message.
+    expect(Object.keys(line)).toEqual([
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'requestId',
+      'method',
+      'path',
+      'status',
+      'bytes',
+      'ms',
+      'msg',
+    ])
+    expect(line).toMatchObject({ level: 30, pid: process.pid, method: 'GET', path, status: 200 })
+    expect(line.time).toBeGreaterThan(Date.now() - 60_000)
+    expect(line.bytes).toBe(Buffer.byteLength(answer, 'latin1'))
+  })
+
   it('answers a malformed request, a repeated Host or a CONNECT with a plain 400 that never reaches the app', async () => {
     const server = await start()
     const answer = await raw(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
