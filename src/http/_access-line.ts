@@ -37,7 +37,8 @@ export function accessLine(logger: Logger): AccessLine {
       start +
         time.call(logger) +
         bindings +
-        `,"requestId":${quoted(ctx.id)},"method":${quoted(ctx.method)},"path":${quoted(ctx.path)}` +
+        // The id is a UUID or an inbound one of safe characters (requestIdOf): nothing to escape.
+        `,"requestId":"${ctx.id}","method":${quoted(ctx.method)},"path":${quoted(ctx.path)}` +
         `,"status":${statusOf(ctx, completed)},"bytes":${bytesOf(ctx)},"ms":${Math.round(ms * 100) / 100}` +
         (ctx.timings === undefined ? '' : members(ctx.timings)) +
         (extra === undefined ? '' : members(extra)) +
@@ -70,7 +71,12 @@ function members(fields: Record<string, unknown>): string {
   let text = ''
   for (const key in fields) {
     const value = fields[key]
-    if (value !== undefined) text += `,${JSON.stringify(key)}:${JSON.stringify(value)}`
+    if (value !== undefined) text += `,${quoted(key)}:${jsonOf(value)}`
   }
   return text
+}
+
+function jsonOf(value: unknown): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null'
+  return typeof value === 'string' ? quoted(value) : JSON.stringify(value)
 }

@@ -3,7 +3,7 @@
  * method, route and status), timeouts, requests in flight and WebSockets. Nothing here loads prom-client: a
  * `shipshape serve` worker sends the series that changed with each heartbeat, and the primary
  * sums every worker's and serves them (see docs/observe.md). Counting a response costs one Map
- * lookup.
+ * lookup and a short scan.
  */
 
 /** Seconds; the bucket boundaries are those most web SLOs are written against. */
@@ -39,22 +39,30 @@ export interface WebSocketCounts {
   bytesOut: number
 }
 
-const series = new Map<string, HttpSeries>()
+/** The series of each route: a route has a few (a method or two, a status or two), found by a scan. */
+const series = new Map<string, HttpSeries[]>()
 const changed = new Set<HttpSeries>()
-const routes = new Set<string>()
 let timeouts = 0
 let inflightNow = 0
 const webSockets: WebSocketCounts = { open: 0, closed: 0, bytesIn: 0, bytesOut: 0 }
 
 export function countResponse(method: string, route: string, status: number, seconds: number): void {
   const code = status >= 100 && status < 600 ? status : 499
+  // The route is usually the same string each time (routeName keeps them), hashed once.
   let name = route
-  if (!routes.has(name)) {
-    if (routes.size >= maxRoutes) name = 'other'
-    else routes.add(name)
+  let list = series.get(name)
+  if (list === undefined) {
+    if (series.size >= maxRoutes) name = 'other'
+    list = series.get(name) ?? []
+    series.set(name, list)
   }
-  const key = `${method} ${code} ${name}`
-  let entry = series.get(key)
+  let entry: HttpSeries | undefined
+  for (const candidate of list) {
+    if (candidate.status === code && candidate.method === method) {
+      entry = candidate
+      break
+    }
+  }
   if (entry === undefined) {
     entry = {
       method,
@@ -64,7 +72,7 @@ export function countResponse(method: string, route: string, status: number, sec
       sum: 0,
       buckets: new Array(durationBuckets.length + 1).fill(0),
     }
-    series.set(key, entry)
+    list.push(entry)
   }
   let bucket = 0
   while (bucket < durationBuckets.length && seconds > (durationBuckets[bucket] as number)) bucket++
@@ -84,7 +92,7 @@ export function trackInflight(delta: 1 | -1): void {
 
 /** This process's pipeline metrics: the series changed since the last call, or all of them. */
 export function httpMetrics(all = false): HttpMetrics {
-  const list = all ? [...series.values()] : [...changed]
+  const list = all ? [...series.values()].flat() : [...changed]
   if (!all) changed.clear()
   return {
     series: list.map((entry) => ({ ...entry, buckets: [...entry.buckets] })),

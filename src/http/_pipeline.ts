@@ -185,7 +185,7 @@ export function createPipeline(
     countResponse(ctx.method, finished.route, finished.status, ms / 1000)
     const extra = worker.finishRequest?.(ctx, finished)
     writeAccessLine?.(ctx, completed, ms, extra)
-    if (inflight.size === 0) for (const wake of waiters.splice(0)) wake()
+    if (inflight.size === 0 && waiters.length > 0) for (const wake of waiters.splice(0)) wake()
   }
 
   function timedOut(ctx: Context, now: number, timeoutMs: number): void {

@@ -38,7 +38,25 @@ export function routeName(ctx: RequestContext): string {
   if (route?.path !== undefined && (typeof route.path === 'string' || route.path instanceof RegExp)) {
     return `${typeof baseUrl === 'string' ? baseUrl : ''}${String(route.path)}`.slice(0, maxLength)
   }
-  return collapsePath(ctx.path)
+  return collapsedOf(ctx.path)
+}
+
+/**
+ * Collapsed paths by path, so a path seen again gets the same string back: the Maps keyed by
+ * route (the metrics, the APM's routes) then find it by the hash V8 keeps on the string instead
+ * of hashing a new one. Emptied when full: ids in paths would otherwise grow it without bound.
+ */
+const collapsed = new Map<string, string>()
+const maxCollapsed = 1000
+
+function collapsedOf(path: string): string {
+  let route = collapsed.get(path)
+  if (route === undefined) {
+    if (collapsed.size >= maxCollapsed) collapsed.clear()
+    route = collapsePath(path)
+    collapsed.set(path, route)
+  }
+  return route
 }
 
 const uuid = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
