@@ -63,13 +63,12 @@ export interface Shared {
 /** `https` when the socket is TLS, or a trusted proxy says so through X-Forwarded-Proto. */
 export function protocolOf(req: IncomingMessage, trust: ProxyTrust): 'http' | 'https' {
   const socket = req.socket as { encrypted?: boolean; remoteAddress?: string }
+  if (socket.encrypted === true) return 'https'
   const proto = req.headers['x-forwarded-proto']
-  return forwardedProtocol(
-    socket.remoteAddress ?? '',
-    socket.encrypted === true,
-    Array.isArray(proto) ? proto[0] : proto,
-    trust,
-  )
+  // Only a header to believe needs the peer's address: on a new connection, reading it is a
+  // getpeername() call (about 5 µs), for every request behind no proxy.
+  if (proto === undefined || !trust.any) return 'http'
+  return forwardedProtocol(socket.remoteAddress ?? '', false, Array.isArray(proto) ? proto[0] : proto, trust)
 }
 
 export class Context implements RequestContext {
