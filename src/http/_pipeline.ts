@@ -133,12 +133,19 @@ export function createPipeline(
     answerPlain(ctx.res, status, text, { worker, https: ctx.protocol === 'https', close })
   }
 
-  async function run(ctx: Context): Promise<void> {
+  // Not an async function: no promise and frame of its own per request on top of the chain's.
+  function run(ctx: Context): void {
     try {
-      await chain(ctx)
+      chain(ctx).then(undefined, failedInContext)
     } catch (error) {
-      failed(ctx, error)
+      failed(ctx, error) // an app called with no middleware in front may throw at once
     }
+  }
+
+  // One rejection handler for every request: a promise reaction runs in the context of the
+  // request that attached it, so the request is found there instead of in a closure.
+  function failedInContext(error: unknown): void {
+    failed(contextStorage.getStore() as Context, error)
   }
 
   // One listener function for every response, finding its context on the response, instead of
