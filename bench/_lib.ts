@@ -184,14 +184,14 @@ export function peakRssMb(pid: number): number {
   }
 }
 
-/** Resident (RSS) and proportional (PSS: shared pages split between their users) memory of a live process, in MB. */
-export function memoryMb(pid: number): { rss: number; pss: number } {
+/** Resident (RSS), proportional (PSS: shared pages split between their users) and anonymous memory of a live process, in MB. */
+export function memoryMb(pid: number): { rss: number; pss: number; anonymous: number } {
   try {
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0)
-    return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024 }
+    return { rss: kb('Rss') / 1024, pss: kb('Pss') / 1024, anonymous: kb('Anonymous') / 1024 }
   } catch {
-    return { rss: 0, pss: 0 }
+    return { rss: 0, pss: 0, anonymous: 0 }
   }
 }
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { descendants, freePort, median, printTable, root, start, stop, waitForOk } from './_lib.ts'
+import { descendants, freePort, median, memoryMb, printTable, root, start, stop, waitForOk } from './_lib.ts'
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, requests: { type: 'string', default: '50' } },
@@ -19,17 +19,7 @@ const node = process.execPath
 /** Long enough for the worker's start-up to settle and a timer or two to run. */
 const settleMs = 3000
 
-interface Memory {
-  rss: number
-  pss: number
-  anonymous: number
-}
-
-function memoryOf(pid: number): Memory {
-  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
-  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) / 1024
-  return { rss: mb('Rss'), pss: mb('Pss'), anonymous: mb('Anonymous') }
-}
+type Memory = ReturnType<typeof memoryMb>
 
 /** Serves the page, sends it `requests` requests one by one, waits, and reads the serving process. */
 async function measure(launch: (port: number) => ReturnType<typeof start>, serving: (pid: number) => number) {
@@ -40,7 +30,7 @@ async function measure(launch: (port: number) => ReturnType<typeof start>, servi
     await waitForOk(url)
     for (let i = 0; i < requests; i++) await (await fetch(url)).arrayBuffer()
     await new Promise((settle) => setTimeout(settle, settleMs))
-    return memoryOf(serving(child.pid as number))
+    return memoryMb(serving(child.pid as number))
   } finally {
     await stop(child)
   }
