@@ -6,7 +6,7 @@ export { appKinds } from '../types.js'
 export { loadApp } from './_adapters.js'
 export { escapeHtml, plainAnswer } from './_answer.js'
 export { becomeWorker, drainSignal, getContext, workerState } from './_context.js'
-export { type HeaderStore, headerStore, putHeader } from './_header-store.js'
+export { type HeaderStore, headerStore } from './_header-store.js'
 export {
   durationBuckets,
   type HttpMetrics,
