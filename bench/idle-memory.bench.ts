@@ -66,10 +66,8 @@ for (let round = 1; round <= rounds; round++) {
   results.push(pair)
 }
 const row = (name: string, pick: (pair: { bare: Memory; serve: Memory }) => Memory) => {
-  const fields = (['rss', 'pss', 'anonymous'] as const).map((field) =>
-    median(results.map((r) => pick(r)[field])),
-  )
-  return { process: name, 'RSS MB': fields[0], 'PSS MB': fields[1], 'anonymous MB': fields[2] }
+  const of = (field: keyof Memory) => median(results.map((r) => pick(r)[field]))
+  return { process: name, 'RSS MB': of('rss'), 'PSS MB': of('pss'), 'anonymous MB': of('anonymous') }
 }
 const rows = [row('bare node:http worker', (r) => r.bare), row('shipshape serve worker', (r) => r.serve)]
 const [b, s] = rows as [ReturnType<typeof row>, ReturnType<typeof row>]
