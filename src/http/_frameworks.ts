@@ -85,7 +85,8 @@ export async function nextHandler(dir: string): Promise<AppHandler> {
       if (policy !== '') putHeader(res, key, key, policy)
     }
     await handle(req, res)
-    if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.once('close', done))
+    // 'close' comes once: `on` spares the wrapper `once` would add and take out again (see _adapters.ts).
+    if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.on('close', done))
   }
 }
 
