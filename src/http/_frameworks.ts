@@ -76,11 +76,12 @@ export async function nextHandler(dir: string): Promise<AppHandler> {
   return async (ctx) => {
     const { req, res } = ctx
     const key = cspKey(res)
-    if (key !== undefined && !routeHandlers.has(pagePath(ctx.path))) {
+    const path = pagePath(ctx.path)
+    if (key !== undefined && !routeHandlers.has(path)) {
       // Reading the nonce adds it to shipshape's policy, where Next finds it on the request.
       void ctx.state.cspNonce
       req.headers[key] = String(res.getHeader(key))
-      const policy = policies.get(pagePath(ctx.path)) ?? elsewhere
+      const policy = policies.get(path) ?? elsewhere
       // Hashes and 'unsafe-hashes' only: valid header text, without setHeader's check of each character.
       if (policy !== '') putHeader(res, key, key, policy)
     }
