@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { ShipshapeError } from '../errors/index.js'
 import type { AppHandler } from '../types.js'
+import { putHeader } from './_header-store.js'
 
 type Fetch = (request: Request) => Promise<Response>
 type NextHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
@@ -25,7 +26,9 @@ export function isNextProject(dir: string): boolean {
  * Content-Security-Policy header, so each request gets the response's policy, with the nonce in
  * it, before Next sees it: every page Next renders per request is nonced. Pages prerendered by
  * `next build` were rendered without a request, so their inline scripts carry no nonce: their
- * SHA-256 hashes, read from the build once at start-up, join the policy on those paths.
+ * SHA-256 hashes, read from the build once at start-up, join the policy on those paths. A route
+ * handler (`app/api/hello/route.js`) renders no page: its response keeps shipshape's policy, with
+ * no nonce and no page's hashes (see `routeHandlerPaths`).
  */
 export async function nextHandler(dir: string): Promise<AppHandler> {
   if (!isNextProject(dir))
@@ -69,19 +72,61 @@ export async function nextHandler(dir: string): Promise<AppHandler> {
     ]),
   )
   const elsewhere = sourcesPolicy(everywhere)
+  const routeHandlers = routeHandlerPaths(dir)
   return async (ctx) => {
     const { req, res } = ctx
     const key = cspKey(res)
-    if (key !== undefined) {
+    const path = pagePath(ctx.path)
+    if (key !== undefined && !routeHandlers.has(path)) {
       // Reading the nonce adds it to shipshape's policy, where Next finds it on the request.
       void ctx.state.cspNonce
       req.headers[key] = String(res.getHeader(key))
-      const policy = policies.get(pagePath(ctx.path)) ?? elsewhere
-      if (policy !== '') res.setHeader(key, policy)
+      const policy = policies.get(path) ?? elsewhere
+      // Hashes and 'unsafe-hashes' only: valid header text, without setHeader's check of each character.
+      if (policy !== '') putHeader(res, key, key, policy)
     }
     await handle(req, res)
-    if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.once('close', done))
+    // 'close' comes once: `on` spares the wrapper `once` would add and take out again (see _adapters.ts).
+    if (!res.writableEnded && !res.destroyed) await new Promise((done) => res.on('close', done))
   }
+}
+
+/**
+ * The paths of the app's route handlers (`app/…/route.js`, `pages/api/…`) without dynamic
+ * segments, read from the build's manifests. On these the nonce and the not-found page's hashes
+ * are not needed, and their cost is not paid: a kilobyte of policy, its merge with shipshape's
+ * and its bytes on the wire, on every API response. Empty when a request's route cannot be told
+ * from its path alone: with middleware (or a proxy), rewrites, i18n or a manifest missing.
+ */
+function routeHandlerPaths(dir: string): Set<string> {
+  const paths = new Set<string>()
+  const read = (name: string) => {
+    const file = join(dir, '.next', name)
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined
+  }
+  const routes = read('routes-manifest.json') as
+    | { basePath?: string; i18n?: unknown; rewrites?: Record<string, unknown[]> | unknown[] }
+    | undefined
+  const middleware = read('server/middleware-manifest.json') as
+    | { middleware?: object; functions?: object }
+    | undefined
+  if (
+    routes === undefined ||
+    middleware === undefined ||
+    routes.i18n ||
+    Object.keys(middleware.middleware ?? {}).length > 0 ||
+    Object.keys(middleware.functions ?? {}).length > 0 ||
+    Object.values(routes.rewrites ?? {}).some((list) => (Array.isArray(list) ? list.length > 0 : true))
+  )
+    return paths
+  const base = routes.basePath ?? ''
+  const appRoutes = (read('app-path-routes-manifest.json') ?? {}) as Record<string, string>
+  for (const [entry, path] of Object.entries(appRoutes))
+    if (entry.endsWith('/route') && !path.includes('[')) paths.add(pagePath(`${base}${path}`))
+  for (const path of Object.keys(read('server/pages-manifest.json') ?? {}))
+    if ((path === '/api' || path.startsWith('/api/')) && !path.includes('['))
+      paths.add(pagePath(`${base}${path}`))
+  return paths
 }
 
 function cspKey(res: ServerResponse): string | undefined {

@@ -206,34 +206,68 @@ export function nonceSource(nonce: string): string {
  *
  * Both policies differ from response to response only by their nonces, so the merge is done once
  * per shape: the nonces are taken out, the merge of what remains is kept, and this response's
- * nonces are put back. Parsing and merging cost 15–30 µs a response (bench/README.md, frameworks);
- * the lookup about 1 µs.
+ * nonces are put back. Parsing and merging cost 15–30 µs a response (bench/README.md, frameworks).
+ * The memo is keyed by the app's shape first: a policy without nonces (Next's and SvelteKit's
+ * prerendered pages' hashes, a kilobyte or more) is then the app's own string, whose hash V8
+ * keeps, instead of a new key joined from both policies and hashed again for every response. The
+ * nonces are found with indexOf, not a replace() with a callback (a runtime call per response):
+ * with both, a merge costs about 1 µs instead of 6.5 on Next's page (bench/README.md, frameworks).
  */
 export function mergePolicies(app: string, ours: string): string {
   const nonces: string[] = []
   // The same nonce on both sides (cspNonce()'s, handed to the app) is one placeholder: merged once.
-  const placeholder = (token: string) => {
-    const known = nonces.indexOf(token)
-    return `${nonceMark}${known >= 0 ? known : nonces.push(token) - 1}${nonceMark}`
-  }
-  const shape = (policy: string) => policy.replace(nonceToken, placeholder)
-  const key = `${shape(app)}\n${shape(ours)}`
-  let merged = mergedShapes.get(key)
+  const appShape = shapeOf(app, nonces)
+  const ourShape = shapeOf(ours, nonces)
+  let byOurs = mergedShapes.get(appShape)
+  let merged = byOurs?.get(ourShape)
   if (merged === undefined) {
-    const [appShape, ourShape] = key.split('\n') as [string, string]
     merged = mergeDirectives(appShape, ourShape).split(nonceMark)
     // Shapes are few (one per page kind and route policy); a flood of distinct ones just restarts the memo.
-    if (mergedShapes.size >= maxShapes) mergedShapes.clear()
-    mergedShapes.set(key, merged)
+    if (memoized >= maxShapes) {
+      mergedShapes.clear()
+      memoized = 0
+      byOurs = undefined
+    }
+    if (byOurs === undefined) {
+      byOurs = new Map()
+      mergedShapes.set(appShape, byOurs)
+    }
+    byOurs.set(ourShape, merged)
+    memoized++
   }
   // Odd parts are placeholders' indexes, even parts the text between them.
-  return merged.map((part, i) => (i % 2 === 1 ? (nonces[Number(part)] as string) : part)).join('')
+  let policy = merged[0] as string
+  for (let i = 1; i < merged.length; i += 2)
+    policy += (nonces[Number(merged[i])] as string) + (merged[i + 1] as string)
+  return policy
 }
 
-const nonceToken = /'nonce-[^']*'/g
+const nonceStart = "'nonce-"
+
+/** `policy` with each `'nonce-…'` source replaced by a placeholder: its index in `nonces`, added when new. */
+function shapeOf(policy: string, nonces: string[]): string {
+  let at = policy.indexOf(nonceStart)
+  if (at < 0) return policy
+  let shape = ''
+  let from = 0
+  while (at >= 0) {
+    const end = policy.indexOf("'", at + nonceStart.length)
+    // Unclosed: not a source (and no later one can be closed either).
+    if (end < 0) break
+    const token = policy.slice(at, end + 1)
+    let known = nonces.indexOf(token)
+    if (known < 0) known = nonces.push(token) - 1
+    shape += `${policy.slice(from, at)}${nonceMark}${known}${nonceMark}`
+    from = end + 1
+    at = policy.indexOf(nonceStart, from)
+  }
+  return shape + policy.slice(from)
+}
+
 const maxShapes = 256
-/** Merged policies by the shape of the two merged, split at the nonce placeholders. */
-const mergedShapes = new Map<string, string[]>()
+/** Merged policies by the shapes of the app's policy and of shipshape's, split at the nonce placeholders. */
+const mergedShapes = new Map<string, Map<string, string[]>>()
+let memoized = 0
 
 function mergeDirectives(app: string, ours: string): string {
   const merged = lenientDirectives(app)

@@ -3,6 +3,7 @@
  * shipshape's directives merged into it at send time, through a real server: never dropped.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { mergePolicies } from './_policy.js'
 import { closeAll, send, start } from './_test/harness.js'
 
 afterEach(closeAll)
@@ -59,6 +60,24 @@ describe("an app's own CSP", () => {
     const reply = await send(port, { path: '/' })
     expect(String(reply.headers['content-security-policy'])).toMatch(
       /^default-src 'self'; script-src 'self' 'nonce-[^']+'; style-src 'self' 'nonce-[^']+'; object-src 'none'/,
+    )
+  })
+
+  it('puts back each merge its own nonces, once each, whatever the memo holds', () => {
+    const app = "script-src 'self' 'sha256-abc='; style-src 'self'"
+    for (const nonce of ['one', 'two']) {
+      const ours = `script-src 'self' 'nonce-${nonce}'; object-src 'none'`
+      expect(mergePolicies(app, ours)).toBe(
+        `script-src 'self' 'sha256-abc=' 'nonce-${nonce}'; style-src 'self'; object-src 'none'`,
+      )
+      // cspNonce()'s nonce handed to the app: the same source on both sides is listed once.
+      expect(mergePolicies(`script-src 'nonce-${nonce}'`, ours)).toBe(
+        `script-src 'nonce-${nonce}' 'self'; object-src 'none'`,
+      )
+    }
+    // An unclosed quote is not a nonce source: kept as the app wrote it.
+    expect(mergePolicies("script-src 'nonce-x", "object-src 'none'")).toBe(
+      "script-src 'nonce-x; object-src 'none'",
     )
   })
 })
