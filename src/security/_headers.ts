@@ -258,7 +258,8 @@ function scrubbed(headers: object): object {
   }
   let found = false
   for (const name in headers)
-    if (Object.hasOwn(headers, name) && revealing(name, (headers as Record<string, unknown>)[name])) found = true
+    if (Object.hasOwn(headers, name) && revealing(name, (headers as Record<string, unknown>)[name]))
+      found = true
   if (!found) return headers
   return Object.fromEntries(Object.entries(headers).filter(([name, value]) => !revealing(name, value)))
 }
