@@ -21,7 +21,9 @@ function runtimeImports(): Import[] {
   const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
     (file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.split('/').includes('_test'),
   )
-  const statement = /^(import|export)\s+(type\s+)?[^;]*?from\s+'(\.{1,2}\/[^']+)'/gms
+  // No quote inside a statement's match: an import from a package (`import pino from 'pino'`, no
+  // semicolon) must not run on into the next line's relative import and lend it its `type`-less head.
+  const statement = /^(import|export)\s+(type\s+)?[^;'"]*?from\s+'(\.{1,2}\/[^']+)'/gms
   return files.flatMap((file) =>
     [...readFileSync(join(src, file), 'utf8').matchAll(statement)].map((match) => ({
       from: file,
