@@ -2,8 +2,9 @@
  * `npm run bench -- idle-memory [--rounds N] [--requests N]`: what a `shipshape serve` worker
  * costs in memory over a bare node:http worker serving the same page (bench/apps/page.ts, one
  * worker of bench/apps/bare-cluster.ts, the server bench's anchor (a)), once
- * both have served a few requests and gone quiet (issue 18: ≤ 8 MB RSS more). Rounds alternate
- * between the two; medians. RSS, PSS and anonymous memory from /proc/<pid>/smaps_rollup.
+ * both have served a few requests and gone quiet (issue 18: ≤ 8 MB RSS more). Anchor (h), the
+ * bare worker sending shipshape's headers with a fresh request id, shows what making request ids
+ * costs on its own: the first randomUUID pages in OpenSSL. Rounds alternate; medians. RSS, PSS and anonymous memory from /proc/<pid>/smaps_rollup.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -38,6 +39,9 @@ async function measure(launch: (port: number) => ReturnType<typeof start>, servi
 
 const bare = (port: number) =>
   start(node, ['bench/apps/bare-cluster.ts'], { PORT: String(port), WORKERS: '1' })
+/** Anchor (h): its X-Request-Id comes from randomUUID, whose first call pages in OpenSSL (about 7 MB). */
+const bareHeaders = (port: number) =>
+  start(node, ['bench/apps/bare-headers-cluster.ts'], { PORT: String(port), WORKERS: '1' })
 const serve = (port: number) =>
   start(node, [
     join(root, 'dist/cli/bin.js'),
@@ -54,34 +58,42 @@ const worker = (primary: number) =>
     readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('_worker.js'),
   ) as number
 
-const results: { bare: Memory; serve: Memory }[] = []
+const results: { bare: Memory; headers: Memory; serve: Memory }[] = []
 for (let round = 1; round <= rounds; round++) {
   const pair = {
     bare: await measure(bare, (primary) => descendants(primary)[0] as number),
+    headers: await measure(bareHeaders, (primary) => descendants(primary)[0] as number),
     serve: await measure(serve, worker),
   }
   console.log(
-    `round ${round}/${rounds}: bare ${pair.bare.rss.toFixed(1)} MB RSS, worker ${pair.serve.rss.toFixed(1)} MB RSS`,
+    `round ${round}/${rounds}: bare ${pair.bare.rss.toFixed(1)} MB RSS, bare with headers ${pair.headers.rss.toFixed(1)}, worker ${pair.serve.rss.toFixed(1)}`,
   )
   results.push(pair)
 }
-const row = (name: string, pick: (pair: { bare: Memory; serve: Memory }) => Memory) => {
+type Sample = (typeof results)[number]
+const row = (name: string, pick: (sample: Sample) => Memory) => {
   const of = (field: keyof Memory) => median(results.map((r) => pick(r)[field]))
   return { process: name, 'RSS MB': of('rss'), 'PSS MB': of('pss'), 'anonymous MB': of('anonymous') }
 }
-const rows = [row('bare node:http worker', (r) => r.bare), row('shipshape serve worker', (r) => r.serve)]
-const [b, s] = rows as [ReturnType<typeof row>, ReturnType<typeof row>]
+const [b, h, s] = [
+  row('bare node:http worker', (r) => r.bare),
+  row("bare worker sending shipshape's headers", (r) => r.headers),
+  row('shipshape serve worker', (r) => r.serve),
+]
+const signed = (mb: number) => `${mb >= 0 ? '+' : ''}${mb.toFixed(1)}`
+const over = (name: string, minus: typeof b) => ({
+  process: name,
+  'RSS MB': signed(s['RSS MB'] - minus['RSS MB']),
+  'PSS MB': signed(s['PSS MB'] - minus['PSS MB']),
+  'anonymous MB': signed(s['anonymous MB'] - minus['anonymous MB']),
+})
 printTable([
-  ...rows.map((r) => ({
+  ...[b, h, s].map((r) => ({
     process: r.process,
     'RSS MB': r['RSS MB'].toFixed(1),
     'PSS MB': r['PSS MB'].toFixed(1),
     'anonymous MB': r['anonymous MB'].toFixed(1),
   })),
-  {
-    process: 'worker over bare',
-    'RSS MB': `+${(s['RSS MB'] - b['RSS MB']).toFixed(1)}`,
-    'PSS MB': `+${(s['PSS MB'] - b['PSS MB']).toFixed(1)}`,
-    'anonymous MB': `+${(s['anonymous MB'] - b['anonymous MB']).toFixed(1)}`,
-  },
+  over('worker over bare', b),
+  over('worker over bare with headers', h),
 ])

@@ -16,11 +16,10 @@ import { MonitorStore } from './_store.js'
 export { type Agent, type AgentOptions, startAgent } from './_agent.js'
 export type { Check, Heartbeat } from './_checks.js'
 export type { Silence } from './_dispatch.js'
-export { isMonitoring } from './_enabled.js'
-export { monitorEndpoint } from './_endpoint.js'
 export { type ProbeResult, probe } from './_probe.js'
 export type { MonitorOptions } from './_settings.js'
 export { MonitorStore, type Uptime } from './_store.js'
+export { isMonitoring, monitorEndpoint } from './endpoint.js'
 
 /** What the primary gives the monitor: its options, and its metrics to read from and add to. */
 export interface MonitorServer {

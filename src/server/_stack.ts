@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { consoleArea } from '../console/index.js'
-import { isMonitoring, monitorEndpoint } from '../monitor/index.js'
+import { isMonitoring, monitorEndpoint } from '../monitor/endpoint.js'
 import { createLogger, type Logger, sentryIngest } from '../observe/index.js'
 import { securityMiddleware } from '../security/index.js'
 import { buildOutputs, staticFiles } from '../static/index.js'
