@@ -53,6 +53,26 @@ export function parseBytes(value: string): number | undefined {
 /** A duration in milliseconds, written `500ms`, `5s`, `2m`, `1h30m`; a bare number is in `bareUnit` (default ms). */
 export function duration(options: { bareUnit?: Unit } = {}) {
   const bareUnit = options.bareUnit ?? 'ms'
+  const built = durations.get(bareUnit)
+  if (built !== undefined) return built
+  const schema = durationSchema(bareUnit)
+  durations.set(bareUnit, schema)
+  return schema
+}
+
+/** A size in bytes, written `512`, `16KiB`, `10MB` or `1GiB`. */
+export function bytes() {
+  bytesSchema ??= byteSizeSchema()
+  return bytesSchema
+}
+
+// Each kind's schema is built once, on first use, and shared by every setting of that kind: a
+// zod schema is immutable (each of its methods returns a new one), and building this one (a
+// union and a transform) costs about 30 µs a setting, and over 1 ms for the first.
+const durations = new Map<Unit, ReturnType<typeof durationSchema>>()
+let bytesSchema: ReturnType<typeof byteSizeSchema> | undefined
+
+function durationSchema(bareUnit: Unit) {
   const schema = z.union([z.number(), z.string()]).transform((value, ctx) => {
     const ms =
       typeof value === 'number'
@@ -70,8 +90,7 @@ export function duration(options: { bareUnit?: Unit } = {}) {
   return schema
 }
 
-/** A size in bytes, written `512`, `16KiB`, `10MB` or `1GiB`. */
-export function bytes() {
+function byteSizeSchema() {
   const schema = z.union([z.number(), z.string()]).transform((value, ctx) => {
     const size =
       typeof value === 'number'
@@ -104,6 +123,14 @@ function unwrap(schema: z.ZodType): z.ZodType {
     else if (def.type === 'lazy') current = (def.getter as () => z.ZodType)()
     else return current
   }
+}
+
+/**
+ * Validates with zod's function rather than the method: reading `schema.safeParse` binds it and
+ * defines it on the schema instance first, a cost paid once per setting for nothing.
+ */
+export function safeParse<T>(schema: z.ZodType<T>, input: unknown) {
+  return z.safeParse(schema, input)
 }
 
 export type Coerced = { ok: true; value: unknown } | { ok: false }
@@ -168,7 +195,7 @@ export function coerce(schema: z.ZodType, raw: string): Coerced {
       if (options.some((option) => stringLike(unwrap(option)))) return { ok: true, value: raw }
       for (const option of options) {
         const coerced = coerce(option, raw)
-        if (coerced.ok && option.safeParse(coerced.value).success) return coerced
+        if (coerced.ok && safeParse(option, coerced.value).success) return coerced
       }
       return { ok: false }
     }

@@ -159,6 +159,9 @@ export class Declaration<T extends Shape = Shape> {
     const prefixes = new Set<string>(this.envPrefix ? [this.envPrefix] : [])
     const groupChecks: { path: string[]; check: GroupCheck<never> }[] = []
     const walk = (node: Shape, path: string[], envPrefix: string, flagPrefix: string | undefined) => {
+      // Once per group, not per setting: a group's settings share their section and key prefix.
+      const section = path.join('.')
+      const keyPrefix = path.length > 0 ? `${section}.` : ''
       for (const [name, child] of Object.entries(node)) {
         const childPath = [...path, name]
         if (child instanceof Setting) {
@@ -168,12 +171,12 @@ export class Declaration<T extends Shape = Shape> {
               ? undefined
               : (own ?? (flagPrefix === undefined ? undefined : flagPrefix + kebab(name)))
           entries.push({
-            key: childPath.join('.'),
+            key: keyPrefix + name,
             path: childPath,
             setting: child as Setting,
             env: child.options.env ?? envPrefix + screamingSnake(name),
             flag,
-            section: path.join('.'),
+            section,
           })
           continue
         }
@@ -182,7 +185,7 @@ export class Declaration<T extends Shape = Shape> {
         const options: GroupOptions = isGroup ? child.options : {}
         if (options.envPrefix) prefixes.add(options.envPrefix)
         for (const check of options.checks ?? []) groupChecks.push({ path: childPath, check })
-        sections.push({ key: childPath.join('.'), description: options.description })
+        sections.push({ key: keyPrefix + name, description: options.description })
         walk(
           inner,
           childPath,

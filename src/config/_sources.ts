@@ -3,18 +3,24 @@
  * Nothing read here is ever echoed back: parse errors report a line and a reason, never the
  * text around it, because that text may be a secret.
  */
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { basename, dirname, extname } from 'node:path'
 import { type Declaration, Group, Setting, type Shape } from './_declare.js'
 import { closest } from './_text.js'
 import { show } from './_values.js'
 import { parseSimpleYaml } from './_yaml.js'
 import type { Problem } from './types.js'
 
+// Builtins without their ES module namespace, which for node:fs loads fs streams (see _load.ts).
+const { readFileSync } = process.getBuiltinModule('node:fs')
+const { basename, dirname, extname } = process.getBuiltinModule('node:path')
+
 // Parsers load on first use and synchronously, so `loadConfig` stays synchronous and an app
-// without a YAML or TOML file never pays for importing their parser.
-const require = createRequire(import.meta.url)
+// without a YAML or TOML file never pays for importing their parser. The require function itself
+// is made then too: a file in the simple YAML subset (see _yaml.ts) needs neither.
+let requireHere: NodeJS.Require | undefined
+function load(name: 'yaml' | 'smol-toml'): unknown {
+  requireHere ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)
+  return requireHere(name)
+}
 type YamlModule = typeof import('yaml')
 type TomlModule = typeof import('smol-toml')
 
@@ -72,7 +78,7 @@ function parseYaml(text: string): Parsed {
       data: simple.data,
       lineOf: (path) => simple.lines.get(path.join('.')) ?? nearest(simple.lines, path),
     }
-  const yaml = require('yaml') as YamlModule
+  const yaml = load('yaml') as YamlModule
   const lineCounter = new yaml.LineCounter()
   const doc = yaml.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const [error] = doc.errors
@@ -122,7 +128,7 @@ function parseJson(text: string): Parsed {
       data,
       lineOf(path) {
         if (!lines) {
-          const yaml = require('yaml') as YamlModule
+          const yaml = load('yaml') as YamlModule
           const lineCounter = new yaml.LineCounter()
           lines = yamlLines(yaml, yaml.parseDocument(text, { lineCounter }), lineCounter)
         }
@@ -139,7 +145,7 @@ function parseJson(text: string): Parsed {
 }
 
 function parseToml(text: string): Parsed {
-  const toml = require('smol-toml') as TomlModule
+  const toml = load('smol-toml') as TomlModule
   try {
     return { ok: true, data: toml.parse(text), lineOf: (path) => tomlLine(text, path) }
   } catch (error) {
@@ -254,7 +260,7 @@ function unreadable(error: unknown): string {
 export function gitTrackedFiles(cwd: string, paths: readonly string[] = []): string[] | undefined {
   try {
     // Loaded here: only a secret read from a file, or the deploy checks, need it.
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process')
+    const { execFileSync } = process.getBuiltinModule('node:child_process')
     const output = execFileSync(
       'git',
       ['--literal-pathspecs', 'ls-files', '-z', '--cached', '--', ...paths],

@@ -2,7 +2,9 @@
  * The loaded values as a tree: reading and writing by path, showing a value in a problem (never
  * a secret's), and sealing the result so that logging or serialising it cannot leak a secret.
  */
-import { inspect } from 'node:util'
+
+// Without node:util's ES module namespace, as the other builtins of config (see _load.ts).
+const { inspect } = process.getBuiltinModule('node:util')
 
 export const secretMask = '[secret]'
 const shownLimit = 80
