@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- idle-memory [--rounds N] [--requests N]`: what a `shipshape serve` worker
  * costs in memory over a bare node:http worker serving the same page (bench/apps/page.ts, one
- * worker of bench/apps/bare-cluster.ts, the server bench's anchor (a)), once
- * both have served a few requests and gone quiet (issue 18: ≤ 8 MB RSS more). Anchor (h), the
- * bare worker sending shipshape's headers with a fresh request id, shows what making request ids
- * costs on its own: the first randomUUID pages in OpenSSL. Rounds alternate; medians. RSS, PSS and anonymous memory from /proc/<pid>/smaps_rollup.
+ * worker of bench/apps/bare-cluster.ts, the server bench's anchor (a)), once both have served a
+ * few requests and gone quiet (issue 18: ≤ 8 MB RSS more). Anchor (h), the bare worker sending
+ * shipshape's headers with a fresh request id, shows what making request ids costs on its own:
+ * the first randomUUID pages in OpenSSL. Rounds alternate; medians. RSS, PSS and anonymous
+ * memory from /proc/<pid>/smaps_rollup.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
