@@ -135,19 +135,20 @@ export async function collectStatic(options: CollectOptions): Promise<CollectRes
     // `compressed += await …` would read the count before the await and lose the other
     // files' additions made meanwhile (32 run at once): each result is added after it arrives.
     let kept: number
+    const contentNamed = !file.bundlerHashed
     if (file.rewritten === undefined) {
-      kept = await writeCopies(file, paths, compress, present)
+      kept = await writeCopies(file, paths, { compress, present, contentNamed })
     } else {
-      kept = await writeCopies(
-        { ...file, data: Buffer.from(file.rewritten) },
-        [hashedPath],
-        compress,
-        present,
-      )
+      const hashedCopy = { ...file, data: Buffer.from(file.rewritten) }
+      kept = await writeCopies(hashedCopy, [hashedPath], { compress, present, contentNamed })
       // The original, whose references still name unhashed files, is reachable only by its
       // unhashed URL, which pages linking through staticUrl() never use: it is not compressed.
       // That halves the compression work for CSS and JS, the slowest part of a run.
-      kept += await writeCopies(file, [join(output, file.name)], false, present)
+      kept += await writeCopies(file, [join(output, file.name)], {
+        compress: false,
+        present,
+        contentNamed: false,
+      })
     }
     compressed += kept
   }
@@ -323,35 +324,51 @@ function resolveReference(from: string, value: string, pathPrefix: string): stri
   return posix.normalize(posix.join(posix.dirname(from), decoded))
 }
 
+interface CopyOptions {
+  compress: boolean
+  /** Whether a path was in the output when the run began. */
+  present: (path: string) => boolean
+  /** The first path is named after this content: an earlier build's file there holds the same bytes. */
+  contentNamed: boolean
+}
+
 /**
  * Writes the file's bytes to the first path (and hard links to the others: same bytes, one
  * write), with brotli and gzip copies beside each. Returns the number of compressed copies kept.
  */
-async function writeCopies(
-  file: SourceFile,
-  paths: string[],
-  compress: boolean,
-  present: (path: string) => boolean,
-): Promise<number> {
+async function writeCopies(file: SourceFile, paths: string[], options: CopyOptions): Promise<number> {
+  const { present } = options
   const remove = async (path: string) => {
     if (present(path)) await unlink(path).catch(() => {})
   }
   const [path, ...links] = paths as [string, ...string[]]
   const data = file.data
-  if (data === undefined) await atomicCopy(file.path, path)
-  else await atomicWrite(path, data)
+  const compressible = data !== undefined && options.compress && data.length > 0
+  // A content-hashed file an earlier build left, with both compressed copies where they are due,
+  // is these very bytes (each was written whole, by rename): a rebuild after a small change
+  // rewrites and recompresses only what changed. Brotli at its best quality is most of a run.
+  const reused =
+    options.contentNamed &&
+    present(path) &&
+    (!compressible || (present(`${path}.br`) && present(`${path}.gz`)))
+  if (!reused) {
+    if (data === undefined) await atomicCopy(file.path, path)
+    else await atomicWrite(path, data)
+  }
   // Not compressing a compressible file still removes the copies an earlier build left beside it.
-  const encoded: Record<string, Buffer | undefined> =
+  const encoded: Record<string, Buffer | 'present' | undefined> =
     data === undefined
       ? {}
-      : compress && data.length > 0
-        ? await compressed(data)
-        : { '.br': undefined, '.gz': undefined }
+      : !compressible
+        ? { '.br': undefined, '.gz': undefined }
+        : reused
+          ? { '.br': 'present', '.gz': 'present' }
+          : await compressed(data)
   let kept = 0
   for (const [suffix, bytes] of Object.entries(encoded)) {
     if (bytes === undefined) await remove(path + suffix)
     else {
-      await atomicWrite(path + suffix, bytes)
+      if (bytes !== 'present') await atomicWrite(path + suffix, bytes)
       kept++
     }
   }

@@ -293,6 +293,41 @@ describe('precompression', () => {
     }
   })
 
+  it('rebuilds over its own output writing only what changed, and remakes a missing compressed copy', async () => {
+    const over = join(base, 'rebuild')
+    const source = join(base, 'rebuild-source')
+    write(source, {
+      'css/app.css': 'body { background: url(../img/a.png); }\n'.repeat(20),
+      'img/a.png': noise(300, 'a'),
+      'text/same.txt': 'stays the same '.repeat(200),
+      'text/gone.txt': 'loses its gzip copy '.repeat(200),
+    })
+    const first = await collectStatic({ sources: [source], output: over })
+    const fileOf = (name: string, suffix = '') => join(over, `${first.manifest.paths[name]}${suffix}`)
+    const identity = (path: string) => {
+      const { ino, mtimeMs } = lstatSync(path)
+      return `${ino}:${mtimeMs}`
+    }
+    const untouched = [
+      fileOf('css/app.css'),
+      fileOf('css/app.css', '.br'),
+      fileOf('img/a.png'),
+      fileOf('text/same.txt', '.gz'),
+    ]
+    const before = untouched.map(identity)
+    rmSync(fileOf('text/gone.txt', '.gz'))
+    write(source, { 'text/changed.txt': 'new in this build '.repeat(200) })
+
+    const second = await collectStatic({ sources: [source], output: over })
+    expect(untouched.map(identity)).toEqual(before)
+    expect(second.compressed).toBe(first.compressed + 4) // changed.txt's two, under both names
+    for (const name of ['text/gone.txt', 'text/changed.txt']) {
+      const path = join(over, second.manifest.paths[name] as string)
+      expect(gunzipSync(readFileSync(`${path}.gz`))).toEqual(readFileSync(path))
+      expect(brotliDecompressSync(readFileSync(`${path}.br`))).toEqual(readFileSync(path))
+    }
+  })
+
   it('reports as many compressed copies as it wrote, however many files were written at once', () => {
     const copies = readdirSync(output, { recursive: true }).filter((name) => /\.(br|gz)$/.test(String(name)))
     expect(copies.length).toBeGreaterThan(10)
